@@ -1,0 +1,31 @@
+using AccelSim.Core.Graph;
+
+namespace AccelSim.Core.Devices;
+
+/// <summary>A device family's cost model bound to one hardware description. Pure: the same op
+/// always costs the same; all state of a run lives in the simulator.</summary>
+public interface IDeviceModel
+{
+    string Name { get; }
+    string Kind { get; }
+    DeviceTopology Topology { get; }
+
+    /// <summary>Dense peak arithmetic rate for a data type, FLOP/s (0 when unsupported).</summary>
+    double PeakFlops(DType dtype);
+
+    /// <summary>The data type the device computes an op in (an unsupported type is promoted).</summary>
+    DType ComputeDType(Op op) => op.ComputeDType;
+
+    /// <summary>Index of the channel that connects the compute engines to main memory; the memory
+    /// wall and bandwidth utilisation are measured on it.</summary>
+    int MainMemoryChannel { get; }
+
+    /// <summary>Power drawn whenever the device is on, in watts (leakage, clocks, fans).</summary>
+    double StaticPowerW { get; }
+
+    /// <summary>The tier that holds <paramref name="tensor"/>.</summary>
+    int PlaceTensor(Tensor tensor);
+
+    /// <summary>The cost of one op run on its own (a kernel, under a sequential schedule).</summary>
+    OpCost Cost(Op op);
+}

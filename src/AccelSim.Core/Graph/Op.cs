@@ -1,0 +1,67 @@
+namespace AccelSim.Core.Graph;
+
+/// <summary>One operation of a workload graph: what it computes (<see cref="Kind"/> and, for the
+/// structured kinds, <see cref="Gemm"/> or <see cref="Attention"/>), what it reads and writes, and
+/// its arithmetic work. Immutable once built.</summary>
+public sealed class Op
+{
+    public Op(
+        int id,
+        string name,
+        OpKind kind,
+        int layer,
+        IReadOnlyList<Tensor> inputs,
+        IReadOnlyList<Tensor> outputs,
+        long flops,
+        DType computeDType,
+        GemmShape? gemm = null,
+        AttentionShape? attention = null,
+        long? bytesRead = null,
+        long? bytesWritten = null)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(outputs);
+        if (flops < 0) throw new ArgumentOutOfRangeException(nameof(flops), $"op '{name}' has negative FLOPs");
+        Id = id;
+        Name = name;
+        Kind = kind;
+        Layer = layer;
+        Inputs = inputs.ToArray();
+        Outputs = outputs.ToArray();
+        Flops = flops;
+        ComputeDType = computeDType;
+        Gemm = gemm;
+        Attention = attention;
+        BytesRead = bytesRead ?? Inputs.Sum(t => t.Bytes);
+        BytesWritten = bytesWritten ?? Outputs.Sum(t => t.Bytes);
+        if (BytesRead < 0 || BytesWritten < 0)
+            throw new ArgumentOutOfRangeException(nameof(bytesRead), $"op '{name}' has negative bytes");
+    }
+
+    public int Id { get; }
+    public string Name { get; }
+    public OpKind Kind { get; }
+
+    /// <summary>Decoder layer index, or -1 for ops outside the layers (embedding, head).</summary>
+    public int Layer { get; }
+
+    public IReadOnlyList<Tensor> Inputs { get; }
+    public IReadOnlyList<Tensor> Outputs { get; }
+    public long Flops { get; }
+    public DType ComputeDType { get; }
+    public GemmShape? Gemm { get; }
+    public AttentionShape? Attention { get; }
+
+    /// <summary>Bytes the op reads from memory. Defaults to the sum of its inputs; a builder sets it
+    /// when an op touches only part of an input (a routed expert, an embedding gather).</summary>
+    public long BytesRead { get; }
+
+    public long BytesWritten { get; }
+    public long Bytes => BytesRead + BytesWritten;
+
+    /// <summary>FLOPs per byte of memory traffic (0 when the op moves no bytes).</summary>
+    public double ArithmeticIntensity => Bytes == 0 ? 0 : Flops / (double)Bytes;
+
+    public override string ToString() => $"#{Id} {Name} ({Kind.Name()})";
+}

@@ -1,0 +1,148 @@
+using AccelSim.Core.Devices;
+using AccelSim.Core.Graph;
+using AccelSim.Core.Simulation;
+using AccelSim.Core.Time;
+
+namespace AccelSim.Core.Metrics;
+
+/// <summary>Turns a simulation result into the report metrics: utilisation, energy, memory and the
+/// memory wall. Observes only; never changes timing.</summary>
+public static class MetricsCalculator
+{
+    /// <summary>The isolated times of a task's parts: compute, the slowest channel's bytes at the rate
+    /// the task could draw alone (plus that channel's latency), and start-up latency.</summary>
+    public static (long ComputePs, long MemoryPs, long LatencyPs) PartTimes(OpCost cost, DeviceTopology topology)
+    {
+        Span<double> perChannel = stackalloc double[topology.Channels.Count];
+        perChannel.Clear();
+        foreach (var t in cost.Transfers)
+        {
+            if (t.Bytes == 0) continue;
+            var ch = topology.Channels[t.Channel];
+            var rate = Math.Min(t.RateCap_Bps, ch.Bandwidth_Bps);
+            perChannel[t.Channel] += t.Bytes / rate * Ps.PerSecond + ch.LatencyPs;
+        }
+        double mem = 0;
+        foreach (var v in perChannel) mem = Math.Max(mem, v);
+        return (cost.ComputePs, (long)Math.Ceiling(mem), cost.LatencyPs);
+    }
+
+    public static Bound Classify(long computePs, long memoryPs, long latencyPs)
+    {
+        if (latencyPs >= computePs && latencyPs >= memoryPs) return Bound.Latency;
+        return memoryPs > computePs ? Bound.Memory : Bound.Compute;
+    }
+
+    public static RunMetrics Compute(SimulationResult result, IDeviceModel device)
+    {
+        var program = result.Program;
+        var topo = device.Topology;
+        var makespan = result.MakespanPs;
+        var makespanS = Ps.ToSeconds(makespan);
+        var tierNames = topo.Tiers.Select(t => t.Name).ToArray();
+
+        var memoryEnergyPj = new double[topo.Tiers.Count];
+        double computeEnergyPj = 0;
+        double flopTime = 0;
+        long totalFlops = 0;
+        var memoryBoundOps = 0;
+        long memoryBoundPs = 0;
+        long stallPs = 0;
+        var flopsByDType = new Dictionary<DType, long>();
+        var ops = new List<OpMetrics>(program.Graph.Ops.Count);
+        var tierIndexOfChannel = topo.Channels.Select(c => topo.TierIndex(c.Tier)).ToArray();
+
+        var trStart = 0;
+        for (var i = 0; i < program.Tasks.Count; i++)
+        {
+            var task = program.Tasks[i];
+            var cost = task.Cost;
+            var (cPs, mPs, lPs) = PartTimes(cost, topo);
+            var bound = Classify(cPs, mPs, lPs);
+            var start = result.TaskStartPs[i];
+            var end = result.TaskEndPs[i];
+            if (bound == Bound.Memory)
+            {
+                memoryBoundOps += task.Ops.Count;
+                memoryBoundPs += end - start;
+            }
+            var wait = end - result.TaskLaunchPs[i] - cost.ComputePs;
+            if (wait > 0) stallPs += wait;
+
+            var bytesByTier = new SortedDictionary<string, long>(StringComparer.Ordinal);
+            double dynPj = cost.ComputeEnergyPj;
+            computeEnergyPj += cost.ComputeEnergyPj;
+            foreach (var t in cost.Transfers)
+            {
+                var tier = tierIndexOfChannel[t.Channel];
+                memoryEnergyPj[tier] += t.EnergyPj;
+                dynPj += t.EnergyPj;
+                bytesByTier[tierNames[tier]] = bytesByTier.GetValueOrDefault(tierNames[tier]) + t.Bytes;
+            }
+            trStart += cost.Transfers.Count;
+
+            // A fused task's time, energy and bytes are shared by its ops in proportion to their FLOPs
+            // (or equally when it has none), so every op appears once and totals are conserved.
+            var taskFlops = task.Ops.Sum(o => o.Flops);
+            var energyJ = dynPj * 1e-12 + device.StaticPowerW * Ps.ToSeconds(end - start);
+            foreach (var op in task.Ops)
+            {
+                var dtype = device.ComputeDType(op);
+                var peak = device.PeakFlops(dtype);
+                if (peak > 0) flopTime += op.Flops / peak;
+                totalFlops += op.Flops;
+                flopsByDType[dtype] = flopsByDType.GetValueOrDefault(dtype) + op.Flops;
+                var share = task.Ops.Count == 1 ? 1.0 : taskFlops > 0 ? op.Flops / (double)taskFlops : 1.0 / task.Ops.Count;
+                var opBytes = task.Ops.Count == 1
+                    ? (IReadOnlyDictionary<string, long>)bytesByTier
+                    : bytesByTier.ToDictionary(kv => kv.Key, kv => (long)Math.Round(kv.Value * share));
+                ops.Add(new OpMetrics(op.Id, op.Name, op.Kind.Name(), op.Layer, topo.Engines[cost.Engine].Name, i,
+                    start, end, op.Flops, dtype.Name(), opBytes, op.ArithmeticIntensity, bound,
+                    Ps.ToSeconds(cPs), Ps.ToSeconds(mPs), Ps.ToSeconds(lPs), energyJ * share, cost.Note));
+            }
+        }
+        ops.Sort((a, b) => a.StartPs != b.StartPs ? a.StartPs.CompareTo(b.StartPs) : a.Id.CompareTo(b.Id));
+
+        var main = device.MainMemoryChannel;
+        var mainCh = topo.Channels[main];
+        long offChipBytes = 0;
+        var bytesMoved = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        for (var c = 0; c < topo.Channels.Count; c++)
+        {
+            if (topo.Channels[c].OffChip) offChipBytes += result.ChannelBytes[c];
+            var tier = topo.Channels[c].Tier;
+            bytesMoved[tier] = bytesMoved.GetValueOrDefault(tier) + result.ChannelBytes[c];
+        }
+        var dominant = flopsByDType.Count == 0 ? DType.Bf16 : flopsByDType.MaxBy(kv => kv.Value).Key;
+        var ridge = device.PeakFlops(dominant) / mainCh.Bandwidth_Bps;
+
+        var capacity = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        var peakBytes = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        var spilled = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        for (var t = 0; t < topo.Tiers.Count; t++)
+        {
+            capacity[tierNames[t]] = topo.Tiers[t].CapacityBytes;
+            peakBytes[tierNames[t]] = result.TierPeakBytes[t];
+            spilled[tierNames[t]] = Math.Max(0, result.TierPeakBytes[t] - topo.Tiers[t].CapacityBytes);
+        }
+
+        var memJ = new SortedDictionary<string, double>(StringComparer.Ordinal);
+        for (var t = 0; t < tierNames.Length; t++) memJ[tierNames[t]] = memoryEnergyPj[t] * 1e-12;
+        var staticJ = device.StaticPowerW * makespanS;
+        var energy = new EnergyMetrics(computeEnergyPj * 1e-12 + memJ.Values.Sum() + staticJ, computeEnergyPj * 1e-12, memJ, staticJ);
+
+        var info = program.Graph.Info;
+        return new RunMetrics(
+            device.Name, device.Kind, info, program.Graph.Ops.Count, program.Schedule,
+            makespanS,
+            makespanS > 0 ? info.Tokens / makespanS : 0,
+            makespanS > 0 ? flopTime / makespanS : 0,
+            makespanS > 0 ? result.ChannelBytes[main] / (mainCh.Bandwidth_Bps * makespanS) : 0,
+            totalFlops,
+            energy,
+            new MemoryMetrics(capacity, peakBytes, spilled, bytesMoved),
+            new MemoryWallMetrics(memoryBoundOps, makespan > 0 ? memoryBoundPs / (double)makespan : 0, Ps.ToSeconds(stallPs),
+                offChipBytes > 0 ? totalFlops / (double)offChipBytes : 0, ridge),
+            ops);
+    }
+}

@@ -1,0 +1,448 @@
+using AccelSim.Core.Devices;
+using AccelSim.Core.Graph;
+
+namespace AccelSim.Core.Simulation;
+
+/// <summary>The discrete-event kernel. Time is integer picoseconds; the queue is ordered by
+/// (time, insertion sequence), so equal-time events run in the order they were scheduled and every
+/// run is deterministic. Tasks hold one unit of an engine; their transfers share channel bandwidth
+/// max-min fairly (fluid), re-solved whenever a transfer starts or ends. All state lives in arrays
+/// sized before time zero: the loop allocates nothing per event.</summary>
+public sealed class Simulator
+{
+    private const byte EvLaunch = 0;
+    private const byte EvComputeDone = 1;
+    private const byte EvTransferFlow = 2;
+    private const byte EvTransferDone = 3;
+
+    private readonly struct QEvent(byte kind, int index, int version)
+    {
+        public readonly byte Kind = kind;
+        public readonly int Index = index;
+        public readonly int Version = version;
+    }
+
+    private readonly struct Key(long time, long seq) : IComparable<Key>
+    {
+        public readonly long Time = time;
+        public readonly long Seq = seq;
+
+        public int CompareTo(Key other)
+        {
+            var c = Time.CompareTo(other.Time);
+            return c != 0 ? c : Seq.CompareTo(other.Seq);
+        }
+    }
+
+    private readonly SimProgram _program;
+    private readonly DeviceTopology _topology;
+    private readonly SimulationEventBus? _bus;
+
+    // Tasks.
+    private readonly int _n;
+    private readonly int[] _pendingPreds;
+    private readonly int[] _succStart, _succ;
+    private readonly int[] _taskEngine;
+    private readonly long[] _taskLatency, _taskCompute;
+    private readonly int[] _taskTrStart;
+    private readonly int[] _partsLeft;
+    private readonly long[] _readyPs, _startPs, _launchPs, _computeEndPs, _endPs;
+    private readonly int[] _inStart, _inTensors, _outStart, _outTensors;
+
+    // Engines: free units and a FIFO ring of waiting tasks each.
+    private readonly int[] _freeUnits;
+    private readonly int[][] _waitQueue;
+    private readonly int[] _waitHead, _waitCount;
+    private readonly long[] _engineBusy;
+
+    // Transfers.
+    private readonly int[] _trChannel, _trTask, _trVersion;
+    private readonly long[] _trBytes, _trLastUpdate, _trStartPs, _trEndPs;
+    private readonly double[] _trRemaining, _trRate, _trCap;
+
+    // Channels: active transfers kept sorted by rate cap (ascending) for water-filling.
+    private readonly double[] _chBandwidth;
+    private readonly long[] _chLatency;
+    private readonly int[][] _chActive;
+    private readonly int[] _chCount;
+    private readonly long[] _chBytes, _chBusy, _chBusySince;
+
+    // Tiers and tensors.
+    private readonly long[] _tierOcc, _tierPeak, _tierResident;
+    private readonly int[] _tensorTier, _tensorRefs;
+    private readonly long[] _tensorBytes;
+    private readonly bool[] _tensorResident;
+
+    private readonly PriorityQueue<QEvent, Key> _queue;
+    private long _seq;
+    private long _now;
+    private long _events;
+    private bool _ran;
+
+    public Simulator(SimProgram program, IDeviceModel device, SimulationEventBus? bus = null)
+    {
+        ArgumentNullException.ThrowIfNull(program);
+        ArgumentNullException.ThrowIfNull(device);
+        _program = program;
+        _topology = device.Topology;
+        _bus = bus;
+        var tasks = program.Tasks;
+        _n = tasks.Count;
+
+        // Successor lists in compressed form.
+        _pendingPreds = new int[_n];
+        var succCount = new int[_n];
+        for (var i = 0; i < _n; i++)
+        {
+            _pendingPreds[i] = program.Predecessors[i].Count;
+            foreach (var p in program.Predecessors[i]) succCount[p]++;
+        }
+        _succStart = new int[_n + 1];
+        for (var i = 0; i < _n; i++) _succStart[i + 1] = _succStart[i] + succCount[i];
+        _succ = new int[_succStart[_n]];
+        var fill = new int[_n];
+        for (var i = 0; i < _n; i++)
+            foreach (var p in program.Predecessors[i]) _succ[_succStart[p] + fill[p]++] = i;
+
+        var engines = _topology.Engines.Count;
+        var channels = _topology.Channels.Count;
+        _taskEngine = new int[_n];
+        _taskLatency = new long[_n];
+        _taskCompute = new long[_n];
+        _taskTrStart = new int[_n + 1];
+        _partsLeft = new int[_n];
+        _readyPs = new long[_n];
+        _startPs = new long[_n];
+        _launchPs = new long[_n];
+        _computeEndPs = new long[_n];
+        _endPs = new long[_n];
+        var totalTransfers = 0;
+        for (var i = 0; i < _n; i++)
+        {
+            var c = tasks[i].Cost;
+            if (c.Engine < 0 || c.Engine >= engines) throw new ArgumentException($"task '{tasks[i].Name}' uses unknown engine {c.Engine}");
+            _taskEngine[i] = c.Engine;
+            _taskLatency[i] = c.LatencyPs;
+            _taskCompute[i] = c.ComputePs;
+            _taskTrStart[i] = totalTransfers;
+            totalTransfers += c.Transfers.Count;
+        }
+        _taskTrStart[_n] = totalTransfers;
+
+        _trChannel = new int[totalTransfers];
+        _trTask = new int[totalTransfers];
+        _trVersion = new int[totalTransfers];
+        _trBytes = new long[totalTransfers];
+        _trLastUpdate = new long[totalTransfers];
+        _trStartPs = new long[totalTransfers];
+        _trEndPs = new long[totalTransfers];
+        _trRemaining = new double[totalTransfers];
+        _trRate = new double[totalTransfers];
+        _trCap = new double[totalTransfers];
+        var perChannel = new int[channels];
+        for (var i = 0; i < _n; i++)
+        {
+            var k = _taskTrStart[i];
+            foreach (var t in tasks[i].Cost.Transfers)
+            {
+                if (t.Channel < 0 || t.Channel >= channels) throw new ArgumentException($"task '{tasks[i].Name}' uses unknown channel {t.Channel}");
+                _trChannel[k] = t.Channel;
+                _trTask[k] = i;
+                _trBytes[k] = t.Bytes;
+                _trCap[k] = t.RateCap_Bps;
+                _trStartPs[k] = -1;
+                _trEndPs[k] = -1;
+                perChannel[t.Channel]++;
+                k++;
+            }
+        }
+
+        _freeUnits = new int[engines];
+        _waitQueue = new int[engines][];
+        _waitHead = new int[engines];
+        _waitCount = new int[engines];
+        _engineBusy = new long[engines];
+        for (var e = 0; e < engines; e++)
+        {
+            _freeUnits[e] = _topology.Engines[e].Units;
+            _waitQueue[e] = new int[Math.Max(1, _n)];
+        }
+
+        _chBandwidth = new double[channels];
+        _chLatency = new long[channels];
+        _chActive = new int[channels][];
+        _chCount = new int[channels];
+        _chBytes = new long[channels];
+        _chBusy = new long[channels];
+        _chBusySince = new long[channels];
+        for (var c = 0; c < channels; c++)
+        {
+            _chBandwidth[c] = _topology.Channels[c].Bandwidth_Bps;
+            _chLatency[c] = _topology.Channels[c].LatencyPs;
+            _chActive[c] = new int[Math.Max(1, perChannel[c])];
+        }
+
+        // Tensors: resident ones (no producer, or weights/caches) occupy their tier all run;
+        // produced activations live from their producer's start to their last consumer's end.
+        var tiers = _topology.Tiers.Count;
+        _tierOcc = new long[tiers];
+        _tierPeak = new long[tiers];
+        _tierResident = new long[tiers];
+        var graph = program.Graph;
+        var maxTensorId = graph.Tensors.Count == 0 ? -1 : graph.Tensors.Max(t => t.Id);
+        _tensorTier = new int[maxTensorId + 1];
+        _tensorRefs = new int[maxTensorId + 1];
+        _tensorBytes = new long[maxTensorId + 1];
+        _tensorResident = new bool[maxTensorId + 1];
+        foreach (var t in graph.Tensors)
+        {
+            var tier = device.PlaceTensor(t);
+            if (tier < 0 || tier >= tiers) throw new ArgumentException($"tensor '{t.Name}' placed in unknown tier {tier}");
+            _tensorTier[t.Id] = tier;
+            _tensorBytes[t.Id] = t.Bytes;
+            _tensorResident[t.Id] = t.Role != TensorRole.Activation || !graph.Producer.ContainsKey(t.Id);
+            if (_tensorResident[t.Id]) _tierResident[tier] += t.Bytes;
+        }
+        var ins = new List<int>[_n];
+        var outs = new List<int>[_n];
+        for (var i = 0; i < _n; i++)
+        {
+            var produced = new HashSet<int>();
+            foreach (var op in tasks[i].Ops) foreach (var t in op.Outputs) produced.Add(t.Id);
+            var seen = new HashSet<int>();
+            ins[i] = [];
+            foreach (var op in tasks[i].Ops)
+                foreach (var t in op.Inputs)
+                    if (!produced.Contains(t.Id) && seen.Add(t.Id)) ins[i].Add(t.Id);
+            outs[i] = produced.Order().ToList();
+            foreach (var id in ins[i]) _tensorRefs[id]++;
+        }
+        (_inStart, _inTensors) = Compress(ins);
+        (_outStart, _outTensors) = Compress(outs);
+
+        _queue = new PriorityQueue<QEvent, Key>(Math.Max(16, 2 * (_n + totalTransfers)));
+    }
+
+    /// <summary>Runs the program to completion. A simulator runs once.</summary>
+    public SimulationResult Run()
+    {
+        if (_ran) throw new InvalidOperationException("a simulator runs once; create another for another run");
+        _ran = true;
+
+        for (var t = 0; t < _tierOcc.Length; t++)
+        {
+            _tierOcc[t] = _tierResident[t];
+            _tierPeak[t] = _tierResident[t];
+            if (_tierResident[t] > 0) Publish(SimEventKind.MemoryChange, t, _tierOcc[t]);
+        }
+        for (var i = 0; i < _n; i++)
+            if (_pendingPreds[i] == 0) Ready(i);
+
+        while (_queue.TryDequeue(out var ev, out var key))
+        {
+            _now = key.Time;
+            _events++;
+            switch (ev.Kind)
+            {
+                case EvLaunch: Launch(ev.Index); break;
+                case EvComputeDone:
+                    _computeEndPs[ev.Index] = _now;
+                    PartDone(ev.Index);
+                    break;
+                case EvTransferFlow: Flow(ev.Index); break;
+                case EvTransferDone:
+                    if (ev.Version == _trVersion[ev.Index]) TransferDone(ev.Index);
+                    break;
+            }
+        }
+
+        for (var i = 0; i < _n; i++)
+            if (_partsLeft[i] != -1)
+                throw new InvalidOperationException($"task {i} never finished: the program has a dependency it cannot satisfy");
+
+        Publish(SimEventKind.SimulationEnd, -1, 0);
+        return new SimulationResult(_program, _now, _events,
+            _readyPs, _startPs, _launchPs, _computeEndPs, _endPs,
+            _trTask, _trChannel, _trBytes, _trStartPs, _trEndPs,
+            _chBytes, _chBusy, _engineBusy, _tierPeak, _tierResident);
+    }
+
+    private void Schedule(long time, byte kind, int index, int version = 0) =>
+        _queue.Enqueue(new QEvent(kind, index, version), new Key(time, _seq++));
+
+    private void Ready(int task)
+    {
+        _readyPs[task] = _now;
+        var e = _taskEngine[task];
+        if (_freeUnits[e] > 0)
+        {
+            Start(task);
+            return;
+        }
+        var q = _waitQueue[e];
+        q[(_waitHead[e] + _waitCount[e]) % q.Length] = task;
+        _waitCount[e]++;
+    }
+
+    private void Start(int task)
+    {
+        _freeUnits[_taskEngine[task]]--;
+        _startPs[task] = _now;
+        for (var k = _outStart[task]; k < _outStart[task + 1]; k++)
+        {
+            var id = _outTensors[k];
+            if (_tensorResident[id]) continue;
+            var tier = _tensorTier[id];
+            _tierOcc[tier] += _tensorBytes[id];
+            if (_tierOcc[tier] > _tierPeak[tier]) _tierPeak[tier] = _tierOcc[tier];
+            Publish(SimEventKind.MemoryChange, tier, _tierOcc[tier]);
+        }
+        Publish(SimEventKind.TaskStart, task, 0);
+        Schedule(_now + _taskLatency[task], EvLaunch, task);
+    }
+
+    private void Launch(int task)
+    {
+        _launchPs[task] = _now;
+        var parts = 1;
+        for (var k = _taskTrStart[task]; k < _taskTrStart[task + 1]; k++)
+        {
+            if (_trBytes[k] == 0)
+            {
+                _trStartPs[k] = _now;
+                _trEndPs[k] = _now;
+                continue;
+            }
+            parts++;
+            var lat = _chLatency[_trChannel[k]];
+            if (lat == 0) Flow(k);
+            else Schedule(_now + lat, EvTransferFlow, k);
+        }
+        _partsLeft[task] = parts;
+        Schedule(_now + _taskCompute[task], EvComputeDone, task);
+    }
+
+    private void Flow(int tr)
+    {
+        var c = _trChannel[tr];
+        _trStartPs[tr] = _now;
+        _trRemaining[tr] = _trBytes[tr];
+        _trLastUpdate[tr] = _now;
+        _trRate[tr] = 0;
+        Publish(SimEventKind.TransferStart, tr, _trBytes[tr]);
+
+        // Insert keeping the active list sorted by cap, ties by transfer index (deterministic).
+        var active = _chActive[c];
+        var n = _chCount[c];
+        var pos = n;
+        while (pos > 0 && (_trCap[active[pos - 1]] > _trCap[tr] || (_trCap[active[pos - 1]] == _trCap[tr] && active[pos - 1] > tr)))
+        {
+            active[pos] = active[pos - 1];
+            pos--;
+        }
+        active[pos] = tr;
+        _chCount[c] = n + 1;
+        if (n == 0) _chBusySince[c] = _now;
+        Resolve(c);
+    }
+
+    private void TransferDone(int tr)
+    {
+        var c = _trChannel[tr];
+        var active = _chActive[c];
+        var n = _chCount[c];
+        var pos = 0;
+        while (active[pos] != tr) pos++;
+        for (var i = pos; i < n - 1; i++) active[i] = active[i + 1];
+        _chCount[c] = n - 1;
+        _trRemaining[tr] = 0;
+        _trVersion[tr]++;
+        _trEndPs[tr] = _now;
+        _chBytes[c] += _trBytes[tr];
+        if (n - 1 == 0) _chBusy[c] += _now - _chBusySince[c];
+        Publish(SimEventKind.TransferEnd, tr, _trBytes[tr]);
+        Resolve(c);
+        PartDone(_trTask[tr]);
+    }
+
+    /// <summary>Max-min fair rates with per-transfer caps (water-filling over caps sorted ascending),
+    /// after advancing every active transfer to now. Completion events are re-issued only for
+    /// transfers whose rate changed; stale ones are recognised by their version.</summary>
+    private void Resolve(int c)
+    {
+        var active = _chActive[c];
+        var n = _chCount[c];
+        for (var i = 0; i < n; i++)
+        {
+            var tr = active[i];
+            var dt = _now - _trLastUpdate[tr];
+            if (dt > 0 && _trRate[tr] > 0)
+            {
+                _trRemaining[tr] -= _trRate[tr] * dt / Time.Ps.PerSecond;
+                if (_trRemaining[tr] < 0) _trRemaining[tr] = 0;
+            }
+            _trLastUpdate[tr] = _now;
+        }
+        var avail = _chBandwidth[c];
+        for (var i = 0; i < n; i++)
+        {
+            var tr = active[i];
+            var share = avail / (n - i);
+            var rate = _trCap[tr] < share ? _trCap[tr] : share;
+            avail -= rate;
+            if (rate != _trRate[tr])
+            {
+                _trRate[tr] = rate;
+                _trVersion[tr]++;
+                var ps = Math.Ceiling(_trRemaining[tr] / rate * Time.Ps.PerSecond);
+                Schedule(_now + (long)ps, EvTransferDone, tr, _trVersion[tr]);
+            }
+        }
+    }
+
+    private void PartDone(int task)
+    {
+        if (--_partsLeft[task] > 0) return;
+        _partsLeft[task] = -1;
+        _endPs[task] = _now;
+        var e = _taskEngine[task];
+        _engineBusy[e] += _computeEndPs[task] - _launchPs[task];
+        _freeUnits[e]++;
+        for (var k = _inStart[task]; k < _inStart[task + 1]; k++)
+        {
+            var id = _inTensors[k];
+            if (_tensorResident[id] || --_tensorRefs[id] > 0) continue;
+            var tier = _tensorTier[id];
+            _tierOcc[tier] -= _tensorBytes[id];
+            Publish(SimEventKind.MemoryChange, tier, _tierOcc[tier]);
+        }
+        Publish(SimEventKind.TaskEnd, task, 0);
+        for (var k = _succStart[task]; k < _succStart[task + 1]; k++)
+        {
+            var s = _succ[k];
+            if (--_pendingPreds[s] == 0) Ready(s);
+        }
+        while (_freeUnits[e] > 0 && _waitCount[e] > 0)
+        {
+            var q = _waitQueue[e];
+            var next = q[_waitHead[e]];
+            _waitHead[e] = (_waitHead[e] + 1) % q.Length;
+            _waitCount[e]--;
+            Start(next);
+        }
+    }
+
+    private void Publish(SimEventKind kind, int index, long value)
+    {
+        if (_bus is { HasSubscribers: true } bus) bus.Publish(new SimEvent(kind, _now, index, value));
+    }
+
+    private static (int[] Start, int[] Items) Compress(List<int>[] lists)
+    {
+        var start = new int[lists.Length + 1];
+        for (var i = 0; i < lists.Length; i++) start[i + 1] = start[i] + lists[i].Count;
+        var items = new int[start[^1]];
+        for (var i = 0; i < lists.Length; i++) lists[i].CopyTo(items, start[i]);
+        return (start, items);
+    }
+}
