@@ -1,0 +1,53 @@
+using AccelSim.Core.Config;
+
+namespace AccelSim.Workloads.Configs;
+
+/// <summary>Finds bundled configs (<c>configs/hardware/*.json</c>, <c>configs/models/*.json</c>): next to
+/// the executable first (the build copies them there), else in the nearest <c>configs/</c> folder
+/// above the working directory or the executable.</summary>
+public static class BundledConfigs
+{
+    private static string? _root;
+
+    /// <summary>The <c>configs</c> folder in use. Settable for tests.</summary>
+    public static string Root
+    {
+        get => _root ??= FindRoot();
+        set => _root = value;
+    }
+
+    public static string HardwareDir => Path.Combine(Root, "hardware");
+    public static string ModelsDir => Path.Combine(Root, "models");
+
+    /// <summary>Names of bundled configs in a folder (file names without .json), sorted.</summary>
+    public static IReadOnlyList<string> Names(string dir) =>
+        Directory.Exists(dir)
+            ? Directory.GetFiles(dir, "*.json").Select(f => Path.GetFileNameWithoutExtension(f)!).Order(StringComparer.Ordinal).ToArray()
+            : [];
+
+    /// <summary>A bundled name or a path to a JSON file. <paramref name="what"/> names the option for errors.</summary>
+    public static string Resolve(string nameOrPath, string dir, string what)
+    {
+        if (File.Exists(nameOrPath)) return Path.GetFullPath(nameOrPath);
+        var bundled = Path.Combine(dir, nameOrPath + ".json");
+        if (!nameOrPath.Contains('/') && !nameOrPath.Contains('\\') && File.Exists(bundled)) return bundled;
+        var known = Names(dir);
+        throw new InputException(null, null,
+            $"{what} '{nameOrPath}' is neither a bundled name nor an existing file; bundled: {string.Join(", ", known)}");
+    }
+
+    private static string FindRoot()
+    {
+        var here = Path.Combine(AppContext.BaseDirectory, "configs");
+        if (Directory.Exists(Path.Combine(here, "hardware"))) return here;
+        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+        {
+            for (var d = new DirectoryInfo(start); d is not null; d = d.Parent)
+            {
+                var c = Path.Combine(d.FullName, "configs");
+                if (Directory.Exists(Path.Combine(c, "hardware"))) return c;
+            }
+        }
+        return here;
+    }
+}
