@@ -1,0 +1,41 @@
+using System.CommandLine;
+using AccelSim.Cli.Commands;
+using AccelSim.Core.Config;
+
+namespace AccelSim.Cli;
+
+/// <summary>The <c>accelsim</c> command line. Exit codes: 0 ok, 2 bad input (the message names the file,
+/// the JSON path and what was expected), 1 an internal error.</summary>
+public static class AccelSimApp
+{
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var root = new RootCommand("AccelSim: a discrete-event simulator of LLM workloads on GPUs, FPGAs, wafer-scale meshes and RDUs.");
+        root.Options.Add(CommonOptions.Plugins);
+        var context = new CliContext(stdout, stderr);
+        root.Subcommands.Add(RunCommand.Create(context));
+        root.Subcommands.Add(OpCommand.Create(context));
+        root.Subcommands.Add(ListCommand.Create(context));
+        root.Subcommands.Add(ValidateCommand.Create(context));
+
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var e in parse.Errors) stderr.WriteLine($"error: {e.Message}");
+            stderr.WriteLine("Run 'accelsim --help' for usage.");
+            return 2;
+        }
+        try
+        {
+            return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
+        }
+        catch (InputException e)
+        {
+            foreach (var p in e.Problems) stderr.WriteLine($"error: {p}");
+            return 2;
+        }
+    }
+}
+
+/// <summary>What every command needs: the console writers.</summary>
+public sealed record CliContext(TextWriter Out, TextWriter Error);

@@ -1,0 +1,75 @@
+using AccelSim.Cli.Hosting;
+using AccelSim.Core.Devices;
+using AccelSim.Core.Graph;
+using AccelSim.Core.Metrics;
+using AccelSim.Core.Simulation;
+using AccelSim.Reports;
+using Spectre.Console;
+
+namespace AccelSim.Cli.Commands;
+
+/// <summary>How results leave a command.</summary>
+public sealed record OutputRequest(string Format, string? OutPath, string? TimelinePath, bool IncludeOps);
+
+/// <summary>The path every simulating command shares: schedule, simulate with observers attached,
+/// compute metrics, emit reports.</summary>
+public static class Execution
+{
+    public static ISchedule Schedule(string name) => name switch
+    {
+        "sequential" => new SequentialSchedule(),
+        _ => throw new Core.Config.InputException(null, "--schedule", $"unknown schedule '{name}'; available: sequential"),
+    };
+
+    public static (SimulationResult Result, RunMetrics Metrics) Simulate(
+        WorkloadGraph graph, IDeviceModel device, ISchedule schedule, SimulationEventBus bus, TimelineRecorder? timeline, bool progress)
+    {
+        var program = schedule.Map(graph, device);
+        using var bar = progress ? ProgressReporter.TryStart(bus, program.Tasks.Count) : null;
+        var result = new Simulator(program, device, bus).Run();
+        return (result, MetricsCalculator.Compute(result, device));
+    }
+
+    /// <summary>Simulates and writes every requested output; files appear only if everything succeeded.</summary>
+    public static int RunAndReport(CliContext cli, WorkloadGraph graph, IDeviceModel device, ISchedule schedule,
+        SimulationEventBus bus, OutputRequest output)
+    {
+        using var files = new OutputFiles();
+        using var timeline = output.TimelinePath is null ? null : new TimelineRecorder(bus);
+        var (result, metrics) = Simulate(graph, device, schedule, bus, timeline, progress: output.Format == "table");
+
+        if (output.OutPath is not null)
+        {
+            using var w = files.Create(output.OutPath, "--out");
+            JsonReport.Write(metrics, w, output.IncludeOps);
+        }
+        if (timeline is not null)
+        {
+            using var w = files.Create(output.TimelinePath!, "--timeline");
+            timeline.Write(w, result, device);
+        }
+
+        if (output.Format == "json")
+        {
+            JsonReport.Write(metrics, cli.Out, output.IncludeOps);
+        }
+        else
+        {
+            TableReport.Render(ConsoleFor(cli.Out), metrics, output.IncludeOps);
+        }
+        files.Commit();
+        return 0;
+    }
+
+    public static IAnsiConsole ConsoleFor(TextWriter writer)
+    {
+        var isConsole = ReferenceEquals(writer, Console.Out) && !Console.IsOutputRedirected;
+        return AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(writer),
+            Ansi = isConsole ? AnsiSupport.Detect : AnsiSupport.No,
+            ColorSystem = isConsole ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            Interactive = isConsole ? InteractionSupport.Detect : InteractionSupport.No,
+        });
+    }
+}

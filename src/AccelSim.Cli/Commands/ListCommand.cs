@@ -1,0 +1,83 @@
+using System.CommandLine;
+using AccelSim.Cli.Hosting;
+using AccelSim.Core.Config;
+using AccelSim.Workloads.Configs;
+using Spectre.Console;
+
+namespace AccelSim.Cli.Commands;
+
+/// <summary><c>accelsim list hardware|models|plugins</c>.</summary>
+public static class ListCommand
+{
+    public static Command Create(CliContext cli)
+    {
+        var c = new Command("list", "List bundled hardware, bundled models or loaded device plugins");
+        var what = new Argument<string>("what") { Description = "hardware, models or plugins" };
+        what.AcceptOnlyFromAmong("hardware", "models", "plugins");
+        c.Arguments.Add(what);
+        c.SetAction(p =>
+        {
+            var console = Execution.ConsoleFor(cli.Out);
+            switch (p.GetValue(what))
+            {
+                case "hardware": return Hardware(console);
+                case "models": return Models(console);
+                default: return Plugins(cli, console, p.GetValue(CommonOptions.Plugins));
+            }
+        });
+        return c;
+    }
+
+    private static int Hardware(IAnsiConsole console)
+    {
+        var table = new Table().AddColumns("name", "kind", "family", "file");
+        foreach (var name in BundledConfigs.Names(BundledConfigs.HardwareDir))
+        {
+            var path = Path.Combine(BundledConfigs.HardwareDir, name + ".json");
+            try
+            {
+                var config = HardwareConfigLoader.Load(path);
+                var family = JsonInput.LoadObject(path)["family"]?.ToString() ?? "";
+                table.AddRow(Markup.Escape(name), Markup.Escape(config.Kind), Markup.Escape(family), Markup.Escape(Path.GetRelativePath(BundledConfigs.Root, path)));
+            }
+            catch (InputException e)
+            {
+                table.AddRow(Markup.Escape(name), "[red]invalid[/]", "", Markup.Escape(e.Message));
+            }
+        }
+        console.Write(table);
+        return 0;
+    }
+
+    private static int Models(IAnsiConsole console)
+    {
+        var table = new Table().AddColumns("name", "model_type", "layers", "hidden", "heads/kv", "source");
+        foreach (var name in BundledConfigs.Names(BundledConfigs.ModelsDir))
+        {
+            var json = JsonInput.LoadObject(Path.Combine(BundledConfigs.ModelsDir, name + ".json"));
+            string V(string key) => Markup.Escape(json[key]?.ToString() ?? "");
+            table.AddRow(Markup.Escape(name), V("model_type"), V("num_hidden_layers"), V("hidden_size"),
+                $"{V("num_attention_heads")}/{(json["num_key_value_heads"] ?? json["num_attention_heads"])}", V("_source"));
+        }
+        console.Write(table);
+        return 0;
+    }
+
+    private static int Plugins(CliContext cli, IAnsiConsole console, string? folder)
+    {
+        using var services = Composition.Build(folder);
+        var registry = services.Registry();
+        foreach (var plugin in registry.Plugins)
+        {
+            var d = plugin.Descriptor;
+            console.Write(new Rule($"[bold]{Markup.Escape(d.Kind)}[/] {Markup.Escape(d.Version)} ({Markup.Escape(plugin.GetType().Assembly.GetName().Name ?? "")})").LeftJustified());
+            console.WriteLine(d.Description);
+            var table = new Table().AddColumns("parameter", "unit", "required", "description");
+            foreach (var p in d.Parameters)
+                table.AddRow(Markup.Escape(p.Path), Markup.Escape(p.Unit), p.Required ? "yes" : "no", Markup.Escape(p.Description));
+            console.Write(table);
+        }
+        foreach (var e in registry.LoadErrors) cli.Error.WriteLine($"warning: {e}");
+        return 0;
+    }
+}

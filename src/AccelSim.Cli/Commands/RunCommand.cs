@@ -1,0 +1,46 @@
+using System.CommandLine;
+using AccelSim.Cli.Hosting;
+using AccelSim.Core.Config;
+
+namespace AccelSim.Cli.Commands;
+
+/// <summary><c>accelsim run</c>: a model (Hugging Face config) or a native trace on one device.</summary>
+public static class RunCommand
+{
+    public static Command Create(CliContext cli)
+    {
+        var c = new Command("run", "Simulate a workload on a device and report time, utilisation, energy and the memory wall");
+        var hardware = CommonOptions.Hardware();
+        var model = new Option<string?>("--model") { Description = "Bundled model name (see 'accelsim list models') or a path to a Hugging Face config.json" };
+        var trace = new Option<string?>("--trace") { Description = "A native trace JSON file (see docs/trace-format.md)" };
+        var phase = new Option<string>("--phase") { DefaultValueFactory = _ => "prefill", Description = "prefill or decode" };
+        var batch = new Option<long>("--batch") { DefaultValueFactory = _ => 1, Description = "Sequences" };
+        var seq = new Option<long>("--seq") { DefaultValueFactory = _ => 2048, Description = "Prompt tokens per sequence (prefill)" };
+        var context = new Option<long>("--context") { DefaultValueFactory = _ => 2048, Description = "Cached tokens per sequence (decode)" };
+        var dtype = new Option<string?>("--dtype") { Description = "Weights and activations data type (default: the model's torch_dtype, else bf16)" };
+        var schedule = new Option<string>("--schedule") { DefaultValueFactory = _ => "sequential", Description = "sequential" };
+        var set = CommonOptions.Set();
+        var format = CommonOptions.Format();
+        var outPath = CommonOptions.Out();
+        var timeline = CommonOptions.Timeline();
+        var ops = CommonOptions.Ops();
+        foreach (var o in new Option[] { hardware, model, trace, phase, batch, seq, context, dtype, schedule, set, format, outPath, timeline, ops })
+            c.Options.Add(o);
+
+        c.SetAction(p =>
+        {
+            var modelName = p.GetValue(model);
+            var tracePath = p.GetValue(trace);
+            if ((modelName is null) == (tracePath is null))
+                throw new InputException(null, "--model/--trace", "give exactly one of --model or --trace");
+            using var services = Composition.Build(p.GetValue(CommonOptions.Plugins));
+            var device = CommonOptions.CreateDevice(services.Registry(), p.GetValue(hardware)!, p.GetValue(set));
+            var graph = tracePath is not null
+                ? WorkloadFactory.FromTrace(tracePath)
+                : WorkloadFactory.FromModel(modelName!, p.GetValue(phase)!, p.GetValue(batch), p.GetValue(seq), p.GetValue(context), p.GetValue(dtype));
+            return Execution.RunAndReport(cli, graph, device, Execution.Schedule(p.GetValue(schedule)!), services.Bus(),
+                new OutputRequest(p.GetValue(format)!, p.GetValue(outPath), p.GetValue(timeline), p.GetValue(ops)));
+        });
+        return c;
+    }
+}

@@ -1,0 +1,182 @@
+using AccelSim.Core.Devices;
+using AccelSim.Core.Metrics;
+using AccelSim.Reports.Internal;
+using Newtonsoft.Json;
+using Newtonsoft.Json.Linq;
+
+namespace AccelSim.Reports;
+
+/// <summary>The machine-readable run report (<c>--format json</c>), schema <see cref="Schema"/>.
+/// Deterministic: identical metrics give byte-identical text. Property order is fixed, maps are
+/// sorted by key (ordinal), doubles are written in the shortest round-trip form with the invariant
+/// culture, integers as integers, non-finite numbers as <c>null</c>, lines end with "\n".
+/// Every field is described in docs/report-schema.md.</summary>
+public static class JsonReport
+{
+    public const string Schema = "accelsim.report/1";
+
+    /// <summary>Writes the indented report followed by a newline. <paramref name="includeOps"/> adds the
+    /// per-op array (<c>--ops</c>).</summary>
+    public static void Write(RunMetrics m, TextWriter w, bool includeOps)
+    {
+        ArgumentNullException.ThrowIfNull(w);
+        w.Write(ToJsonString(m, includeOps));
+    }
+
+    /// <summary>The report as text, exactly as <see cref="Write"/> writes it.</summary>
+    public static string ToJsonString(RunMetrics m, bool includeOps) => Format(ToJson(m, includeOps));
+
+    /// <summary>Formats any report token the way reports are written (indent 2, "\n", trailing newline).</summary>
+    public static string Format(JToken token)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        using var sw = new StringWriter(System.Globalization.CultureInfo.InvariantCulture) { NewLine = "\n" };
+        using (var jw = new JsonTextWriter(sw)
+        {
+            Formatting = Formatting.Indented,
+            Indentation = 2,
+            IndentChar = ' ',
+            Culture = System.Globalization.CultureInfo.InvariantCulture,
+            FloatFormatHandling = FloatFormatHandling.DefaultValue,
+            CloseOutput = false,
+        })
+        {
+            token.WriteTo(jw);
+        }
+        sw.Write('\n');
+        return sw.ToString();
+    }
+
+    public static JObject ToJson(RunMetrics m, bool includeOps)
+    {
+        ArgumentNullException.ThrowIfNull(m);
+        var facts = ReportFacts.From(m);
+        var wl = m.Workload;
+        var mw = m.MemoryWall;
+        var root = new JObject
+        {
+            ["schema"] = Schema,
+            ["hardware"] = new JObject { ["name"] = m.HardwareName, ["kind"] = m.HardwareKind },
+            ["workload"] = new JObject
+            {
+                ["name"] = wl.Name,
+                ["phase"] = wl.Phase,
+                ["batch"] = wl.Batch,
+                ["seq"] = wl.SeqLen,
+                ["context"] = wl.Context,
+                ["tokens"] = wl.Tokens,
+                ["ops"] = m.OpCount,
+            },
+            ["schedule"] = m.Schedule,
+            ["latency_s"] = Num(m.LatencyS),
+            ["tokens_per_s"] = Num(m.TokensPerS),
+            ["utilisation"] = new JObject
+            {
+                ["compute"] = Num(m.ComputeUtilisation),
+                ["memory_bandwidth"] = Num(m.MemoryBandwidthUtilisation),
+            },
+            ["flops"] = m.TotalFlops,
+            ["energy_j"] = Num(m.Energy.TotalJ),
+            ["energy_breakdown_j"] = new JObject
+            {
+                ["compute"] = Num(m.Energy.ComputeJ),
+                ["memory"] = Map(m.Energy.MemoryJ),
+                ["static"] = Num(m.Energy.StaticJ),
+            },
+            ["memory"] = new JObject
+            {
+                ["capacity_bytes"] = Map(m.Memory.CapacityBytes),
+                ["peak_bytes"] = Map(m.Memory.PeakBytes),
+                ["spilled_bytes"] = Map(m.Memory.SpilledBytes),
+                ["bytes_moved"] = Map(m.Memory.BytesMoved),
+            },
+            ["memory_wall"] = new JObject
+            {
+                ["memory_bound_ops"] = mw.MemoryBoundOps,
+                ["memory_bound_time_fraction"] = Num(mw.MemoryBoundTimeFraction),
+                ["stall_s"] = Num(mw.StallS),
+                ["arithmetic_intensity_flop_per_byte"] = Num(mw.ArithmeticIntensity),
+                ["ridge_point_flop_per_byte"] = Num(mw.RidgePoint),
+                ["time_by_bound_s"] = new JObject
+                {
+                    ["compute"] = Num(facts.ComputeBoundS),
+                    ["memory"] = Num(facts.MemoryBoundS),
+                    ["latency"] = Num(facts.LatencyBoundS),
+                },
+                ["verdict"] = Verdict(facts),
+            },
+            ["time_by_kind_s"] = ByKind(facts),
+        };
+        if (includeOps)
+        {
+            var arr = new JArray();
+            foreach (var o in m.Ops) arr.Add(Op(o));
+            root["ops"] = arr;
+        }
+        return root;
+    }
+
+    /// <summary>"memory-bound", "compute-bound" or "latency-bound": the bound that held for most of the busy time.</summary>
+    internal static string Verdict(ReportFacts facts) => facts.Dominant.Name() + "-bound";
+
+    private static JObject ByKind(ReportFacts facts)
+    {
+        // Sorted by kind name for a stable shape; the table orders by time.
+        var o = new JObject();
+        var kinds = facts.ByKind.OrderBy(k => k.Kind, StringComparer.Ordinal);
+        foreach (var k in kinds) o[k.Kind] = Num(k.TimeS);
+        return o;
+    }
+
+    private static JObject Op(OpMetrics o)
+    {
+        var j = new JObject
+        {
+            ["id"] = o.Id,
+            ["name"] = o.Name,
+            ["kind"] = o.Kind,
+            ["layer"] = o.Layer,
+            ["engine"] = o.Engine,
+            ["task"] = o.Task,
+            ["start_s"] = Num(Core.Time.Ps.ToSeconds(o.StartPs)),
+            ["end_s"] = Num(Core.Time.Ps.ToSeconds(o.EndPs)),
+            ["duration_s"] = Num(o.DurationS),
+            ["flops"] = o.Flops,
+            ["dtype"] = o.DType,
+            ["bytes"] = Map(o.BytesByTier),
+            ["arithmetic_intensity"] = Num(o.ArithmeticIntensity),
+            ["achieved_flops_per_s"] = Num(o.AchievedFlops),
+            ["bound"] = o.Bound.Name(),
+            ["isolated_s"] = new JObject
+            {
+                ["compute"] = Num(o.ComputeTimeS),
+                ["memory"] = Num(o.MemoryTimeS),
+                ["latency"] = Num(o.LatencyS),
+            },
+            ["energy_j"] = Num(o.EnergyJ),
+            ["note"] = o.Note is null ? JValue.CreateNull() : o.Note,
+        };
+        return j;
+    }
+
+    private static JObject Map(IReadOnlyDictionary<string, long> map)
+    {
+        var o = new JObject();
+        foreach (var k in map.Keys.Order(StringComparer.Ordinal)) o[k] = map[k];
+        return o;
+    }
+
+    private static JObject Map(IReadOnlyDictionary<string, double> map)
+    {
+        var o = new JObject();
+        foreach (var k in map.Keys.Order(StringComparer.Ordinal)) o[k] = Num(map[k]);
+        return o;
+    }
+
+    /// <summary>A double as JSON: non-finite becomes null, negative zero becomes zero.</summary>
+    internal static JToken Num(double v)
+    {
+        if (!double.IsFinite(v)) return JValue.CreateNull();
+        return new JValue(v == 0 ? 0.0 : v);
+    }
+}

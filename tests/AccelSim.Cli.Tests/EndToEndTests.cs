@@ -1,0 +1,157 @@
+using Newtonsoft.Json.Linq;
+
+namespace AccelSim.Cli.Tests;
+
+/// <summary>The command line end to end: every bundled model on every bundled GPU, report contract,
+/// output files, plugins, determinism.</summary>
+public class EndToEndTests
+{
+    public static TheoryData<string, string, string> ModelsOnGpus()
+    {
+        var data = new TheoryData<string, string, string>();
+        foreach (var hw in new[] { "h100", "h200", "a100-80g", "rtx4090", "v100" })
+        foreach (var model in new[] { "llama2-7b", "llama2-13b", "llama2-70b", "llama3-8b", "llama3-70b", "mistral-7b" })
+        foreach (var phase in new[] { "prefill", "decode" })
+            data.Add(hw, model, phase);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(ModelsOnGpus))]
+    public void EveryBundledModelRunsOnEveryBundledGpu(string hardware, string model, string phase)
+    {
+        var o = CliHarness.Run("run", "--hardware", hardware, "--model", model, "--phase", phase, "--batch", "2", "--seq", "512", "--context", "1024", "--format", "json");
+        Assert.True(o.ExitCode == 0, o.Error);
+        var report = JObject.Parse(o.Out);
+        Assert.Equal("accelsim.report/1", (string?)report["schema"]);
+        Assert.Equal(hardware, (string?)report["hardware"]!["name"]);
+        Assert.Equal(phase, (string?)report["workload"]!["phase"]);
+        var latency = (double)report["latency_s"]!;
+        Assert.True(latency > 0 && double.IsFinite(latency));
+        var compute = (double)report["utilisation"]!["compute"]!;
+        var memory = (double)report["utilisation"]!["memory_bandwidth"]!;
+        Assert.InRange(compute, 0, 1);
+        Assert.InRange(memory, 0, 1);
+        Assert.True((double)report["energy_j"]! > 0);
+        // Decode at small batch is memory-bound on every GPU; prefill of 2 x 512 tokens is not mostly.
+        var fraction = (double)report["memory_wall"]!["memory_bound_time_fraction"]!;
+        if (phase == "decode") Assert.True(fraction > 0.5, $"decode memory-bound fraction {fraction}");
+    }
+
+    [Fact]
+    public void TableOutputShowsTheKeyFigures()
+    {
+        var o = CliHarness.Run("run", "--hardware", "h100", "--model", "llama2-7b", "--phase", "prefill", "--batch", "1", "--seq", "2048");
+        Assert.True(o.ExitCode == 0, o.Error);
+        Assert.Contains("h100", o.Out);
+        Assert.Contains("llama2-7b", o.Out);
+        Assert.Contains("tokens/s", o.Out);
+        Assert.Contains("hbm", o.Out);
+    }
+
+    [Fact]
+    public void JsonReportHasTheContractFields()
+    {
+        var o = CliHarness.Run("run", "--hardware", "h100", "--model", "llama3-8b", "--phase", "decode", "--batch", "4", "--context", "2048", "--format", "json", "--ops");
+        Assert.True(o.ExitCode == 0, o.Error);
+        var r = JObject.Parse(o.Out);
+        foreach (var key in new[] { "schema", "hardware", "workload", "schedule", "latency_s", "tokens_per_s", "utilisation", "energy_j", "energy_breakdown_j", "memory", "memory_wall", "ops" })
+            Assert.True(r.ContainsKey(key), $"missing {key}");
+        foreach (var key in new[] { "memory_bound_ops", "memory_bound_time_fraction", "stall_s", "arithmetic_intensity_flop_per_byte", "ridge_point_flop_per_byte" })
+            Assert.NotNull(r["memory_wall"]![key]);
+        var ops = (JArray)r["ops"]!;
+        Assert.Equal((int)r["workload"]!["ops"]!, ops.Count);
+        var op = ops[0];
+        foreach (var key in new[] { "id", "name", "kind", "engine", "start_s", "end_s", "flops", "bytes", "bound", "energy_j" })
+            Assert.NotNull(op[key]);
+        // FLOPs are conserved: the per-op FLOPs add up to the report's total.
+        var sum = ops.Sum(t => (double)t["flops"]!);
+        Assert.Equal((double)r["flops"]!, sum, 6);
+    }
+
+    [Fact]
+    public void SameInputsGiveByteIdenticalReports()
+    {
+        var a = CliHarness.Run("run", "--hardware", "a100-80g", "--model", "mistral-7b", "--phase", "prefill", "--seq", "1024", "--format", "json", "--ops");
+        var b = CliHarness.Run("run", "--hardware", "a100-80g", "--model", "mistral-7b", "--phase", "prefill", "--seq", "1024", "--format", "json", "--ops");
+        Assert.Equal(0, a.ExitCode);
+        Assert.Equal(a.Out, b.Out);
+    }
+
+    [Fact]
+    public void OutAndTimelineFilesAreWritten()
+    {
+        using var tmp = new CliHarness.TempDir();
+        var report = tmp.File("report.json");
+        var timeline = tmp.File("timeline.json");
+        var o = CliHarness.Run("run", "--hardware", "h100", "--model", "llama2-7b", "--phase", "decode", "--context", "512", "--out", report, "--timeline", timeline);
+        Assert.True(o.ExitCode == 0, o.Error);
+        var r = JObject.Parse(File.ReadAllText(report));
+        Assert.Equal("accelsim.report/1", (string?)r["schema"]);
+        var t = JToken.Parse(File.ReadAllText(timeline));
+        var events = t is JObject obj ? (JArray)obj["traceEvents"]! : (JArray)t;
+        Assert.Contains(events, e => (string?)e["ph"] == "X");
+        Assert.Contains(events, e => (string?)e["ph"] == "C");
+        Assert.Equal(2, Directory.GetFiles(tmp.Path).Length);
+    }
+
+    [Fact]
+    public void SetOverridesChangeTheResult()
+    {
+        var slow = CliHarness.Run("op", "matmul", "--m", "1", "--n", "8192", "--k", "8192", "--hardware", "h100", "--format", "json");
+        var fast = CliHarness.Run("op", "matmul", "--m", "1", "--n", "8192", "--k", "8192", "--hardware", "h100", "--format", "json", "--set", "memory.hbm.bandwidth_Bps=6.7e12");
+        Assert.True(slow.ExitCode == 0, slow.Error);
+        Assert.True(fast.ExitCode == 0, fast.Error);
+        var ts = (double)JObject.Parse(slow.Out)["latency_s"]!;
+        var tf = (double)JObject.Parse(fast.Out)["latency_s"]!;
+        Assert.True(tf < ts * 0.8, $"doubling HBM bandwidth should speed up a GEMV: {ts} -> {tf}");
+    }
+
+    [Fact]
+    public void OpAttentionRuns()
+    {
+        var o = CliHarness.Run("op", "attention", "--batch", "1", "--heads", "32", "--kv-heads", "8", "--head-dim", "128", "--seq", "2048", "--context", "0", "--hardware", "h100", "--format", "json");
+        Assert.True(o.ExitCode == 0, o.Error);
+        var r = JObject.Parse(o.Out);
+        Assert.Equal("attention", (string?)r["ops"]![0]!["kind"]);
+    }
+
+    [Fact]
+    public void ListCommandsShowBundledConfigsAndPlugins()
+    {
+        var hw = CliHarness.Run("list", "hardware");
+        Assert.Equal(0, hw.ExitCode);
+        foreach (var name in new[] { "h100", "h200", "a100-80g", "rtx4090", "v100" }) Assert.Contains(name, hw.Out);
+        var models = CliHarness.Run("list", "models");
+        Assert.Equal(0, models.ExitCode);
+        foreach (var name in new[] { "llama2-7b", "llama2-13b", "llama2-70b", "llama3-8b", "llama3-70b", "mistral-7b" }) Assert.Contains(name, models.Out);
+        var plugins = CliHarness.Run("list", "plugins");
+        Assert.Equal(0, plugins.ExitCode);
+        Assert.Contains("gpu", plugins.Out);
+        Assert.Contains("memory.hbm.bandwidth_Bps", plugins.Out);
+    }
+
+    [Fact]
+    public void ExternalPluginIsLoadedFromAFolder()
+    {
+        var folder = CliHarness.TestPluginFolder();
+        Assert.True(File.Exists(Path.Combine(folder, "AccelSim.TestPlugin.dll")), $"test plugin not built at {folder}");
+        var list = CliHarness.Run("--plugins", folder, "list", "plugins");
+        Assert.Equal(0, list.ExitCode);
+        Assert.Contains("toy", list.Out);
+        var run = CliHarness.Run("--plugins", folder, "op", "matmul", "--m", "1024", "--n", "1024", "--k", "1024", "--hardware", CliHarness.TestData("toy.json"), "--format", "json");
+        Assert.True(run.ExitCode == 0, run.Error);
+        var r = JObject.Parse(run.Out);
+        Assert.Equal("toy", (string?)r["hardware"]!["kind"]);
+        // Roofline device: 2*1024^3 FLOP at 1e12 FLOP/s = 2.147 ms vs 6 MiB at 1e11 B/s = 0.063 ms.
+        Assert.Equal(2.147483648e-3, (double)r["latency_s"]!, 9);
+    }
+
+    [Fact]
+    public void MissingPluginFolderIsAWarningNotACrash()
+    {
+        var o = CliHarness.Run("--plugins", "/nonexistent/plugins", "list", "plugins");
+        Assert.Equal(0, o.ExitCode);
+        Assert.Contains("does not exist", o.Error);
+    }
+}
