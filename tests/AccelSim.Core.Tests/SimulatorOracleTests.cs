@@ -133,6 +133,38 @@ public class SimulatorOracleTests
     }
 
     [Fact]
+    public void Two_transfers_of_one_task_share_the_channel_and_the_survivor_speeds_up()
+    {
+        var device = new FakeDevice(FakeDevice.Simple(units: 1, bandwidth: GBps));
+        using var bus = new SimulationEventBus();
+        var last = new List<SimEvent>();
+        using var sub = bus.Subscribe(e => { if (e.Kind == SimEventKind.SimulationEnd) last.Add(e); });
+        var result = Run(From([Cost(transfers: [Transfer(0, 1000), Transfer(0, 500)])]), device, bus);
+
+        // Both at 0.5 B/ns until the 500 B one ends at 1 us; the last 500 B then go at 1 B/ns.
+        Assert.Equal(Ps.PerMicrosecond, result.TransferEndPs[1]);
+        Assert.Equal(1_500_000, result.TransferEndPs[0]);
+        Assert.Equal(1_500_000, result.TaskEndPs[0]);
+        // The completion first planned for 2 us was superseded; it must not extend the run.
+        Assert.Equal(1_500_000, result.MakespanPs);
+        Assert.Equal(1_500_000, Assert.Single(last).TimePs);
+    }
+
+    [Fact]
+    public void Makespan_is_the_end_of_the_last_task()
+    {
+        var device = new FakeDevice(FakeDevice.Simple(units: 2, bandwidth: GBps));
+        var program = From([
+            Cost(transfers: Transfer(0, 3000)),
+            Cost(computePs: 10, transfers: Transfer(0, 1000)),
+            Cost(computePs: 10, transfers: Transfer(0, 1000)),
+        ], [[], [], [1]]);
+        var result = Run(program, device);
+        Assert.Equal(result.TaskEndPs.Max(), result.MakespanPs);
+        Assert.InRange(result.MakespanPs, 5 * Ps.PerMicrosecond - 1, 5 * Ps.PerMicrosecond + 1);
+    }
+
+    [Fact]
     public void A_transfer_starting_midway_re_solves_the_rates()
     {
         var device = new FakeDevice(FakeDevice.Simple(units: 2, bandwidth: GBps));

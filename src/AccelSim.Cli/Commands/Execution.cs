@@ -18,15 +18,18 @@ public static class Execution
     public static ISchedule Schedule(string name) => name switch
     {
         "sequential" => new SequentialSchedule(),
-        _ => throw new Core.Config.InputException(null, "--schedule", $"unknown schedule '{name}'; available: sequential"),
+        "dataflow" => new DataflowSchedule(auto: false),
+        "auto" => new DataflowSchedule(auto: true),
+        _ => throw new Core.Config.InputException(null, "--schedule", $"expected sequential, dataflow or auto, got '{name}'"),
     };
 
     public static (SimulationResult Result, RunMetrics Metrics) Simulate(
         WorkloadGraph graph, IDeviceModel device, ISchedule schedule, SimulationEventBus bus, TimelineRecorder? timeline, bool progress)
     {
         var program = schedule.Map(graph, device);
-        using var bar = progress ? ProgressReporter.TryStart(bus, program.Tasks.Count) : null;
-        var result = new Simulator(program, device, bus).Run();
+        var result = progress
+            ? ProgressReporter.Run(bus, program.Tasks.Count, () => new Simulator(program, device, bus).Run())
+            : new Simulator(program, device, bus).Run();
         return (result, MetricsCalculator.Compute(result, device));
     }
 
@@ -55,7 +58,7 @@ public static class Execution
         }
         else
         {
-            TableReport.Render(ConsoleFor(cli.Out), metrics, output.IncludeOps);
+            TableReport.Render(metrics, ConsoleFor(cli.Out), output.IncludeOps);
         }
         files.Commit();
         return 0;

@@ -9,21 +9,31 @@ namespace AccelSim.Core.Metrics;
 /// memory wall. Observes only; never changes timing.</summary>
 public static class MetricsCalculator
 {
-    /// <summary>The isolated times of a task's parts: compute, the slowest channel's bytes at the rate
-    /// the task could draw alone (plus that channel's latency), and start-up latency.</summary>
+    /// <summary>The isolated times of a task's parts: compute, the slowest channel's transfers as the
+    /// task alone would see them (plus that channel's latency), and start-up latency. A task's transfers
+    /// on one channel flow concurrently: they take the longer of all their bytes at the channel's
+    /// bandwidth and the slowest one at its own cap, after the channel's latency once.</summary>
     public static (long ComputePs, long MemoryPs, long LatencyPs) PartTimes(OpCost cost, DeviceTopology topology)
     {
-        Span<double> perChannel = stackalloc double[topology.Channels.Count];
-        perChannel.Clear();
+        var channels = topology.Channels.Count;
+        Span<double> bytes = stackalloc double[channels];
+        Span<double> slowest = stackalloc double[channels];
+        bytes.Clear();
+        slowest.Clear();
         foreach (var t in cost.Transfers)
         {
             if (t.Bytes == 0) continue;
             var ch = topology.Channels[t.Channel];
-            var rate = Math.Min(t.RateCap_Bps, ch.Bandwidth_Bps);
-            perChannel[t.Channel] += t.Bytes / rate * Ps.PerSecond + ch.LatencyPs;
+            bytes[t.Channel] += t.Bytes;
+            slowest[t.Channel] = Math.Max(slowest[t.Channel], t.Bytes / Math.Min(t.RateCap_Bps, ch.Bandwidth_Bps));
         }
         double mem = 0;
-        foreach (var v in perChannel) mem = Math.Max(mem, v);
+        for (var c = 0; c < channels; c++)
+        {
+            if (bytes[c] == 0) continue;
+            var ch = topology.Channels[c];
+            mem = Math.Max(mem, Math.Max(bytes[c] / ch.Bandwidth_Bps, slowest[c]) * Ps.PerSecond + ch.LatencyPs);
+        }
         return (cost.ComputePs, (long)Math.Ceiling(mem), cost.LatencyPs);
     }
 
@@ -46,7 +56,7 @@ public static class MetricsCalculator
         double flopTime = 0;
         long totalFlops = 0;
         var memoryBoundOps = 0;
-        long memoryBoundPs = 0;
+        var memoryBoundSpans = new List<(long Start, long End)>();
         long stallPs = 0;
         var flopsByDType = new Dictionary<DType, long>();
         var ops = new List<OpMetrics>(program.Graph.Ops.Count);
@@ -64,7 +74,7 @@ public static class MetricsCalculator
             if (bound == Bound.Memory)
             {
                 memoryBoundOps += task.Ops.Count;
-                memoryBoundPs += end - start;
+                memoryBoundSpans.Add((start, end));
             }
             var wait = end - result.TaskLaunchPs[i] - cost.ComputePs;
             if (wait > 0) stallPs += wait;
@@ -102,6 +112,18 @@ public static class MetricsCalculator
             }
         }
         ops.Sort((a, b) => a.StartPs != b.StartPs ? a.StartPs.CompareTo(b.StartPs) : a.Id.CompareTo(b.Id));
+
+        // Memory-bound time is the union of the memory-bound tasks' spans, so that tasks running at
+        // the same time on several units count once and the fraction stays within [0, 1].
+        long memoryBoundPs = 0;
+        memoryBoundSpans.Sort();
+        long spanEnd = long.MinValue;
+        foreach (var (s, e) in memoryBoundSpans)
+        {
+            var from = Math.Max(s, spanEnd);
+            if (e > from) memoryBoundPs += e - from;
+            if (e > spanEnd) spanEnd = e;
+        }
 
         var main = device.MainMemoryChannel;
         var mainCh = topo.Channels[main];

@@ -240,6 +240,9 @@ public sealed class Simulator
 
         while (_queue.TryDequeue(out var ev, out var key))
         {
+            // A completion superseded by a re-solve is dropped without advancing the clock: the
+            // makespan is the time of the last event that did something.
+            if (ev.Kind == EvTransferDone && ev.Version != _trVersion[ev.Index]) continue;
             _now = key.Time;
             _events++;
             switch (ev.Kind)
@@ -250,9 +253,7 @@ public sealed class Simulator
                     PartDone(ev.Index);
                     break;
                 case EvTransferFlow: Flow(ev.Index); break;
-                case EvTransferDone:
-                    if (ev.Version == _trVersion[ev.Index]) TransferDone(ev.Index);
-                    break;
+                case EvTransferDone: TransferDone(ev.Index); break;
             }
         }
 

@@ -47,7 +47,8 @@ internal static class Units
     public static string Percent(double fraction) => Num(fraction * 100, 1) + " %";
 
     /// <summary>A plain count with thousands separators (tokens/s, op counts).</summary>
-    public static string Count(double v) => double.IsFinite(v) ? v.ToString(Math.Abs(v) >= 100 ? "N0" : "N2", Inv) : "n/a";
+    public static string Count(double v) =>
+        double.IsFinite(v) ? v.ToString(Math.Abs(v) >= 100 || v == Math.Floor(v) ? "N0" : "N2", Inv) : "n/a";
 
     public static string Intensity(double flopPerByte) => Num(flopPerByte, flopPerByte >= 100 ? 1 : 2) + " FLOP/B";
 

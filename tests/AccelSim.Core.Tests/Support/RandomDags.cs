@@ -87,8 +87,9 @@ public static class DagGen
         select new DagCase(nodes, input, units, rd * 1e8, wr * 1e8, chLat * 1000L, opLat * 1000L, cap, flops * 1e10);
 
     private static Gen<DagNode> Node(int index) =>
-        from flops in Gen.Frequency((1, Gen.Constant(0)), (4, Gen.Choose(1, 1 << 30)))
-        from inputs in index == 0 ? Gen.Constant(Array.Empty<int>()) : Gen.SubListOf(Enumerable.Range(0, index)).Select(l => l.Take(4).ToArray())
+        from flops in Gen.Frequency((1, Gen.Constant(0)), (4, Gen.Choose(1, 1 << 24)))
+        from fanIn in Gen.Choose(0, Math.Min(3, index))
+        from inputs in Gen.Shuffle(Enumerable.Range(0, index).ToArray()).Select(a => a.Take(fanIn).Order().ToArray())
         from output in Gen.Choose(0, 1 << 22)
         from weight in Gen.Frequency((1, Gen.Constant(0)), (1, Gen.Choose(1, 1 << 24)))
         select new DagNode(flops * 64L, inputs, output, weight);

@@ -1,0 +1,132 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Reflection;
+using AccelSim.Core.Metrics;
+using AccelSim.Core.Simulation;
+using AccelSim.Plugins.Gpu;
+using AccelSim.Workloads.Configs;
+using AccelSim.Workloads.Models;
+
+namespace AccelSim.Bench;
+
+/// <summary>The quick figures, one "name: value" line each, all measured in this process on this thread.</summary>
+public static class QuickBench
+{
+    public const int Tasks = 200_000;
+    public const int Chains = 64;
+    private const int Repetitions = 7;
+
+    public static void Run(TextWriter o)
+    {
+        var (program, device) = SyntheticWorkload.Build(Tasks, Chains);
+
+        // Warm-up (JIT, tiering) on the same program shape.
+        for (var i = 0; i < 3; i++) new Simulator(program, device).Run();
+
+        var rates = new double[Repetitions];
+        long events = 0, bytes = 0;
+        for (var r = 0; r < Repetitions; r++)
+        {
+            var sim = new Simulator(program, device);
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            var sw = Stopwatch.StartNew();
+            var result = sim.Run();
+            sw.Stop();
+            bytes = GC.GetAllocatedBytesForCurrentThread() - before;
+            events = result.EventCount;
+            rates[r] = events / sw.Elapsed.TotalSeconds;
+        }
+        var des = Median(rates);
+
+        var pending = AveragePending(program, device);
+        var baseline = BaselineOpsPerSecond(pending, events);
+
+        o.WriteLine($"# synthetic program: {Tasks} tasks in {Chains} chains, {events} events per run, median of {Repetitions}");
+        o.WriteLine($"# baseline holds {pending} pending events (the kernel's average queue length on this program)");
+        o.WriteLine(Line("des_events_per_s", des.ToString("F0", CultureInfo.InvariantCulture)));
+        o.WriteLine(Line("des_bytes_per_event", (bytes / (double)events).ToString("F4", CultureInfo.InvariantCulture)));
+        o.WriteLine(Line("baseline_priority_queue_ops_per_s", baseline.ToString("F0", CultureInfo.InvariantCulture)));
+        o.WriteLine(Line("des_vs_baseline", (des / baseline).ToString("F3", CultureInfo.InvariantCulture)));
+        o.WriteLine(Llama());
+    }
+
+    private static string Line(string name, string value) => $"{name}: {value}";
+
+    private static double Median(double[] values)
+    {
+        var s = values.Order().ToArray();
+        return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
+    }
+
+    private static double BaselineOpsPerSecond(int pending, long operations)
+    {
+        for (var i = 0; i < 3; i++) BareQueue.Run(BareQueue.Prefill(pending), operations / 4);
+        var rates = new double[Repetitions];
+        long check = 0;
+        for (var r = 0; r < Repetitions; r++)
+        {
+            var q = BareQueue.Prefill(pending);
+            var sw = Stopwatch.StartNew();
+            check += BareQueue.Run(q, operations);
+            sw.Stop();
+            rates[r] = operations / sw.Elapsed.TotalSeconds;
+        }
+        GC.KeepAlive(check);
+        return Median(rates);
+    }
+
+    /// <summary>The kernel's mean queue length over a run, sampled at every published event of an
+    /// untimed run. Reads the kernel's private queue for this measurement only.</summary>
+    private static int AveragePending(SimProgram program, SyntheticDevice device)
+    {
+        var field = typeof(Simulator).GetField("_queue", BindingFlags.NonPublic | BindingFlags.Instance);
+        var countProp = field?.FieldType.GetProperty("Count");
+        if (field is null || countProp is null) return 2 * Chains;
+        using var bus = new SimulationEventBus();
+        var sim = new Simulator(program, device, bus);
+        var queue = field.GetValue(sim)!;
+        long sum = 0, samples = 0;
+        using var sub = bus.Subscribe(_ =>
+        {
+            sum += (int)countProp.GetValue(queue)!;
+            samples++;
+        });
+        sim.Run();
+        return samples == 0 ? 2 * Chains : (int)Math.Max(1, Math.Round(sum / (double)samples));
+    }
+
+    /// <summary>Wall time to load, build and simulate Llama-2-70B prefill of 4096 tokens on an H100
+    /// (median of three warm runs; the first, cold run is reported on a comment line).</summary>
+    private static string Llama()
+    {
+        const string name = "llama2_70b_prefill_4096_wall_s";
+        try
+        {
+            var times = new double[4];
+            var ops = 0;
+            double latency = 0;
+            for (var r = 0; r < times.Length; r++)
+            {
+                var sw = Stopwatch.StartNew();
+                var model = ModelConfigLoader.LoadNamed("llama2-70b");
+                var graph = ModelBuilderRegistry.Default.Build(model, WorkloadRequest.Prefill(1, 4096));
+                var gpu = new GpuPlugin().Create(HardwareConfigLoader.LoadNamed("h100"));
+                var program = new SequentialSchedule().Map(graph, gpu);
+                var result = new Simulator(program, gpu).Run();
+                var metrics = MetricsCalculator.Compute(result, gpu);
+                sw.Stop();
+                times[r] = sw.Elapsed.TotalSeconds;
+                ops = graph.Ops.Count;
+                latency = metrics.LatencyS;
+            }
+            var warm = Median(times[1..]);
+            return $"# llama2-70b prefill 4096 on h100: {ops} ops, simulated latency {latency.ToString("G4", CultureInfo.InvariantCulture)} s, " +
+                   $"cold run {times[0].ToString("F4", CultureInfo.InvariantCulture)} s{Environment.NewLine}" +
+                   $"{name}: {warm.ToString("F4", CultureInfo.InvariantCulture)}";
+        }
+        catch (Exception e)
+        {
+            return $"# llama2-70b prefill could not run: {e.GetType().Name}: {e.Message.Split('\n')[0]}{Environment.NewLine}{name}: unavailable";
+        }
+    }
+}

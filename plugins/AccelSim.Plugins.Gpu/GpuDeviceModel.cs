@@ -1,0 +1,271 @@
+using System.Globalization;
+using AccelSim.Core.Devices;
+using AccelSim.Core.Graph;
+using AccelSim.Core.Time;
+
+namespace AccelSim.Plugins.Gpu;
+
+/// <summary>Direction of a host-device copy.</summary>
+public enum HostDirection
+{
+    HostToDevice,
+    DeviceToHost,
+}
+
+/// <summary>Host buffer kind of a host-device copy: pinned (DMA straight from host memory) or
+/// pageable (staged through a pinned bounce buffer by the driver).</summary>
+public enum HostMemory
+{
+    Pinned,
+    Pageable,
+}
+
+/// <summary>The GPU cost model bound to one <see cref="GpuSpec"/>. Pure: every op costs the same
+/// every time. Kernels run one at a time on engine <c>sm</c> (one unit, as kernels replayed from a
+/// CUDA graph); bytes move on <c>hbm</c>, on <c>l2</c> (activations that fit in L2) and on
+/// <c>pcie</c> (the host link).</summary>
+public sealed class GpuDeviceModel : IDeviceModel
+{
+    private readonly int _sm, _hbm, _l2, _pcie, _hbmTier;
+
+    public GpuDeviceModel(GpuSpec spec)
+    {
+        Spec = spec ?? throw new ArgumentNullException(nameof(spec));
+        Topology = new DeviceTopology(
+            [new EngineSpec("sm", 1)],
+            [
+                new ChannelSpec("hbm", spec.HbmBandwidthBps, 0, "hbm", OffChip: true),
+                new ChannelSpec("l2", spec.L2BandwidthBps, 0, "l2", OffChip: false),
+                new ChannelSpec("pcie", spec.PcieBandwidthBps, Ps.FromSeconds(spec.PcieLatencyS), "host", OffChip: true),
+            ],
+            [
+                new TierSpec("hbm", spec.HbmCapacityBytes, OffChip: true),
+                new TierSpec("l2", spec.L2CapacityBytes, OffChip: false),
+                new TierSpec("host", spec.HostMemoryBytes, OffChip: true),
+            ]);
+        _sm = Topology.EngineIndex("sm");
+        _hbm = Topology.ChannelIndex("hbm");
+        _l2 = Topology.ChannelIndex("l2");
+        _pcie = Topology.ChannelIndex("pcie");
+        _hbmTier = Topology.TierIndex("hbm");
+    }
+
+    public GpuSpec Spec { get; }
+    public string Name => Spec.Name;
+    public string Kind => GpuPlugin.KindName;
+    public DeviceTopology Topology { get; }
+    public int MainMemoryChannel => _hbm;
+    public double StaticPowerW => Spec.StaticW;
+
+    public double PeakFlops(DType dtype) => Spec.PeakFlops.TryGetValue(dtype, out var p) ? p : 0;
+
+    /// <summary>The op's data type, promoted to a wider one the device supports when it has no peak
+    /// for it (fp8 on an A100 runs as bf16, bf16 on a V100 as fp16, anything as fp32 last).</summary>
+    public DType ComputeDType(Op op) => Supported(op.ComputeDType);
+
+    public DType Supported(DType d)
+    {
+        for (var i = 0; i < 8 && PeakFlops(d) <= 0; i++)
+        {
+            d = d switch
+            {
+                DType.Int4 => DType.Int8,
+                DType.Int8 => DType.Fp8,
+                DType.Fp8 => DType.Bf16,
+                DType.Bf16 => DType.Fp16,
+                DType.Fp16 => DType.Fp32,
+                DType.Tf32 => DType.Fp32,
+                _ => DType.Fp32,
+            };
+        }
+        return d;
+    }
+
+    /// <summary>All tensors live in HBM for now.</summary>
+    public int PlaceTensor(Tensor tensor) => _hbmTier;
+
+    public OpCost Cost(Op op)
+    {
+        ArgumentNullException.ThrowIfNull(op);
+        return op.Kind switch
+        {
+            OpKind.MatMul when op.Gemm is { } g && g.M > 0 && g.N > 0 && g.K > 0 && g.Batch > 0 => Gemm(op, g),
+            OpKind.Attention when op.Attention is { } a && a.QueryLen > 0 && a.KvLen > 0 && a.Batch > 0 && a.HeadsQ > 0 => Attention(op, a),
+            OpKind.Copy => Streaming(op, Spec.CopyMinS, "copy"),
+            _ => Streaming(op, Spec.MinKernelS, "stream"),
+        };
+    }
+
+    /// <summary>A copy of <paramref name="bytes"/> between host memory and the device over the host link.</summary>
+    public OpCost HostCopy(long bytes, HostDirection direction, HostMemory memory)
+    {
+        if (bytes < 0) throw new ArgumentOutOfRangeException(nameof(bytes));
+        var eff = memory == HostMemory.Pinned ? Spec.PciePinnedEfficiency
+            : direction == HostDirection.HostToDevice ? Spec.PciePageableH2DEfficiency : Spec.PciePageableD2HEfficiency;
+        var rate = Spec.PcieBandwidthBps * eff;
+        var dir = direction == HostDirection.HostToDevice ? "h2d" : "d2h";
+        var mem = memory == HostMemory.Pinned ? "pinned" : "pageable";
+        return new OpCost(_sm, 0, 0, [new TransferDemand(_pcie, bytes, rate, bytes * Spec.PjPerBytePcie)], 0,
+            $"{dir} {mem} at {Gbps(rate)}");
+    }
+
+    // ---- clocks and rates ----
+
+    /// <summary>Effective device rate for tensor-core or SIMT work in <paramref name="d"/>, FLOP/s:
+    /// peak x sustained-clock ratio (tensor-core types only; fp32 runs on the SIMT units at the
+    /// boost clock) x the family's efficiency for the type.</summary>
+    public double SustainedFlops(DType d)
+    {
+        d = Supported(d);
+        var clock = d == DType.Fp32 ? 1.0 : Spec.TensorClockMHz / Spec.ClockMHz;
+        return PeakFlops(d) * clock * Spec.DTypeEfficiency[d];
+    }
+
+    /// <summary>Seconds to stream <paramref name="read"/> + <paramref name="written"/> bytes over
+    /// HBM on the achievable-bandwidth curve, with an extra efficiency factor.</summary>
+    public double HbmSeconds(double read, double written, double efficiency = 1)
+    {
+        if (read + written <= 0) return 0;
+        var effective = read + written / Spec.HbmWriteEfficiency + Spec.HbmFillBytes;
+        return effective / (Spec.HbmBandwidthBps * Spec.HbmAchievableFraction * efficiency);
+    }
+
+    private double L2Seconds(double bytes) => bytes <= 0 ? 0 : bytes / Spec.L2BandwidthBps;
+
+    // ---- memory traffic split between L2 and HBM ----
+
+    private readonly record struct Traffic(long HbmRead, long HbmWrite, long L2Read, long L2Write)
+    {
+        public long Hbm => HbmRead + HbmWrite;
+        public long L2 => L2Read + L2Write;
+    }
+
+    /// <summary>Activations (tensors produced and consumed between kernels) stay in L2 when the
+    /// op's activations fit in the part of L2 that holds them; weights and KV caches stream from HBM.</summary>
+    private Traffic Split(Op op)
+    {
+        long actIn = 0, actOut = 0;
+        foreach (var t in op.Inputs) if (t.Role == TensorRole.Activation) actIn += t.Bytes;
+        foreach (var t in op.Outputs) if (t.Role == TensorRole.Activation) actOut += t.Bytes;
+        var fits = actIn + actOut > 0 && actIn + actOut <= Spec.L2CapacityBytes * Spec.L2ResidentFraction;
+        var l2r = fits ? Math.Min(actIn, op.BytesRead) : 0;
+        var l2w = fits ? Math.Min(actOut, op.BytesWritten) : 0;
+        return new Traffic(op.BytesRead - l2r, op.BytesWritten - l2w, l2r, l2w);
+    }
+
+    // ---- op kinds ----
+
+    private OpCost Gemm(Op op, GemmShape g)
+    {
+        var dt = ComputeDType(op);
+        var traffic = Split(op);
+        var memS = Math.Max(HbmSeconds(traffic.HbmRead, traffic.HbmWrite, Spec.GemmBandwidthEfficiency), L2Seconds(traffic.L2));
+        var elemBytes = Math.Max(1, dt.Bits() / 8.0);
+        var aligned = IsAligned(g.K * elemBytes) && IsAligned(g.N * elemBytes);
+        var alignEff = aligned ? 1 : Spec.MisalignedEfficiency;
+        var perSm = SustainedFlops(dt) / Spec.SmCount * alignEff;
+
+        var best = double.MaxValue;
+        var bestCompute = 0.0;
+        var note = "";
+        foreach (var t in Spec.Tiles)
+        {
+            var tilesMn = g.Batch * Ceil(g.M, t.M) * Ceil(g.N, t.N);
+            var kSteps = Ceil(g.K, t.K);
+            for (var split = 1; split <= Spec.SplitKMax && split <= kSteps; split *= 2)
+            {
+                var ctas = tilesMn * split;
+                var waves = Ceil(ctas, Spec.SmCount);
+                var kPer = Ceil(kSteps, split) * (double)t.K;
+                var tileS = 2.0 * t.M * t.N * kPer / (perSm * t.Efficiency) + Spec.TileOverheadS;
+                var computeS = waves * tileS;
+                if (split > 1)
+                {
+                    // fp32 partial tiles written and read back through L2, then reduced.
+                    computeS += Spec.SplitKOverheadS + L2Seconds(2.0 * split * g.Batch * g.M * g.N * 4);
+                }
+                var total = Math.Max(computeS, memS);
+                if (total < best * (1 - 1e-12))
+                {
+                    best = total;
+                    bestCompute = computeS;
+                    note = string.Create(CultureInfo.InvariantCulture,
+                        $"tile {t.M}x{t.N}x{t.K}{(split > 1 ? $" split-k {split}" : "")}: {ctas} CTAs in {waves} wave{(waves == 1 ? "" : "s")}{(aligned ? "" : ", misaligned")}");
+                }
+            }
+        }
+        return Build(op, dt, bestCompute, traffic, Spec.GemmBandwidthEfficiency, Spec.MinKernelS, note);
+    }
+
+    private bool IsAligned(double pitchBytes) => Math.Abs(pitchBytes / Spec.AlignmentBytes - Math.Round(pitchBytes / Spec.AlignmentBytes)) < 1e-9;
+
+    private OpCost Attention(Op op, AttentionShape a)
+    {
+        var dt = ComputeDType(op);
+        var traffic = Split(op);
+        var rate = SustainedFlops(dt) * Spec.AttentionEfficiency;
+        if (a.QueryLen <= Spec.DecodeMaxQueryLen)
+        {
+            // Decode: a few query rows per head against the whole cache; the KV read is the cost.
+            var computeS = op.Flops / rate;
+            return Build(op, dt, computeS, traffic, Spec.DecodeBandwidthEfficiency, Spec.MinKernelS,
+                string.Create(CultureInfo.InvariantCulture, $"decode: KV read of {a.KvLen} tokens"));
+        }
+
+        // Prefill: one CTA per (batch, head, block of bq queries); each walks its visible keys in
+        // steps of bkv. Causal masking makes later query blocks longer; the SMs take CTAs greedily,
+        // so the kernel lasts at least the longest CTA and at least the total work over the SMs.
+        var bq = Spec.AttentionBlockQ;
+        var bkv = Spec.AttentionBlockKv;
+        var perSm = rate / Spec.SmCount;
+        var nq = Ceil(a.QueryLen, bq);
+        var prefix = a.KvLen - a.QueryLen;
+        double sum = 0, longest = 0;
+        for (long j = 0; j < nq; j++)
+        {
+            var keys = a.Causal ? Math.Min(a.KvLen, prefix + Math.Min(a.QueryLen, (j + 1) * bq)) : a.KvLen;
+            var steps = Ceil(Math.Max(keys, 1), bkv);
+            // A partial last block still runs bq rows (the tensor-core tile is padded).
+            var s = Spec.AttentionCtaOverheadS + 4.0 * bq * steps * bkv * a.HeadDim / perSm;
+            sum += s;
+            if (s > longest) longest = s;
+        }
+        var ctas = a.Batch * a.HeadsQ * nq;
+        var compute = Math.Max(sum * a.Batch * a.HeadsQ / Spec.SmCount, longest);
+        return Build(op, dt, compute, traffic, 1, Spec.MinKernelS,
+            string.Create(CultureInfo.InvariantCulture, $"flash prefill: {ctas} CTAs of {bq}x{bkv}"));
+    }
+
+    /// <summary>Norms, rope, elementwise, activations, softmax, gathers, copies, reductions, optimizer
+    /// steps and unknown ops: their bytes on the achievable-bandwidth curve, their FLOPs on the
+    /// SIMT (fp32) units.</summary>
+    private OpCost Streaming(Op op, double minS, string what)
+    {
+        var dt = ComputeDType(op);
+        var traffic = Split(op);
+        var computeS = op.Flops / SustainedFlops(DType.Fp32);
+        return Build(op, dt, computeS, traffic, 1, minS,
+            string.Create(CultureInfo.InvariantCulture, $"{what}: {traffic.Hbm} B hbm, {traffic.L2} B l2"));
+    }
+
+    private OpCost Build(Op op, DType dt, double computeS, Traffic traffic, double hbmEfficiency, double minS, string note)
+    {
+        var start = Spec.KernelStartS;
+        // The kernel occupies the SMs at least until its minimum duration: launch and tail effects.
+        var busy = Math.Max(computeS, minS - start);
+        var transfers = new List<TransferDemand>(2);
+        if (traffic.Hbm > 0)
+        {
+            var s = HbmSeconds(traffic.HbmRead, traffic.HbmWrite, hbmEfficiency);
+            transfers.Add(new TransferDemand(_hbm, traffic.Hbm, traffic.Hbm / s, traffic.Hbm * Spec.PjPerByteHbm));
+        }
+        if (traffic.L2 > 0)
+            transfers.Add(new TransferDemand(_l2, traffic.L2, Spec.L2BandwidthBps, traffic.L2 * Spec.PjPerByteL2));
+        var pj = Spec.PjPerFlop.TryGetValue(dt, out var e) ? e : Spec.PjPerFlop[DType.Fp32];
+        return new OpCost(_sm, Ps.FromSeconds(start), Ps.FromSeconds(busy), transfers, op.Flops * pj, note);
+    }
+
+    private static long Ceil(long a, long b) => (a + b - 1) / b;
+
+    private static string Gbps(double bps) => (bps / 1e9).ToString("0.#", CultureInfo.InvariantCulture) + " GB/s";
+}

@@ -1,0 +1,103 @@
+using AccelSim.Core.Config;
+using AccelSim.Core.Devices;
+using AccelSim.Core.Graph;
+using AccelSim.Core.Plugins;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AccelSim.Plugins.Gpu;
+
+/// <summary>The GPU device family (kind <c>gpu</c>): tensor-core GEMMs with tile and wave
+/// quantisation over the SMs, flash attention, memory-bound kernels on an achievable-bandwidth
+/// curve, an L2 that holds small activation working sets, and a PCIe host link.</summary>
+public sealed class GpuPlugin : IDevicePlugin
+{
+    public const string KindName = "gpu";
+
+    public string Kind => KindName;
+
+    public PluginDescriptor Descriptor { get; } = new(KindName, "1.0",
+        "NVIDIA-style GPU: kernels run back to back on the SM array (as under CUDA graphs); GEMMs are tiled over the SMs " +
+        "(tile shape chosen as a library heuristic would, split-K for small outputs), attention is a flash kernel " +
+        "(prefill compute-bound, decode KV-read-bound), other ops stream over HBM or L2 at an achievable bandwidth.",
+        GpuParameters.All);
+
+    public IDeviceModel Create(HardwareConfig config) => new GpuDeviceModel(GpuSpec.Bind(config));
+}
+
+/// <summary>Every parameter the GPU plugin reads, with its unit and meaning.</summary>
+public static class GpuParameters
+{
+    public static readonly IReadOnlyList<PluginParameter> All = Build();
+
+    private static PluginParameter[] Build()
+    {
+        var list = new List<PluginParameter>
+        {
+            new("compute.sm_count", "count", "streaming multiprocessors (datasheet)"),
+            new("compute.clock_MHz", "MHz", "boost SM clock the datasheet peaks are quoted at"),
+            new("compute.tensor_clock_MHz", "MHz", "effective sustained SM clock for tensor-core work (power-capped; <= clock_MHz); scales tensor-core peaks"),
+        };
+        foreach (var d in GpuSpec.ConfigDTypes)
+        {
+            var n = d.Name();
+            list.Add(new($"compute.{n}.peak_flops", "FLOP/s", $"dense {n} peak at clock_MHz (0 = unsupported, promoted to a wider type)"));
+        }
+        foreach (var d in GpuSpec.ConfigDTypes)
+        {
+            var n = d.Name();
+            list.Add(new($"compute.dtype_efficiency.{n}", "fraction", $"fraction of the {n} peak a large GEMM main loop sustains relative to the tile efficiency"));
+        }
+        list.AddRange(
+        [
+            new("gemm.tiles[].m", "elements", "CTA tile rows (M)"),
+            new("gemm.tiles[].n", "elements", "CTA tile columns (N)"),
+            new("gemm.tiles[].k", "elements", "K step of the tile's main loop (K is rounded up to it)"),
+            new("gemm.tiles[].efficiency", "fraction", "fraction of per-SM peak the tile's main loop sustains"),
+            new("gemm.tile_overhead_s", "s", "per-tile prologue/epilogue time (pipeline fill, C write-out)"),
+            new("gemm.split_k_max", "count", "largest split-K factor the heuristic may choose (powers of two)"),
+            new("gemm.split_k_overhead_s", "s", "fixed cost of a split-K reduction (fix-up pass over the partial tiles)"),
+            new("gemm.bandwidth_efficiency", "fraction", "fraction of the achievable HBM rate a memory-bound GEMM (GEMV-like, small M) reaches on its operands"),
+            new("gemm.alignment_bytes", "bytes", "row pitch (K of A, N of B and C) must be a multiple of this for the fast (TMA/vectorised) path"),
+            new("gemm.misaligned_efficiency", "fraction", "main-loop efficiency factor when a row pitch is misaligned"),
+            new("attention.block_q", "tokens", "query rows per flash-attention CTA"),
+            new("attention.block_kv", "tokens", "key/value rows per inner-loop step (keys rounded up to it)"),
+            new("attention.efficiency", "fraction", "fraction of the tensor peak the attention main loop sustains"),
+            new("attention.cta_overhead_s", "s", "per-CTA fixed time (Q load, softmax finalisation, O write)"),
+            new("attention.decode_max_query_len", "tokens", "query length up to which attention runs as a KV-read-bound decode kernel"),
+            new("attention.decode_bandwidth_efficiency", "fraction", "fraction of the achievable HBM rate a decode kernel reaches on its KV reads"),
+            new("memory.hbm.capacity_bytes", "bytes", "device memory capacity"),
+            new("memory.hbm.bandwidth_Bps", "B/s", "device memory peak bandwidth (datasheet)"),
+            new("memory.hbm.achievable_fraction", "fraction", "fraction of peak a large streaming read reaches"),
+            new("memory.hbm.fill_bytes", "bytes", "bytes in flight to reach full rate: a transfer of s bytes runs at achievable * s / (s + fill_bytes)"),
+            new("memory.hbm.write_efficiency", "fraction", "relative rate of writes to reads (read/write turnaround); written bytes count 1/write_efficiency"),
+            new("memory.l2.capacity_bytes", "bytes", "L2 cache size"),
+            new("memory.l2.bandwidth_Bps", "B/s", "achievable L2 bandwidth for a streaming kernel"),
+            new("memory.l2.resident_fraction", "fraction", "fraction of L2 that holds activations between kernels; an op whose activations fit reads/writes them at L2 speed"),
+            new("launch.kernel_start_s", "s", "fixed start latency of a kernel within a CUDA graph"),
+            new("launch.min_kernel_s", "s", "shortest a kernel runs, start included (launch and tail)"),
+            new("launch.copy_min_s", "s", "shortest a device-to-device memcpy node runs"),
+            new("host.pcie.bandwidth_Bps", "B/s", "host link bandwidth per direction (datasheet)"),
+            new("host.pcie.latency_s", "s", "host transfer start latency"),
+            new("host.pcie.pinned_efficiency", "fraction", "fraction of the link a pinned-memory copy reaches"),
+            new("host.pcie.pageable_h2d_efficiency", "fraction", "fraction of the link a pageable host-to-device copy reaches (staging copy)"),
+            new("host.pcie.pageable_d2h_efficiency", "fraction", "fraction of the link a pageable device-to-host copy reaches"),
+            new("host.memory_bytes", "bytes", "host memory available to the device (0 = not modelled)", Required: false),
+            new("power.tdp_W", "W", "board power (datasheet)"),
+            new("power.cap_W", "W", "power limit in force (clock throttling above it is not yet modelled)"),
+            new("power.static_W", "W", "power drawn whenever the device is on"),
+        ]);
+        foreach (var d in GpuSpec.ConfigDTypes)
+            list.Add(new($"energy.pJ_per_flop.{d.Name()}", "pJ/FLOP", $"dynamic energy per {d.Name()} FLOP"));
+        list.Add(new("energy.pJ_per_byte.hbm", "pJ/B", "dynamic energy per byte moved to or from HBM (memory, PHY, on-chip path)"));
+        list.Add(new("energy.pJ_per_byte.l2", "pJ/B", "dynamic energy per byte served by L2"));
+        list.Add(new("energy.pJ_per_byte.pcie", "pJ/B", "dynamic energy per byte over the host link"));
+        return list.ToArray();
+    }
+}
+
+public static class GpuServiceCollectionExtensions
+{
+    /// <summary>Registers the GPU device plugin (kind <c>gpu</c>).</summary>
+    public static IServiceCollection AddGpuPlugin(this IServiceCollection services) =>
+        services.AddDevicePlugin<GpuPlugin>();
+}

@@ -1,0 +1,160 @@
+using AccelSim.Core.Config;
+using AccelSim.Core.Graph;
+
+namespace AccelSim.Plugins.Gpu;
+
+/// <summary>A tensor-core GEMM tile (CTA) shape and the fraction of the SM's peak its main loop
+/// sustains (larger tiles reuse operands more and reach a higher fraction).</summary>
+public sealed record GemmTile(int M, int N, int K, double Efficiency);
+
+/// <summary>A bound, validated and frozen GPU hardware description (product merged over its
+/// family). Every field comes from the config; nothing here has a default that describes hardware.</summary>
+public sealed class GpuSpec
+{
+    /// <summary>The data types that carry a peak rate in the config, in config-name order.</summary>
+    public static readonly DType[] ConfigDTypes = [DType.Fp32, DType.Tf32, DType.Bf16, DType.Fp16, DType.Fp8, DType.Int8];
+
+    public required string Name { get; init; }
+
+    // compute
+    public required int SmCount { get; init; }
+    public required double ClockMHz { get; init; }
+    public required double TensorClockMHz { get; init; }
+    public required IReadOnlyDictionary<DType, double> PeakFlops { get; init; }
+    public required IReadOnlyDictionary<DType, double> DTypeEfficiency { get; init; }
+
+    // gemm
+    public required IReadOnlyList<GemmTile> Tiles { get; init; }
+    public required double TileOverheadS { get; init; }
+    public required int SplitKMax { get; init; }
+    public required double SplitKOverheadS { get; init; }
+    public required double GemmBandwidthEfficiency { get; init; }
+    public required double AlignmentBytes { get; init; }
+    public required double MisalignedEfficiency { get; init; }
+
+    // attention
+    public required int AttentionBlockQ { get; init; }
+    public required int AttentionBlockKv { get; init; }
+    public required double AttentionEfficiency { get; init; }
+    public required double AttentionCtaOverheadS { get; init; }
+    public required int DecodeMaxQueryLen { get; init; }
+    public required double DecodeBandwidthEfficiency { get; init; }
+
+    // memory
+    public required long HbmCapacityBytes { get; init; }
+    public required double HbmBandwidthBps { get; init; }
+    public required double HbmAchievableFraction { get; init; }
+    public required double HbmFillBytes { get; init; }
+    public required double HbmWriteEfficiency { get; init; }
+    public required long L2CapacityBytes { get; init; }
+    public required double L2BandwidthBps { get; init; }
+    public required double L2ResidentFraction { get; init; }
+
+    // launch
+    public required double KernelStartS { get; init; }
+    public required double MinKernelS { get; init; }
+    public required double CopyMinS { get; init; }
+
+    // host link
+    public required double PcieBandwidthBps { get; init; }
+    public required double PcieLatencyS { get; init; }
+    public required double PciePinnedEfficiency { get; init; }
+    public required double PciePageableH2DEfficiency { get; init; }
+    public required double PciePageableD2HEfficiency { get; init; }
+    public required long HostMemoryBytes { get; init; }
+
+    // power and energy
+    public required double TdpW { get; init; }
+    public required double CapW { get; init; }
+    public required double StaticW { get; init; }
+    public required IReadOnlyDictionary<DType, double> PjPerFlop { get; init; }
+    public required double PjPerByteHbm { get; init; }
+    public required double PjPerByteL2 { get; init; }
+    public required double PjPerBytePcie { get; init; }
+
+    /// <summary>Binds <paramref name="config"/>, reporting every missing, mistyped or out-of-range
+    /// field at once (with its JSON path) as an <see cref="InputException"/>.</summary>
+    public static GpuSpec Bind(HardwareConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var b = new ConfigBinder(config);
+
+        var peak = new Dictionary<DType, double>();
+        var eff = new Dictionary<DType, double>();
+        var pj = new Dictionary<DType, double>();
+        foreach (var d in ConfigDTypes)
+        {
+            var n = d.Name();
+            peak[d] = d == DType.Fp32 ? b.Positive($"compute.{n}.peak_flops") : b.Number($"compute.{n}.peak_flops");
+            eff[d] = b.Number($"compute.dtype_efficiency.{n}", 0, 1, exclusiveMin: true);
+            pj[d] = b.Number($"energy.pJ_per_flop.{n}");
+        }
+
+        var tiles = new List<GemmTile>();
+        var tileCount = config.ArrayLength("gemm.tiles");
+        if (tileCount == 0) b.Fail("gemm.tiles", "missing; expected an array of at least one tile {m, n, k, efficiency}");
+        for (var i = 0; i < tileCount; i++)
+        {
+            var p = $"gemm.tiles[{i}]";
+            tiles.Add(new GemmTile(
+                (int)b.Integer($"{p}.m", 1, 4096),
+                (int)b.Integer($"{p}.n", 1, 4096),
+                (int)b.Integer($"{p}.k", 1, 4096),
+                b.Number($"{p}.efficiency", 0, 1, exclusiveMin: true)));
+        }
+
+        var clock = b.Positive("compute.clock_MHz");
+        var tensorClock = b.Positive("compute.tensor_clock_MHz");
+        if (tensorClock > clock && clock > 0)
+            b.Fail("compute.tensor_clock_MHz", $"expected a number <= compute.clock_MHz ({clock.ToString(System.Globalization.CultureInfo.InvariantCulture)}), got {tensorClock.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+
+        var spec = new GpuSpec
+        {
+            Name = config.Name,
+            SmCount = (int)b.Integer("compute.sm_count", 1, 1_000_000),
+            ClockMHz = clock,
+            TensorClockMHz = tensorClock,
+            PeakFlops = peak,
+            DTypeEfficiency = eff,
+            Tiles = tiles,
+            TileOverheadS = b.Number("gemm.tile_overhead_s"),
+            SplitKMax = (int)b.Integer("gemm.split_k_max", 1, 64),
+            SplitKOverheadS = b.Number("gemm.split_k_overhead_s"),
+            GemmBandwidthEfficiency = b.Number("gemm.bandwidth_efficiency", 0, 1, exclusiveMin: true),
+            AlignmentBytes = b.Positive("gemm.alignment_bytes"),
+            MisalignedEfficiency = b.Number("gemm.misaligned_efficiency", 0, 1, exclusiveMin: true),
+            AttentionBlockQ = (int)b.Integer("attention.block_q", 1, 4096),
+            AttentionBlockKv = (int)b.Integer("attention.block_kv", 1, 4096),
+            AttentionEfficiency = b.Number("attention.efficiency", 0, 1, exclusiveMin: true),
+            AttentionCtaOverheadS = b.Number("attention.cta_overhead_s"),
+            DecodeMaxQueryLen = (int)b.Integer("attention.decode_max_query_len", 0, 1 << 20),
+            DecodeBandwidthEfficiency = b.Number("attention.decode_bandwidth_efficiency", 0, 1, exclusiveMin: true),
+            HbmCapacityBytes = b.Integer("memory.hbm.capacity_bytes", 1),
+            HbmBandwidthBps = b.Positive("memory.hbm.bandwidth_Bps"),
+            HbmAchievableFraction = b.Number("memory.hbm.achievable_fraction", 0, 1, exclusiveMin: true),
+            HbmFillBytes = b.Number("memory.hbm.fill_bytes"),
+            HbmWriteEfficiency = b.Number("memory.hbm.write_efficiency", 0, 1, exclusiveMin: true),
+            L2CapacityBytes = b.Integer("memory.l2.capacity_bytes"),
+            L2BandwidthBps = b.Positive("memory.l2.bandwidth_Bps"),
+            L2ResidentFraction = b.Fraction("memory.l2.resident_fraction"),
+            KernelStartS = b.Number("launch.kernel_start_s"),
+            MinKernelS = b.Number("launch.min_kernel_s"),
+            CopyMinS = b.Number("launch.copy_min_s"),
+            PcieBandwidthBps = b.Positive("host.pcie.bandwidth_Bps"),
+            PcieLatencyS = b.Number("host.pcie.latency_s"),
+            PciePinnedEfficiency = b.Number("host.pcie.pinned_efficiency", 0, 1, exclusiveMin: true),
+            PciePageableH2DEfficiency = b.Number("host.pcie.pageable_h2d_efficiency", 0, 1, exclusiveMin: true),
+            PciePageableD2HEfficiency = b.Number("host.pcie.pageable_d2h_efficiency", 0, 1, exclusiveMin: true),
+            HostMemoryBytes = (long)b.OptionalNumber("host.memory_bytes", 0),
+            TdpW = b.Positive("power.tdp_W"),
+            CapW = b.Positive("power.cap_W"),
+            StaticW = b.Number("power.static_W"),
+            PjPerFlop = pj,
+            PjPerByteHbm = b.Number("energy.pJ_per_byte.hbm"),
+            PjPerByteL2 = b.Number("energy.pJ_per_byte.l2"),
+            PjPerBytePcie = b.Number("energy.pJ_per_byte.pcie"),
+        };
+        b.ThrowIfInvalid();
+        return spec;
+    }
+}

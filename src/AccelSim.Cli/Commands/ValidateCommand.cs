@@ -1,0 +1,107 @@
+using System.CommandLine;
+using AccelSim.Cli.Hosting;
+using AccelSim.Cli.Validation;
+using AccelSim.Core.Config;
+using AccelSim.Reports;
+using Newtonsoft.Json.Linq;
+using Spectre.Console;
+
+namespace AccelSim.Cli.Commands;
+
+/// <summary><c>accelsim validate</c>: predicted vs measured for every row of a measurement folder,
+/// the error per file and overall, and the worst rows.</summary>
+public static class ValidateCommand
+{
+    public const string DefaultData = "../shared/calibration/h100";
+
+    public static Command Create(CliContext cli)
+    {
+        var c = new Command("validate", "Compare predictions with measurements (default: the H100 calibration data)");
+        var data = new Option<string?>("--data") { Description = $"Folder of measurement files (default: {DefaultData}, searched upwards from the working directory)" };
+        var hardware = CommonOptions.Hardware(required: false);
+        hardware.DefaultValueFactory = _ => "h100";
+        var set = CommonOptions.Set();
+        var format = CommonOptions.Format();
+        var worst = new Option<int>("--worst") { DefaultValueFactory = _ => 5, Description = "How many worst rows to list" };
+        var rows = new Option<bool>("--summary") { Description = "Only the per-file summary and the worst rows" };
+        foreach (var o in new Option[] { data, hardware, set, format, worst, rows }) c.Options.Add(o);
+        c.SetAction(p =>
+        {
+            var folder = ResolveData(p.GetValue(data));
+            using var services = Composition.Build(p.GetValue(CommonOptions.Plugins));
+            var device = CommonOptions.CreateDevice(services.Registry(), p.GetValue(hardware)!, p.GetValue(set));
+            var report = CalibrationValidator.Validate(folder, device);
+            if (p.GetValue(format) == "json")
+            {
+                cli.Out.WriteLine(JsonReport.Format(ToJson(report, p.GetValue(worst))));
+                return 0;
+            }
+            Render(report, Execution.ConsoleFor(cli.Out), p.GetValue(worst), !p.GetValue(rows));
+            return 0;
+        });
+        return c;
+    }
+
+    public static string ResolveData(string? given)
+    {
+        if (given is not null)
+        {
+            if (!Directory.Exists(given)) throw new InputException(null, "--data", $"folder '{given}' does not exist");
+            return given;
+        }
+        for (var d = new DirectoryInfo(Directory.GetCurrentDirectory()); d is not null; d = d.Parent)
+        {
+            var candidate = Path.Combine(d.FullName, "..", "shared", "calibration", "h100");
+            if (Directory.Exists(candidate)) return Path.GetFullPath(candidate);
+            candidate = Path.Combine(d.FullName, "shared", "calibration", "h100");
+            if (Directory.Exists(candidate)) return Path.GetFullPath(candidate);
+        }
+        throw new InputException(null, "--data", $"no measurement folder given and none found at {DefaultData}");
+    }
+
+    private static void Render(ValidationReport report, IAnsiConsole console, int worst, bool allRows)
+    {
+        console.MarkupLine($"[bold]Validation[/] of [bold]{Markup.Escape(report.Device)}[/] against {Markup.Escape(report.Folder)}");
+        if (allRows)
+        {
+            var table = new Table().AddColumns("file", "row", "measured ms", "predicted ms", "error %");
+            foreach (var r in report.Rows)
+                table.AddRow(Markup.Escape(r.File), Markup.Escape(r.Label), Ms(r.MeasuredMs), Ms(r.PredictedMs), Pct(r.ErrorPct));
+            console.Write(table);
+        }
+        var files = new Table().AddColumns("file", "rows", "MAPE %", "max |error| %");
+        foreach (var f in report.Files)
+            files.AddRow(Markup.Escape(f.File), f.Rows.ToString(System.Globalization.CultureInfo.InvariantCulture), Pct(f.MapePct, signed: false), Pct(f.MaxAbsErrorPct, signed: false));
+        files.AddRow("[bold]overall[/]", report.Rows.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), Pct(report.OverallMapePct, signed: false), Pct(report.MaxAbsErrorPct, signed: false));
+        console.Write(files);
+        var w = new Table().Title($"worst {worst} rows").AddColumns("file", "row", "measured ms", "predicted ms", "error %");
+        foreach (var r in report.Worst(worst))
+            w.AddRow(Markup.Escape(r.File), Markup.Escape(r.Label), Ms(r.MeasuredMs), Ms(r.PredictedMs), Pct(r.ErrorPct));
+        console.Write(w);
+    }
+
+    private static JObject ToJson(ValidationReport report, int worst) => new()
+    {
+        ["schema"] = "accelsim.validation/1",
+        ["device"] = report.Device,
+        ["folder"] = report.Folder,
+        ["overall_mape_pct"] = report.OverallMapePct,
+        ["max_abs_error_pct"] = report.MaxAbsErrorPct,
+        ["files"] = new JArray(report.Files.Select(f => new JObject
+        {
+            ["file"] = f.File, ["rows"] = f.Rows, ["mape_pct"] = f.MapePct, ["max_abs_error_pct"] = f.MaxAbsErrorPct,
+        })),
+        ["rows"] = new JArray(report.Rows.Select(Row)),
+        ["worst"] = new JArray(report.Worst(worst).Select(Row)),
+    };
+
+    private static JObject Row(ValidationRow r) => new()
+    {
+        ["file"] = r.File, ["label"] = r.Label, ["measured_ms"] = r.MeasuredMs, ["predicted_ms"] = r.PredictedMs, ["error_pct"] = r.ErrorPct,
+    };
+
+    private static string Ms(double v) => v.ToString("0.0000", System.Globalization.CultureInfo.InvariantCulture);
+
+    private static string Pct(double v, bool signed = true) =>
+        v.ToString(signed ? "+0.0;-0.0;0.0" : "0.0", System.Globalization.CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,135 @@
+using AccelSim.Core.Devices;
+using AccelSim.Core.Graph;
+using AccelSim.Core.Metrics;
+
+namespace AccelSim.Core.Simulation;
+
+/// <summary>A group of ops that a dataflow schedule places on the device at once. Tensors produced and
+/// consumed only inside the region are <see cref="Internal"/>: a device may stream them through on-chip
+/// buffers instead of memory. <see cref="Inputs"/> come from outside (weights, caches, earlier
+/// regions); <see cref="Outputs"/> are needed after the region.</summary>
+public sealed class Region
+{
+    public Region(IReadOnlyList<Op> ops, WorkloadGraph graph, IReadOnlySet<int>? consumedLater = null)
+    {
+        if (ops.Count == 0) throw new ArgumentException("a region needs at least one op", nameof(ops));
+        Ops = ops.ToArray();
+        var inRegion = Ops.Select(o => o.Id).ToHashSet();
+        var produced = new Dictionary<int, Tensor>();
+        foreach (var op in Ops) foreach (var t in op.Outputs) produced[t.Id] = t;
+        var inputs = new SortedDictionary<int, Tensor>();
+        foreach (var op in Ops)
+            foreach (var t in op.Inputs)
+                if (!produced.ContainsKey(t.Id)) inputs[t.Id] = t;
+
+        // A produced tensor is internal when every consumer is inside the region and it is consumed.
+        var consumers = new Dictionary<int, List<Op>>();
+        foreach (var op in graph.Ops)
+            foreach (var t in op.Inputs)
+                if (produced.ContainsKey(t.Id))
+                {
+                    if (!consumers.TryGetValue(t.Id, out var list)) consumers[t.Id] = list = [];
+                    list.Add(op);
+                }
+        var internals = new List<Tensor>();
+        var outputs = new List<Tensor>();
+        foreach (var (id, t) in produced.OrderBy(kv => kv.Key))
+        {
+            var used = consumers.TryGetValue(id, out var list) ? list : [];
+            var allInside = used.Count > 0 && used.All(c => inRegion.Contains(c.Id)) && consumedLater?.Contains(id) != true;
+            (allInside ? internals : outputs).Add(t);
+        }
+        Inputs = inputs.Values.ToArray();
+        Outputs = outputs;
+        Internal = internals;
+    }
+
+    public IReadOnlyList<Op> Ops { get; }
+    public IReadOnlyList<Tensor> Inputs { get; }
+    public IReadOnlyList<Tensor> Outputs { get; }
+    public IReadOnlyList<Tensor> Internal { get; }
+
+    public long InternalBytes => Internal.Sum(t => t.Bytes);
+    public long Flops => Ops.Sum(o => o.Flops);
+}
+
+/// <summary>A device model that can run a region spatially (dataflow): ops on partitions of its engines,
+/// intermediates streamed on chip where they fit, pipeline fill and drain paid. Each family implements
+/// its own execution model; a device without it runs dataflow schedules op by op.</summary>
+public interface IDataflowDevice
+{
+    /// <summary>The cost of running <paramref name="region"/> as one spatial pipeline. Off-chip bytes
+    /// must not exceed those of running its ops one at a time: intermediates either stay on chip or
+    /// are spilled (written and read back), never moved more.</summary>
+    OpCost CostRegion(Region region);
+}
+
+/// <summary>Splits a graph into regions: consecutive ops (in topological order) of the same decoder
+/// layer form one region; ops outside layers stand alone.</summary>
+public static class Regions
+{
+    public static IReadOnlyList<IReadOnlyList<Op>> ByLayer(WorkloadGraph graph)
+    {
+        var groups = new List<IReadOnlyList<Op>>();
+        var current = new List<Op>();
+        foreach (var op in graph.TopologicalOrder())
+        {
+            if (current.Count > 0 && (op.Layer < 0 || current[0].Layer != op.Layer))
+            {
+                groups.Add(current);
+                current = [];
+            }
+            current.Add(op);
+        }
+        if (current.Count > 0) groups.Add(current);
+        return groups;
+    }
+}
+
+/// <summary>Spatial execution: each region runs as one pipeline on the device (<see cref="IDataflowDevice"/>);
+/// regions run one after another. With <see cref="Auto"/> set, each region runs whichever way is faster
+/// alone, dataflow or op by op (as InTAR chooses per task).</summary>
+public sealed class DataflowSchedule(bool auto = false) : ISchedule
+{
+    public bool Auto { get; } = auto;
+
+    public string Name => Auto ? "auto" : "dataflow";
+
+    public SimProgram Map(WorkloadGraph graph, IDeviceModel device)
+    {
+        var tasks = new List<SimTask>();
+        var preds = new List<IReadOnlyList<int>>();
+        var flow = device as IDataflowDevice;
+        foreach (var group in Regions.ByLayer(graph))
+        {
+            OpCost? fused = null;
+            if (flow is not null && group.Count > 1) fused = flow.CostRegion(new Region(group, graph));
+            var sequential = group.Select(device.Cost).ToArray();
+            var useFused = fused is not null
+                && (!Auto || Estimate(fused, device.Topology) <= sequential.Sum(c => Estimate(c, device.Topology)));
+            if (useFused)
+            {
+                Add(tasks, preds, group, fused!);
+            }
+            else
+            {
+                for (var i = 0; i < group.Count; i++) Add(tasks, preds, [group[i]], sequential[i]);
+            }
+        }
+        return new SimProgram(Name, graph, tasks, preds);
+    }
+
+    private static void Add(List<SimTask> tasks, List<IReadOnlyList<int>> preds, IReadOnlyList<Op> ops, OpCost cost)
+    {
+        var id = tasks.Count;
+        tasks.Add(new SimTask(id, ops, cost));
+        preds.Add(id == 0 ? [] : [id - 1]);
+    }
+
+    /// <summary>A task's time when it runs alone: latency, then the longer of compute and transfers.</summary>
+    public static long Estimate(OpCost cost, DeviceTopology topology)
+    {
+        var (c, m, l) = MetricsCalculator.PartTimes(cost, topology);
+        return l + Math.Max(c, m);
+    }
+}

@@ -1,0 +1,310 @@
+using System.Globalization;
+using AccelSim.Core.Devices;
+using AccelSim.Core.Graph;
+using AccelSim.Core.Metrics;
+using AccelSim.Core.Simulation;
+using Newtonsoft.Json;
+
+namespace AccelSim.Reports;
+
+/// <summary>Chrome/Perfetto trace-event JSON of one run (open it in ui.perfetto.dev or chrome://tracing).
+/// One process (pid 1) for the device; one thread track per engine and per channel, with extra lanes
+/// ("sm #2") only where tasks or transfers overlap on the same resource; "X" complete events for
+/// tasks and transfers; "C" counter tracks for memory occupancy per tier and for power. Timestamps
+/// are microseconds, written exactly from integer picoseconds (up to 6 decimals). Output is
+/// deterministic: one event per line, in the order the simulator published them.</summary>
+public static class PerfettoTimeline
+{
+    public const string Schema = "accelsim.timeline/1";
+    private const int Pid = 1;
+
+    /// <summary>Writes the timeline of <paramref name="events"/> (recorded from <paramref name="result"/>'s
+    /// run, usually by a <see cref="TimelineRecorder"/>).</summary>
+    public static void Write(TextWriter w, ReadOnlySpan<SimEvent> events, SimulationResult result, IDeviceModel device)
+    {
+        ArgumentNullException.ThrowIfNull(w);
+        ArgumentNullException.ThrowIfNull(result);
+        ArgumentNullException.ThrowIfNull(device);
+        var program = result.Program;
+        var topo = device.Topology;
+        var nTasks = program.Tasks.Count;
+        var nTransfers = result.TransferTask.Count;
+        var nTiers = topo.Tiers.Count;
+
+        // Pass 1: lanes. A start takes the lowest free lane of its resource; an end frees it.
+        var taskLane = new int[nTasks];
+        var trLane = new int[nTransfers];
+        var engineLanes = new List<bool>[topo.Engines.Count];
+        var channelLanes = new List<bool>[topo.Channels.Count];
+        for (var e = 0; e < engineLanes.Length; e++) engineLanes[e] = [false];
+        for (var c = 0; c < channelLanes.Length; c++) channelLanes[c] = [false];
+        foreach (var ev in events)
+        {
+            switch (ev.Kind)
+            {
+                case SimEventKind.TaskStart:
+                    Check(ev.Index, nTasks, "task");
+                    taskLane[ev.Index] = Take(engineLanes[program.Tasks[ev.Index].Cost.Engine]);
+                    break;
+                case SimEventKind.TaskEnd:
+                    Check(ev.Index, nTasks, "task");
+                    engineLanes[program.Tasks[ev.Index].Cost.Engine][taskLane[ev.Index]] = false;
+                    break;
+                case SimEventKind.TransferStart:
+                    Check(ev.Index, nTransfers, "transfer");
+                    trLane[ev.Index] = Take(channelLanes[result.TransferChannel[ev.Index]]);
+                    break;
+                case SimEventKind.TransferEnd:
+                    Check(ev.Index, nTransfers, "transfer");
+                    channelLanes[result.TransferChannel[ev.Index]][trLane[ev.Index]] = false;
+                    break;
+                case SimEventKind.MemoryChange:
+                    Check(ev.Index, nTiers, "tier");
+                    break;
+            }
+        }
+
+        // Thread ids: engines first, then channels, each resource's lanes together.
+        var engineTid = new int[topo.Engines.Count];
+        var channelTid = new int[topo.Channels.Count];
+        var tid = 1;
+        for (var e = 0; e < engineTid.Length; e++) { engineTid[e] = tid; tid += engineLanes[e].Count; }
+        for (var c = 0; c < channelTid.Length; c++) { channelTid[c] = tid; tid += channelLanes[c].Count; }
+
+        var j = new Emitter(w);
+        w.Write("{\n\"displayTimeUnit\":\"ns\",\n\"otherData\":{");
+        w.Write("\"schema\":"); j.Str(Schema);
+        w.Write(",\"hardware\":"); j.Str(device.Name);
+        w.Write(",\"kind\":"); j.Str(device.Kind);
+        w.Write(",\"workload\":"); j.Str(program.Graph.Info.Name);
+        w.Write(",\"phase\":"); j.Str(program.Graph.Info.Phase);
+        w.Write(",\"schedule\":"); j.Str(program.Schedule);
+        w.Write(",\"makespan_ps\":"); j.Long(result.MakespanPs);
+        w.Write(",\"time_unit\":\"us\"},\n\"traceEvents\":[\n");
+
+        // Metadata.
+        j.Meta("process_name", 0, "name", device.Name);
+        j.Meta("process_labels", 0, "labels", device.Kind);
+        for (var e = 0; e < engineTid.Length; e++)
+            for (var l = 0; l < engineLanes[e].Count; l++)
+                j.Thread(engineTid[e] + l, LaneName("engine ", topo.Engines[e].Name, l));
+        for (var c = 0; c < channelTid.Length; c++)
+            for (var l = 0; l < channelLanes[c].Count; l++)
+                j.Thread(channelTid[c] + l, LaneName("channel ", topo.Channels[c].Name, l));
+
+        // Counters at time zero: power starts at the static draw; tiers the simulator does not
+        // announce (nothing resident) start empty.
+        var tierCounter = new string[nTiers];
+        for (var t = 0; t < nTiers; t++)
+        {
+            tierCounter[t] = "memory " + topo.Tiers[t].Name;
+            if (result.TierResidentBytes[t] == 0) j.Counter(tierCounter[t], 0, "bytes", 0);
+        }
+        var staticW = device.StaticPowerW;
+        j.Counter("power", 0, "W", staticW);
+
+        // Pass 2: events in published order.
+        var taskStart = new long[nTasks];
+        var trStart = new long[nTransfers];
+        var dynamicW = 0.0;
+        var running = 0;
+        foreach (var ev in events)
+        {
+            switch (ev.Kind)
+            {
+                case SimEventKind.TaskStart:
+                {
+                    var i = ev.Index;
+                    taskStart[i] = ev.TimePs;
+                    running++;
+                    dynamicW += TaskPowerW(program.Tasks[i].Cost, result.TaskStartPs[i], result.TaskEndPs[i]);
+                    j.Counter("power", ev.TimePs, "W", staticW + dynamicW);
+                    break;
+                }
+                case SimEventKind.TaskEnd:
+                {
+                    var i = ev.Index;
+                    var task = program.Tasks[i];
+                    var cost = task.Cost;
+                    var (cPs, mPs, lPs) = MetricsCalculator.PartTimes(cost, topo);
+                    long flops = 0, bytes = 0;
+                    foreach (var op in task.Ops) flops += op.Flops;
+                    foreach (var t in cost.Transfers) bytes += t.Bytes;
+                    j.BeginX(task.Name, "task", engineTid[cost.Engine] + taskLane[i], taskStart[i], ev.TimePs - taskStart[i]);
+                    w.Write("\"task\":"); j.Long(i);
+                    w.Write(",\"kind\":"); j.Str(Kinds(task.Ops));
+                    w.Write(",\"ops\":"); j.Long(task.Ops.Count);
+                    w.Write(",\"flops\":"); j.Long(flops);
+                    w.Write(",\"bytes\":"); j.Long(bytes);
+                    w.Write(",\"bound\":"); j.Str(MetricsCalculator.Classify(cPs, mPs, lPs).Name());
+                    if (cost.Note is not null) { w.Write(",\"note\":"); j.Str(cost.Note); }
+                    j.EndX();
+                    running--;
+                    if (running == 0) dynamicW = 0; // no drift once idle
+                    else dynamicW -= TaskPowerW(cost, result.TaskStartPs[i], result.TaskEndPs[i]);
+                    j.Counter("power", ev.TimePs, "W", staticW + dynamicW);
+                    break;
+                }
+                case SimEventKind.TransferStart:
+                    trStart[ev.Index] = ev.TimePs;
+                    break;
+                case SimEventKind.TransferEnd:
+                {
+                    var k = ev.Index;
+                    var c = result.TransferChannel[k];
+                    var owner = result.TransferTask[k];
+                    var dur = ev.TimePs - trStart[k];
+                    j.BeginX(program.Tasks[owner].Name, "transfer", channelTid[c] + trLane[k], trStart[k], dur);
+                    w.Write("\"task\":"); j.Long(owner);
+                    w.Write(",\"channel\":"); j.Str(topo.Channels[c].Name);
+                    w.Write(",\"bytes\":"); j.Long(ev.Value);
+                    w.Write(",\"achieved_GB_per_s\":");
+                    j.Double(dur > 0 ? Math.Round(ev.Value / (dur * 1e-12) / 1e9, 6) : 0);
+                    j.EndX();
+                    break;
+                }
+                case SimEventKind.MemoryChange:
+                    j.Counter(tierCounter[ev.Index], ev.TimePs, "bytes", ev.Value);
+                    break;
+                case SimEventKind.SimulationEnd:
+                    j.Counter("power", ev.TimePs, "W", 0);
+                    break;
+            }
+        }
+        w.Write("\n]}\n");
+    }
+
+    /// <summary>A task's dynamic energy spread evenly over its run, in watts (pJ per ps).</summary>
+    private static double TaskPowerW(OpCost cost, long startPs, long endPs)
+    {
+        if (endPs <= startPs) return 0;
+        var pj = cost.ComputeEnergyPj;
+        foreach (var t in cost.Transfers) pj += t.EnergyPj;
+        return pj / (endPs - startPs);
+    }
+
+    private static string Kinds(IReadOnlyList<Op> ops)
+    {
+        if (ops.Count == 1) return ops[0].Kind.Name();
+        var seen = new List<OpKind>();
+        foreach (var o in ops)
+            if (!seen.Contains(o.Kind)) seen.Add(o.Kind);
+        return string.Join('+', seen.Select(k => k.Name()));
+    }
+
+    private static string LaneName(string prefix, string name, int lane) =>
+        lane == 0 ? prefix + name : prefix + name + " #" + (lane + 1).ToString(CultureInfo.InvariantCulture);
+
+    private static int Take(List<bool> lanes)
+    {
+        for (var i = 0; i < lanes.Count; i++)
+        {
+            if (lanes[i]) continue;
+            lanes[i] = true;
+            return i;
+        }
+        lanes.Add(true);
+        return lanes.Count - 1;
+    }
+
+    private static void Check(int index, int count, string what)
+    {
+        if (index < 0 || index >= count)
+            throw new ArgumentException($"a recorded event names {what} {index}, which the result does not have: the events come from another run");
+    }
+
+    /// <summary>Writes trace events one per line, numbers in the invariant culture.</summary>
+    private sealed class Emitter(TextWriter w)
+    {
+        private bool _first = true;
+        private readonly char[] _buf = new char[64];
+
+        private void Next()
+        {
+            if (!_first) w.Write(",\n");
+            _first = false;
+        }
+
+        public void Str(string s) => w.Write(JsonConvert.ToString(s));
+
+        public void Long(long v)
+        {
+            v.TryFormat(_buf, out var n, default, CultureInfo.InvariantCulture);
+            w.Write(_buf, 0, n);
+        }
+
+        public void Double(double v)
+        {
+            if (!double.IsFinite(v)) { w.Write("null"); return; }
+            if (v == 0) { w.Write('0'); return; }
+            v.TryFormat(_buf, out var n, "R", CultureInfo.InvariantCulture);
+            w.Write(_buf, 0, n);
+        }
+
+        /// <summary>Picoseconds as microseconds, exact: integer part, then up to six decimals without trailing zeros.</summary>
+        public void Us(long ps)
+        {
+            if (ps < 0) { w.Write('-'); ps = -ps; }
+            Long(ps / 1_000_000);
+            var frac = ps % 1_000_000;
+            if (frac == 0) return;
+            var digits = 6;
+            while (frac % 10 == 0) { frac /= 10; digits--; }
+            w.Write('.');
+            frac.TryFormat(_buf, out var n, "D" + digits.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+            w.Write(_buf, 0, n);
+        }
+
+        public void Meta(string name, int tid, string key, string value)
+        {
+            Next();
+            w.Write("{\"name\":"); Str(name);
+            w.Write(",\"ph\":\"M\",\"pid\":"); Long(Pid);
+            w.Write(",\"tid\":"); Long(tid);
+            w.Write(",\"args\":{"); Str(key); w.Write(':'); Str(value); w.Write("}}");
+        }
+
+        public void Thread(int tid, string name)
+        {
+            Meta("thread_name", tid, "name", name);
+            Next();
+            w.Write("{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":"); Long(Pid);
+            w.Write(",\"tid\":"); Long(tid);
+            w.Write(",\"args\":{\"sort_index\":"); Long(tid); w.Write("}}");
+        }
+
+        public void Counter(string name, long ps, string key, double value)
+        {
+            Next();
+            w.Write("{\"name\":"); Str(name);
+            w.Write(",\"ph\":\"C\",\"pid\":"); Long(Pid);
+            w.Write(",\"ts\":"); Us(ps);
+            w.Write(",\"args\":{"); Str(key); w.Write(':');
+            Double(Math.Round(value, 6));
+            w.Write("}}");
+        }
+
+        public void Counter(string name, long ps, string key, long value)
+        {
+            Next();
+            w.Write("{\"name\":"); Str(name);
+            w.Write(",\"ph\":\"C\",\"pid\":"); Long(Pid);
+            w.Write(",\"ts\":"); Us(ps);
+            w.Write(",\"args\":{"); Str(key); w.Write(':'); Long(value); w.Write("}}");
+        }
+
+        public void BeginX(string name, string cat, int tid, long startPs, long durPs)
+        {
+            Next();
+            w.Write("{\"name\":"); Str(name);
+            w.Write(",\"cat\":"); Str(cat);
+            w.Write(",\"ph\":\"X\",\"pid\":"); Long(Pid);
+            w.Write(",\"tid\":"); Long(tid);
+            w.Write(",\"ts\":"); Us(startPs);
+            w.Write(",\"dur\":"); Us(durPs);
+            w.Write(",\"args\":{");
+        }
+
+        public void EndX() => w.Write("}}");
+    }
+}

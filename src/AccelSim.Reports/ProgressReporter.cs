@@ -1,0 +1,66 @@
+using AccelSim.Core.Simulation;
+using Spectre.Console;
+
+namespace AccelSim.Reports;
+
+/// <summary>Shows a progress bar (tasks finished / total tasks) on stderr while a run goes, when stderr
+/// is a terminal; prints nothing otherwise. It only observes the event bus.</summary>
+public static class ProgressReporter
+{
+    /// <summary>Runs <paramref name="run"/> (the simulation publishing on <paramref name="bus"/>) under a
+    /// progress bar when stderr is an interactive terminal, and returns its result.</summary>
+    public static T Run<T>(SimulationEventBus bus, int totalTasks, Func<T> run) =>
+        Console.IsErrorRedirected
+            ? run()
+            : Run(bus, totalTasks, run, AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) }));
+
+    /// <summary>Runs <paramref name="run"/> under a progress bar drawn on <paramref name="console"/>
+    /// (no bar when the console is not interactive).</summary>
+    public static T Run<T>(SimulationEventBus bus, int totalTasks, Func<T> run, IAnsiConsole console)
+    {
+        ArgumentNullException.ThrowIfNull(bus);
+        ArgumentNullException.ThrowIfNull(run);
+        ArgumentNullException.ThrowIfNull(console);
+        if (!console.Profile.Capabilities.Interactive || totalTasks <= 0) return run();
+
+        return console.Progress()
+            .AutoClear(true)
+            .HideCompleted(false)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask("simulating", maxValue: totalTasks);
+                using var counter = new TaskCounter(bus, task, totalTasks);
+                var result = run();
+                task.Value = totalTasks;
+                return result;
+            });
+    }
+
+    /// <summary>Counts finished tasks and moves the bar about a thousand times over the run, so the
+    /// simulator's thread takes the bar's lock rarely.</summary>
+    internal sealed class TaskCounter : IDisposable
+    {
+        private readonly ProgressTask? _task;
+        private readonly int _step;
+        private readonly IDisposable _subscription;
+
+        public TaskCounter(SimulationEventBus bus, ProgressTask? task, int total)
+        {
+            _task = task;
+            _step = Math.Max(1, total / 1000);
+            _subscription = bus.Subscribe(OnEvent);
+        }
+
+        public int Finished { get; private set; }
+
+        private void OnEvent(SimEvent e)
+        {
+            if (e.Kind != SimEventKind.TaskEnd) return;
+            Finished++;
+            if (_task is not null && Finished % _step == 0) _task.Value = Finished;
+        }
+
+        public void Dispose() => _subscription.Dispose();
+    }
+}

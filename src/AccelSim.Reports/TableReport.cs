@@ -1,0 +1,245 @@
+using AccelSim.Core.Devices;
+using AccelSim.Core.Metrics;
+using AccelSim.Core.Time;
+using AccelSim.Reports.Internal;
+using Spectre.Console;
+using Spectre.Console.Rendering;
+
+namespace AccelSim.Reports;
+
+/// <summary>The human summary of a run (<c>--format table</c>): what ran where, the key figures, the
+/// memory wall with a verdict, memory per tier (with a warning for any tier over capacity), the
+/// energy breakdown, time by op kind and the longest ops. Units are scaled for reading (ms/us, GB,
+/// TFLOP/s); every number is formatted with the invariant culture.</summary>
+public static class TableReport
+{
+    public const int DefaultTopOps = 10;
+
+    /// <summary>Renders the summary. <paramref name="allOps"/> lists every op instead of the
+    /// <paramref name="topOps"/> longest.</summary>
+    public static void Render(RunMetrics m, IAnsiConsole console, bool allOps = false, int topOps = DefaultTopOps)
+    {
+        ArgumentNullException.ThrowIfNull(m);
+        ArgumentNullException.ThrowIfNull(console);
+        var facts = ReportFacts.From(m);
+
+        Header(m, console);
+        console.Write(KeyFigures(m));
+        console.WriteLine();
+        console.Write(MemoryWall(m, facts));
+        console.MarkupLine(VerdictLine(m, facts));
+        console.WriteLine();
+        console.Write(Memory(m));
+        foreach (var warning in CapacityWarnings(m)) console.MarkupLine("[bold red]WARNING[/] " + Markup.Escape(warning));
+        console.WriteLine();
+        console.Write(Energy(m));
+        console.WriteLine();
+        console.Write(TimeByKind(facts));
+        console.WriteLine();
+        console.Write(Ops(m, facts, allOps ? int.MaxValue : Math.Max(0, topOps)));
+    }
+
+    /// <summary>Renders to a plain-text string (no colour, no ANSI codes), <paramref name="width"/> columns wide.</summary>
+    public static string RenderToString(RunMetrics m, bool allOps = false, int width = 120)
+    {
+        using var sw = new StringWriter(System.Globalization.CultureInfo.InvariantCulture) { NewLine = "\n" };
+        var console = PlainConsole(sw, width);
+        Render(m, console, allOps);
+        return sw.ToString();
+    }
+
+    /// <summary>A console that writes plain text to <paramref name="writer"/>: no colour, no ANSI
+    /// escapes, not interactive, fixed width. For files, pipes and tests.</summary>
+    public static IAnsiConsole PlainConsole(TextWriter writer, int width = 120)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.No,
+            Out = new AnsiConsoleOutput(writer),
+        });
+        console.Profile.Width = width;
+        return console;
+    }
+
+    /// <summary>One line per tier whose peak occupancy exceeded its capacity.</summary>
+    public static IReadOnlyList<string> CapacityWarnings(RunMetrics m)
+    {
+        ArgumentNullException.ThrowIfNull(m);
+        var list = new List<string>();
+        foreach (var tier in m.Memory.SpilledBytes.Keys.Order(StringComparer.Ordinal))
+        {
+            var spilled = m.Memory.SpilledBytes[tier];
+            if (spilled <= 0) continue;
+            var cap = m.Memory.CapacityBytes.GetValueOrDefault(tier);
+            var peak = m.Memory.PeakBytes.GetValueOrDefault(tier);
+            list.Add($"tier '{tier}' is over capacity: peak {Units.Bytes(peak)} > capacity {Units.Bytes(cap)} " +
+                     $"({Units.Bytes(spilled)} do not fit and must spill or stream)");
+        }
+        return list;
+    }
+
+    private static void Header(RunMetrics m, IAnsiConsole console)
+    {
+        var w = m.Workload;
+        var line = $"[bold]{Markup.Escape(m.HardwareName)}[/] ({Markup.Escape(m.HardwareKind)}) | " +
+                   $"[bold]{Markup.Escape(w.Name)}[/] | phase {Markup.Escape(w.Phase)} | " +
+                   $"batch {w.Batch} | seq {w.SeqLen} | context {w.Context} | {Units.Count(w.Tokens)} tokens | " +
+                   $"{m.OpCount} ops | schedule {Markup.Escape(m.Schedule)}";
+        console.Write(new Rule("[bold]AccelSim run[/]").LeftJustified());
+        console.MarkupLine(line);
+        console.WriteLine();
+    }
+
+    private static Table KeyFigures(RunMetrics m)
+    {
+        var t = NewTable("Key figures", ("Figure", false), ("Value", true), ("What it means", false));
+        var tokensPerJ = m.Energy.TotalJ > 0 ? m.Workload.Tokens / m.Energy.TotalJ : 0;
+        Row(t, "Latency", Units.Ms(m.LatencyS), "first op start to last op end");
+        Row(t, "Throughput", Units.Count(m.TokensPerS) + " tokens/s", "tokens processed / latency");
+        Row(t, "Work", Units.Flops(m.TotalFlops), "floating-point operations of the workload");
+        Row(t, "Achieved rate", Units.FlopRate(m.LatencyS > 0 ? m.TotalFlops / m.LatencyS : 0), "FLOPs / latency");
+        Row(t, "Compute utilisation", Units.Percent(m.ComputeUtilisation), "time the math needs at peak / latency");
+        Row(t, "Memory-bandwidth utilisation", Units.Percent(m.MemoryBandwidthUtilisation), "main-memory bytes / (bandwidth x latency)");
+        Row(t, "Energy", Units.Energy(m.Energy.TotalJ), "dynamic (compute + memory) + static");
+        Row(t, "Average power", Num(m.LatencyS > 0 ? m.Energy.TotalJ / m.LatencyS : 0, 1) + " W", "energy / latency");
+        Row(t, "Energy efficiency", Units.Count(tokensPerJ) + " tokens/J", "tokens processed / energy");
+        return t;
+    }
+
+    private static Table MemoryWall(RunMetrics m, ReportFacts facts)
+    {
+        var mw = m.MemoryWall;
+        var t = NewTable("Memory wall", ("Figure", false), ("Value", true), ("What it means", false));
+        Row(t, "Memory-bound ops", $"{mw.MemoryBoundOps} of {m.Ops.Count}", "ops whose bytes take longer than their math");
+        Row(t, "Time in memory-bound ops", Units.Percent(mw.MemoryBoundTimeFraction), "share of the latency");
+        Row(t, "Time by bound", $"{Units.Time(facts.ComputeBoundS)} / {Units.Time(facts.MemoryBoundS)} / {Units.Time(facts.LatencyBoundS)}",
+            "busy time in compute- / memory- / latency-bound ops");
+        Row(t, "Stall time", Units.Time(mw.StallS), "time ops waited for data after their math was done");
+        Row(t, "Arithmetic intensity", Units.Intensity(mw.ArithmeticIntensity), "FLOPs per off-chip byte, whole run");
+        Row(t, "Ridge point", Units.Intensity(mw.RidgePoint), "peak FLOP/s / main-memory bandwidth");
+        return t;
+    }
+
+    private static string VerdictLine(RunMetrics m, ReportFacts facts)
+    {
+        var mw = m.MemoryWall;
+        var verdict = JsonReport.Verdict(facts);
+        var share = facts.TotalOpTimeS > 0
+            ? (facts.Dominant switch
+            {
+                Bound.Memory => facts.MemoryBoundS,
+                Bound.Compute => facts.ComputeBoundS,
+                _ => facts.LatencyBoundS,
+            }) / facts.TotalOpTimeS
+            : 0;
+        var cmp = mw.ArithmeticIntensity < mw.RidgePoint ? "below" : "at or above";
+        var colour = facts.Dominant == Bound.Memory ? "yellow" : facts.Dominant == Bound.Compute ? "green" : "blue";
+        return $"Verdict: [bold {colour}]{verdict} overall[/]: {Units.Percent(share)} of busy time in {facts.Dominant.Name()}-bound ops; " +
+               $"arithmetic intensity {Units.Intensity(mw.ArithmeticIntensity)} is {cmp} the ridge point {Units.Intensity(mw.RidgePoint)}.";
+    }
+
+    private static Table Memory(RunMetrics m)
+    {
+        var t = NewTable("Memory per tier", ("Tier", false), ("Capacity", true), ("Peak", true), ("Peak / capacity", true),
+            ("Spilled", true), ("Bytes moved", true));
+        var mem = m.Memory;
+        var tiers = mem.CapacityBytes.Keys.Concat(mem.PeakBytes.Keys).Concat(mem.SpilledBytes.Keys).Concat(mem.BytesMoved.Keys)
+            .Distinct().Order(StringComparer.Ordinal);
+        foreach (var tier in tiers)
+        {
+            var cap = mem.CapacityBytes.GetValueOrDefault(tier);
+            var peak = mem.PeakBytes.GetValueOrDefault(tier);
+            var spilled = mem.SpilledBytes.GetValueOrDefault(tier);
+            var fill = cap > 0 ? Units.Percent(peak / (double)cap) : "n/a";
+            t.AddRow(
+                new Text(tier),
+                new Text(Units.Bytes(cap)),
+                new Text(Units.Bytes(peak)),
+                spilled > 0 ? new Markup("[bold red]" + Markup.Escape(fill) + "[/]") : new Text(fill),
+                spilled > 0 ? new Markup("[bold red]" + Markup.Escape(Units.Bytes(spilled)) + "[/]") : new Text(Units.Bytes(spilled)),
+                new Text(Units.Bytes(mem.BytesMoved.GetValueOrDefault(tier))));
+        }
+        return t;
+    }
+
+    private static Table Energy(RunMetrics m)
+    {
+        var e = m.Energy;
+        var t = NewTable("Energy breakdown", ("Part", false), ("Energy", true), ("Share", true));
+        void Add(string name, double j) => Row(t, name, Units.Energy(j), Units.Percent(e.TotalJ > 0 ? j / e.TotalJ : 0));
+        Add("compute", e.ComputeJ);
+        foreach (var tier in e.MemoryJ.Keys.Order(StringComparer.Ordinal)) Add("memory " + tier, e.MemoryJ[tier]);
+        Add("static", e.StaticJ);
+        Add("total", e.TotalJ);
+        return t;
+    }
+
+    private static Table TimeByKind(ReportFacts facts)
+    {
+        var t = NewTable("Time by op kind", ("Kind", false), ("Ops", true), ("Time", true), ("% of busy time", true), ("Mostly", false));
+        foreach (var k in facts.ByKind)
+            Row(t, k.Kind, k.Ops.ToString(System.Globalization.CultureInfo.InvariantCulture), Units.Time(k.TimeS),
+                Units.Percent(k.Fraction), k.DominantBound.Name() + "-bound");
+        return t;
+    }
+
+    private static Table Ops(RunMetrics m, ReportFacts facts, int limit)
+    {
+        var order = facts.OpsByTime(m);
+        var shown = Math.Min(limit, order.Length);
+        var title = shown == order.Length ? $"All {order.Length} ops by time" : $"Top {shown} of {order.Length} ops by time";
+        // The engine column appears only when the device has several engines in use.
+        var engines = m.Ops.Select(o => o.Engine).Distinct().Count() > 1;
+        var columns = new List<(string, bool)> { ("#", true), ("Op", false), ("Kind", false) };
+        if (engines) columns.Add(("Engine", false));
+        columns.AddRange([("Time", true), ("% busy", true), ("Achieved", true), ("FLOP/B", true), ("Bound", false), ("Energy", true)]);
+        var t = NewTable(title, columns.ToArray());
+        // Only the op name wraps; figures stay on one line.
+        for (var c = 0; c < t.Columns.Count; c++)
+            if (c != 1) t.Columns[c].NoWrap();
+        var cells = new List<string>(columns.Count);
+        for (var r = 0; r < shown; r++)
+        {
+            var i = order[r];
+            var o = m.Ops[i];
+            var time = facts.OpTimeS[i];
+            cells.Clear();
+            cells.AddRange([o.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), o.Name, o.Kind]);
+            if (engines) cells.Add(o.Engine);
+            cells.AddRange([
+                Units.Time(time),
+                Units.Percent(facts.TotalOpTimeS > 0 ? time / facts.TotalOpTimeS : 0),
+                Units.FlopRate(time > 0 ? o.Flops / time : 0),
+                Units.Num(o.ArithmeticIntensity, o.ArithmeticIntensity >= 100 ? 1 : 2),
+                o.Bound.Name(),
+                Units.Energy(o.EnergyJ),
+            ]);
+            Row(t, cells.ToArray());
+        }
+        return t;
+    }
+
+    private static Table NewTable(string title, params (string Name, bool Right)[] columns)
+    {
+        var t = new Table().Border(TableBorder.Rounded).Title("[bold]" + Markup.Escape(title) + "[/]");
+        foreach (var (name, right) in columns)
+        {
+            var c = new TableColumn(new Text(name));
+            if (right) c.RightAligned();
+            t.AddColumn(c);
+        }
+        return t;
+    }
+
+    private static void Row(Table t, params string[] cells)
+    {
+        var items = new IRenderable[cells.Length];
+        for (var i = 0; i < cells.Length; i++) items[i] = new Text(cells[i]);
+        t.AddRow(items);
+    }
+
+    private static string Num(double v, int decimals) => Units.Num(v, decimals);
+}

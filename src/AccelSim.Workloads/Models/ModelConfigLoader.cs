@@ -1,0 +1,199 @@
+using AccelSim.Core.Config;
+using AccelSim.Core.Graph;
+using AccelSim.Workloads.Configs;
+using Newtonsoft.Json.Linq;
+
+namespace AccelSim.Workloads.Models;
+
+/// <summary>Reads a Hugging Face <c>config.json</c> into a validated <see cref="ModelConfig"/>.
+/// Keys starting with "_" are comments (e.g. <c>_source</c>) and are ignored. Every problem is
+/// reported at once with the file and the JSON path.</summary>
+public static class ModelConfigLoader
+{
+    /// <summary>Loads a bundled model name (configs/models/&lt;name&gt;.json) or a path.</summary>
+    public static ModelConfig LoadNamed(string nameOrPath, ModelBuilderRegistry? registry = null)
+    {
+        ArgumentNullException.ThrowIfNull(nameOrPath);
+        return Load(BundledConfigs.Resolve(nameOrPath, BundledConfigs.ModelsDir, "model"), registry);
+    }
+
+    public static ModelConfig Load(string path, ModelBuilderRegistry? registry = null)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        return Parse(JsonInput.LoadObject(path), path, registry);
+    }
+
+    /// <summary>Validates an already-parsed config object; <paramref name="path"/> names it in errors.</summary>
+    public static ModelConfig Parse(JObject json, string path, ModelBuilderRegistry? registry = null)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        ArgumentNullException.ThrowIfNull(path);
+        registry ??= ModelBuilderRegistry.Default;
+        var root = new JObject();
+        foreach (var p in json.Properties())
+        {
+            if (!p.Name.StartsWith('_')) root.Add(p.Name, p.Value.DeepClone());
+        }
+
+        var problems = new List<InputProblem>();
+        var architectures = ReadArchitectures(root, path, problems);
+        var modelType = OptionalString(root, "model_type", path, problems);
+        string resolvedType = modelType ?? "";
+        IModelBuilder? builder = null;
+        if (registry.TryFind(modelType, architectures, out var b, out var t))
+        {
+            builder = b;
+            resolvedType = t;
+        }
+        else
+        {
+            var what = modelType is not null
+                ? $"unsupported model_type '{modelType}'"
+                : architectures.Count > 0
+                    ? $"missing; and architectures [{string.Join(", ", architectures)}] name no supported model"
+                    : "missing; expected a string";
+            problems.Add(new InputProblem(path, "model_type", $"{what}; supported model types: {string.Join(", ", registry.SupportedModelTypes)}"));
+        }
+
+        var hidden = RequiredPositive(root, "hidden_size", path, problems);
+        var inter = RequiredPositive(root, "intermediate_size", path, problems);
+        var heads = RequiredPositive(root, "num_attention_heads", path, problems);
+        var kvHeads = OptionalPositive(root, "num_key_value_heads", path, problems) ?? heads;
+        var layers = RequiredPositive(root, "num_hidden_layers", path, problems);
+        var vocab = RequiredPositive(root, "vocab_size", path, problems);
+        var headDim = OptionalPositive(root, "head_dim", path, problems);
+        var window = OptionalPositive(root, "sliding_window", path, problems);
+        var maxPos = OptionalPositive(root, "max_position_embeddings", path, problems);
+        var tie = OptionalBool(root, "tie_word_embeddings", path, problems) ?? false;
+        var eps = OptionalPositiveNumber(root, "rms_norm_eps", path, problems);
+
+        DType? dtype = null;
+        var dtypeText = OptionalString(root, "torch_dtype", path, problems);
+        if (dtypeText is not null)
+        {
+            if (DTypes.TryParse(dtypeText, out var d)) dtype = d;
+            else problems.Add(new InputProblem(path, "torch_dtype", $"unknown data type '{dtypeText}'; expected {DTypes.Expected} (or float32, bfloat16, float16)"));
+        }
+
+        if (heads > 0 && kvHeads > 0 && heads % kvHeads != 0)
+        {
+            problems.Add(new InputProblem(path, "num_key_value_heads",
+                $"num_attention_heads ({heads}) must be a multiple of num_key_value_heads ({kvHeads})"));
+        }
+        if (headDim is null && hidden > 0 && heads > 0 && hidden % heads != 0)
+        {
+            problems.Add(new InputProblem(path, "num_attention_heads",
+                $"hidden_size ({hidden}) must be a multiple of num_attention_heads ({heads}) when head_dim is not given"));
+        }
+
+        if (problems.Count > 0) throw new InputException(problems);
+
+        var config = new ModelConfig(NameOf(path), path, resolvedType, architectures, hidden, inter, heads, kvHeads, layers, vocab,
+            tie, headDim, window, maxPos, dtype, eps, root);
+        builder!.Check(config, problems);
+        if (problems.Count > 0) throw new InputException(problems);
+        return config;
+    }
+
+    private static string NameOf(string path)
+    {
+        var full = Path.GetFullPath(path);
+        var file = Path.GetFileName(full);
+        foreach (var ext in new[] { ".json.gz", ".json" })
+        {
+            if (file.EndsWith(ext, StringComparison.OrdinalIgnoreCase)) { file = file[..^ext.Length]; break; }
+        }
+        if (file == "config")
+        {
+            var dir = Path.GetFileName(Path.GetDirectoryName(full));
+            if (!string.IsNullOrEmpty(dir)) return dir;
+        }
+        return file;
+    }
+
+    private static IReadOnlyList<string> ReadArchitectures(JObject root, string path, List<InputProblem> problems)
+    {
+        if (root["architectures"] is not { } token || token.Type == JTokenType.Null) return [];
+        if (token is not JArray array)
+        {
+            problems.Add(new InputProblem(path, "architectures", $"expected an array of strings, got {Describe(token)}"));
+            return [];
+        }
+        var list = new List<string>();
+        for (var i = 0; i < array.Count; i++)
+        {
+            if (array[i].Type == JTokenType.String) list.Add((string)array[i]!);
+            else problems.Add(new InputProblem(path, $"architectures[{i}]", $"expected a string, got {Describe(array[i])}"));
+        }
+        return list;
+    }
+
+    private static string? OptionalString(JObject root, string key, string path, List<InputProblem> problems)
+    {
+        if (root[key] is not { } token || token.Type == JTokenType.Null) return null;
+        if (token.Type == JTokenType.String) return (string)token!;
+        problems.Add(new InputProblem(path, key, $"expected a string, got {Describe(token)}"));
+        return null;
+    }
+
+    private static bool? OptionalBool(JObject root, string key, string path, List<InputProblem> problems)
+    {
+        if (root[key] is not { } token || token.Type == JTokenType.Null) return null;
+        if (token.Type == JTokenType.Boolean) return (bool)token;
+        problems.Add(new InputProblem(path, key, $"expected true or false, got {Describe(token)}"));
+        return null;
+    }
+
+    private static int RequiredPositive(JObject root, string key, string path, List<InputProblem> problems)
+    {
+        if (root[key] is not { } token || token.Type == JTokenType.Null)
+        {
+            problems.Add(new InputProblem(path, key, "missing; expected a whole number > 0"));
+            return 0;
+        }
+        return Positive(token, key, path, problems) ?? 0;
+    }
+
+    private static int? OptionalPositive(JObject root, string key, string path, List<InputProblem> problems)
+    {
+        if (root[key] is not { } token || token.Type == JTokenType.Null) return null;
+        return Positive(token, key, path, problems);
+    }
+
+    private static int? Positive(JToken token, string key, string path, List<InputProblem> problems)
+    {
+        if (token.Type == JTokenType.Integer && token is JValue { Value: long v })
+        {
+            if (v > 0 && v <= int.MaxValue) return (int)v;
+            problems.Add(new InputProblem(path, key, v <= 0
+                ? $"expected a whole number > 0, got {v}"
+                : $"expected a whole number > 0 and at most {int.MaxValue}, got {v}"));
+            return null;
+        }
+        problems.Add(new InputProblem(path, key, $"expected a whole number > 0, got {Describe(token)}"));
+        return null;
+    }
+
+    private static double? OptionalPositiveNumber(JObject root, string key, string path, List<InputProblem> problems)
+    {
+        if (root[key] is not { } token || token.Type == JTokenType.Null) return null;
+        if (token.Type is JTokenType.Integer or JTokenType.Float)
+        {
+            var d = token.Value<double>();
+            if (double.IsFinite(d) && d > 0) return d;
+        }
+        problems.Add(new InputProblem(path, key, $"expected a number > 0, got {Describe(token)}"));
+        return null;
+    }
+
+    internal static string Describe(JToken token) => token.Type switch
+    {
+        JTokenType.String => $"the string \"{(string?)token}\"",
+        JTokenType.Integer or JTokenType.Float => token.ToString(Newtonsoft.Json.Formatting.None),
+        JTokenType.Boolean => (bool)token ? "true" : "false",
+        JTokenType.Null => "null",
+        JTokenType.Array => "an array",
+        JTokenType.Object => "an object",
+        _ => token.Type.ToString(),
+    };
+}

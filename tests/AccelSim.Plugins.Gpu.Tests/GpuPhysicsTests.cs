@@ -1,0 +1,188 @@
+using AccelSim.Core.Graph;
+using AccelSim.Workloads;
+using FsCheck;
+using FsCheck.Fluent;
+
+namespace AccelSim.Plugins.Gpu.Tests;
+
+public class GpuPhysicsTests
+{
+    private static readonly GpuDeviceModel H100 = GpuTestSupport.Model("h100");
+
+    private static Gen<(long M, long N, long K, DType D)> GemmShapes() =>
+        from m in Gen.Choose(1, 20000)
+        from n in Gen.Choose(1, 20000)
+        from k in Gen.Choose(1, 20000)
+        from d in Gen.Elements(DType.Bf16, DType.Fp16, DType.Fp8, DType.Tf32, DType.Fp32)
+        select ((long)m, (long)n, (long)k, d);
+
+    [Fact]
+    public void MoreBandwidthIsNeverSlower()
+    {
+        var baseConfig = GpuTestSupport.Load("h100");
+        var bw = baseConfig.Number("memory.hbm.bandwidth_Bps");
+        var l2 = baseConfig.Number("memory.l2.bandwidth_Bps");
+        Prop.ForAll((from s in GemmShapes() from f in Gen.Choose(101, 400) select (s, f)).ToArbitrary(), x =>
+        {
+            var (s, f) = x;
+            var faster = GpuTestSupport.Model(baseConfig.With(("memory.hbm.bandwidth_Bps", bw * f / 100.0), ("memory.l2.bandwidth_Bps", l2 * f / 100.0)));
+            var g = SingleOps.MatMul(s.M, s.N, s.K, s.D);
+            return GpuTestSupport.Seconds(g, faster) <= GpuTestSupport.Seconds(g, H100);
+        }).QuickCheckThrowOnFailure();
+    }
+
+    [Fact]
+    public void MorePeakFlopsIsNeverSlower()
+    {
+        var baseConfig = GpuTestSupport.Load("h100");
+        Prop.ForAll((from s in GemmShapes() from f in Gen.Choose(101, 400) select (s, f)).ToArbitrary(), x =>
+        {
+            var (s, f) = x;
+            var scaled = GpuSpec.ConfigDTypes.Select(d => ($"compute.{d.Name()}.peak_flops", baseConfig.Number($"compute.{d.Name()}.peak_flops") * f / 100.0)).ToArray();
+            var faster = GpuTestSupport.Model(baseConfig.With(scaled));
+            var g = SingleOps.MatMul(s.M, s.N, s.K, s.D);
+            return GpuTestSupport.Seconds(g, faster) <= GpuTestSupport.Seconds(g, H100);
+        }).QuickCheckThrowOnFailure();
+    }
+
+    [Fact]
+    public void NoGemmBeatsItsRooflineFloor()
+    {
+        foreach (var name in GpuTestSupport.BundledGpus)
+        {
+            var device = GpuTestSupport.Model(name);
+            Prop.ForAll(GemmShapes().ToArbitrary(), s =>
+            {
+                var g = SingleOps.MatMul(s.M, s.N, s.K, s.D);
+                return GpuTestSupport.Seconds(g, device) >= Floor(device, g.Ops[0]) * (1 - 1e-9);
+            }).QuickCheckThrowOnFailure();
+        }
+    }
+
+    [Fact]
+    public void NoOpOfAnyKindBeatsItsRooflineFloor()
+    {
+        foreach (var name in GpuTestSupport.BundledGpus)
+        {
+            var device = GpuTestSupport.Model(name);
+            foreach (var op in GpuConfigBindingTests.OneOfEach())
+            {
+                var g = new WorkloadGraph(new WorkloadInfo(op.Name, "op", 1, 1, 0, 1), [op]);
+                Assert.True(GpuTestSupport.Seconds(g, device) >= Floor(device, op), $"{name}: {op} beats its floor");
+            }
+        }
+    }
+
+    /// <summary>max(FLOPs / peak, HBM bytes / HBM bandwidth, L2 bytes / L2 bandwidth): L2-resident
+    /// activations may move faster than HBM allows, never faster than L2 allows.</summary>
+    private static double Floor(GpuDeviceModel device, Op op)
+    {
+        var cost = device.Cost(op);
+        var floor = op.Flops / device.PeakFlops(device.ComputeDType(op));
+        foreach (var t in cost.Transfers)
+            floor = Math.Max(floor, t.Bytes / device.Topology.Channels[t.Channel].Bandwidth_Bps);
+        Assert.Equal(op.Bytes, cost.Transfers.Sum(t => t.Bytes));
+        var l2 = device.Topology.ChannelIndex("l2");
+        Assert.Equal(op.Bytes, cost.Transfers.Where(t => t.Channel != l2).Sum(t => t.Bytes) + cost.Transfers.Where(t => t.Channel == l2).Sum(t => t.Bytes));
+        return floor;
+    }
+
+    [Fact]
+    public void LargeGemmRunsNearTheSustainedPeak()
+    {
+        var g = SingleOps.MatMul(8192, 8192, 8192, DType.Bf16);
+        var tflops = g.TotalFlops / GpuTestSupport.Seconds(g, H100) / 1e12;
+        Assert.InRange(tflops, 600, 989);
+    }
+
+    [Fact]
+    public void OneTileMoreThanAWaveCostsAWaveMore()
+    {
+        // One tile shape, no split-K: 132 tiles fill the SMs once; 133 need a second wave.
+        var config = GpuTestSupport.Load("h100");
+        var keep = config.Values.Where(kv => !kv.Key.StartsWith("gemm.tiles[", StringComparison.Ordinal) || kv.Key.StartsWith("gemm.tiles[0]", StringComparison.Ordinal));
+        var single = new AccelSim.Core.Config.HardwareConfig(config.Name, config.Kind, config.File, keep).With(("gemm.split_k_max", 1.0));
+        var device = GpuTestSupport.Model(single);
+        var tm = (long)single.Number("gemm.tiles[0].m");
+        var tn = (long)single.Number("gemm.tiles[0].n");
+        // 12 x 11 = 132 tiles; one more row of tiles in M gives 13 x 11 = 143 > 132.
+        var full = GpuTestSupport.Seconds(SingleOps.MatMul(12 * tm, 11 * tn, 16384, DType.Bf16), device);
+        var over = GpuTestSupport.Seconds(SingleOps.MatMul(12 * tm + 1, 11 * tn, 16384, DType.Bf16), device);
+        Assert.InRange(over / full, 1.8, 2.05);
+        Assert.Contains("2 waves", device.Cost(SingleOps.MatMul(12 * tm + 1, 11 * tn, 16384, DType.Bf16).Ops[0]).Note);
+    }
+
+    [Fact]
+    public void MisalignedPitchLosesEfficiency()
+    {
+        var aligned = GpuTestSupport.Seconds(SingleOps.MatMul(4096, 4096, 4096, DType.Bf16), H100);
+        var misaligned = GpuTestSupport.Seconds(SingleOps.MatMul(4096, 4096, 4097, DType.Bf16), H100);
+        Assert.True(misaligned > aligned * 1.2, $"4097 ({misaligned}) should be clearly slower than 4096 ({aligned})");
+        Assert.Contains("misaligned", H100.Cost(SingleOps.MatMul(4096, 4096, 4097, DType.Bf16).Ops[0]).Note);
+    }
+
+    [Fact]
+    public void SmallCopiesStayInL2AndLargeOnesStreamFromHbm()
+    {
+        var l2 = H100.Topology.ChannelIndex("l2");
+        var hbm = H100.Topology.ChannelIndex("hbm");
+        var small = H100.Cost(SingleOps.Copy(16L << 20).Ops[0]);
+        var large = H100.Cost(SingleOps.Copy(256L << 20).Ops[0]);
+        Assert.All(small.Transfers, t => Assert.Equal(l2, t.Channel));
+        Assert.All(large.Transfers, t => Assert.Equal(hbm, t.Channel));
+        var smallRate = 2.0 * (16L << 20) / GpuTestSupport.Seconds(SingleOps.Copy(16L << 20), H100);
+        var largeRate = 2.0 * (256L << 20) / GpuTestSupport.Seconds(SingleOps.Copy(256L << 20), H100);
+        Assert.True(smallRate > largeRate, "an L2-resident copy moves bytes faster than one from HBM");
+    }
+
+    [Fact]
+    public void DecodeAttentionIsBoundByTheKvRead()
+    {
+        var g = SingleOps.Attention(64, 32, 32, 128, 1, 4095, DType.Bf16);
+        var kvBytes = 2.0 * 64 * 4096 * 32 * 128 * 2;
+        var rate = kvBytes / GpuTestSupport.Seconds(g, H100);
+        Assert.InRange(rate, 2.5e12, 3.35e12);
+    }
+
+    [Fact]
+    public void SmallTransfersCannotSaturateHbm()
+    {
+        var small = H100.HbmSeconds(1 << 20, 0);
+        var large = H100.HbmSeconds(1L << 30, 0);
+        Assert.True((1 << 20) / small < 0.5 * ((1L << 30) / large));
+    }
+
+    [Fact]
+    public void CostIsDeterministic()
+    {
+        foreach (var op in GpuConfigBindingTests.OneOfEach())
+        {
+            var a = H100.Cost(op);
+            var b = H100.Cost(op);
+            Assert.Equal((a.LatencyPs, a.ComputePs, a.ComputeEnergyPj, a.Note), (b.LatencyPs, b.ComputePs, b.ComputeEnergyPj, b.Note));
+            Assert.Equal(a.Transfers, b.Transfers);
+        }
+    }
+
+    [Fact]
+    public void EnergyIsFirstOrderInFlopsAndBytes()
+    {
+        var op = SingleOps.MatMul(4096, 4096, 4096, DType.Bf16).Ops[0];
+        var cost = H100.Cost(op);
+        var pj = GpuTestSupport.Load("h100").Number("energy.pJ_per_flop.bf16");
+        Assert.Equal(op.Flops * pj, cost.ComputeEnergyPj, 6);
+        var hbm = GpuTestSupport.Load("h100").Number("energy.pJ_per_byte.hbm");
+        var t = Assert.Single(cost.Transfers, t => t.Channel == H100.MainMemoryChannel);
+        Assert.Equal(t.Bytes * hbm, t.EnergyPj, 6);
+    }
+
+    [Fact]
+    public void HostCopiesUseThePcieChannel()
+    {
+        var pcie = H100.Topology.ChannelIndex("pcie");
+        var pinned = H100.HostCopy(1 << 26, HostDirection.HostToDevice, HostMemory.Pinned);
+        var pageable = H100.HostCopy(1 << 26, HostDirection.HostToDevice, HostMemory.Pageable);
+        Assert.Equal(pcie, Assert.Single(pinned.Transfers).Channel);
+        Assert.True(pinned.Transfers[0].RateCap_Bps > pageable.Transfers[0].RateCap_Bps);
+    }
+}
