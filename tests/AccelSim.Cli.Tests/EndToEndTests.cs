@@ -20,7 +20,8 @@ public class EndToEndTests
     [MemberData(nameof(ModelsOnGpus))]
     public void EveryBundledModelRunsOnEveryBundledGpu(string hardware, string model, string phase)
     {
-        var o = CliHarness.Run("run", "--hardware", hardware, "--model", model, "--phase", phase, "--batch", "2", "--seq", "512", "--context", "1024", "--format", "json");
+        var shape = phase == "prefill" ? new[] { "--seq", "512" } : new[] { "--context", "1024" };
+        var o = CliHarness.Run(["run", "--hardware", hardware, "--model", model, "--phase", phase, "--batch", "2", .. shape, "--format", "json"]);
         Assert.True(o.ExitCode == 0, o.Error);
         var report = JObject.Parse(o.Out);
         Assert.Equal("accelsim.report/1", (string?)report["schema"]);

@@ -91,7 +91,7 @@ for (var round = 0; round < rounds && step > 0.002; round++)
         }
     }
     Console.WriteLine($"round {round} step {step:F4} objective {best:F3}");
-    if (!improved) step /= 2;
+    if (!improved || round % 6 == 5) step /= 2;
 }
 
 for (var i = 0; i < x.Length; i++)

@@ -15,7 +15,7 @@ public static class RunCommand
         var trace = new Option<string?>("--trace") { Description = "A native trace JSON file (see docs/trace-format.md)" };
         var phase = new Option<string>("--phase") { DefaultValueFactory = _ => "prefill", Description = "prefill or decode" };
         var batch = new Option<long>("--batch") { DefaultValueFactory = _ => 1, Description = "Sequences" };
-        var seq = new Option<long>("--seq") { DefaultValueFactory = _ => 2048, Description = "Prompt tokens per sequence (prefill)" };
+        var seq = new Option<long?>("--seq") { Description = "Prompt tokens per sequence (prefill; default 2048; decode makes 1 new token)" };
         var context = new Option<long?>("--context") { Description = "Cached tokens per sequence (decode; default 2048)" };
         var dtype = new Option<string?>("--dtype") { Description = "Weights and activations data type (default: the model's torch_dtype, else bf16)" };
         var schedule = new Option<string>("--schedule") { DefaultValueFactory = _ => "sequential", Description = "sequential (kernel by kernel), dataflow (each layer as one spatial pipeline) or auto (per layer, whichever is faster)" };
@@ -37,7 +37,7 @@ public static class RunCommand
             var device = CommonOptions.CreateDevice(services.Registry(), p.GetValue(hardware)!, p.GetValue(set));
             var graph = tracePath is not null
                 ? WorkloadFactory.FromTrace(tracePath)
-                : WorkloadFactory.FromModel(modelName!, p.GetValue(phase)!, p.GetValue(batch), p.GetValue(seq), p.GetValue(context) ?? (p.GetValue(phase) == "decode" ? 2048 : 0), p.GetValue(dtype));
+                : WorkloadFactory.FromModel(modelName!, p.GetValue(phase)!, p.GetValue(batch), p.GetValue(seq) ?? (p.GetValue(phase) == "decode" ? 1 : 2048), p.GetValue(context) ?? (p.GetValue(phase) == "decode" ? 2048 : 0), p.GetValue(dtype));
             return Execution.RunAndReport(cli, graph, device, Execution.Schedule(p.GetValue(schedule)!), services.Bus(),
                 new OutputRequest(p.GetValue(format)!, p.GetValue(outPath), p.GetValue(timeline), p.GetValue(ops)));
         });

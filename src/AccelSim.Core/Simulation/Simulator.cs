@@ -13,7 +13,7 @@ public sealed class Simulator
     private const byte EvLaunch = 0;
     private const byte EvComputeDone = 1;
     private const byte EvTransferFlow = 2;
-    private const byte EvTransferDone = 3;
+    private const byte EvChannelDone = 3;
 
     private readonly struct QEvent(byte kind, int index, int version)
     {
@@ -56,8 +56,8 @@ public sealed class Simulator
     private readonly long[] _engineBusy;
 
     // Transfers.
-    private readonly int[] _trChannel, _trTask, _trVersion;
-    private readonly long[] _trBytes, _trLastUpdate, _trStartPs, _trEndPs;
+    private readonly int[] _trChannel, _trTask;
+    private readonly long[] _trBytes, _trLastUpdate, _trStartPs, _trEndPs, _trDue;
     private readonly double[] _trRemaining, _trRate, _trCap;
 
     // Channels: active transfers kept sorted by rate cap (ascending) for water-filling.
@@ -66,6 +66,12 @@ public sealed class Simulator
     private readonly int[][] _chActive;
     private readonly int[] _chCount;
     private readonly long[] _chBytes, _chBusy, _chBusySince;
+
+    // Each channel has at most one live completion event, at its earliest due transfer; an event
+    // whose version is no longer the channel's was superseded by a re-solve.
+    private readonly int[] _chVersion;
+    private readonly long[] _chNext;
+    private readonly int[] _done;
 
     // Tiers and tensors.
     private readonly long[] _tierOcc, _tierPeak, _tierResident;
@@ -131,7 +137,7 @@ public sealed class Simulator
 
         _trChannel = new int[totalTransfers];
         _trTask = new int[totalTransfers];
-        _trVersion = new int[totalTransfers];
+        _trDue = new long[totalTransfers];
         _trBytes = new long[totalTransfers];
         _trLastUpdate = new long[totalTransfers];
         _trStartPs = new long[totalTransfers];
@@ -175,11 +181,15 @@ public sealed class Simulator
         _chBytes = new long[channels];
         _chBusy = new long[channels];
         _chBusySince = new long[channels];
+        _chVersion = new int[channels];
+        _chNext = new long[channels];
+        _done = new int[Math.Max(1, channels == 0 ? 0 : perChannel.Max())];
         for (var c = 0; c < channels; c++)
         {
             _chBandwidth[c] = _topology.Channels[c].Bandwidth_Bps;
             _chLatency[c] = _topology.Channels[c].LatencyPs;
             _chActive[c] = new int[Math.Max(1, perChannel[c])];
+            _chNext[c] = -1;
         }
 
         // Tensors: resident ones (no producer, or weights/caches) occupy their tier all run;
@@ -242,7 +252,7 @@ public sealed class Simulator
         {
             // A completion superseded by a re-solve is dropped without advancing the clock: the
             // makespan is the time of the last event that did something.
-            if (ev.Kind == EvTransferDone && ev.Version != _trVersion[ev.Index]) continue;
+            if (ev.Kind == EvChannelDone && ev.Version != _chVersion[ev.Index]) continue;
             _now = key.Time;
             _events++;
             switch (ev.Kind)
@@ -253,7 +263,7 @@ public sealed class Simulator
                     PartDone(ev.Index);
                     break;
                 case EvTransferFlow: Flow(ev.Index); break;
-                case EvTransferDone: TransferDone(ev.Index); break;
+                case EvChannelDone: ChannelDone(ev.Index); break;
             }
         }
 
@@ -347,28 +357,39 @@ public sealed class Simulator
         Resolve(c);
     }
 
-    private void TransferDone(int tr)
+    /// <summary>The channel's earliest due transfers have arrived: every transfer due now ends (in the
+    /// channel's active order), the survivors are re-solved, then the ended transfers' tasks move on.</summary>
+    private void ChannelDone(int c)
     {
-        var c = _trChannel[tr];
+        _chNext[c] = -1;
         var active = _chActive[c];
         var n = _chCount[c];
-        var pos = 0;
-        while (active[pos] != tr) pos++;
-        for (var i = pos; i < n - 1; i++) active[i] = active[i + 1];
-        _chCount[c] = n - 1;
-        _trRemaining[tr] = 0;
-        _trVersion[tr]++;
-        _trEndPs[tr] = _now;
-        _chBytes[c] += _trBytes[tr];
-        if (n - 1 == 0) _chBusy[c] += _now - _chBusySince[c];
-        Publish(SimEventKind.TransferEnd, tr, _trBytes[tr]);
+        int kept = 0, done = 0;
+        for (var i = 0; i < n; i++)
+        {
+            var tr = active[i];
+            if (_trDue[tr] <= _now) _done[done++] = tr;
+            else active[kept++] = tr;
+        }
+        _chCount[c] = kept;
+        for (var i = 0; i < done; i++)
+        {
+            var tr = _done[i];
+            _trRemaining[tr] = 0;
+            _trEndPs[tr] = _now;
+            _chBytes[c] += _trBytes[tr];
+            Publish(SimEventKind.TransferEnd, tr, _trBytes[tr]);
+        }
+        if (done > 0 && kept == 0) _chBusy[c] += _now - _chBusySince[c];
         Resolve(c);
-        PartDone(_trTask[tr]);
+        // PartDone never touches a channel synchronously (a started task launches through an event),
+        // so the scratch list stays intact while it runs.
+        for (var i = 0; i < done; i++) PartDone(_trTask[_done[i]]);
     }
 
     /// <summary>Max-min fair rates with per-transfer caps (water-filling over caps sorted ascending),
-    /// after advancing every active transfer to now. Completion events are re-issued only for
-    /// transfers whose rate changed; stale ones are recognised by their version.</summary>
+    /// after advancing every active transfer to now. A transfer's due time is recomputed only when its
+    /// rate changed; the channel's one completion event moves only when its earliest due time did.</summary>
     private void Resolve(int c)
     {
         var active = _chActive[c];
@@ -385,6 +406,7 @@ public sealed class Simulator
             _trLastUpdate[tr] = _now;
         }
         var avail = _chBandwidth[c];
+        var next = long.MaxValue;
         for (var i = 0; i < n; i++)
         {
             var tr = active[i];
@@ -394,11 +416,14 @@ public sealed class Simulator
             if (rate != _trRate[tr])
             {
                 _trRate[tr] = rate;
-                _trVersion[tr]++;
-                var ps = Math.Ceiling(_trRemaining[tr] / rate * Time.Ps.PerSecond);
-                Schedule(_now + (long)ps, EvTransferDone, tr, _trVersion[tr]);
+                _trDue[tr] = _now + (long)Math.Ceiling(_trRemaining[tr] / rate * Time.Ps.PerSecond);
             }
+            if (_trDue[tr] < next) next = _trDue[tr];
         }
+        if (next == _chNext[c]) return;
+        _chVersion[c]++;
+        _chNext[c] = next;
+        if (next != long.MaxValue) Schedule(next, EvChannelDone, c, _chVersion[c]);
     }
 
     private void PartDone(int task)

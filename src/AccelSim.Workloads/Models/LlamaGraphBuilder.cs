@@ -68,7 +68,7 @@ public sealed class LlamaGraphBuilder : IModelBuilder
 
         var dt = request.DType ?? model.DefaultDType;
         var g = new GraphAssembler(dt);
-        long b = request.Batch, q = request.Seq, ctx = request.Context;
+        long b = request.Batch, q = request.NewTokensPerSequence, ctx = request.Context;
         long tokens = b * q;
         long h = model.HiddenSize, inter = model.IntermediateSize, vocab = model.VocabSize;
         long hq = model.NumAttentionHeads, hkv = model.NumKeyValueHeads, d = model.HeadDim;
