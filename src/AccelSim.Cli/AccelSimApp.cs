@@ -15,6 +15,7 @@ public static class AccelSimApp
         var context = new CliContext(stdout, stderr);
         root.Subcommands.Add(RunCommand.Create(context));
         root.Subcommands.Add(OpCommand.Create(context));
+        root.Subcommands.Add(CompareCommand.Create(context));
         root.Subcommands.Add(ListCommand.Create(context));
         root.Subcommands.Add(ValidateCommand.Create(context));
 

@@ -47,6 +47,9 @@ public static class JsonReport
         return sw.ToString();
     }
 
+    /// <summary>True when the device sat idle, waiting for the host to issue work, for more than half the run.</summary>
+    public static bool LaunchBound(RunMetrics m) => m.LatencyS > 0 && m.HostDispatchS > 0 && m.DeviceIdleS / m.LatencyS > 0.5;
+
     public static JObject ToJson(RunMetrics m, bool includeOps)
     {
         ArgumentNullException.ThrowIfNull(m);
@@ -76,6 +79,13 @@ public static class JsonReport
                 ["memory_bandwidth"] = Num(m.MemoryBandwidthUtilisation),
             },
             ["flops"] = m.TotalFlops,
+            ["off_chip_bytes"] = m.OffChipBytes,
+            ["host"] = new JObject
+            {
+                ["dispatch_s"] = Num(m.HostDispatchS),
+                ["device_idle_s"] = Num(m.DeviceIdleS),
+                ["launch_bound"] = LaunchBound(m),
+            },
             ["energy_j"] = Num(m.Energy.TotalJ),
             ["energy_breakdown_j"] = new JObject
             {

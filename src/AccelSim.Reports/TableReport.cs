@@ -28,6 +28,13 @@ public static class TableReport
         console.WriteLine();
         console.Write(MemoryWall(m, facts));
         console.MarkupLine(VerdictLine(m, facts));
+        if (m.HostDispatchS > 0)
+        {
+            var idle = m.LatencyS > 0 ? m.DeviceIdleS / m.LatencyS : 0;
+            console.MarkupLine(JsonReport.LaunchBound(m)
+                ? $"[bold yellow]Launch-bound:[/] the device is idle {Units.Percent(idle)} of the run, waiting for the host to issue work ({Units.Time(m.HostDispatchS)} of host dispatch)."
+                : $"Host dispatch {Units.Time(m.HostDispatchS)}; the device is idle {Units.Percent(idle)} of the run.");
+        }
         console.WriteLine();
         console.Write(Memory(m));
         foreach (var warning in CapacityWarnings(m)) console.MarkupLine("[bold red]WARNING[/] " + Markup.Escape(warning));

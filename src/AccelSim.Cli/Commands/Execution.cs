@@ -20,7 +20,8 @@ public static class Execution
         "sequential" => new SequentialSchedule(),
         "dataflow" => new DataflowSchedule(auto: false),
         "auto" => new DataflowSchedule(auto: true),
-        _ => throw new Core.Config.InputException(null, "--schedule", $"expected sequential, dataflow or auto, got '{name}'"),
+        "eager" => new EagerSchedule(),
+        _ => throw new Core.Config.InputException(null, "--schedule", $"expected sequential, dataflow, auto or eager, got '{name}'"),
     };
 
     public static (SimulationResult Result, RunMetrics Metrics) Simulate(

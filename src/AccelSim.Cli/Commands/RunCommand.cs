@@ -18,7 +18,7 @@ public static class RunCommand
         var seq = new Option<long?>("--seq") { Description = "Prompt tokens per sequence (prefill; default 2048; decode makes 1 new token)" };
         var context = new Option<long?>("--context") { Description = "Cached tokens per sequence (decode; default 2048)" };
         var dtype = new Option<string?>("--dtype") { Description = "Weights and activations data type (default: the model's torch_dtype, else bf16)" };
-        var schedule = new Option<string>("--schedule") { DefaultValueFactory = _ => "sequential", Description = "sequential (kernel by kernel), dataflow (each layer as one spatial pipeline) or auto (per layer, whichever is faster)" };
+        var schedule = new Option<string>("--schedule") { DefaultValueFactory = _ => "sequential", Description = "sequential (kernel by kernel), dataflow (each layer as one spatial pipeline) auto (per layer, whichever is faster) or eager (a host thread issues every op, as eager PyTorch does)" };
         var set = CommonOptions.Set();
         var format = CommonOptions.Format();
         var outPath = CommonOptions.Out();

@@ -58,6 +58,10 @@ public sealed class Op
     public long BytesRead { get; }
 
     public long BytesWritten { get; }
+
+    /// <summary>Host-side framework calls that issue this op, counting the metadata-only calls (views,
+    /// reshapes) made since the previous device op. An eager framework pays a dispatch cost for each.</summary>
+    public int HostCalls { get; init; } = 1;
     public long Bytes => BytesRead + BytesWritten;
 
     /// <summary>FLOPs per byte of memory traffic (0 when the op moves no bytes).</summary>

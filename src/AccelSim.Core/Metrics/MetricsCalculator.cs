@@ -62,11 +62,18 @@ public static class MetricsCalculator
         var ops = new List<OpMetrics>(program.Graph.Ops.Count);
         var tierIndexOfChannel = topo.Channels.Select(c => topo.TierIndex(c.Tier)).ToArray();
 
-        var trStart = 0;
+        long hostBusyPs = 0;
+        var deviceSpans = new List<(long Start, long End)>(program.Tasks.Count);
         for (var i = 0; i < program.Tasks.Count; i++)
         {
             var task = program.Tasks[i];
             var cost = task.Cost;
+            if (task.HostOnly)
+            {
+                hostBusyPs += result.TaskEndPs[i] - result.TaskStartPs[i];
+                continue;
+            }
+            deviceSpans.Add((result.TaskStartPs[i], result.TaskEndPs[i]));
             var (cPs, mPs, lPs) = PartTimes(cost, topo);
             var bound = Classify(cPs, mPs, lPs);
             var start = result.TaskStartPs[i];
@@ -89,7 +96,6 @@ public static class MetricsCalculator
                 dynPj += t.EnergyPj;
                 bytesByTier[tierNames[tier]] = bytesByTier.GetValueOrDefault(tierNames[tier]) + t.Bytes;
             }
-            trStart += cost.Transfers.Count;
 
             // A fused task's time, energy and bytes are shared by its ops in proportion to their FLOPs
             // (or equally when it has none), so every op appears once and totals are conserved.
@@ -115,15 +121,8 @@ public static class MetricsCalculator
 
         // Memory-bound time is the union of the memory-bound tasks' spans, so that tasks running at
         // the same time on several units count once and the fraction stays within [0, 1].
-        long memoryBoundPs = 0;
-        memoryBoundSpans.Sort();
-        long spanEnd = long.MinValue;
-        foreach (var (s, e) in memoryBoundSpans)
-        {
-            var from = Math.Max(s, spanEnd);
-            if (e > from) memoryBoundPs += e - from;
-            if (e > spanEnd) spanEnd = e;
-        }
+        var memoryBoundPs = UnionLength(memoryBoundSpans);
+        var deviceIdlePs = makespan - UnionLength(deviceSpans);
 
         var main = device.MainMemoryChannel;
         var mainCh = topo.Channels[main];
@@ -161,10 +160,28 @@ public static class MetricsCalculator
             makespanS > 0 ? flopTime / makespanS : 0,
             makespanS > 0 ? result.ChannelBytes[main] / (mainCh.Bandwidth_Bps * makespanS) : 0,
             totalFlops,
+            offChipBytes,
             energy,
             new MemoryMetrics(capacity, peakBytes, spilled, bytesMoved),
             new MemoryWallMetrics(memoryBoundOps, makespan > 0 ? memoryBoundPs / (double)makespan : 0, Ps.ToSeconds(stallPs),
                 offChipBytes > 0 ? totalFlops / (double)offChipBytes : 0, ridge),
-            ops);
+            ops,
+            Ps.ToSeconds(hostBusyPs),
+            Ps.ToSeconds(deviceIdlePs));
+    }
+
+    /// <summary>Total length covered by a set of time spans (overlaps counted once).</summary>
+    private static long UnionLength(List<(long Start, long End)> spans)
+    {
+        spans.Sort();
+        long total = 0;
+        var covered = long.MinValue;
+        foreach (var (s, e) in spans)
+        {
+            var from = Math.Max(s, covered);
+            if (e > from) total += e - from;
+            if (e > covered) covered = e;
+        }
+        return total;
     }
 }

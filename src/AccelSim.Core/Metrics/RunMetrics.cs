@@ -59,7 +59,10 @@ public sealed record RunMetrics(
     double ComputeUtilisation,
     double MemoryBandwidthUtilisation,
     long TotalFlops,
+    long OffChipBytes,
     EnergyMetrics Energy,
     MemoryMetrics Memory,
     MemoryWallMetrics MemoryWall,
-    IReadOnlyList<OpMetrics> Ops);
+    IReadOnlyList<OpMetrics> Ops,
+    double HostDispatchS = 0,
+    double DeviceIdleS = 0);

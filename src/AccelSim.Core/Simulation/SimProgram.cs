@@ -6,6 +6,10 @@ namespace AccelSim.Core.Simulation;
 /// <summary>A unit of simulated work: one op, or a group of ops fused by a schedule, with its cost.</summary>
 public sealed record SimTask(int Id, IReadOnlyList<Op> Ops, OpCost Cost)
 {
+    /// <summary>Work of the host on behalf of its ops (issuing them), not the ops themselves: metrics
+    /// count its time but not its ops' FLOPs or bytes.</summary>
+    public bool HostOnly { get; init; }
+
     public string Name => Ops.Count == 1 ? Ops[0].Name : $"{Ops[0].Name}..{Ops[^1].Name}";
 }
 

@@ -387,43 +387,54 @@ public sealed class Simulator
         for (var i = 0; i < done; i++) PartDone(_trTask[_done[i]]);
     }
 
-    /// <summary>Max-min fair rates with per-transfer caps (water-filling over caps sorted ascending),
-    /// after advancing every active transfer to now. A transfer's due time is recomputed only when its
-    /// rate changed; the channel's one completion event moves only when its earliest due time did.</summary>
+    /// <summary>Max-min fair rates with per-transfer caps (water-filling over caps sorted ascending).
+    /// The channel's one completion event moves only when its earliest due time did.</summary>
     private void Resolve(int c)
     {
         var active = _chActive[c];
         var n = _chCount[c];
-        for (var i = 0; i < n; i++)
-        {
-            var tr = active[i];
-            var dt = _now - _trLastUpdate[tr];
-            if (dt > 0 && _trRate[tr] > 0)
-            {
-                _trRemaining[tr] -= _trRate[tr] * dt / Time.Ps.PerSecond;
-                if (_trRemaining[tr] < 0) _trRemaining[tr] = 0;
-            }
-            _trLastUpdate[tr] = _now;
-        }
         var avail = _chBandwidth[c];
         var next = long.MaxValue;
-        for (var i = 0; i < n; i++)
+        var i = 0;
+        // Capped transfers below the fair share take their cap; from the first one whose cap reaches
+        // the share, every later one (caps ascend) gets that same share.
+        for (; i < n; i++)
         {
             var tr = active[i];
             var share = avail / (n - i);
-            var rate = _trCap[tr] < share ? _trCap[tr] : share;
-            avail -= rate;
-            if (rate != _trRate[tr])
+            if (!(_trCap[tr] < share))
             {
-                _trRate[tr] = rate;
-                _trDue[tr] = _now + (long)Math.Ceiling(_trRemaining[tr] / rate * Time.Ps.PerSecond);
+                for (; i < n; i++) SetRate(active[i], share, ref next);
+                break;
             }
-            if (_trDue[tr] < next) next = _trDue[tr];
+            avail -= _trCap[tr];
+            SetRate(tr, _trCap[tr], ref next);
         }
         if (next == _chNext[c]) return;
         _chVersion[c]++;
         _chNext[c] = next;
         if (next != long.MaxValue) Schedule(next, EvChannelDone, c, _chVersion[c]);
+    }
+
+    /// <summary>Gives a transfer its new rate. Bytes left and the due time are brought up to now only
+    /// when the rate changes: a transfer whose rate holds keeps its due time.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private void SetRate(int tr, double rate, ref long next)
+    {
+        var old = _trRate[tr];
+        if (rate != old)
+        {
+            var dt = _now - _trLastUpdate[tr];
+            if (dt > 0 && old > 0)
+            {
+                var left = _trRemaining[tr] - old * dt / Time.Ps.PerSecond;
+                _trRemaining[tr] = left < 0 ? 0 : left;
+            }
+            _trLastUpdate[tr] = _now;
+            _trRate[tr] = rate;
+            _trDue[tr] = _now + (long)Math.Ceiling(_trRemaining[tr] / rate * Time.Ps.PerSecond);
+        }
+        if (_trDue[tr] < next) next = _trDue[tr];
     }
 
     private void PartDone(int task)

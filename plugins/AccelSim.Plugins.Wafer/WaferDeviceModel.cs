@@ -1,0 +1,324 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using AccelSim.Core.Devices;
+using AccelSim.Core.Graph;
+using AccelSim.Core.Simulation;
+using AccelSim.Core.Time;
+using AccelSim.Plugins.Wafer.Internal;
+
+namespace AccelSim.Plugins.Wafer;
+
+/// <summary>The wafer-scale mesh cost model bound to one <see cref="WaferSpec"/> (the PLMR view:
+/// massive Parallelism, hop-distance Latency, per-core Memory, limited Routing). Each op runs on a
+/// rectangular region of cores chosen from its work: a GEMM/GEMV is block-partitioned over the region
+/// (K over its rows, N over its columns), so its time is local compute plus the input broadcast along
+/// rows and the partial-sum reduction along columns, paid in hops x hop latency and in bytes over the
+/// links. Weights and KV caches live in the cores' SRAM while they fit; what does not fit streams from
+/// the external weight store (<c>memoryx</c>). Resources: engine <c>mesh</c>; channels <c>sram</c>
+/// (aggregate local SRAM bandwidth), <c>fabric</c> (the mesh links, latency one hop) and
+/// <c>memoryx</c> (off-wafer).</summary>
+public sealed class WaferDeviceModel : IDeviceModel, IDataflowDevice
+{
+    private readonly int _mesh, _sram, _fabric, _mx, _sramTier, _mxTier;
+    private readonly MeshCostModel _costs;
+
+    // Placement: weights and caches take SRAM first-fit in the order the model meets them (topological
+    // order of the graph being mapped); the rest go to memoryx. Tensor ids are unique within a graph,
+    // so a different tensor object under an id already placed starts a new graph with a fresh budget.
+    private readonly object _gate = new();
+    private readonly ConditionalWeakTable<Tensor, StrongBox<int>> _placed = new();
+    private readonly Dictionary<int, Tensor> _placedIds = [];
+    private readonly ConditionalWeakTable<Op, OpCost> _costCache = new();
+    private long _budgetLeft;
+
+    public WaferDeviceModel(WaferSpec spec)
+    {
+        Spec = spec ?? throw new ArgumentNullException(nameof(spec));
+        Topology = new DeviceTopology(
+            [new EngineSpec("mesh", 1)],
+            [
+                new ChannelSpec("sram", spec.SramBandwidthBps, 0, "sram", OffChip: false),
+                new ChannelSpec("fabric", spec.FabricBandwidthBps, Ps.FromSeconds(spec.HopLatencyS), "fabric", OffChip: false),
+                new ChannelSpec("memoryx", spec.MemoryXBandwidthBps, Ps.FromSeconds(spec.MemoryXLatencyS), "memoryx", OffChip: true),
+            ],
+            [
+                new TierSpec("sram", spec.SramCapacityBytes, OffChip: false),
+                new TierSpec("fabric", 0, OffChip: false),
+                new TierSpec("memoryx", spec.MemoryXCapacityBytes, OffChip: true),
+            ]);
+        _mesh = Topology.EngineIndex("mesh");
+        _sram = Topology.ChannelIndex("sram");
+        _fabric = Topology.ChannelIndex("fabric");
+        _mx = Topology.ChannelIndex("memoryx");
+        _sramTier = Topology.TierIndex("sram");
+        _mxTier = Topology.TierIndex("memoryx");
+        _budgetLeft = spec.ResidentBudgetBytes;
+        _costs = new MeshCostModel(spec);
+    }
+
+    public WaferSpec Spec { get; }
+    public string Name => Spec.Name;
+    public string Kind => WaferPlugin.KindName;
+    public DeviceTopology Topology { get; }
+
+    /// <summary>The cores' SRAM is the wafer's main memory: weights and caches are read from it.</summary>
+    public int MainMemoryChannel => _sram;
+
+    public double StaticPowerW => Spec.StaticW;
+
+    public double PeakFlops(DType dtype) => Spec.PeakFlops.TryGetValue(dtype, out var p) ? p : 0;
+
+    public DType ComputeDType(Op op) => Supported(op.ComputeDType);
+
+    /// <summary>An unsupported type is promoted to a wider one the cores have (fp8/int8 run as fp16).</summary>
+    public DType Supported(DType d)
+    {
+        for (var i = 0; i < 8 && PeakFlops(d) <= 0; i++)
+        {
+            d = d switch
+            {
+                DType.Int4 => DType.Int8,
+                DType.Int8 => DType.Fp8,
+                DType.Fp8 => DType.Fp16,
+                DType.Bf16 => DType.Fp16,
+                DType.Fp16 => DType.Fp32,
+                DType.Tf32 => DType.Fp32,
+                _ => DType.Fp32,
+            };
+        }
+        return d;
+    }
+
+    /// <summary>Activations live in SRAM. Weights, KV caches and other resident state take SRAM
+    /// (up to <c>memory.sram.resident_fraction</c> of it) in the order they are met, the rest
+    /// lives in the external store and streams in when used.</summary>
+    public int PlaceTensor(Tensor tensor)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        if (tensor.Role == TensorRole.Activation) return _sramTier;
+        lock (_gate)
+        {
+            if (_placed.TryGetValue(tensor, out var box)) return box.Value;
+            if (_placedIds.TryGetValue(tensor.Id, out var other) && !ReferenceEquals(other, tensor))
+            {
+                _placedIds.Clear();
+                _budgetLeft = Spec.ResidentBudgetBytes;
+            }
+            _placedIds[tensor.Id] = tensor;
+            int tier;
+            if (tensor.Bytes <= _budgetLeft)
+            {
+                _budgetLeft -= tensor.Bytes;
+                tier = _sramTier;
+            }
+            else
+            {
+                tier = _mxTier;
+            }
+            _placed.Add(tensor, new StrongBox<int>(tier));
+            return tier;
+        }
+    }
+
+    /// <summary>True when the tensor streams from the external store.</summary>
+    public bool IsStreamed(Tensor tensor) => PlaceTensor(tensor) == _mxTier;
+
+    public OpCost Cost(Op op)
+    {
+        ArgumentNullException.ThrowIfNull(op);
+        lock (_gate)
+        {
+            if (_costCache.TryGetValue(op, out var cached)) return cached;
+        }
+        var work = Describe(op);
+        var stage = _costs.Best(work, Spec.MeshCores);
+        var cost = Build(op, work, stage);
+        lock (_gate)
+        {
+            if (_costCache.TryGetValue(op, out var raced)) return raced;
+            _costCache.Add(op, cost);
+        }
+        return cost;
+    }
+
+    /// <summary>The op's cost on a region of exactly <paramref name="rows"/> x <paramref name="cols"/>
+    /// cores (for tests and teaching: the PLMR trade-off between compute and hop latency).</summary>
+    public OpCost CostOnRegion(Op op, int rows, int cols)
+    {
+        ArgumentNullException.ThrowIfNull(op);
+        var work = Describe(op);
+        return Build(op, work, _costs.Evaluate(work, rows, cols));
+    }
+
+    /// <summary>What the op asks of the mesh, with its tensors placed.</summary>
+    internal OpWork Describe(Op op)
+    {
+        var dt = ComputeDType(op);
+        long streamedIn = 0, streamedOut = 0, resident = 0, actIn = 0, actOut = 0;
+        var seen = new HashSet<int>();
+        foreach (var t in op.Inputs)
+        {
+            if (!seen.Add(t.Id)) continue;
+            if (t.Role == TensorRole.Activation) { actIn += t.Bytes; continue; }
+            if (IsStreamed(t)) streamedIn += t.Bytes;
+            else resident += t.Bytes;
+        }
+        foreach (var t in op.Outputs)
+        {
+            if (t.Role == TensorRole.Activation) { actOut += t.Bytes; continue; }
+            if (IsStreamed(t)) streamedOut += t.Bytes;
+        }
+        streamedIn = Math.Min(streamedIn, op.BytesRead);
+        streamedOut = Math.Min(streamedOut, op.BytesWritten);
+        var act = Math.Min(actIn + actOut, op.Bytes);
+        var spill = Math.Max(0, act - Spec.ActivationBudgetBytes);
+        var mx = streamedIn + streamedOut + spill;
+        var sram = Math.Max(0, op.Bytes - mx);
+        var pattern = MeshPattern.For(op, dt);
+        return new OpWork(op.Flops, dt, sram, mx, spill, resident, act, pattern);
+    }
+
+    private OpCost Build(Op op, OpWork work, Stage stage)
+    {
+        var transfers = new List<TransferDemand>(3);
+        if (work.SramBytes > 0)
+            transfers.Add(new TransferDemand(_sram, work.SramBytes, stage.SramCapBps, work.SramBytes * Spec.PjPerByteSram));
+        if (stage.LinkBytes > 0)
+            transfers.Add(new TransferDemand(_fabric, stage.LinkBytes, stage.FabricCapBps, stage.LinkBytes * Spec.PjPerByteHop));
+        if (work.MemoryXBytes > 0)
+            transfers.Add(new TransferDemand(_mx, work.MemoryXBytes, Spec.MemoryXBandwidthBps, work.MemoryXBytes * Spec.PjPerByteMemoryX));
+        var latency = Spec.OpOverheadS + stage.HopLatencyS;
+        var note = string.Create(CultureInfo.InvariantCulture,
+            $"{work.Pattern.Name} on {stage.Rows}x{stage.Cols} cores, {stage.Hops} hops{Streams(work)}");
+        return new OpCost(_mesh, Ps.FromSeconds(latency), Ps.FromSeconds(stage.ComputeS), transfers, work.Flops * PjPerFlop(work.DType), note);
+    }
+
+    private static string Streams(OpWork work)
+    {
+        var parts = new List<string>(2);
+        if (work.MemoryXBytes - work.SpillBytes > 0)
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"{work.MemoryXBytes - work.SpillBytes} B streamed from memoryx (does not fit in SRAM)"));
+        if (work.SpillBytes > 0)
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"{work.SpillBytes} B of activations spilled to memoryx"));
+        return parts.Count == 0 ? "; resident in SRAM" : "; " + string.Join(", ", parts);
+    }
+
+    private double PjPerFlop(DType d) => Spec.PjPerFlop.TryGetValue(d, out var e) ? e : Spec.PjPerFlop[DType.Fp32];
+
+    // ---- dataflow ----
+
+    /// <summary>The region laid out spatially: every op on its own block of cores (cores allotted in
+    /// proportion to its work, never fewer than its resident weights need), activations streamed
+    /// core to core over the fabric when the region's intermediates fit in the activation part of
+    /// SRAM (else they go through SRAM, or spill, as op by op), the work split into row chunks that
+    /// flow through the pipeline: fill (every stage's hop latency and first chunk) paid once.</summary>
+    public OpCost CostRegion(Region region)
+    {
+        ArgumentNullException.ThrowIfNull(region);
+        var ops = region.Ops;
+        var works = ops.Select(Describe).ToArray();
+        var perCoreFlops = new double[ops.Count];
+        double totalWork = 0;
+        var workS = new double[ops.Count];
+        for (var i = 0; i < ops.Count; i++)
+        {
+            var w = works[i];
+            var f = Math.Max(PeakFlops(w.DType), 1) / Spec.Cores * Spec.ComputeEfficiency;
+            perCoreFlops[i] = f;
+            workS[i] = w.Flops / f + (w.SramBytes + w.MemoryXBytes) / Spec.SramPerCoreBps;
+            totalWork += workS[i];
+        }
+
+        var internalIds = region.Internal.Select(t => t.Id).ToHashSet();
+        var fits = region.InternalBytes <= Spec.ActivationBudgetBytes;
+        var stages = new Stage[ops.Count];
+        var cores = new long[ops.Count];
+        double fillS = Spec.OpOverheadS, sumChunk = 0, maxChunk = 0, floorS = 0;
+        long sramBytes = 0, linkBytes = 0, mxBytes = 0, spill = 0, boundaryAct = 0, streamed = 0;
+        double energyPj = 0, sramCap = 0;
+        var chunks = Chunks(ops);
+
+        for (var i = 0; i < ops.Count; i++)
+        {
+            var w = works[i];
+            var share = totalWork > 0 ? (long)Math.Floor(Spec.MeshCores * workS[i] / totalWork) : Spec.MeshCores / ops.Count;
+            var alloc = Math.Clamp(Math.Max(share, _costs.MinCores(w)), 1, Spec.MeshCores);
+            var s = _costs.Best(w, alloc);
+            stages[i] = s;
+            cores[i] = (long)s.Rows * s.Cols;
+            var chunk = s.BodyS / chunks;
+            sumChunk += chunk;
+            maxChunk = Math.Max(maxChunk, chunk);
+            fillS += s.HopLatencyS;
+            floorS += w.Flops / (PeakFlops(w.DType) * Spec.ComputeEfficiency);
+            linkBytes += s.LinkBytes;
+            mxBytes += w.MemoryXBytes - w.SpillBytes;
+            spill += w.SpillBytes;
+            energyPj += w.Flops * PjPerFlop(w.DType);
+            sramCap += cores[i] * Spec.SramPerCoreBps;
+
+            // Intermediates streamed core to core skip their SRAM write and read.
+            long internalBytes = 0, boundary = 0;
+            var seen = new HashSet<int>();
+            foreach (var t in ops[i].Inputs)
+            {
+                if (!seen.Add(t.Id) || t.Role != TensorRole.Activation) continue;
+                if (internalIds.Contains(t.Id)) internalBytes += t.Bytes;
+                else boundary += t.Bytes;
+            }
+            foreach (var t in ops[i].Outputs)
+            {
+                if (t.Role != TensorRole.Activation) continue;
+                if (internalIds.Contains(t.Id))
+                {
+                    internalBytes += t.Bytes;
+                    // Streamed to the next region: one transfer over about one region side of hops.
+                    if (fits)
+                    {
+                        var hops = (long)Math.Ceiling(Math.Sqrt(cores[i]));
+                        linkBytes += t.Bytes * hops;
+                        fillS += hops * Spec.HopLatencyS;
+                        streamed += t.Bytes;
+                    }
+                }
+                else
+                {
+                    boundary += t.Bytes;
+                }
+            }
+            boundaryAct += boundary;
+            sramBytes += fits ? Math.Max(0, w.SramBytes - internalBytes) : w.SramBytes;
+        }
+        if (fits) spill = Math.Min(spill, Math.Max(0, boundaryAct - Spec.ActivationBudgetBytes));
+        mxBytes += spill;
+
+        var computeS = Math.Max(sumChunk + (chunks - 1) * maxChunk, floorS);
+        var transfers = new List<TransferDemand>(3);
+        if (sramBytes > 0)
+            transfers.Add(new TransferDemand(_sram, sramBytes, Math.Min(sramCap, Spec.SramBandwidthBps), sramBytes * Spec.PjPerByteSram));
+        if (linkBytes > 0)
+            transfers.Add(new TransferDemand(_fabric, linkBytes, Spec.FabricBandwidthBps, linkBytes * Spec.PjPerByteHop));
+        if (mxBytes > 0)
+            transfers.Add(new TransferDemand(_mx, mxBytes, Spec.MemoryXBandwidthBps, mxBytes * Spec.PjPerByteMemoryX));
+
+        var note = string.Create(CultureInfo.InvariantCulture,
+            $"dataflow: {ops.Count} ops on {cores.Sum()} cores in {chunks} chunk{(chunks == 1 ? "" : "s")}; ") +
+            (fits
+                ? string.Create(CultureInfo.InvariantCulture, $"{streamed} B of intermediates streamed core to core")
+                : string.Create(CultureInfo.InvariantCulture, $"intermediates ({region.InternalBytes} B) exceed the activation SRAM ({Spec.ActivationBudgetBytes} B): kept in SRAM op by op")) +
+            (mxBytes - spill > 0 ? string.Create(CultureInfo.InvariantCulture, $"; {mxBytes - spill} B streamed from memoryx (does not fit in SRAM)") : "") +
+            (spill > 0 ? string.Create(CultureInfo.InvariantCulture, $"; {spill} B spilled to memoryx") : "");
+        return new OpCost(_mesh, Ps.FromSeconds(fillS), Ps.FromSeconds(computeS), transfers, energyPj, note);
+    }
+
+    /// <summary>Pipeline chunks: the rows (tokens) of the region's matrix products, split up to
+    /// <c>dataflow.max_pipeline_chunks</c> ways; a single row (batch-1 decode) flows as one chunk.</summary>
+    private long Chunks(IReadOnlyList<Op> ops)
+    {
+        long rows = long.MaxValue;
+        foreach (var op in ops)
+            if (op.Gemm is { } g && op.Kind == OpKind.MatMul) rows = Math.Min(rows, Math.Max(1, g.Batch * g.M));
+        if (rows == long.MaxValue) return 1;
+        return Math.Clamp(rows, 1, Spec.MaxPipelineChunks);
+    }
+}

@@ -1,0 +1,47 @@
+using AccelSim.Core.Devices;
+using AccelSim.Core.Graph;
+
+namespace AccelSim.Core.Simulation;
+
+/// <summary>A device whose ops are issued one by one by a host thread (eager PyTorch), at a cost per
+/// host call.</summary>
+public interface IHostDispatchDevice
+{
+    /// <summary>The engine that models the host thread issuing work.</summary>
+    int HostEngine { get; }
+
+    /// <summary>Host time to issue <paramref name="op"/>, including its <see cref="Op.HostCalls"/>.</summary>
+    long DispatchPs(Op op);
+}
+
+/// <summary>Eager execution: a host thread issues ops in trace order, each after its dispatch cost; the
+/// device runs them in issue order as they arrive. When dispatch is slower than the kernels, the device
+/// waits on the host and the run comes out launch-bound; when kernels are slower, the host runs ahead.
+/// On a device without a host model this is the sequential schedule.</summary>
+public sealed class EagerSchedule : ISchedule
+{
+    public string Name => "eager";
+
+    public SimProgram Map(WorkloadGraph graph, IDeviceModel device)
+    {
+        if (device is not IHostDispatchDevice host) return new SequentialSchedule().Map(graph, device);
+        var order = graph.TopologicalOrder();
+        var tasks = new List<SimTask>(2 * order.Count);
+        var preds = new List<IReadOnlyList<int>>(2 * order.Count);
+        var lastDispatch = -1;
+        var lastKernel = -1;
+        foreach (var op in order)
+        {
+            var dispatch = tasks.Count;
+            tasks.Add(new SimTask(dispatch, [op], new OpCost(host.HostEngine, 0, host.DispatchPs(op), [], 0, "host dispatch")) { HostOnly = true });
+            preds.Add(lastDispatch < 0 ? [] : [lastDispatch]);
+            lastDispatch = dispatch;
+
+            var kernel = tasks.Count;
+            tasks.Add(new SimTask(kernel, [op], device.Cost(op)));
+            preds.Add(lastKernel < 0 ? [dispatch] : [dispatch, lastKernel]);
+            lastKernel = kernel;
+        }
+        return new SimProgram(Name, graph, tasks, preds);
+    }
+}
