@@ -16,11 +16,36 @@ public static class QuickBench
     public const int Chains = 64;
     private const int Repetitions = 7;
 
+    /// <summary>Chains of the low-contention variant: about one flow per channel at a time, as in a
+    /// kernel-by-kernel run.</summary>
+    public const int LowContentionChains = 8;
+
     public static void Run(TextWriter o)
     {
-        var (program, device) = SyntheticWorkload.Build(Tasks, Chains);
+        var (events, des, bytes, pending) = MeasureDes(Chains);
+        var baseline = BaselineOpsPerSecond(pending, events);
+        var (lowEvents, lowDes, _, lowPending) = MeasureDes(LowContentionChains);
+        var lowBaseline = BaselineOpsPerSecond(lowPending, lowEvents);
 
-        // Warm-up (JIT, tiering) on the same program shape.
+        o.WriteLine($"# synthetic program: {Tasks} tasks in {Chains} chains (about 7 concurrent flows per channel), {events} events per run, median of {Repetitions}");
+        o.WriteLine($"# baseline holds {pending} pending events (the kernel's average queue length on this program)");
+        o.WriteLine(Line("des_events_per_s", F0(des)));
+        o.WriteLine(Line("des_bytes_per_event", (bytes / (double)events).ToString("F4", CultureInfo.InvariantCulture)));
+        o.WriteLine(Line("baseline_priority_queue_ops_per_s", F0(baseline)));
+        o.WriteLine(Line("des_vs_baseline", (des / baseline).ToString("F3", CultureInfo.InvariantCulture)));
+        o.WriteLine($"# same program in {LowContentionChains} chains (about one flow per channel), baseline with {lowPending} pending events");
+        o.WriteLine(Line("des_events_per_s_low_contention", F0(lowDes)));
+        o.WriteLine(Line("des_vs_baseline_low_contention", (lowDes / lowBaseline).ToString("F3", CultureInfo.InvariantCulture)));
+        o.WriteLine(Llama());
+    }
+
+    private static string F0(double v) => v.ToString("F0", CultureInfo.InvariantCulture);
+
+    private static (long Events, double EventsPerSecond, long BytesPerRun, int Pending) MeasureDes(int chains)
+    {
+        var (program, device) = SyntheticWorkload.Build(Tasks, chains);
+
+        // Warm-up (JIT, tiering) on the same program.
         for (var i = 0; i < 3; i++) new Simulator(program, device).Run();
 
         var rates = new double[Repetitions];
@@ -36,18 +61,7 @@ public static class QuickBench
             events = result.EventCount;
             rates[r] = events / sw.Elapsed.TotalSeconds;
         }
-        var des = Median(rates);
-
-        var pending = AveragePending(program, device);
-        var baseline = BaselineOpsPerSecond(pending, events);
-
-        o.WriteLine($"# synthetic program: {Tasks} tasks in {Chains} chains, {events} events per run, median of {Repetitions}");
-        o.WriteLine($"# baseline holds {pending} pending events (the kernel's average queue length on this program)");
-        o.WriteLine(Line("des_events_per_s", des.ToString("F0", CultureInfo.InvariantCulture)));
-        o.WriteLine(Line("des_bytes_per_event", (bytes / (double)events).ToString("F4", CultureInfo.InvariantCulture)));
-        o.WriteLine(Line("baseline_priority_queue_ops_per_s", baseline.ToString("F0", CultureInfo.InvariantCulture)));
-        o.WriteLine(Line("des_vs_baseline", (des / baseline).ToString("F3", CultureInfo.InvariantCulture)));
-        o.WriteLine(Llama());
+        return (events, Median(rates), bytes, AveragePending(program, device, chains));
     }
 
     private static string Line(string name, string value) => $"{name}: {value}";
@@ -77,11 +91,11 @@ public static class QuickBench
 
     /// <summary>The kernel's mean queue length over a run, sampled at every published event of an
     /// untimed run. Reads the kernel's private queue for this measurement only.</summary>
-    private static int AveragePending(SimProgram program, SyntheticDevice device)
+    private static int AveragePending(SimProgram program, SyntheticDevice device, int chains)
     {
         var field = typeof(Simulator).GetField("_queue", BindingFlags.NonPublic | BindingFlags.Instance);
         var countProp = field?.FieldType.GetProperty("Count");
-        if (field is null || countProp is null) return 2 * Chains;
+        if (field is null || countProp is null) return 2 * chains;
         using var bus = new SimulationEventBus();
         var sim = new Simulator(program, device, bus);
         var queue = field.GetValue(sim)!;
@@ -92,7 +106,7 @@ public static class QuickBench
             samples++;
         });
         sim.Run();
-        return samples == 0 ? 2 * Chains : (int)Math.Max(1, Math.Round(sum / (double)samples));
+        return samples == 0 ? 2 * chains : (int)Math.Max(1, Math.Round(sum / (double)samples));
     }
 
     /// <summary>Wall time to load, build and simulate Llama-2-70B prefill of 4096 tokens on an H100

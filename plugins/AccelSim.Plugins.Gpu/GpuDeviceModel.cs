@@ -1,6 +1,7 @@
 using System.Globalization;
 using AccelSim.Core.Devices;
 using AccelSim.Core.Graph;
+using AccelSim.Core.Simulation;
 using AccelSim.Core.Time;
 
 namespace AccelSim.Plugins.Gpu;
@@ -23,16 +24,17 @@ public enum HostMemory
 /// <summary>The GPU cost model bound to one <see cref="GpuSpec"/>. Pure: every op costs the same
 /// every time. Kernels run one at a time on engine <c>sm</c> (one unit, as kernels replayed from a
 /// CUDA graph); bytes move on <c>hbm</c>, on <c>l2</c> (activations that fit in L2) and on
-/// <c>pcie</c> (the host link).</summary>
-public sealed class GpuDeviceModel : IDeviceModel
+/// <c>pcie</c> (the host link). Engine <c>host</c> is the CPU thread that issues ops in eager
+/// execution (<see cref="EagerSchedule"/>); no op's own cost ever runs on it.</summary>
+public sealed class GpuDeviceModel : IDeviceModel, IHostDispatchDevice
 {
-    private readonly int _sm, _hbm, _l2, _pcie, _hbmTier;
+    private readonly int _sm, _host, _hbm, _l2, _pcie, _hbmTier;
 
     public GpuDeviceModel(GpuSpec spec)
     {
         Spec = spec ?? throw new ArgumentNullException(nameof(spec));
         Topology = new DeviceTopology(
-            [new EngineSpec("sm", 1)],
+            [new EngineSpec("sm", 1), new EngineSpec("host", 1)],
             [
                 new ChannelSpec("hbm", spec.HbmBandwidthBps, 0, "hbm", OffChip: true),
                 new ChannelSpec("l2", spec.L2BandwidthBps, 0, "l2", OffChip: false),
@@ -44,6 +46,7 @@ public sealed class GpuDeviceModel : IDeviceModel
                 new TierSpec("host", spec.HostMemoryBytes, OffChip: true),
             ]);
         _sm = Topology.EngineIndex("sm");
+        _host = Topology.EngineIndex("host");
         _hbm = Topology.ChannelIndex("hbm");
         _l2 = Topology.ChannelIndex("l2");
         _pcie = Topology.ChannelIndex("pcie");
@@ -56,6 +59,18 @@ public sealed class GpuDeviceModel : IDeviceModel
     public DeviceTopology Topology { get; }
     public int MainMemoryChannel => _hbm;
     public double StaticPowerW => Spec.StaticW;
+
+    /// <summary>The host thread that issues ops in eager execution.</summary>
+    public int HostEngine => _host;
+
+    /// <summary>Host time to issue <paramref name="op"/> in eager execution:
+    /// <c>host.dispatch_s_per_op + (HostCalls - 1) x host.dispatch_s_per_call</c>.</summary>
+    public long DispatchPs(Op op)
+    {
+        ArgumentNullException.ThrowIfNull(op);
+        var calls = Math.Max(1, op.HostCalls);
+        return Ps.FromSeconds(Spec.HostDispatchPerOpS + (calls - 1) * Spec.HostDispatchPerCallS);
+    }
 
     public double PeakFlops(DType dtype) => Spec.PeakFlops.TryGetValue(dtype, out var p) ? p : 0;
 
@@ -117,7 +132,7 @@ public sealed class GpuDeviceModel : IDeviceModel
     public double SustainedFlops(DType d)
     {
         d = Supported(d);
-        var clock = d == DType.Fp32 ? 1.0 : Spec.TensorClockMHz / Spec.ClockMHz;
+        var clock = d == DType.Fp32 ? 1.0 : Spec.TensorClockFraction;
         return PeakFlops(d) * clock * Spec.DTypeEfficiency[d];
     }
 

@@ -29,13 +29,25 @@ public static class GpuParameters
 {
     public static readonly IReadOnlyList<PluginParameter> All = Build();
 
+    /// <summary>The keys a product file gives: numbers read off a datasheet (or the board's own
+    /// settings). Everything else describes the architecture and lives in the family file, so a new
+    /// product of a known family is described by these keys alone.</summary>
+    public static readonly IReadOnlyList<string> DatasheetKeys =
+    [
+        "compute.sm_count", "compute.clock_MHz",
+        .. GpuSpec.ConfigDTypes.Select(d => $"compute.{d.Name()}.peak_flops"),
+        "memory.hbm.capacity_bytes", "memory.hbm.bandwidth_Bps", "memory.l2.capacity_bytes",
+        "host.pcie.bandwidth_Bps", "host.memory_bytes",
+        "power.tdp_W", "power.cap_W", "power.static_W",
+    ];
+
     private static PluginParameter[] Build()
     {
         var list = new List<PluginParameter>
         {
             new("compute.sm_count", "count", "streaming multiprocessors (datasheet)"),
             new("compute.clock_MHz", "MHz", "boost SM clock the datasheet peaks are quoted at"),
-            new("compute.tensor_clock_MHz", "MHz", "effective sustained SM clock for tensor-core work (power-capped; <= clock_MHz); scales tensor-core peaks"),
+            new("compute.tensor_clock_fraction", "fraction", "sustained SM clock for tensor-core work over clock_MHz (power-cap throttling; family); scales tensor-core peaks"),
         };
         foreach (var d in GpuSpec.ConfigDTypes)
         {
@@ -71,7 +83,7 @@ public static class GpuParameters
             new("memory.hbm.fill_bytes", "bytes", "bytes in flight to reach full rate: a transfer of s bytes runs at achievable * s / (s + fill_bytes)"),
             new("memory.hbm.write_efficiency", "fraction", "relative rate of writes to reads (read/write turnaround); written bytes count 1/write_efficiency"),
             new("memory.l2.capacity_bytes", "bytes", "L2 cache size"),
-            new("memory.l2.bandwidth_Bps", "B/s", "achievable L2 bandwidth for a streaming kernel"),
+            new("memory.l2.bytes_per_clock_per_sm", "B/clock/SM", "achievable L2 bytes per SM clock per SM (family); L2 bandwidth = this x sm_count x clock_MHz"),
             new("memory.l2.resident_fraction", "fraction", "fraction of L2 that holds activations between kernels; an op whose activations fit reads/writes them at L2 speed"),
             new("launch.kernel_start_s", "s", "fixed start latency of a kernel within a CUDA graph"),
             new("launch.min_kernel_s", "s", "shortest a kernel runs, start included (launch and tail)"),
@@ -81,6 +93,8 @@ public static class GpuParameters
             new("host.pcie.pinned_efficiency", "fraction", "fraction of the link a pinned-memory copy reaches"),
             new("host.pcie.pageable_h2d_efficiency", "fraction", "fraction of the link a pageable host-to-device copy reaches (staging copy)"),
             new("host.pcie.pageable_d2h_efficiency", "fraction", "fraction of the link a pageable device-to-host copy reaches"),
+            new("host.dispatch_s_per_op", "s", "host (CPU) time to issue one device op in eager execution (framework dispatch and kernel launch)"),
+            new("host.dispatch_s_per_call", "s", "host time of each further host-only framework call (a view, a reshape) issued with an op"),
             new("host.memory_bytes", "bytes", "host memory available to the device (0 = not modelled)", Required: false),
             new("power.tdp_W", "W", "board power (datasheet)"),
             new("power.cap_W", "W", "power limit in force (clock throttling above it is not yet modelled)"),

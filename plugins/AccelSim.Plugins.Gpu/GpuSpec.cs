@@ -19,7 +19,11 @@ public sealed class GpuSpec
     // compute
     public required int SmCount { get; init; }
     public required double ClockMHz { get; init; }
-    public required double TensorClockMHz { get; init; }
+    /// <summary>Sustained tensor-core clock over the boost clock (family: power-cap throttling).</summary>
+    public required double TensorClockFraction { get; init; }
+
+    /// <summary>Effective sustained clock for tensor-core work: <see cref="ClockMHz"/> x <see cref="TensorClockFraction"/>.</summary>
+    public double TensorClockMHz => ClockMHz * TensorClockFraction;
     public required IReadOnlyDictionary<DType, double> PeakFlops { get; init; }
     public required IReadOnlyDictionary<DType, double> DTypeEfficiency { get; init; }
 
@@ -47,7 +51,11 @@ public sealed class GpuSpec
     public required double HbmFillBytes { get; init; }
     public required double HbmWriteEfficiency { get; init; }
     public required long L2CapacityBytes { get; init; }
-    public required double L2BandwidthBps { get; init; }
+    /// <summary>Achievable L2 bytes per SM clock per SM (family).</summary>
+    public required double L2BytesPerClockPerSm { get; init; }
+
+    /// <summary>Achievable L2 bandwidth: bytes per clock per SM x SMs x boost clock.</summary>
+    public double L2BandwidthBps => L2BytesPerClockPerSm * SmCount * ClockMHz * 1e6;
     public required double L2ResidentFraction { get; init; }
 
     // launch
@@ -62,6 +70,10 @@ public sealed class GpuSpec
     public required double PciePageableH2DEfficiency { get; init; }
     public required double PciePageableD2HEfficiency { get; init; }
     public required long HostMemoryBytes { get; init; }
+
+    // host dispatch (eager execution)
+    public required double HostDispatchPerOpS { get; init; }
+    public required double HostDispatchPerCallS { get; init; }
 
     // power and energy
     public required double TdpW { get; init; }
@@ -104,16 +116,13 @@ public sealed class GpuSpec
         }
 
         var clock = b.Positive("compute.clock_MHz");
-        var tensorClock = b.Positive("compute.tensor_clock_MHz");
-        if (tensorClock > clock && clock > 0)
-            b.Fail("compute.tensor_clock_MHz", $"expected a number <= compute.clock_MHz ({clock.ToString(System.Globalization.CultureInfo.InvariantCulture)}), got {tensorClock.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
 
         var spec = new GpuSpec
         {
             Name = config.Name,
             SmCount = (int)b.Integer("compute.sm_count", 1, 1_000_000),
             ClockMHz = clock,
-            TensorClockMHz = tensorClock,
+            TensorClockFraction = b.Number("compute.tensor_clock_fraction", 0, 1, exclusiveMin: true),
             PeakFlops = peak,
             DTypeEfficiency = eff,
             Tiles = tiles,
@@ -135,7 +144,7 @@ public sealed class GpuSpec
             HbmFillBytes = b.Number("memory.hbm.fill_bytes"),
             HbmWriteEfficiency = b.Number("memory.hbm.write_efficiency", 0, 1, exclusiveMin: true),
             L2CapacityBytes = b.Integer("memory.l2.capacity_bytes"),
-            L2BandwidthBps = b.Positive("memory.l2.bandwidth_Bps"),
+            L2BytesPerClockPerSm = b.Positive("memory.l2.bytes_per_clock_per_sm"),
             L2ResidentFraction = b.Fraction("memory.l2.resident_fraction"),
             KernelStartS = b.Number("launch.kernel_start_s"),
             MinKernelS = b.Number("launch.min_kernel_s"),
@@ -146,6 +155,8 @@ public sealed class GpuSpec
             PciePageableH2DEfficiency = b.Number("host.pcie.pageable_h2d_efficiency", 0, 1, exclusiveMin: true),
             PciePageableD2HEfficiency = b.Number("host.pcie.pageable_d2h_efficiency", 0, 1, exclusiveMin: true),
             HostMemoryBytes = (long)b.OptionalNumber("host.memory_bytes", 0),
+            HostDispatchPerOpS = b.Number("host.dispatch_s_per_op"),
+            HostDispatchPerCallS = b.Number("host.dispatch_s_per_call"),
             TdpW = b.Positive("power.tdp_W"),
             CapW = b.Positive("power.cap_W"),
             StaticW = b.Number("power.static_W"),

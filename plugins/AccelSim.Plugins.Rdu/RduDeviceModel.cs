@@ -239,11 +239,10 @@ public sealed class RduDeviceModel : IDeviceModel, IDataflowDevice
         {
             pj += op.Flops * PjPerFlop(op);
             var sw = IsModelSwitch(op);
-            var (extRead, intRead) = Split(op.Inputs, op.BytesRead, streamed, internalTraffic);
+            var (extRead, _) = Split(op.Inputs, op.BytesRead, streamed, internalTraffic);
             var (extWrite, _) = Split(op.Outputs, op.BytesWritten, streamed, internalTraffic);
             if (sw) ddr += extRead; else hbm += extRead;
             hbm += extWrite;
-            _ = intRead;
         }
 
         // Spill the largest intermediates until the rest fits in the PMU buffers.
@@ -270,7 +269,7 @@ public sealed class RduDeviceModel : IDeviceModel, IDataflowDevice
 
         // The op-by-op run's HBM bytes bound the region's (rounding of shares aside).
         long sequentialHbm = 0;
-        foreach (var op in ops) if (!IsModelSwitch(op)) sequentialHbm += op.BytesRead + op.BytesWritten; else sequentialHbm += op.BytesWritten;
+        foreach (var op in ops) sequentialHbm += (IsModelSwitch(op) ? 0 : op.BytesRead) + op.BytesWritten;
         hbm = Math.Min(hbm, sequentialHbm);
 
         long p2p = 0;

@@ -156,3 +156,44 @@ public class EndToEndTests
         Assert.Contains("does not exist", o.Error);
     }
 }
+
+public class ScheduleTests
+{
+    [Fact]
+    public void EagerScheduleOfASmallModelIsLaunchBoundOnAGpu()
+    {
+        // Decode of a 7B model at batch 1 runs ~400 short kernels; eager issue from the host must not be faster
+        // than the same kernels back to back (CUDA-graph style), and the host shows up in the report.
+        var graph = CliHarness.Run("run", "--hardware", "h100", "--model", "llama2-7b", "--phase", "decode", "--context", "128", "--format", "json");
+        var eager = CliHarness.Run("run", "--hardware", "h100", "--model", "llama2-7b", "--phase", "decode", "--context", "128", "--format", "json", "--schedule", "eager");
+        Assert.True(eager.ExitCode == 0, eager.Error);
+        var g = JObject.Parse(graph.Out);
+        var e = JObject.Parse(eager.Out);
+        Assert.Equal("eager", (string?)e["schedule"]);
+        Assert.True((double)e["latency_s"]! >= (double)g["latency_s"]!);
+        Assert.True((double)e["host"]!["dispatch_s"]! > 0);
+        Assert.Equal((double)g["flops"]!, (double)e["flops"]!);
+    }
+
+    [Fact]
+    public void CompareShowsEveryDeviceAndSchedule()
+    {
+        var o = CliHarness.Run("compare", "--hardware", "h100,a100-80g", "--model", "llama2-7b", "--phase", "decode", "--batch", "8", "--context", "2048", "--schedule", "sequential,dataflow", "--format", "json");
+        Assert.True(o.ExitCode == 0, o.Error);
+        var runs = (JArray)JObject.Parse(o.Out)["runs"]!;
+        Assert.Equal(4, runs.Count);
+        Assert.Equal(new[] { "h100", "h100", "a100-80g", "a100-80g" }, runs.Select(r => (string)r["hardware"]!["name"]!).ToArray());
+        Assert.Equal(new[] { "sequential", "dataflow", "sequential", "dataflow" }, runs.Select(r => (string)r["schedule"]!).ToArray());
+        var table = CliHarness.Run("compare", "--hardware", "h100,a100-80g", "--model", "llama2-7b", "--phase", "decode", "--batch", "8");
+        Assert.True(table.ExitCode == 0, table.Error);
+        Assert.Contains("fastest: h100", table.Out);
+    }
+
+    [Fact]
+    public void UnknownScheduleIsABadInput()
+    {
+        var o = CliHarness.Run("run", "--hardware", "h100", "--model", "llama2-7b", "--schedule", "magic");
+        Assert.Equal(2, o.ExitCode);
+        Assert.Contains("magic", o.Error);
+    }
+}

@@ -45,9 +45,9 @@ public class GpuConfigBindingTests
     [Fact]
     public void TensorClockAboveBoostIsRejected()
     {
-        var config = GpuTestSupport.Load("h100").With(("compute.tensor_clock_MHz", 2500.0));
+        var config = GpuTestSupport.Load("h100").With(("compute.tensor_clock_fraction", 1.2));
         var e = Assert.Throws<InputException>(() => new GpuPlugin().Create(config));
-        Assert.Equal("compute.tensor_clock_MHz", Assert.Single(e.Problems).Path);
+        Assert.Equal("compute.tensor_clock_fraction", Assert.Single(e.Problems).Path);
     }
 
     [Theory]
@@ -153,6 +153,93 @@ public class GpuConfigBindingTests
                     yield return new Op(0, kind.Name(), kind, 0, [x], [y], 10L * 512 * 4096, DType.Bf16);
                     break;
             }
+        }
+    }
+}
+
+public class GpuDatasheetTests
+{
+    private static readonly string[] Products = ["h100", "h200", "a100-80g", "rtx4090", "v100"];
+
+    private static IEnumerable<string> NumberKeys(string file)
+    {
+        var dir = Directory.CreateTempSubdirectory("accelsim-gpu-");
+        try
+        {
+            // Load the file on its own (no family) to see exactly the keys it gives.
+            var root = Newtonsoft.Json.Linq.JObject.Parse(File.ReadAllText(file));
+            root.Remove("family");
+            var copy = Path.Combine(dir.FullName, "x.json");
+            File.WriteAllText(copy, root.ToString());
+            return HardwareConfigLoader.Load(copy).Values.Keys.Where(k => !HardwareConfig.IsDocumentation(k)).ToArray();
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData("h100")]
+    [InlineData("h200")]
+    [InlineData("a100-80g")]
+    [InlineData("rtx4090")]
+    [InlineData("v100")]
+    public void ProductFilesHoldOnlyDatasheetNumbers(string name)
+    {
+        var keys = NumberKeys(Path.Combine(BundledConfigs.HardwareDir, name + ".json"));
+        var extra = keys.Except(GpuParameters.DatasheetKeys, StringComparer.Ordinal).ToArray();
+        Assert.True(extra.Length == 0, $"{name}.json gives non-datasheet keys (they belong in its family): {string.Join(", ", extra)}");
+        Assert.Contains("memory.hbm.bandwidth_Bps", keys);
+    }
+
+    [Theory]
+    [InlineData("hopper")]
+    [InlineData("ampere")]
+    [InlineData("ada")]
+    [InlineData("volta")]
+    public void FamilyFilesHoldNoDatasheetNumbers(string family)
+    {
+        var keys = NumberKeys(Path.Combine(BundledConfigs.HardwareDir, "families", family + ".json"));
+        var datasheet = keys.Intersect(GpuParameters.DatasheetKeys, StringComparer.Ordinal).ToArray();
+        Assert.True(datasheet.Length == 0, $"{family}.json gives product keys: {string.Join(", ", datasheet)}");
+        Assert.Contains("compute.tensor_clock_fraction", keys);
+    }
+
+    [Fact]
+    public void ANewProductNeedsOnlyItsDatasheet()
+    {
+        // A hypothetical Hopper part: the H100's datasheet with fewer SMs, a lower clock and slower
+        // memory, written with datasheet keys only; its family supplies everything else.
+        var dir = Directory.CreateTempSubdirectory("accelsim-gpu-");
+        try
+        {
+            var path = Path.Combine(dir.FullName, "hopper-lite.json");
+            File.WriteAllText(path, """
+                {"name": "hopper-lite", "kind": "gpu", "family": "hopper", "source": "test datasheet",
+                 "compute": {"sm_count": 114, "clock_MHz": 1755,
+                   "fp32": {"peak_flops": 51.2e12}, "tf32": {"peak_flops": 378e12}, "bf16": {"peak_flops": 756e12},
+                   "fp16": {"peak_flops": 756e12}, "fp8": {"peak_flops": 1513e12}, "int8": {"peak_flops": 1513e12}},
+                 "memory": {"hbm": {"capacity_bytes": 85899345920, "bandwidth_Bps": 2.0e12}, "l2": {"capacity_bytes": 52428800}},
+                 "host": {"pcie": {"bandwidth_Bps": 64e9}},
+                 "power": {"tdp_W": 350, "cap_W": 350, "static_W": 80}}
+                """);
+            var lite = GpuTestSupport.Model(HardwareConfigLoader.Load(path));
+            var h100 = GpuTestSupport.Model("h100");
+            Assert.Equal(114, lite.Spec.SmCount);
+            Assert.Equal(lite.Spec.ClockMHz * GpuTestSupport.Load("h100").Number("compute.tensor_clock_fraction"), lite.Spec.TensorClockMHz, 9);
+            // L2 bandwidth follows SMs x clock.
+            Assert.Equal(h100.Spec.L2BandwidthBps * 114 * 1755 / (132.0 * 1980), lite.Spec.L2BandwidthBps, 0);
+
+            // Memory-bound work scales with the bandwidth, compute-bound work with SMs x clock x peak.
+            var copy = SingleOps.Copy(1L << 30);
+            Assert.InRange(GpuTestSupport.Seconds(copy, lite) / GpuTestSupport.Seconds(copy, h100), 3.35 / 2.0 * 0.97, 3.35 / 2.0 * 1.03);
+            var gemm = SingleOps.MatMul(8192, 8192, 8192, DType.Bf16);
+            Assert.InRange(GpuTestSupport.Seconds(gemm, lite) / GpuTestSupport.Seconds(gemm, h100), 989.4 / 756 * 0.95, 989.4 / 756 * 1.15);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
         }
     }
 }

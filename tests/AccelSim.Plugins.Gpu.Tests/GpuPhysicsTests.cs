@@ -21,11 +21,11 @@ public class GpuPhysicsTests
     {
         var baseConfig = GpuTestSupport.Load("h100");
         var bw = baseConfig.Number("memory.hbm.bandwidth_Bps");
-        var l2 = baseConfig.Number("memory.l2.bandwidth_Bps");
+        var l2 = baseConfig.Number("memory.l2.bytes_per_clock_per_sm");
         Prop.ForAll((from s in GemmShapes() from f in Gen.Choose(101, 400) select (s, f)).ToArbitrary(), x =>
         {
             var (s, f) = x;
-            var faster = GpuTestSupport.Model(baseConfig.With(("memory.hbm.bandwidth_Bps", bw * f / 100.0), ("memory.l2.bandwidth_Bps", l2 * f / 100.0)));
+            var faster = GpuTestSupport.Model(baseConfig.With(("memory.hbm.bandwidth_Bps", bw * f / 100.0), ("memory.l2.bytes_per_clock_per_sm", l2 * f / 100.0)));
             var g = SingleOps.MatMul(s.M, s.N, s.K, s.D);
             return GpuTestSupport.Seconds(g, faster) <= GpuTestSupport.Seconds(g, H100);
         }).QuickCheckThrowOnFailure();

@@ -55,6 +55,16 @@ public static class ModelConfigLoader
             problems.Add(new InputProblem(path, "model_type", $"{what}; supported model types: {string.Join(", ", registry.SupportedModelTypes)}"));
         }
 
+        // The family's names of the common fields, mapped onto the loader's (errors name the original).
+        var raw = root;
+        IReadOnlyDictionary<string, string> aliases = IModelBuilder.NoAliases;
+        if (builder is not null)
+        {
+            root = (JObject)raw.DeepClone();
+            aliases = builder.Normalize(root);
+        }
+        var before = problems.Count;
+
         var hidden = RequiredPositive(root, "hidden_size", path, problems);
         var inter = RequiredPositive(root, "intermediate_size", path, problems);
         var heads = RequiredPositive(root, "num_attention_heads", path, problems);
@@ -86,10 +96,15 @@ public static class ModelConfigLoader
                 $"hidden_size ({hidden}) must be a multiple of num_attention_heads ({heads}) when head_dim is not given"));
         }
 
+        for (var i = before; i < problems.Count; i++)
+        {
+            if (problems[i].Path is { } key && aliases.TryGetValue(key, out var original) && original != key)
+                problems[i] = problems[i] with { Path = original };
+        }
         if (problems.Count > 0) throw new InputException(problems);
 
         var config = new ModelConfig(NameOf(path), path, resolvedType, architectures, hidden, inter, heads, kvHeads, layers, vocab,
-            tie, headDim, window, maxPos, dtype, eps, root);
+            tie, headDim, window, maxPos, dtype, eps, raw);
         builder!.Check(config, problems);
         if (problems.Count > 0) throw new InputException(problems);
         return config;

@@ -2,7 +2,7 @@ using AccelSim.Core.Config;
 
 namespace AccelSim.Workloads.Models;
 
-/// <summary>What part of inference a workload graph models.</summary>
+/// <summary>What part of inference (or training) a workload graph models.</summary>
 public enum Phase
 {
     /// <summary>A prompt of <c>seq</c> new tokens per sequence, no cache; logits for the last token only.</summary>
@@ -10,6 +10,10 @@ public enum Phase
 
     /// <summary>One new token per sequence attending to <c>context</c> cached tokens plus itself.</summary>
     Decode,
+
+    /// <summary>One training step over <c>batch</c> sequences of <c>seq</c> tokens: forward with a
+    /// loss over every position, backward, and an AdamW update of every parameter.</summary>
+    Train,
 }
 
 public static class Phases
@@ -18,6 +22,7 @@ public static class Phases
     {
         Phase.Prefill => "prefill",
         Phase.Decode => "decode",
+        Phase.Train => "train",
         _ => throw new ArgumentOutOfRangeException(nameof(p)),
     };
 

@@ -7,18 +7,31 @@ namespace AccelSim.Workloads.Models;
 /// Prefill: <see cref="Batch"/> sequences of <see cref="Seq"/> prompt tokens, no cache
 /// (<see cref="Context"/> must be 0). Decode: <see cref="Batch"/> sequences each generating one
 /// token attending to <see cref="Context"/> cached tokens plus itself; <see cref="Seq"/> is the
-/// prompt length (the command line's <c>--seq</c>) and is not used.
+/// prompt length (the command line's <c>--seq</c>) and is not used. Train: one step over
+/// <see cref="Batch"/> sequences of <see cref="Seq"/> tokens (<see cref="Context"/> must be 0).
 /// <see cref="DType"/> null means the model's <c>torch_dtype</c>, else bf16.</summary>
 public sealed record WorkloadRequest(Phase Phase, long Batch, long Seq, long Context, DType? DType = null)
 {
+    /// <summary>Mixture-of-experts routing skew s in [0, 1): expert i (0-based) is chosen by a token
+    /// with probability proportional to (1 - s)^i, capped at 1 and normalised so that a token picks
+    /// <c>k</c> experts. 0 = uniform routing. See docs/workloads.md.</summary>
+    public double ExpertSkew { get; init; }
+
+    /// <summary>Train only: activation recomputation. The forward of each decoder layer is re-run
+    /// in the backward pass and only the layer inputs are kept from the forward pass.</summary>
+    public bool Recompute { get; init; }
+
     public static WorkloadRequest Prefill(long batch, long seq, DType? dtype = null) => new(Phase.Prefill, batch, seq, 0, dtype);
 
     public static WorkloadRequest Decode(long batch, long context, DType? dtype = null) => new(Phase.Decode, batch, 1, context, dtype);
 
-    /// <summary>New tokens per sequence: <see cref="Seq"/> in prefill, 1 in decode.</summary>
+    public static WorkloadRequest Train(long batch, long seq, DType? dtype = null, bool recompute = false) =>
+        new(Phase.Train, batch, seq, 0, dtype) { Recompute = recompute };
+
+    /// <summary>New tokens per sequence: <see cref="Seq"/> in prefill and train, 1 in decode.</summary>
     public long NewTokensPerSequence => Phase == Phase.Decode ? 1 : Seq;
 
-    /// <summary>New tokens processed: batch x seq in prefill, batch in decode.</summary>
+    /// <summary>New tokens processed: batch x seq in prefill and train, batch in decode.</summary>
     public long Tokens => Batch * NewTokensPerSequence;
 
     /// <summary>Checks the sizes against each other and against the model; every problem at once.</summary>
@@ -30,9 +43,14 @@ public sealed record WorkloadRequest(Phase Phase, long Batch, long Seq, long Con
         switch (Phase)
         {
             case Phase.Prefill:
+            case Phase.Train:
                 if (Seq <= 0) problems.Add(new InputProblem(null, "--seq", $"expected a whole number > 0, got {Seq}"));
                 if (Context != 0)
-                    problems.Add(new InputProblem(null, "--context", $"prefill processes a prompt with no cache; expected 0, got {Context} (use --phase decode to attend to cached tokens)"));
+                {
+                    problems.Add(new InputProblem(null, "--context", Phase == Phase.Prefill
+                        ? $"prefill processes a prompt with no cache; expected 0, got {Context} (use --phase decode to attend to cached tokens)"
+                        : $"a training step processes whole sequences with no cache; expected 0, got {Context}"));
+                }
                 break;
             case Phase.Decode:
                 if (Context < 0) problems.Add(new InputProblem(null, "--context", $"expected a whole number >= 0, got {Context}"));
@@ -41,6 +59,10 @@ public sealed record WorkloadRequest(Phase Phase, long Batch, long Seq, long Con
                 problems.Add(new InputProblem(null, "--phase", $"expected {Phases.Expected}"));
                 break;
         }
+        if (!(ExpertSkew >= 0 && ExpertSkew < 1))
+            problems.Add(new InputProblem(null, "--expert-skew", $"expected a number in [0, 1), got {ExpertSkew.ToString(System.Globalization.CultureInfo.InvariantCulture)}"));
+        if (Recompute && Phase != Phase.Train)
+            problems.Add(new InputProblem(null, "--recompute", "activation recomputation applies to --phase train only"));
         var positions = Context + NewTokensPerSequence;
         if (problems.Count == 0 && model.MaxPositionEmbeddings is { } max && positions > max)
         {

@@ -1,0 +1,289 @@
+using AccelSim.Core.Graph;
+
+namespace AccelSim.Workloads.Models.Internal;
+
+/// <summary>Normalisation layers of the decoder families.</summary>
+public enum NormKind
+{
+    /// <summary>RMSNorm with a learned scale (Llama, Mistral, Qwen2, Mixtral, DeepSeek).</summary>
+    Rms,
+
+    /// <summary>LayerNorm with a learned scale and shift (GPT-2, OPT, Falcon).</summary>
+    Layer,
+}
+
+/// <summary>MLP activations of the decoder families.</summary>
+public enum ActKind
+{
+    /// <summary>SwiGLU: SiLU(gate) x up; the up-projection is fused with the gate (N = 2 I).</summary>
+    SiluGate,
+
+    /// <summary>GELU, tanh approximation.</summary>
+    GeluTanh,
+
+    /// <summary>GELU, exact (erf).</summary>
+    GeluErf,
+
+    /// <summary>ReLU.</summary>
+    Relu,
+}
+
+/// <summary>The shape of a standard (multi-head, grouped-query or multi-query) attention block.</summary>
+public sealed record AttentionSpec(long HeadsQ, long HeadsKv, long HeadDim, long? Window = null, bool QkvBias = false,
+    bool OutBias = false, bool Rope = true);
+
+/// <summary>A mixture-of-experts MLP: <see cref="Experts"/> routed SwiGLU experts of width
+/// <see cref="ExpertIntermediate"/>, <see cref="TopK"/> per token, plus an optional always-on
+/// shared expert of width <see cref="SharedIntermediate"/> (0 = none), optionally scaled by a
+/// sigmoid gate (Qwen2-MoE).</summary>
+public sealed record MoeSpec(long Experts, long TopK, long ExpertIntermediate, long SharedIntermediate = 0, bool SharedGate = false);
+
+/// <summary>The pieces every decoder family is built from, over one request: embeddings, norms,
+/// attention, dense and mixture-of-experts MLPs, the LM head and, for a training step, the loss,
+/// backward pass and optimizer (<see cref="TrainingStep"/>). Families compose them per layer.</summary>
+public sealed class Decoder
+{
+    public Decoder(ModelConfig model, WorkloadRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(request);
+        request.Validate(model);
+        Model = model;
+        Request = request;
+        G = new GraphAssembler(request.DType ?? model.DefaultDType);
+        B = request.Batch;
+        Q = request.NewTokensPerSequence;
+        Ctx = request.Context;
+        T = B * Q;
+    }
+
+    public ModelConfig Model { get; }
+    public WorkloadRequest Request { get; }
+    public GraphAssembler G { get; }
+
+    /// <summary>Sequences, new tokens per sequence, cached tokens, new tokens in all.</summary>
+    public long B { get; }
+    public long Q { get; }
+    public long Ctx { get; }
+    public long T { get; }
+
+    public bool IsDecode => Request.Phase == Phase.Decode;
+    public bool IsTrain => Request.Phase == Phase.Train;
+    public DType DType => G.DType;
+
+    /// <summary>Token embedding: a gather of one row per token; only those rows are read.</summary>
+    public (Tensor Table, Tensor X) Embed(string weightName, long vocab, long width)
+    {
+        var table = G.Weight(weightName, vocab, width);
+        var x = G.Activation("embed.out", B, Q, width);
+        G.Add("embed", OpKind.Embedding, -1, [table], [x], 0, bytesRead: DType.BytesFor(T * width));
+        return (table, x);
+    }
+
+    /// <summary>Learned absolute positions (GPT-2, OPT): the rows of positions context..context+q-1,
+    /// shared by the batch, gathered and added to every sequence.</summary>
+    public Tensor AddPositions(Tensor x, string weightName, long rows, long width)
+    {
+        var table = G.Weight(weightName, rows, width);
+        var pos = G.Activation("pos_embed.out", Q, width);
+        G.Add("pos_embed", OpKind.Embedding, -1, [table], [pos], 0, bytesRead: DType.BytesFor(Q * width));
+        var y = G.Activation("embed_sum.out", B, Q, width);
+        G.Add("embed_sum", OpKind.Elementwise, -1, [x, pos], [y], ElementFlops.Add * T * width, rule: GradRule.PassThrough);
+        return y;
+    }
+
+    /// <summary>A norm over the last dimension with its learned parameters (<c>name.weight</c>, and
+    /// <c>name.bias</c> for LayerNorm).</summary>
+    public Tensor Norm(NormKind kind, string name, int layer, Tensor x, long width) => kind == NormKind.Rms
+        ? G.RmsNorm(name, layer, x, G.Weight(name + ".weight", width))
+        : G.LayerNorm(name, layer, x, G.Weight(name + ".weight", width), G.Weight(name + ".bias", width));
+
+    /// <summary>y = x W (+ b) over every new token: weight <c>name.weight</c> [k, n], bias <c>name.bias</c>.</summary>
+    public Tensor Linear(string name, int layer, Tensor[] xs, long k, long n, bool bias = false)
+    {
+        var w = G.Weight(name + ".weight", k, n);
+        var b = bias ? G.Weight(name + ".bias", n) : null;
+        var y = G.Activation(name + ".out", B, Q, n);
+        G.Linear(name, layer, xs, w, T, n, k, [y], bias: b);
+        return y;
+    }
+
+    /// <summary>The attention block up to (not including) the output projection: the fused QKV
+    /// projection, rotary embeddings, the cache write (not in a training step) and attention.
+    /// Returns the attention output, in two pieces under a split sliding window.</summary>
+    public Tensor[] Attention(string p, int l, Tensor hn, long hidden, AttentionSpec a)
+    {
+        long hq = a.HeadsQ, hkv = a.HeadsKv, d = a.HeadDim;
+        var wqkv = G.Weight(p + "qkv.weight", hidden, (hq + 2 * hkv) * d);
+        var bqkv = a.QkvBias ? G.Weight(p + "qkv.bias", (hq + 2 * hkv) * d) : null;
+        var qa = G.Activation(p + "q", B, Q, hq, d);
+        var ka = G.Activation(p + "k", B, Q, hkv, d);
+        var va = G.Activation(p + "v", B, Q, hkv, d);
+        G.Linear(p + "qkv", l, [hn], wqkv, T, (hq + 2 * hkv) * d, hidden, [qa, ka, va], bias: bqkv);
+
+        Tensor qr = qa, kr = ka;
+        if (a.Rope)
+        {
+            qr = G.Activation(p + "q_rope", B, Q, hq, d);
+            kr = G.Activation(p + "k_rope", B, Q, hkv, d);
+            G.Add(p + "rope", OpKind.Rope, l, [qa, ka], [qr, kr], ElementFlops.Rope * (qa.Elements + ka.Elements));
+        }
+        return IsDecode
+            ? DecodeAttention(p, l, hq, hkv, d, a.Window, qr, kr, va)
+            : PrefillAttention(p, l, hq, hkv, d, a.Window, qr, kr, va);
+    }
+
+    /// <summary>Prefill (and the forward of a training step): K/V of the prompt are written to the
+    /// cache (the last <c>window</c> tokens under a rolling sliding-window cache; no cache in
+    /// training) and causal attention runs over the prompt. With a window shorter than the prompt,
+    /// the first <c>window</c> queries form a causal square and the remaining ones each attend
+    /// exactly <c>window</c> keys: two ops, so each shape's FLOPs are exact.</summary>
+    private Tensor[] PrefillAttention(string p, int l, long hq, long hkv, long d, long? window, Tensor qr, Tensor kr, Tensor va)
+    {
+        long b = B, s = Q;
+        if (!IsTrain)
+        {
+            var cached = window is { } w0 ? Math.Min(s, w0) : s;
+            var kc = G.KvCache(p + "k_cache", b, cached, hkv, d);
+            var vc = G.KvCache(p + "v_cache", b, cached, hkv, d);
+            G.Add(p + "kv_write", OpKind.Copy, l, [kr, va], [kc, vc], 0, bytesRead: kc.Bytes + vc.Bytes, rule: GradRule.None);
+        }
+
+        if (window is not { } w || s <= w)
+        {
+            var o = G.Activation(p + "attn.out", b, s, hq, d);
+            var shape = new AttentionShape(b, hq, hkv, d, s, s, Causal: true);
+            G.Add(p + "attn", OpKind.Attention, l, [qr, kr, va], [o], shape.Flops, attention: shape);
+            return [o];
+        }
+
+        var head = G.Activation(p + "attn.out", b, w, hq, d);
+        var square = new AttentionShape(b, hq, hkv, d, w, w, Causal: true);
+        G.Add(p + "attn", OpKind.Attention, l, [qr, kr, va], [head], square.Flops, attention: square,
+            bytesRead: DType.BytesFor(b * w * (hq + 2 * hkv) * d));
+
+        var tail = G.Activation(p + "attn_band.out", b, s - w, hq, d);
+        var band = new AttentionShape(b, hq, hkv, d, s - w, w, Causal: false);
+        // Queries w..s-1 read keys 1..s-1 (each sees the w keys ending at itself).
+        G.Add(p + "attn_band", OpKind.Attention, l, [qr, kr, va], [tail], band.Flops, attention: band,
+            bytesRead: DType.BytesFor(b * ((s - w) * hq + 2 * (s - 1) * hkv) * d));
+        return [head, tail];
+    }
+
+    /// <summary>Decode: the new token's K/V are written into the cache, then its query attends to
+    /// the cached tokens plus itself (at most <c>window</c> of them under a rolling cache).</summary>
+    private Tensor[] DecodeAttention(string p, int l, long hq, long hkv, long d, long? window, Tensor qr, Tensor kr, Tensor va)
+    {
+        var b = B;
+        var kvLen = window is { } w ? Math.Min(Ctx + 1, w) : Ctx + 1;
+        var kCache = G.KvCache(p + "k_cache", b, kvLen, hkv, d);
+        var vCache = G.KvCache(p + "v_cache", b, kvLen, hkv, d);
+        var kNew = G.KvCache(p + "k_cache.new", b, 1, hkv, d);
+        var vNew = G.KvCache(p + "v_cache.new", b, 1, hkv, d);
+        G.Add(p + "kv_write", OpKind.Copy, l, [kr, va], [kNew, vNew], 0, rule: GradRule.None);
+
+        var o = G.Activation(p + "attn.out", b, 1, hq, d);
+        var shape = new AttentionShape(b, hq, hkv, d, 1, kvLen, Causal: true);
+        // The new slots are listed as inputs for the dependency on kv_write; their bytes are part of
+        // the cache tensors, so the op reads q plus the cache once.
+        G.Add(p + "attn", OpKind.Attention, l, [qr, kCache, vCache, kNew, vNew], [o], shape.Flops, attention: shape,
+            bytesRead: qr.Bytes + kCache.Bytes + vCache.Bytes);
+        return [o];
+    }
+
+    /// <summary>A dense MLP: <c>gate_up</c> (SwiGLU, N = 2 I) or <c>up</c> (N = I), the activation,
+    /// and <c>down</c>; <paramref name="prefix"/> names the ops (e.g. <c>layer3.</c> or
+    /// <c>layer3.shared.</c>).</summary>
+    public Tensor Mlp(string prefix, int l, Tensor x, long hidden, long inter, ActKind act, bool bias = false)
+    {
+        var gated = act == ActKind.SiluGate;
+        var up = Linear(prefix + (gated ? "gate_up" : "up"), l, [x], hidden, gated ? 2 * inter : inter, bias);
+        var a = G.Activation(prefix + "act.out", B, Q, inter);
+        G.Add(prefix + "act", OpKind.Activation, l, [up], [a], ActFlops(act) * a.Elements);
+        return Linear(prefix + "down", l, [a], inter, hidden, bias);
+    }
+
+    public static long ActFlops(ActKind act) => act switch
+    {
+        ActKind.SiluGate => ElementFlops.SiluGate,
+        ActKind.GeluTanh => ElementFlops.GeluTanh,
+        ActKind.GeluErf => ElementFlops.GeluErf,
+        ActKind.Relu => ElementFlops.Relu,
+        _ => throw new ArgumentOutOfRangeException(nameof(act)),
+    };
+
+    /// <summary>A mixture-of-experts MLP (see docs/workloads.md): router matmul, softmax and top-k,
+    /// dispatch of each token to its k experts, the experts as grouped GEMMs (one op per projection,
+    /// Batch = experts touched, weights read only for the experts touched), the gate-weighted
+    /// combine, and the shared expert when there is one.</summary>
+    public Tensor Moe(string p, int l, Tensor x, long hidden, MoeSpec m)
+    {
+        long e = m.Experts, k = m.TopK, ie = m.ExpertIntermediate;
+        var router = Linear(p + "router", l, [x], hidden, e);
+        var gates = G.Activation(p + "router_topk.out", B, Q, k);
+        G.Add(p + "router_topk", OpKind.Softmax, l, [router], [gates], (ElementFlops.Softmax + k) * T * e);
+
+        var routing = MoeRouting.Route(e, k, T, Request.ExpertSkew);
+        var rows = T * k;
+        var xr = G.Activation(p + "dispatch.out", rows, hidden);
+        G.Add(p + "dispatch", OpKind.Copy, l, [x], [xr], 0);
+
+        var gu = ExpertGemm(p + "experts.gate_up", l, xr, hidden, 2 * ie, routing);
+        var a = G.Activation(p + "experts.act.out", rows, ie);
+        G.Add(p + "experts.act", OpKind.Activation, l, [gu], [a], ElementFlops.SiluGate * a.Elements);
+        var eo = ExpertGemm(p + "experts.down", l, a, ie, hidden, routing);
+
+        var y = G.Activation(p + "combine.out", B, Q, hidden);
+        // Each token's k expert rows, scaled by their gates and summed: k multiplies and k adds per element.
+        G.Add(p + "combine", OpKind.Elementwise, l, [eo, gates], [y], 2 * rows * hidden);
+        if (m.SharedIntermediate <= 0) return y;
+
+        var shared = Mlp(p + "shared.", l, x, hidden, m.SharedIntermediate, ActKind.SiluGate);
+        if (m.SharedGate)
+        {
+            var sg = Linear(p + "shared_gate", l, [x], hidden, 1);
+            var scaled = G.Activation(p + "shared_scale.out", B, Q, hidden);
+            // sigmoid of one logit per token, then a multiply per element
+            G.Add(p + "shared_scale", OpKind.Elementwise, l, [shared, sg], [scaled], ElementFlops.Softmax * T + T * hidden);
+            shared = scaled;
+        }
+        return G.Sum(p + "moe_sum", l, y, shared);
+    }
+
+    /// <summary>One projection of every expert as one grouped GEMM over the T x k routed rows.
+    /// FLOPs are exact (2 x rows x N x K); the shape is Batch = experts touched (expected), M = the
+    /// average rows per touched expert. Only the touched experts' weights are read.</summary>
+    private Tensor ExpertGemm(string name, int l, Tensor xr, long k, long n, MoeRouting.Result routing)
+    {
+        var rows = xr.Shape[0];
+        var w = G.Weight(name + ".weight", routing.Experts, k, n);
+        var y = G.Activation(name + ".out", rows, n);
+        var weightRead = (long)Math.Round(routing.ExpectedTouched * w.Bytes / routing.Experts);
+        var gemm = new GemmShape(routing.Groups, routing.RowsPerGroup, n, k, WeightShared: false);
+        G.Add(name, OpKind.MatMul, l, [xr, w], [y], 2 * rows * n * k, gemm: gemm, bytesRead: xr.Bytes + weightRead);
+        return y;
+    }
+
+    /// <summary>The LM head and the end of the graph. Inference: logits for the last token of each
+    /// sequence only (M = batch). Training: logits for every token, the cross-entropy loss, then the
+    /// backward pass and the optimizer step. <paramref name="head"/> null means a separate
+    /// <c>lm_head.weight</c>; otherwise the (tied) table.</summary>
+    public WorkloadGraph Finish(Tensor x, long width, long vocab, Tensor? head)
+    {
+        var wlm = head ?? G.Weight("lm_head.weight", width, vocab);
+        if (!IsTrain)
+        {
+            var logits = G.Activation("logits", B, vocab);
+            G.Linear("lm_head", -1, x, wlm, B, vocab, width, [logits], bytesRead: DType.BytesFor(B * width) + wlm.Bytes);
+        }
+        else
+        {
+            var logits = G.Activation("logits", B, Q, vocab);
+            G.Linear("lm_head", -1, x, wlm, T, vocab, width, [logits]);
+            var loss = G.NewTensor("loss", [1], TensorRole.Activation, DType.Fp32);
+            G.Add("loss", OpKind.Softmax, -1, [logits], [loss], ElementFlops.CrossEntropy * logits.Elements, rule: GradRule.None);
+            TrainingStep.Append(G, Request.Recompute);
+        }
+        return G.Build(new WorkloadInfo(Model.Name, Request.Phase.Name(), B, Q, Ctx, T));
+    }
+}
