@@ -16,32 +16,40 @@ public static class QuickBench
     public const int Chains = 64;
     private const int Repetitions = 7;
 
-    /// <summary>Chains of the low-contention variant: about one flow per channel at a time, as in a
+    /// <summary>Chains of the low-contention variant: a few tasks at a time, closer to a
     /// kernel-by-kernel run.</summary>
     public const int LowContentionChains = 8;
 
     public static void Run(TextWriter o)
     {
-        var (events, des, bytes, pending) = MeasureDes(Chains);
-        var baseline = BaselineOpsPerSecond(pending, events);
-        var (lowEvents, lowDes, _, lowPending) = MeasureDes(LowContentionChains);
-        var lowBaseline = BaselineOpsPerSecond(lowPending, lowEvents);
+        var (events, des, desCpu, bytes, pending) = MeasureDes(Chains);
+        var (baseline, baselineCpu) = BaselineOpsPerSecond(pending, events);
+        var (lowEvents, lowDes, lowDesCpu, _, lowPending) = MeasureDes(LowContentionChains);
+        var (lowBaseline, lowBaselineCpu) = BaselineOpsPerSecond(lowPending, lowEvents);
 
-        o.WriteLine($"# synthetic program: {Tasks} tasks in {Chains} chains (about 7 concurrent flows per channel), {events} events per run, median of {Repetitions}");
+        o.WriteLine($"# synthetic program: {Tasks} tasks in {Chains} chains (up to 48 tasks at once over 8 channels), {events} events per run, median of {Repetitions}");
         o.WriteLine($"# baseline holds {pending} pending events (the kernel's average queue length on this program)");
         o.WriteLine(Line("des_events_per_s", F0(des)));
         o.WriteLine(Line("des_bytes_per_event", (bytes / (double)events).ToString("F4", CultureInfo.InvariantCulture)));
         o.WriteLine(Line("baseline_priority_queue_ops_per_s", F0(baseline)));
         o.WriteLine(Line("des_vs_baseline", (des / baseline).ToString("F3", CultureInfo.InvariantCulture)));
-        o.WriteLine($"# same program in {LowContentionChains} chains (about one flow per channel), baseline with {lowPending} pending events");
+        o.WriteLine($"# same program in {LowContentionChains} chains (up to 6 tasks at once over 8 channels), baseline with {lowPending} pending events");
         o.WriteLine(Line("des_events_per_s_low_contention", F0(lowDes)));
         o.WriteLine(Line("des_vs_baseline_low_contention", (lowDes / lowBaseline).ToString("F3", CultureInfo.InvariantCulture)));
+        if (ThreadClock.HasCpuTime)
+        {
+            o.WriteLine("# the same figures per second of the measuring thread's CPU time (steadier on a busy machine)");
+            o.WriteLine(Line("des_events_per_cpu_s", F0(desCpu)));
+            o.WriteLine(Line("baseline_priority_queue_ops_per_cpu_s", F0(baselineCpu)));
+            o.WriteLine(Line("des_vs_baseline_cpu", (desCpu / baselineCpu).ToString("F3", CultureInfo.InvariantCulture)));
+            o.WriteLine(Line("des_vs_baseline_low_contention_cpu", (lowDesCpu / lowBaselineCpu).ToString("F3", CultureInfo.InvariantCulture)));
+        }
         o.WriteLine(Llama());
     }
 
     private static string F0(double v) => v.ToString("F0", CultureInfo.InvariantCulture);
 
-    private static (long Events, double EventsPerSecond, long BytesPerRun, int Pending) MeasureDes(int chains)
+    private static (long Events, double EventsPerSecond, double EventsPerCpuSecond, long BytesPerRun, int Pending) MeasureDes(int chains)
     {
         var (program, device) = SyntheticWorkload.Build(Tasks, chains);
 
@@ -49,19 +57,20 @@ public static class QuickBench
         for (var i = 0; i < 3; i++) new Simulator(program, device).Run();
 
         var rates = new double[Repetitions];
+        var cpuRates = new double[Repetitions];
         long events = 0, bytes = 0;
         for (var r = 0; r < Repetitions; r++)
         {
             var sim = new Simulator(program, device);
+            SimulationResult? result = null;
             var before = GC.GetAllocatedBytesForCurrentThread();
-            var sw = Stopwatch.StartNew();
-            var result = sim.Run();
-            sw.Stop();
+            var (wall, cpu) = ThreadClock.Measure(() => result = sim.Run());
             bytes = GC.GetAllocatedBytesForCurrentThread() - before;
-            events = result.EventCount;
-            rates[r] = events / sw.Elapsed.TotalSeconds;
+            events = result!.EventCount;
+            rates[r] = events / wall;
+            cpuRates[r] = events / cpu;
         }
-        return (events, Median(rates), bytes, AveragePending(program, device, chains));
+        return (events, Median(rates), Median(cpuRates), bytes, AveragePending(program, device, chains));
     }
 
     private static string Line(string name, string value) => $"{name}: {value}";
@@ -72,21 +81,21 @@ public static class QuickBench
         return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
     }
 
-    private static double BaselineOpsPerSecond(int pending, long operations)
+    private static (double Wall, double Cpu) BaselineOpsPerSecond(int pending, long operations)
     {
         for (var i = 0; i < 3; i++) BareQueue.Run(BareQueue.Prefill(pending), operations / 4);
         var rates = new double[Repetitions];
+        var cpuRates = new double[Repetitions];
         long check = 0;
         for (var r = 0; r < Repetitions; r++)
         {
             var q = BareQueue.Prefill(pending);
-            var sw = Stopwatch.StartNew();
-            check += BareQueue.Run(q, operations);
-            sw.Stop();
-            rates[r] = operations / sw.Elapsed.TotalSeconds;
+            var (wall, cpu) = ThreadClock.Measure(() => check += BareQueue.Run(q, operations));
+            rates[r] = operations / wall;
+            cpuRates[r] = operations / cpu;
         }
         GC.KeepAlive(check);
-        return Median(rates);
+        return (Median(rates), Median(cpuRates));
     }
 
     /// <summary>The kernel's mean queue length over a run, sampled at every published event of an

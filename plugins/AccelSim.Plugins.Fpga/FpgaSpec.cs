@@ -45,6 +45,7 @@ public sealed class FpgaSpec
     public required double DdrAchievableFraction { get; init; }
     public required string WeightsTier { get; init; }
     public required string KvCacheTier { get; init; }
+    public required string ActivationSpillTier { get; init; }
 
     // instruction stream and dataflow
     public required double InstructionOverheadCycles { get; init; }
@@ -116,6 +117,7 @@ public sealed class FpgaSpec
             DdrAchievableFraction = b.Number("memory.ddr.achievable_fraction", 0, 1, exclusiveMin: true),
             WeightsTier = Tier(b, "placement.weights"),
             KvCacheTier = Tier(b, "placement.kv_cache"),
+            ActivationSpillTier = Tier(b, "placement.activation_spill"),
             InstructionOverheadCycles = b.Number("instruction.overhead_cycles"),
             DataflowTileRows = (int)b.Integer("dataflow.tile_rows", 1, 1 << 20),
             DataflowBufferFraction = b.Fraction("dataflow.buffer_fraction"),

@@ -49,6 +49,7 @@ public static class WaferParameters
             new("mesh.hop_latency_s", "s", "latency of one router hop between neighbouring cores"),
             new("mesh.link_bandwidth_Bps", "B/s", "bandwidth of one link between neighbouring cores, one direction"),
             new("mesh.fabric_bandwidth_Bps", "B/s", "aggregate fabric bandwidth of the wafer (all links)"),
+            new("mesh.reduce_step_latency_s", "s", "latency a core adds per level of a reduction tree (receive, add, forward: reductions are store-and-forward through cores, few routes per core)"),
             new("mesh.op_overhead_s", "s", "fixed cost of starting an op on its region (task activation, synchronisation)"),
             new("memory.sram.capacity_bytes", "bytes", "total on-wafer SRAM (sum of the cores' local memories)"),
             new("memory.sram.bandwidth_Bps", "B/s", "aggregate SRAM bandwidth of all cores"),

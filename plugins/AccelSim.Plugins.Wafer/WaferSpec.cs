@@ -25,6 +25,7 @@ public sealed class WaferSpec
     public required double LinkBandwidthBps { get; init; }
     public required double FabricBandwidthBps { get; init; }
     public required double OpOverheadS { get; init; }
+    public required double ReduceStepLatencyS { get; init; }
 
     // memory
     public required long SramCapacityBytes { get; init; }
@@ -95,6 +96,7 @@ public sealed class WaferSpec
             LinkBandwidthBps = b.Positive("mesh.link_bandwidth_Bps"),
             FabricBandwidthBps = b.Positive("mesh.fabric_bandwidth_Bps"),
             OpOverheadS = b.Number("mesh.op_overhead_s"),
+            ReduceStepLatencyS = b.Number("mesh.reduce_step_latency_s"),
             SramCapacityBytes = b.Integer("memory.sram.capacity_bytes", 1),
             SramBandwidthBps = b.Positive("memory.sram.bandwidth_Bps"),
             SramResidentFraction = b.Number("memory.sram.resident_fraction", 0, 1, exclusiveMin: true),

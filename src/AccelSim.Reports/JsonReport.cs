@@ -98,6 +98,7 @@ public static class JsonReport
                 ["capacity_bytes"] = Map(m.Memory.CapacityBytes),
                 ["peak_bytes"] = Map(m.Memory.PeakBytes),
                 ["spilled_bytes"] = Map(m.Memory.SpilledBytes),
+                ["over_capacity_bytes"] = Map(m.Memory.OverCapacityBytes),
                 ["bytes_moved"] = Map(m.Memory.BytesMoved),
             },
             ["memory_wall"] = new JObject

@@ -76,14 +76,14 @@ public static class TableReport
     {
         ArgumentNullException.ThrowIfNull(m);
         var list = new List<string>();
-        foreach (var tier in m.Memory.SpilledBytes.Keys.Order(StringComparer.Ordinal))
+        foreach (var tier in m.Memory.OverCapacityBytes.Keys.Order(StringComparer.Ordinal))
         {
-            var spilled = m.Memory.SpilledBytes[tier];
+            var spilled = m.Memory.OverCapacityBytes[tier];
             if (spilled <= 0) continue;
             var cap = m.Memory.CapacityBytes.GetValueOrDefault(tier);
             var peak = m.Memory.PeakBytes.GetValueOrDefault(tier);
             list.Add($"tier '{tier}' is over capacity: peak {Units.Bytes(peak)} > capacity {Units.Bytes(cap)} " +
-                     $"({Units.Bytes(spilled)} do not fit and must spill or stream)");
+                     $"({Units.Bytes(spilled)} do not fit: use --placement offload to stream them from a slower tier)");
         }
         return list;
     }
@@ -151,7 +151,7 @@ public static class TableReport
     private static Table Memory(RunMetrics m)
     {
         var t = NewTable("Memory per tier", ("Tier", false), ("Capacity", true), ("Peak", true), ("Peak / capacity", true),
-            ("Spilled", true), ("Bytes moved", true));
+            ("Spilled here", true), ("Over capacity", true), ("Bytes moved", true));
         var mem = m.Memory;
         var tiers = mem.CapacityBytes.Keys.Concat(mem.PeakBytes.Keys).Concat(mem.SpilledBytes.Keys).Concat(mem.BytesMoved.Keys)
             .Distinct().Order(StringComparer.Ordinal);
@@ -159,13 +159,15 @@ public static class TableReport
         {
             var cap = mem.CapacityBytes.GetValueOrDefault(tier);
             var peak = mem.PeakBytes.GetValueOrDefault(tier);
-            var spilled = mem.SpilledBytes.GetValueOrDefault(tier);
+            var spilled = mem.OverCapacityBytes.GetValueOrDefault(tier);
+            var placedHere = mem.SpilledBytes.GetValueOrDefault(tier);
             var fill = cap > 0 ? Units.Percent(peak / (double)cap) : "n/a";
             t.AddRow(
                 new Text(tier),
                 new Text(Units.Bytes(cap)),
                 new Text(Units.Bytes(peak)),
                 spilled > 0 ? new Markup("[bold red]" + Markup.Escape(fill) + "[/]") : new Text(fill),
+                new Text(Units.Bytes(placedHere)),
                 spilled > 0 ? new Markup("[bold red]" + Markup.Escape(Units.Bytes(spilled)) + "[/]") : new Text(Units.Bytes(spilled)),
                 new Text(Units.Bytes(mem.BytesMoved.GetValueOrDefault(tier))));
         }

@@ -372,7 +372,7 @@ public class SimulatorOracleTests
         Assert.Equal(2200, result.TierPeakBytes[0]);
         Assert.Equal(1000, metrics.Memory.CapacityBytes["hbm"]);
         Assert.Equal(2200, metrics.Memory.PeakBytes["hbm"]);
-        Assert.Equal(1200, metrics.Memory.SpilledBytes["hbm"]);
+        Assert.Equal(1200, metrics.Memory.OverCapacityBytes["hbm"]);
         Assert.True(result.MakespanPs > 0);
     }
 
@@ -382,7 +382,7 @@ public class SimulatorOracleTests
         var graph = Chain(0, [600, 600], 500);
         var device = new FakeDevice(FakeDevice.Simple(bandwidth: GBps, capacity: 2200));
         var metrics = MetricsCalculator.Compute(new Simulator(new SequentialSchedule().Map(graph, device), device).Run(), device);
-        Assert.Equal(0, metrics.Memory.SpilledBytes["hbm"]);
+        Assert.Equal(0, metrics.Memory.OverCapacityBytes["hbm"]);
     }
 
     private static void Near(long expected, long actual, long tolerancePs) =>

@@ -48,10 +48,10 @@ public class TableReportTests
     public void A_tier_over_capacity_gets_a_warning_line()
     {
         var run = TestRuns.Small(new FakeDevice(capacityBytes: 1 << 20));
-        Assert.True(run.Metrics.Memory.SpilledBytes["hbm"] > 0);
+        Assert.True(run.Metrics.Memory.OverCapacityBytes["hbm"] > 0);
         var text = TableReport.RenderToString(run.Metrics);
         Assert.Contains("WARNING tier 'hbm' is over capacity", text);
-        Assert.Contains(Units.Bytes(run.Metrics.Memory.SpilledBytes["hbm"]), text);
+        Assert.Contains(Units.Bytes(run.Metrics.Memory.OverCapacityBytes["hbm"]), text);
         Assert.Single(TableReport.CapacityWarnings(run.Metrics));
     }
 

@@ -209,8 +209,9 @@ public class ModelConfigLoaderTests
     public void Phase_parsing_reports_valid_values()
     {
         Assert.Equal(Phase.Decode, Phases.Parse("Decode"));
-        var e = Assert.Throws<InputException>(() => Phases.Parse("train"));
-        Assert.Contains("prefill, decode", e.Message);
+        Assert.Equal(Phase.Train, Phases.Parse("train"));
+        var e = Assert.Throws<InputException>(() => Phases.Parse("finetune"));
+        Assert.Contains("prefill, decode, train", e.Message);
         Assert.Equal("--phase", Assert.Single(e.Problems).Path);
     }
 

@@ -29,7 +29,8 @@ internal static class TestConfigs
 
     public static ModelConfig Load(string name) => ModelConfigLoader.Load(ModelPath(name));
 
-    public static readonly string[] Bundled = ["llama2-7b", "llama2-13b", "llama2-70b", "llama3-8b", "llama3-70b", "mistral-7b"];
+    public static readonly string[] Bundled = ["llama2-7b", "llama2-13b", "llama2-70b", "llama3-8b", "llama3-70b", "mistral-7b",
+        "gpt2-medium", "opt-6.7b", "falcon-7b", "mixtral-8x7b", "qwen2-7b", "yi-34b", "deepseek-v2-lite"];
 
     /// <summary>A temporary file removed on dispose.</summary>
     public sealed class TempFile : IDisposable

@@ -6,6 +6,9 @@
 // fitted by coordinate descent in log space within bounds: each parameter in turn is multiplied by
 // (1 +- step); improvements are kept; the step halves when a full sweep finds none. Deterministic.
 //
+// Fitted values that describe the architecture go into the family file (configs/hardware/families),
+// never into the product file, which holds datasheet numbers only.
+//
 // usage: dotnet run --project tools/gpu-fit -- [calibration folder] [hardware] [rounds]
 using System.Globalization;
 using AccelSim.Cli.Validation;
@@ -21,7 +24,7 @@ var plugin = new GpuPlugin();
 
 var fitted = new List<(string Path, double Min, double Max)>
 {
-    ("compute.tensor_clock_MHz", 1000, 1980),
+    ("compute.tensor_clock_fraction", 0.5, 1),
     ("compute.dtype_efficiency.fp32", 0.2, 1),
     ("compute.dtype_efficiency.tf32", 0.2, 1),
     ("compute.dtype_efficiency.fp16", 0.2, 1),
@@ -35,7 +38,7 @@ var fitted = new List<(string Path, double Min, double Max)>
     ("memory.hbm.achievable_fraction", 0.5, 1),
     ("memory.hbm.fill_bytes", 1e4, 2e7),
     ("memory.hbm.write_efficiency", 0.4, 1),
-    ("memory.l2.bandwidth_Bps", 2e12, 2e13),
+    ("memory.l2.bytes_per_clock_per_sm", 5, 80),
     ("launch.kernel_start_s", 1e-7, 6e-6),
     ("launch.min_kernel_s", 1e-7, 8e-6),
     ("launch.copy_min_s", 1e-7, 1e-5),

@@ -20,7 +20,7 @@ internal readonly record struct OpWork(
 /// <item><c>Local</c>: elementwise work on data already distributed; no communication.</item>
 /// </list></summary>
 internal sealed record MeshPattern(string Name, PatternKind Kind, long MaxRows, long MaxCols, long MaxCores,
-    double BroadcastBytes, double ReduceBytes, int ReducePasses, int HopPasses)
+    double BroadcastBytes, double ReduceBytes, int ReducePasses, int HopPasses, long RowGroups = 1, double RowReduceBytes = 0)
 {
     public static MeshPattern For(Op op, DType dt)
     {
@@ -38,8 +38,12 @@ internal sealed record MeshPattern(string Name, PatternKind Kind, long MaxRows, 
             {
                 var q = s.Batch * s.QueryLen * s.HeadsQ * s.HeadDim * e;
                 var stats = s.Batch * s.QueryLen * s.HeadsQ * 2 * 4.0;
+                // Heads (and, past one row per head, slices of the head dimension) over rows: a head split
+                // over several rows reduces its fp32 partial scores along them before the softmax.
+                var groups = s.Batch * Math.Max(1, s.HeadsKv);
+                var scores = s.Batch * s.HeadsQ * s.QueryLen * (double)s.KvLen * 4;
                 return new MeshPattern("distributed attention", PatternKind.Attention,
-                    s.Batch * Math.Max(1, s.HeadsKv), s.KvLen, long.MaxValue, q, q + stats, 1, 3);
+                    groups * s.HeadDim, s.KvLen, long.MaxValue, q, q + stats, 1, 3, groups, scores);
             }
             case OpKind.Norm or OpKind.Softmax or OpKind.Reduction:
             {
@@ -153,7 +157,7 @@ internal sealed class MeshCostModel
         var link = _spec.LinkBandwidthBps;
 
         double linkBytes = 0, fabricS = 0;
-        long hops = 0;
+        long hops = 0, levels = 0;
         switch (p.Kind)
         {
             case PatternKind.Gemm:
@@ -171,6 +175,7 @@ internal sealed class MeshCostModel
                     linkBytes += p.ReduceBytes * (rows - 1);
                     fabricS += Log2Ceil(rows) * (p.ReduceBytes / cols) / link;
                     hops += rows - 1;
+                    levels += Log2Ceil(rows);
                 }
                 break;
             case PatternKind.Attention:
@@ -179,6 +184,15 @@ internal sealed class MeshCostModel
                     linkBytes += (p.BroadcastBytes + p.ReduceBytes) * (cols - 1);
                     fabricS += p.BroadcastBytes / rows / link + Log2Ceil(cols) * (p.ReduceBytes / rows) / link;
                     hops += p.HopPasses * (long)(cols - 1);
+                    levels += (p.HopPasses - 1) * Log2Ceil(cols);
+                }
+                if (rows > p.RowGroups)
+                {
+                    var split = (rows + p.RowGroups - 1) / p.RowGroups;
+                    linkBytes += p.RowReduceBytes * (split - 1);
+                    fabricS += Log2Ceil(split) * (p.RowReduceBytes / cols / p.RowGroups) / link;
+                    hops += split - 1;
+                    levels += Log2Ceil(split);
                 }
                 break;
             case PatternKind.RowReduce:
@@ -187,6 +201,7 @@ internal sealed class MeshCostModel
                     linkBytes += 2 * p.ReduceBytes * (cols - 1);
                     fabricS += 2 * Log2Ceil(cols) * (p.ReduceBytes / rows) / link;
                     hops += p.HopPasses * (long)(cols - 1);
+                    levels += 2 * Log2Ceil(cols);
                 }
                 break;
             case PatternKind.Local:
@@ -196,7 +211,9 @@ internal sealed class MeshCostModel
         var fabricCap = lb > 0 && fabricS > 0 ? Math.Min(lb / fabricS, _spec.FabricBandwidthBps) : _spec.FabricBandwidthBps;
         var fabricAlone = lb > 0 ? Math.Max(lb / _spec.FabricBandwidthBps, lb / fabricCap) : 0;
         var mxS = w.MemoryXBytes > 0 ? w.MemoryXBytes / _spec.MemoryXBandwidthBps + _spec.MemoryXLatencyS : 0;
-        var hopLatency = hops * _spec.HopLatencyS;
+        // Hops in flight plus, per reduction-tree level, a core receiving, adding and forwarding
+        // (few routes per core: PLMR's R makes reductions store-and-forward through cores).
+        var hopLatency = hops * _spec.HopLatencyS + levels * _spec.ReduceStepLatencyS;
         var total = _spec.OpOverheadS + hopLatency
             + Math.Max(Math.Max(computeS, sramS), Math.Max(lb > 0 ? fabricAlone + _spec.HopLatencyS : 0, mxS));
         return new Stage(rows, cols, hops, hopLatency, computeS, sramS, fabricAlone, mxS, lb, sramCap, fabricCap, total);

@@ -24,6 +24,14 @@ public static class Execution
         _ => throw new Core.Config.InputException(null, "--schedule", $"expected sequential, dataflow, auto or eager, got '{name}'"),
     };
 
+    /// <summary>Applies a placement policy (resident, fit, offload) to the graph.</summary>
+    public static WorkloadGraph Place(WorkloadGraph graph, IDeviceModel device, string policy)
+    {
+        if (!Core.Memory.PlacementPolicies.TryParse(policy, out var p))
+            throw new Core.Config.InputException(null, "--placement", $"expected {Core.Memory.PlacementPolicies.Expected}, got '{policy}'");
+        return Core.Memory.Placement.Apply(graph, device, p).Graph;
+    }
+
     public static (SimulationResult Result, RunMetrics Metrics) Simulate(
         WorkloadGraph graph, IDeviceModel device, ISchedule schedule, SimulationEventBus bus, TimelineRecorder? timeline, bool progress)
     {
@@ -68,12 +76,15 @@ public static class Execution
     public static IAnsiConsole ConsoleFor(TextWriter writer)
     {
         var isConsole = ReferenceEquals(writer, Console.Out) && !Console.IsOutputRedirected;
-        return AnsiConsole.Create(new AnsiConsoleSettings
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
         {
             Out = new AnsiConsoleOutput(writer),
             Ansi = isConsole ? AnsiSupport.Detect : AnsiSupport.No,
             ColorSystem = isConsole ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
             Interactive = isConsole ? InteractionSupport.Detect : InteractionSupport.No,
         });
+        // Redirected output (a file, a pipe, a test) gets a fixed width wide enough for every table.
+        if (!isConsole) console.Profile.Width = 140;
+        return console;
     }
 }

@@ -19,12 +19,17 @@ public static class RunCommand
         var context = new Option<long?>("--context") { Description = "Cached tokens per sequence (decode; default 2048)" };
         var dtype = new Option<string?>("--dtype") { Description = "Weights and activations data type (default: the model's torch_dtype, else bf16)" };
         var schedule = new Option<string>("--schedule") { DefaultValueFactory = _ => "sequential", Description = "sequential (kernel by kernel), dataflow (each layer as one spatial pipeline) auto (per layer, whichever is faster) or eager (a host thread issues every op, as eager PyTorch does)" };
+        var placement = new Option<string>("--placement")
+        {
+            DefaultValueFactory = _ => "resident",
+            Description = "resident (all in device memory; over-capacity is reported), fit (error if it does not fit) or offload (stream what does not fit from the next tier)",
+        };
         var set = CommonOptions.Set();
         var format = CommonOptions.Format();
         var outPath = CommonOptions.Out();
         var timeline = CommonOptions.Timeline();
         var ops = CommonOptions.Ops();
-        foreach (var o in new Option[] { hardware, model, trace, phase, batch, seq, context, dtype, schedule, set, format, outPath, timeline, ops })
+        foreach (var o in new Option[] { hardware, model, trace, phase, batch, seq, context, dtype, schedule, placement, set, format, outPath, timeline, ops })
             c.Options.Add(o);
 
         c.SetAction(p =>
@@ -38,6 +43,7 @@ public static class RunCommand
             var graph = tracePath is not null
                 ? WorkloadFactory.FromTrace(tracePath)
                 : WorkloadFactory.FromModel(modelName!, p.GetValue(phase)!, p.GetValue(batch), p.GetValue(seq) ?? (p.GetValue(phase) == "decode" ? 1 : 2048), p.GetValue(context) ?? (p.GetValue(phase) == "decode" ? 2048 : 0), p.GetValue(dtype));
+            graph = Execution.Place(graph, device, p.GetValue(placement)!);
             return Execution.RunAndReport(cli, graph, device, Execution.Schedule(p.GetValue(schedule)!), services.Bus(),
                 new OutputRequest(p.GetValue(format)!, p.GetValue(outPath), p.GetValue(timeline), p.GetValue(ops)));
         });

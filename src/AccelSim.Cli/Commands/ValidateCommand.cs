@@ -3,6 +3,7 @@ using AccelSim.Cli.Hosting;
 using AccelSim.Cli.Validation;
 using AccelSim.Core.Config;
 using AccelSim.Reports;
+using AccelSim.Reports.Plots;
 using Newtonsoft.Json.Linq;
 using Spectre.Console;
 
@@ -24,19 +25,29 @@ public static class ValidateCommand
         var format = CommonOptions.Format();
         var worst = new Option<int>("--worst") { DefaultValueFactory = _ => 5, Description = "How many worst rows to list" };
         var rows = new Option<bool>("--summary") { Description = "Only the per-file summary and the worst rows" };
-        foreach (var o in new Option[] { data, hardware, set, format, worst, rows }) c.Options.Add(o);
+        var plot = new Option<string?>("--plot") { Description = "Write a predicted-vs-measured scatter plot (PNG, log-log) to this file" };
+        foreach (var o in new Option[] { data, hardware, set, format, worst, rows, plot }) c.Options.Add(o);
         c.SetAction(p =>
         {
             var folder = ResolveData(p.GetValue(data));
             using var services = Composition.Build(p.GetValue(CommonOptions.Plugins));
             var device = CommonOptions.CreateDevice(services.Registry(), p.GetValue(hardware)!, p.GetValue(set));
             var report = CalibrationValidator.Validate(folder, device);
-            if (p.GetValue(format) == "json")
+            using var files = new OutputFiles();
+            if (p.GetValue(plot) is { } plotPath)
             {
-                cli.Out.WriteLine(JsonReport.Format(ToJson(report, p.GetValue(worst))));
-                return 0;
+                if (!string.Equals(Path.GetExtension(plotPath), ".png", StringComparison.OrdinalIgnoreCase))
+                    throw new InputException(null, "--plot", $"expected a .png file name, got '{plotPath}'");
+                if (report.Rows.Count == 0) throw new InputException(folder, null, "no measured rows to plot");
+                ValidationPlot.SavePng(files.CreatePath(plotPath, "--plot"), report.Device,
+                    report.Rows.Select(r => r.MeasuredMs).ToArray(), report.Rows.Select(r => r.PredictedMs).ToArray(),
+                    report.Rows.Select(r => r.File).ToArray());
             }
-            Render(report, Execution.ConsoleFor(cli.Out), p.GetValue(worst), !p.GetValue(rows));
+            if (p.GetValue(format) == "json")
+                cli.Out.WriteLine(JsonReport.Format(ToJson(report, p.GetValue(worst))));
+            else
+                Render(report, Execution.ConsoleFor(cli.Out), p.GetValue(worst), !p.GetValue(rows));
+            files.Commit();
             return 0;
         });
         return c;

@@ -1,6 +1,7 @@
 using AccelSim.Core.Plugins;
 using AccelSim.Core.Simulation;
 using AccelSim.Plugins.Gpu;
+using AccelSim.Plugins.Rdu;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace AccelSim.Cli.Hosting;
@@ -14,6 +15,7 @@ public static class Composition
         var services = new ServiceCollection();
         services.AddAccelSimCore();
         services.AddGpuPlugin();
+        services.AddRduPlugin();
         var provider = services.BuildServiceProvider();
         if (pluginFolder is not null)
             ExternalPlugins.LoadFrom(pluginFolder, provider.GetRequiredService<PluginRegistry>());

@@ -1,5 +1,8 @@
 namespace AccelSim.Core.Graph;
 
+/// <summary>A move of bytes from tier <see cref="From"/> to tier <see cref="To"/> (tier names of the device).</summary>
+public readonly record struct TierTransfer(string From, string To);
+
 /// <summary>One operation of a workload graph: what it computes (<see cref="Kind"/> and, for the
 /// structured kinds, <see cref="Gemm"/> or <see cref="Attention"/>), what it reads and writes, and
 /// its arithmetic work. Immutable once built.</summary>
@@ -62,6 +65,10 @@ public sealed class Op
     /// <summary>Host-side framework calls that issue this op, counting the metadata-only calls (views,
     /// reshapes) made since the previous device op. An eager framework pays a dispatch cost for each.</summary>
     public int HostCalls { get; init; } = 1;
+
+    /// <summary>For a copy between memory tiers (weights streamed from host memory, KV swapped out),
+    /// the tiers it moves bytes between; null for ordinary ops. Devices cost it on their copy path.</summary>
+    public TierTransfer? Transfer { get; init; }
     public long Bytes => BytesRead + BytesWritten;
 
     /// <summary>FLOPs per byte of memory traffic (0 when the op moves no bytes).</summary>

@@ -16,8 +16,9 @@ public sealed class WorkloadGraph
     private readonly Tensor[] _tensors;
     private Op[]? _topo;
 
-    public WorkloadGraph(WorkloadInfo info, IReadOnlyList<Op> ops)
+    public WorkloadGraph(WorkloadInfo info, IReadOnlyList<Op> ops, IReadOnlyDictionary<int, string>? tierOf = null)
     {
+        TierOf = tierOf ?? new Dictionary<int, string>();
         ArgumentNullException.ThrowIfNull(info);
         ArgumentNullException.ThrowIfNull(ops);
         Info = info;
@@ -54,6 +55,10 @@ public sealed class WorkloadGraph
     }
 
     public WorkloadInfo Info { get; }
+
+    /// <summary>Tensors a placement policy has put in a named tier (by tensor id); the rest are placed
+    /// by the device model.</summary>
+    public IReadOnlyDictionary<int, string> TierOf { get; }
     public IReadOnlyList<Op> Ops => _ops;
     public IReadOnlyList<Tensor> Tensors => _tensors;
 

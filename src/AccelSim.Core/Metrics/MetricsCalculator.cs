@@ -140,12 +140,18 @@ public static class MetricsCalculator
         var capacity = new SortedDictionary<string, long>(StringComparer.Ordinal);
         var peakBytes = new SortedDictionary<string, long>(StringComparer.Ordinal);
         var spilled = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        var over = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        var tensorsById = program.Graph.Tensors.ToDictionary(t => t.Id);
         for (var t = 0; t < topo.Tiers.Count; t++)
         {
             capacity[tierNames[t]] = topo.Tiers[t].CapacityBytes;
             peakBytes[tierNames[t]] = result.TierPeakBytes[t];
-            spilled[tierNames[t]] = Math.Max(0, result.TierPeakBytes[t] - topo.Tiers[t].CapacityBytes);
+            over[tierNames[t]] = Math.Max(0, result.TierPeakBytes[t] - topo.Tiers[t].CapacityBytes);
+            spilled[tierNames[t]] = 0;
         }
+
+        foreach (var (id, tier) in program.Graph.TierOf)
+            if (tensorsById.TryGetValue(id, out var tensor) && spilled.ContainsKey(tier)) spilled[tier] += tensor.Bytes;
 
         var memJ = new SortedDictionary<string, double>(StringComparer.Ordinal);
         for (var t = 0; t < tierNames.Length; t++) memJ[tierNames[t]] = memoryEnergyPj[t] * 1e-12;
@@ -162,7 +168,7 @@ public static class MetricsCalculator
             totalFlops,
             offChipBytes,
             energy,
-            new MemoryMetrics(capacity, peakBytes, spilled, bytesMoved),
+            new MemoryMetrics(capacity, peakBytes, spilled, bytesMoved, over),
             new MemoryWallMetrics(memoryBoundOps, makespan > 0 ? memoryBoundPs / (double)makespan : 0, Ps.ToSeconds(stallPs),
                 offChipBytes > 0 ? totalFlops / (double)offChipBytes : 0, ridge),
             ops,

@@ -41,11 +41,15 @@ public sealed record EnergyMetrics(
     IReadOnlyDictionary<string, double> MemoryJ,
     double StaticJ);
 
+/// <summary>Memory per tier. <see cref="SpilledBytes"/>: bytes a placement policy put in a tier because
+/// they did not fit in a faster one. <see cref="OverCapacityBytes"/>: how far peak occupancy exceeded a
+/// tier's capacity (a run that does not fit and was not offloaded).</summary>
 public sealed record MemoryMetrics(
     IReadOnlyDictionary<string, long> CapacityBytes,
     IReadOnlyDictionary<string, long> PeakBytes,
     IReadOnlyDictionary<string, long> SpilledBytes,
-    IReadOnlyDictionary<string, long> BytesMoved);
+    IReadOnlyDictionary<string, long> BytesMoved,
+    IReadOnlyDictionary<string, long> OverCapacityBytes);
 
 /// <summary>The measured result of one run, ready for any report format.</summary>
 public sealed record RunMetrics(

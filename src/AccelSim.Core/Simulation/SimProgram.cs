@@ -45,8 +45,11 @@ public interface ISchedule
     SimProgram Map(WorkloadGraph graph, IDeviceModel device);
 }
 
-/// <summary>Kernel by kernel: one op at a time in topological order, each reading its inputs from
-/// and writing its outputs to memory, issued back to back as from a CUDA graph or an instruction stream.</summary>
+/// <summary>Kernel by kernel: on each engine one op at a time, in topological order, each reading its
+/// inputs from and writing its outputs to memory, issued back to back as from a CUDA graph or an
+/// instruction stream. Each engine is a stream: an op waits for the previous op on its engine and for
+/// the ops that produce its inputs, so work on different engines (a copy engine streaming weights, a
+/// host thread) overlaps exactly as far as the data allows.</summary>
 public sealed class SequentialSchedule : ISchedule
 {
     public string Name => "sequential";
@@ -56,10 +59,19 @@ public sealed class SequentialSchedule : ISchedule
         var order = graph.TopologicalOrder();
         var tasks = new SimTask[order.Count];
         var preds = new IReadOnlyList<int>[order.Count];
+        var taskOfOp = new int[graph.Ops.Count];
+        var lastOnEngine = new Dictionary<int, int>();
         for (var i = 0; i < order.Count; i++)
         {
-            tasks[i] = new SimTask(i, [order[i]], device.Cost(order[i]));
-            preds[i] = i == 0 ? [] : [i - 1];
+            var op = order[i];
+            var cost = device.Cost(op);
+            tasks[i] = new SimTask(i, [op], cost);
+            taskOfOp[op.Id] = i;
+            var p = new List<int>();
+            if (lastOnEngine.TryGetValue(cost.Engine, out var prev)) p.Add(prev);
+            foreach (var src in graph.Predecessors(op)) p.Add(taskOfOp[src.Id]);
+            preds[i] = p;
+            lastOnEngine[cost.Engine] = i;
         }
         return new SimProgram(Name, graph, tasks, preds);
     }

@@ -206,7 +206,7 @@ public sealed class Simulator
         _tensorResident = new bool[maxTensorId + 1];
         foreach (var t in graph.Tensors)
         {
-            var tier = device.PlaceTensor(t);
+            var tier = graph.TierOf.TryGetValue(t.Id, out var named) ? TierIndexOrThrow(named, t) : device.PlaceTensor(t);
             if (tier < 0 || tier >= tiers) throw new ArgumentException($"tensor '{t.Name}' placed in unknown tier {tier}");
             _tensorTier[t.Id] = tier;
             _tensorBytes[t.Id] = t.Bytes;
@@ -472,6 +472,13 @@ public sealed class Simulator
     private void Publish(SimEventKind kind, int index, long value)
     {
         if (_bus is { HasSubscribers: true } bus) bus.Publish(new SimEvent(kind, _now, index, value));
+    }
+
+    private int TierIndexOrThrow(string name, Tensor t)
+    {
+        for (var i = 0; i < _topology.Tiers.Count; i++)
+            if (_topology.Tiers[i].Name == name) return i;
+        throw new ArgumentException($"tensor '{t.Name}' is placed in tier '{name}', which this device does not have");
     }
 
     private static (int[] Start, int[] Items) Compress(List<int>[] lists)

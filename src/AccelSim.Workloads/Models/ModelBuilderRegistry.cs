@@ -25,7 +25,16 @@ public sealed class ModelBuilderRegistry
     }
 
     /// <summary>The builders that ship with the program.</summary>
-    public static ModelBuilderRegistry Default { get; } = new([new LlamaGraphBuilder()]);
+    public static ModelBuilderRegistry Default { get; } = new(
+    [
+        new LlamaGraphBuilder(),
+        new Qwen2GraphBuilder(),
+        new MoeGraphBuilder(),
+        new Gpt2GraphBuilder(),
+        new OptGraphBuilder(),
+        new FalconGraphBuilder(),
+        new DeepSeekGraphBuilder(),
+    ]);
 
     public IReadOnlyList<IModelBuilder> Builders => _builders;
 

@@ -19,7 +19,7 @@ public static class NativeTraceReader
     private static readonly string[] WorkloadKeys = ["name", "phase", "batch", "seq_len", "context", "tokens"];
     private static readonly string[] TensorKeys = ["id", "name", "shape", "dtype", "role"];
     private static readonly string[] OpKeys =
-        ["id", "name", "kind", "layer", "inputs", "outputs", "flops", "dtype", "bytes_read", "bytes_written", "gemm", "attention"];
+        ["id", "name", "kind", "layer", "inputs", "outputs", "flops", "dtype", "bytes_read", "bytes_written", "gemm", "attention", "host_calls"];
     private static readonly string[] GemmKeys = ["batch", "m", "n", "k", "weight_shared"];
     private static readonly string[] AttentionKeys = ["batch", "heads_q", "heads_kv", "head_dim", "query_len", "kv_len", "causal"];
 
@@ -201,14 +201,15 @@ public static class NativeTraceReader
                 var dtype = DTypeField(o, path, "dtype");
                 var bytesRead = o["bytes_read"] is null ? null : Long(o, path, "bytes_read", 0);
                 var bytesWritten = o["bytes_written"] is null ? null : Long(o, path, "bytes_written", 0);
+                var hostCalls = o["host_calls"] is null ? 1 : Int(o, path, "host_calls", 1);
                 var gemm = Gemm(o, path);
                 var attention = Attention(o, path);
                 var ok = id is not null && name is not null && kind is not null && layer is not null && inputs is not null
                     && outputs is not null && flops is not null && dtype is not null
                     && (o["bytes_read"] is null || bytesRead is not null) && (o["bytes_written"] is null || bytesWritten is not null)
-                    && (o["gemm"] is null || gemm is not null) && (o["attention"] is null || attention is not null);
+                    && (o["gemm"] is null || gemm is not null) && (o["attention"] is null || attention is not null) && hostCalls is not null;
                 specs.Add(ok
-                    ? new OpSpec(name!, kind!.Value, layer!.Value, inputs!, outputs!, flops!.Value, dtype!.Value, gemm, attention, bytesRead, bytesWritten)
+                    ? new OpSpec(name!, kind!.Value, layer!.Value, inputs!, outputs!, flops!.Value, dtype!.Value, gemm, attention, bytesRead, bytesWritten, hostCalls!.Value)
                     : null);
             }
             if (_problems.Count > 0) return list;
@@ -245,7 +246,10 @@ public static class NativeTraceReader
                 var s = specs[i]!;
                 try
                 {
-                    list.Add(new Op(i, s.Name, s.Kind, s.Layer, s.Inputs, s.Outputs, s.Flops, s.DType, s.Gemm, s.Attention, s.BytesRead, s.BytesWritten));
+                    list.Add(new Op(i, s.Name, s.Kind, s.Layer, s.Inputs, s.Outputs, s.Flops, s.DType, s.Gemm, s.Attention, s.BytesRead, s.BytesWritten)
+                    {
+                        HostCalls = s.HostCalls,
+                    });
                 }
                 catch (Exception e) when (e is ArgumentException or OverflowException)
                 {
@@ -402,7 +406,7 @@ public static class NativeTraceReader
     }
 
     private sealed record OpSpec(string Name, OpKind Kind, int Layer, List<Tensor> Inputs, List<Tensor> Outputs, long Flops, DType DType,
-        GemmShape? Gemm, AttentionShape? Attention, long? BytesRead, long? BytesWritten);
+        GemmShape? Gemm, AttentionShape? Attention, long? BytesRead, long? BytesWritten, int HostCalls);
 
     private sealed class OpList
     {

@@ -121,6 +121,10 @@ public static class NativeTraceWriter
         w.WritePropertyName("dtype"); w.WriteValue(op.ComputeDType.Name());
         w.WritePropertyName("bytes_read"); w.WriteValue(op.BytesRead);
         w.WritePropertyName("bytes_written"); w.WriteValue(op.BytesWritten);
+        if (op.HostCalls != 1)
+        {
+            w.WritePropertyName("host_calls"); w.WriteValue(op.HostCalls);
+        }
         if (op.Gemm is { } g)
         {
             w.WritePropertyName("gemm");

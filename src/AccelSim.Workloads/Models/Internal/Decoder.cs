@@ -216,10 +216,10 @@ public sealed class Decoder
     /// dispatch of each token to its k experts, the experts as grouped GEMMs (one op per projection,
     /// Batch = experts touched, weights read only for the experts touched), the gate-weighted
     /// combine, and the shared expert when there is one.</summary>
-    public Tensor Moe(string p, int l, Tensor x, long hidden, MoeSpec m)
+    public Tensor Moe(string p, int l, Tensor x, long hidden, MoeSpec m, bool routerBias = false)
     {
         long e = m.Experts, k = m.TopK, ie = m.ExpertIntermediate;
-        var router = Linear(p + "router", l, [x], hidden, e);
+        var router = Linear(p + "router", l, [x], hidden, e, routerBias);
         var gates = G.Activation(p + "router_topk.out", B, Q, k);
         G.Add(p + "router_topk", OpKind.Softmax, l, [router], [gates], (ElementFlops.Softmax + k) * T * e);
 

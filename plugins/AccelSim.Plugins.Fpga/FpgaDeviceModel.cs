@@ -1,0 +1,387 @@
+using System.Globalization;
+using AccelSim.Core.Devices;
+using AccelSim.Core.Graph;
+using AccelSim.Core.Simulation;
+using AccelSim.Core.Time;
+
+namespace AccelSim.Plugins.Fpga;
+
+/// <summary>The FPGA cost model bound to one <see cref="FpgaSpec"/>. Pure: every op and region costs
+/// the same every time.
+/// <para>Compute is a DSP array: chains of <c>dsp_chain_length</c> cascaded DSP slices each reduce
+/// along K for one output element at a time, <c>chain x MACs-per-DSP</c> multiply-adds per cycle at
+/// the achieved clock; an op's output elements are dealt to the chains in rounds, so shapes that do
+/// not fill the chains (K not a multiple of the chain's width, fewer outputs than chains) waste
+/// cycles. A sparse DSP chain skips pruned weights (N:M). Norms, rope, softmax and element-wise ops
+/// run on a vector (special-function) unit. Every op is one compiled instruction with a fixed
+/// decode/configure overhead.</para>
+/// <para>Memory: activations stay on chip (BRAM/URAM, tier <c>sram</c>) when they fit in the part of
+/// it that holds activations (FlightLLM's always-on-chip decode); weights and KV caches stream from
+/// the tier the placement names (HBM or DDR); activations that do not fit spill to the placement's
+/// spill tier.</para>
+/// <para>Dataflow (<see cref="CostRegion"/>): a region's ops run at once as a spatial pipeline, each
+/// on a partition of the DSP chains in proportion to its work (InTAR-style), intermediates streamed
+/// through tile FIFOs on chip when they fit, the pipeline paying its fill and drain.</para></summary>
+public sealed class FpgaDeviceModel : IDeviceModel, IDataflowDevice
+{
+    private readonly int _dsp, _hbm, _ddr, _sram, _hbmTier, _ddrTier, _sramTier;
+
+    public FpgaDeviceModel(FpgaSpec spec)
+    {
+        Spec = spec ?? throw new ArgumentNullException(nameof(spec));
+        Topology = new DeviceTopology(
+            [new EngineSpec("dsp", 1)],
+            [
+                new ChannelSpec("hbm", spec.HbmBandwidthBps, 0, "hbm", OffChip: true),
+                new ChannelSpec("ddr", spec.DdrBandwidthBps, 0, "ddr", OffChip: true),
+                new ChannelSpec("sram", spec.SramBandwidthBps, 0, "sram", OffChip: false),
+            ],
+            [
+                new TierSpec("hbm", spec.HbmCapacityBytes, OffChip: true),
+                new TierSpec("ddr", spec.DdrCapacityBytes, OffChip: true),
+                new TierSpec("sram", spec.SramCapacityBytes, OffChip: false),
+            ]);
+        _dsp = Topology.EngineIndex("dsp");
+        _hbm = Topology.ChannelIndex("hbm");
+        _ddr = Topology.ChannelIndex("ddr");
+        _sram = Topology.ChannelIndex("sram");
+        _hbmTier = Topology.TierIndex("hbm");
+        _ddrTier = Topology.TierIndex("ddr");
+        _sramTier = Topology.TierIndex("sram");
+    }
+
+    public FpgaSpec Spec { get; }
+    public string Name => Spec.Name;
+    public string Kind => FpgaPlugin.KindName;
+    public DeviceTopology Topology { get; }
+    public int MainMemoryChannel => _hbm;
+
+    /// <summary>Board idle power plus the clocked fabric of the loaded design.</summary>
+    public double StaticPowerW => Spec.StaticW + Spec.DesignW;
+
+    /// <summary>The design's peak: usable DSPs x MACs per DSP per cycle x 2 x achieved clock.</summary>
+    public double PeakFlops(DType dtype) =>
+        dtype == DType.Tf32 ? 0 : Spec.MacsPerDspPerCycle.TryGetValue(dtype, out var m) ? 2.0 * Spec.UsableDsps * m * Spec.ClockHz : 0;
+
+    /// <summary>A type the DSPs can compute in: an unsupported one is widened (int4 -> int8 -> fp8 ->
+    /// bf16 -> fp16 -> fp32).</summary>
+    public DType Supported(DType d)
+    {
+        for (var i = 0; i < 8 && PeakFlops(d) <= 0; i++)
+        {
+            d = d switch
+            {
+                DType.Int4 => DType.Int8,
+                DType.Int8 => DType.Fp8,
+                DType.Fp8 => DType.Bf16,
+                DType.Bf16 => DType.Fp16,
+                _ => DType.Fp32,
+            };
+        }
+        return d;
+    }
+
+    /// <summary>A matmul with a weight operand runs at the weight's width (the DSPs pack narrow
+    /// weights, activations quantised to match as FlightLLM's int8 activations are); other ops in
+    /// their own type. Both widened to what the DSPs support.</summary>
+    public DType ComputeDType(Op op)
+    {
+        ArgumentNullException.ThrowIfNull(op);
+        if (op.Kind == OpKind.MatMul)
+        {
+            Tensor? w = null;
+            foreach (var t in op.Inputs)
+                if (t.Role == TensorRole.Weight && (w is null || t.Bytes > w.Bytes)) w = t;
+            if (w is not null) return Supported(w.DType.Bits() < op.ComputeDType.Bits() ? w.DType : op.ComputeDType);
+        }
+        return Supported(op.ComputeDType);
+    }
+
+    /// <summary>Activations that fit the activation part of BRAM/URAM live there (the others in the
+    /// spill tier); weights and KV caches where the placement says; everything else in HBM.</summary>
+    public int PlaceTensor(Tensor tensor)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        return tensor.Role switch
+        {
+            TensorRole.Activation => tensor.Bytes <= ActivationBudget ? _sramTier : TierOf(Spec.ActivationSpillTier),
+            TensorRole.Weight => TierOf(Spec.WeightsTier),
+            TensorRole.KvCache => TierOf(Spec.KvCacheTier),
+            _ => _hbmTier,
+        };
+    }
+
+    private int TierOf(string name) => name == "ddr" ? _ddrTier : _hbmTier;
+
+    /// <summary>Bytes of BRAM/URAM that hold activations between ops.</summary>
+    public long ActivationBudget => (long)(Spec.SramCapacityBytes * Spec.SramActivationFraction);
+
+    /// <summary>Bytes of BRAM/URAM a dataflow pipeline may use for its stream FIFOs.</summary>
+    public long StreamBudget => (long)(Spec.SramCapacityBytes * Spec.DataflowBufferFraction);
+
+    // ---- rates ----
+
+    /// <summary>Achievable HBM rate: the stacks' achievable fraction, capped by what the design's
+    /// AXI ports move per second (ports x width x port clock).</summary>
+    public double HbmRate => Math.Min(Spec.HbmBandwidthBps * Spec.HbmAchievableFraction, Spec.HbmPorts * Spec.HbmPortWidthBytes * Spec.HbmPortClockHz);
+
+    public double DdrRate => Spec.DdrBandwidthBps * Spec.DdrAchievableFraction;
+
+    private double VectorRate => Spec.VectorFlopsPerCycle * Spec.ClockHz;
+
+    private double InstructionS => Spec.InstructionOverheadCycles / Spec.ClockHz;
+
+    // ---- the DSP array ----
+
+    private static bool OnDsps(Op op) =>
+        (op.Kind == OpKind.MatMul && op.Gemm is { } g && g.M > 0 && g.N > 0 && g.K > 0 && g.Batch > 0)
+        || (op.Kind == OpKind.Attention && op.Attention is { } a && a.QueryLen > 0 && a.KvLen > 0 && a.Batch > 0 && a.HeadsQ > 0);
+
+    /// <summary>Seconds the op's math takes on <paramref name="dsps"/> DSP slices (DSP ops) or on
+    /// <paramref name="vectorShare"/> of the vector unit (other ops), and the fraction of the slices'
+    /// cycles the op's shape fills (1 for vector ops).</summary>
+    private (double Seconds, double ShapeUtil) ComputeSeconds(Op op, int dsps, double vectorShare)
+    {
+        if (!OnDsps(op))
+            return (op.Flops <= 0 ? 0 : op.Flops / (VectorRate * vectorShare), 1);
+
+        var dt = ComputeDType(op);
+        var macs = Spec.MacsPerDspPerCycle[dt];
+        var chain = Math.Min(Spec.DspChainLength, dsps);
+        var chains = Math.Max(1, dsps / chain);
+        var perChainCycle = chain * macs;
+        if (op.Kind == OpKind.Attention)
+        {
+            // QK^T and PV on the array, K = head_dim per output; efficiency covers softmax hand-off.
+            var rate = 2.0 * chains * perChainCycle * Spec.ClockHz * Spec.AttentionEfficiency;
+            return (op.Flops / rate, Spec.AttentionEfficiency);
+        }
+
+        var g = op.Gemm!.Value;
+        var density = Spec.SparseDspChain ? WeightFormat.Density(op) : 1;
+        var kEff = Math.Max(1, (long)Math.Ceiling(g.K * density - 1e-9));
+        var kSteps = Math.Ceiling(kEff / perChainCycle);
+        var outputs = (double)g.Batch * g.M * g.N;
+        var rounds = Math.Ceiling(outputs / chains);
+        var cycles = rounds * kSteps;
+        var util = outputs * kEff / (cycles * chains * perChainCycle);
+        return (cycles / Spec.ClockHz / Spec.DspChainEfficiency, util);
+    }
+
+    private double PjPerFlop(Op op) => OnDsps(op) ? Spec.PjPerFlop[ComputeDType(op)] : Spec.PjPerFlopVector;
+
+    // ---- memory traffic ----
+
+    private readonly record struct Traffic(long Hbm, long Ddr, long Sram)
+    {
+        public long OffChip => Hbm + Ddr;
+        public Traffic Plus(Traffic o) => new(Hbm + o.Hbm, Ddr + o.Ddr, Sram + o.Sram);
+    }
+
+    /// <summary>The op's activation tensors kept on chip when it runs alone: all of them when they fit
+    /// the activation budget together, else as many as fit, largest first.</summary>
+    private HashSet<int> OnChipAlone(Op op)
+    {
+        var acts = new List<Tensor>();
+        var seen = new HashSet<int>();
+        foreach (var t in op.Inputs) if (t.Role == TensorRole.Activation && seen.Add(t.Id)) acts.Add(t);
+        foreach (var t in op.Outputs) if (t.Role == TensorRole.Activation && seen.Add(t.Id)) acts.Add(t);
+        acts.Sort((a, b) => a.Bytes != b.Bytes ? b.Bytes.CompareTo(a.Bytes) : a.Id.CompareTo(b.Id));
+        var budget = ActivationBudget;
+        var kept = new HashSet<int>();
+        foreach (var t in acts)
+        {
+            if (t.Bytes <= budget)
+            {
+                kept.Add(t.Id);
+                budget -= t.Bytes;
+            }
+        }
+        return kept;
+    }
+
+    /// <summary>Where the op's bytes go: activations in <paramref name="onChip"/> over the on-chip
+    /// channel, other activations through HBM, weights and caches over their tier's channel. The op's
+    /// read and write totals are kept: a partial read (a gather, a cache slice) is shared among its
+    /// non-activation inputs in proportion to their size.</summary>
+    private Traffic Split(Op op, IReadOnlySet<int> onChip)
+    {
+        long hbm = 0, ddr = 0, sram = 0;
+        Distribute(op.Inputs, op.BytesRead, onChip, ref hbm, ref ddr, ref sram);
+        Distribute(op.Outputs, op.BytesWritten, onChip, ref hbm, ref ddr, ref sram);
+        return new Traffic(hbm, ddr, sram);
+    }
+
+    private void Distribute(IReadOnlyList<Tensor> tensors, long total, IReadOnlySet<int> onChip, ref long hbm, ref long ddr, ref long sram)
+    {
+        if (total <= 0 || tensors.Count == 0)
+        {
+            hbm += Math.Max(0, total);
+            return;
+        }
+        long act = 0, other = 0;
+        foreach (var t in tensors) if (t.Role == TensorRole.Activation) act += t.Bytes; else other += t.Bytes;
+        // Activations are read whole; the rest of the total falls on the other tensors.
+        var actScale = act <= total ? 1.0 : total / (double)act;
+        var rest = total - (long)Math.Round(act * actScale);
+        long given = 0;
+        Tensor? last = null;
+        foreach (var t in tensors)
+        {
+            long b;
+            if (t.Role == TensorRole.Activation) b = (long)Math.Round(t.Bytes * actScale);
+            else b = other > 0 ? (long)Math.Round(rest * (t.Bytes / (double)other)) : 0;
+            given += b;
+            last = t;
+            Add(t, b, onChip, ref hbm, ref ddr, ref sram);
+        }
+        // Rounding remainder (and reads with only activation inputs beyond their size) on the last tensor.
+        if (given != total && last is not null) Add(last, total - given, onChip, ref hbm, ref ddr, ref sram);
+    }
+
+    private void Add(Tensor t, long bytes, IReadOnlySet<int> onChip, ref long hbm, ref long ddr, ref long sram)
+    {
+        if (t.Role == TensorRole.Activation)
+        {
+            if (onChip.Contains(t.Id)) sram += bytes;
+            else if (Spec.ActivationSpillTier == "ddr") ddr += bytes;
+            else hbm += bytes;
+            return;
+        }
+        var tier = t.Role == TensorRole.Weight ? Spec.WeightsTier : t.Role == TensorRole.KvCache ? Spec.KvCacheTier : "hbm";
+        if (tier == "ddr") ddr += bytes; else hbm += bytes;
+    }
+
+    /// <summary>Seconds the traffic takes alone: the slowest channel at its achievable rate.</summary>
+    private double MemorySeconds(Traffic t) =>
+        Math.Max(Math.Max(t.Hbm / HbmRate, t.Ddr / DdrRate), t.Sram / Spec.SramBandwidthBps);
+
+    private List<TransferDemand> Transfers(Traffic t)
+    {
+        var list = new List<TransferDemand>(3);
+        if (t.Hbm > 0) list.Add(new TransferDemand(_hbm, t.Hbm, HbmRate, t.Hbm * Spec.PjPerByteHbm));
+        if (t.Ddr > 0) list.Add(new TransferDemand(_ddr, t.Ddr, DdrRate, t.Ddr * Spec.PjPerByteDdr));
+        if (t.Sram > 0) list.Add(new TransferDemand(_sram, t.Sram, Spec.SramBandwidthBps, t.Sram * Spec.PjPerByteSram));
+        return list;
+    }
+
+    // ---- one op at a time ----
+
+    public OpCost Cost(Op op)
+    {
+        ArgumentNullException.ThrowIfNull(op);
+        var traffic = Split(op, OnChipAlone(op));
+        var (computeS, util) = ComputeSeconds(op, Spec.UsableDsps, 1);
+        var note = OnDsps(op)
+            ? string.Create(CultureInfo.InvariantCulture, $"{ComputeDType(op).Name()} on {Spec.UsableDsps} DSPs, shape fills {util:0.###} of the chains; {traffic.OffChip} B off chip, {traffic.Sram} B on chip")
+            : string.Create(CultureInfo.InvariantCulture, $"vector unit; {traffic.OffChip} B off chip, {traffic.Sram} B on chip");
+        return new OpCost(_dsp, Ps.FromSeconds(InstructionS), Ps.FromSeconds(computeS), Transfers(traffic),
+            op.Flops * PjPerFlop(op), note);
+    }
+
+    // ---- a region as one spatial pipeline ----
+
+    /// <summary>Pipeline tiles of a region: the rows the coarsest stage streams in blocks of
+    /// <c>dataflow.tile_rows</c> (a GEMV or a single decode query streams nothing: one tile, so the
+    /// stages run one after another on their partitions).</summary>
+    private long Tiles(IReadOnlyList<Op> ops)
+    {
+        long n = long.MaxValue;
+        foreach (var op in ops)
+        {
+            long rows;
+            if (op.Kind == OpKind.MatMul && op.Gemm is { } g) rows = g.Batch * g.M;
+            else if (op.Kind == OpKind.Attention && op.Attention is { } a) rows = a.Batch * a.QueryLen;
+            else if (op.Outputs.Count > 0 && op.Outputs[0].Shape.Count > 0 && op.Outputs[0].Shape[^1] > 0)
+                rows = op.Outputs[0].Elements / op.Outputs[0].Shape[^1];
+            else continue;
+            n = Math.Min(n, Math.Max(1, (rows + Spec.DataflowTileRows - 1) / Spec.DataflowTileRows));
+        }
+        return n == long.MaxValue ? 1 : n;
+    }
+
+    public OpCost CostRegion(Region region)
+    {
+        ArgumentNullException.ThrowIfNull(region);
+        var ops = region.Ops;
+        var tiles = Tiles(ops);
+
+        // Internal tensors stream through double-buffered tile FIFOs on chip while they fit (largest
+        // first); one that does not fit is handled as the op-by-op run handles it.
+        var streamed = new HashSet<int>();
+        var budget = StreamBudget;
+        long streamedBytes = 0;
+        foreach (var t in region.Internal.Where(t => t.Role == TensorRole.Activation)
+                     .OrderByDescending(t => t.Bytes).ThenBy(t => t.Id))
+        {
+            var need = tiles > 1 ? Math.Min(t.Bytes, 2 * ((t.Bytes + tiles - 1) / tiles)) : t.Bytes;
+            if (need <= budget)
+            {
+                budget -= need;
+                streamed.Add(t.Id);
+                streamedBytes += t.Bytes;
+            }
+        }
+
+        // DSP partitions in proportion to each stage's ideal work (MACs over its type's rate per DSP),
+        // whole chains, at least one each; vector ops share the vector unit the same way.
+        var chain = Spec.DspChainLength;
+        var totalChains = Math.Max(1, Spec.UsableDsps / chain);
+        double dspWork = 0, vecWork = 0;
+        var work = new double[ops.Count];
+        for (var i = 0; i < ops.Count; i++)
+        {
+            var op = ops[i];
+            if (OnDsps(op))
+            {
+                // MACs the stage performs: a sparse chain skips pruned weights, a dense one does not.
+                var macsDone = Spec.SparseDspChain ? op.Flops : op.Flops / Math.Max(1e-12, WeightFormat.Density(op));
+                work[i] = Math.Max(1, macsDone) / Spec.MacsPerDspPerCycle[ComputeDType(op)];
+                dspWork += work[i];
+            }
+            else
+            {
+                work[i] = Math.Max(1, op.Flops);
+                vecWork += work[i];
+            }
+        }
+
+        var traffic = default(Traffic);
+        double sumTau = 0, maxTau = 0, computeEnergy = 0;
+        var stages = 0;
+        for (var i = 0; i < ops.Count; i++)
+        {
+            var op = ops[i];
+            var onChip = OnChipAlone(op);
+            foreach (var id in streamed) onChip.Add(id);
+            var t = Split(op, onChip);
+            traffic = traffic.Plus(t);
+            int dsps;
+            double vecShare;
+            if (OnDsps(op))
+            {
+                dsps = (int)Math.Max(1, Math.Floor(totalChains * work[i] / dspWork)) * chain;
+                vecShare = 1;
+            }
+            else
+            {
+                dsps = Spec.UsableDsps;
+                vecShare = work[i] / vecWork;
+            }
+            var (c, _) = ComputeSeconds(op, dsps, vecShare);
+            var tau = Math.Max(c, MemorySeconds(t)) / tiles;
+            sumTau += tau;
+            maxTau = Math.Max(maxTau, tau);
+            computeEnergy += op.Flops * PjPerFlop(op);
+            stages++;
+        }
+
+        // Fill and drain: each stage's first/last tile; steady state: the slowest stage per tile.
+        var pipeline = sumTau + (tiles - 1) * maxTau;
+        var fillDrain = sumTau - maxTau;
+        var total = Math.Max(pipeline, MemorySeconds(traffic));
+        var note = string.Create(CultureInfo.InvariantCulture,
+            $"dataflow: {stages} stages over {totalChains} DSP chains, {tiles} tile{(tiles == 1 ? "" : "s")}, fill/drain {fillDrain:0.###e0} s; {streamed.Count} of {region.Internal.Count} intermediates ({streamedBytes} B) streamed on chip{(streamed.Count < region.Internal.Count ? ", the rest placed as op by op (spilled through hbm where they do not fit)" : "")}");
+        return new OpCost(_dsp, Ps.FromSeconds(InstructionS), Ps.FromSeconds(total), Transfers(traffic), computeEnergy, note);
+    }
+}

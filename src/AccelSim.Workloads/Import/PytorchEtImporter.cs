@@ -1,0 +1,534 @@
+using AccelSim.Core.Config;
+using AccelSim.Core.Graph;
+using AccelSim.Workloads.Configs;
+using AccelSim.Workloads.Import.Internal;
+using Newtonsoft.Json;
+using Newtonsoft.Json.Linq;
+
+namespace AccelSim.Workloads.Import;
+
+/// <summary>Describes the imported workload; unset values are inferred from the trace (batch and
+/// sequence length from the token ids of the first embedding).</summary>
+public sealed record PytorchEtOptions
+{
+    public string? Name { get; init; }
+    public string Phase { get; init; } = "prefill";
+    public long? Batch { get; init; }
+    public long? SeqLen { get; init; }
+    public long Context { get; init; }
+}
+
+/// <summary>The imported graph and what the import found.</summary>
+public sealed record PytorchEtImport(WorkloadGraph Graph, PytorchEtSummary Summary);
+
+/// <summary>Imports a PyTorch Execution Trace (<c>torch.profiler.ExecutionTraceObserver</c>, schema
+/// <c>1.1.x-chakra.*</c>) as a workload graph. See docs/pytorch-et.md: each device op is the
+/// outermost aten call that has a cost rule (its nested calls are not counted again); views and other
+/// metadata calls become no op but are counted in the next op's <see cref="Op.HostCalls"/>; data
+/// dependencies follow tensor storages; unknown ops become <see cref="OpKind.Generic"/> and are listed
+/// in the summary.</summary>
+public static class PytorchEtImporter
+{
+    /// <summary>Imports a trace file (.json or .json.gz).</summary>
+    public static PytorchEtImport Import(string path, PytorchEtOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var root = JsonInput.Load(path);
+        options ??= new PytorchEtOptions();
+        if (options.Name is null) options = options with { Name = DefaultName(path) };
+        return Parse(root, path, options);
+    }
+
+    /// <summary>Imports a trace given as text; <paramref name="source"/> names it in errors.</summary>
+    public static PytorchEtImport ImportText(string json, string source = "<trace>", PytorchEtOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        JToken token;
+        try
+        {
+            using var reader = new JsonTextReader(new StringReader(json)) { DateParseHandling = DateParseHandling.None, FloatParseHandling = FloatParseHandling.Double };
+            token = JToken.ReadFrom(reader);
+        }
+        catch (JsonReaderException e)
+        {
+            throw new InputException(source, string.IsNullOrEmpty(e.Path) ? null : e.Path, $"malformed JSON at line {e.LineNumber}, position {e.LinePosition}");
+        }
+        return Parse(token, source, options);
+    }
+
+    /// <summary>Imports a parsed trace; <paramref name="file"/> names it in errors.</summary>
+    public static PytorchEtImport Parse(JToken root, string file, PytorchEtOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(root);
+        ArgumentNullException.ThrowIfNull(file);
+        var (schema, nodes) = EtDocument.Parse(root, file);
+        return new Builder(options ?? new PytorchEtOptions()).Build(schema, nodes);
+    }
+
+    private static string DefaultName(string path)
+    {
+        var name = Path.GetFileName(path);
+        foreach (var suffix in new[] { ".gz", ".json" })
+        {
+            if (name.EndsWith(suffix, StringComparison.OrdinalIgnoreCase)) name = name[..^suffix.Length];
+        }
+        return name;
+    }
+
+    private sealed record OpSpec(EtNode Node, string Name, OpKind Kind, List<Tensor> Inputs, List<Tensor> Outputs, long Flops, DType DType,
+        GemmShape? Gemm, AttentionShape? Attention, long BytesRead, long BytesWritten, int HostCalls, IReadOnlyList<EtTensor> EtOutputs);
+
+    private sealed class Builder(PytorchEtOptions options)
+    {
+        private readonly List<OpSpec> _ops = [];
+        private readonly Dictionary<long, Tensor> _version = []; // storage id -> latest tensor written by a device op
+        private readonly Dictionary<long, Tensor> _inputs = []; // storage id -> graph input tensor
+        private readonly HashSet<long> _fresh = []; // storages allocated and not yet written
+        private readonly Dictionary<string, (int Count, long First)> _unknown = new(StringComparer.Ordinal);
+        private readonly Dictionary<EtNode, bool> _work = [];
+        private int _nextTensor;
+        private int _pendingCalls;
+        private int _hostCalls;
+        private int _topLevel;
+        private int _metadata;
+        private EtTensor? _tokenIds;
+
+        public PytorchEtImport Build(string schema, IReadOnlyList<EtNode> nodes)
+        {
+            var byId = new Dictionary<long, EtNode>();
+            foreach (var n in nodes) byId.TryAdd(n.Id, n);
+            var roots = new List<EtNode>();
+            foreach (var n in nodes)
+            {
+                if (n.Parent != n.Id && byId.TryGetValue(n.Parent, out var p)) p.Children.Add(n);
+                else roots.Add(n);
+            }
+            var order = Comparer<EtNode>.Create((a, b) => a.RfId != b.RfId ? a.RfId.CompareTo(b.RfId) : a.Id.CompareTo(b.Id));
+            foreach (var n in nodes) n.Children.Sort(order);
+            roots.Sort(order);
+            foreach (var r in roots) Walk(r, topLevel: true);
+
+            var trailing = _pendingCalls;
+            if (trailing > 0 && _ops.Count > 0)
+                _ops[^1] = _ops[^1] with { HostCalls = _ops[^1].HostCalls + trailing };
+
+            var layers = AssignLayers(out var layerCount);
+            var ops = new List<Op>(_ops.Count);
+            for (var i = 0; i < _ops.Count; i++)
+            {
+                var s = _ops[i];
+                ops.Add(new Op(i, s.Name, s.Kind, layers[i], s.Inputs, s.Outputs, s.Flops, s.DType, s.Gemm, s.Attention, s.BytesRead, s.BytesWritten)
+                {
+                    HostCalls = s.HostCalls,
+                });
+            }
+            var graph = new WorkloadGraph(Info(), ops);
+            var summary = new PytorchEtSummary
+            {
+                Schema = schema,
+                Nodes = nodes.Count,
+                HostCalls = _hostCalls,
+                TopLevelCalls = _topLevel,
+                MetadataCalls = _metadata,
+                DeviceOps = ops.Count,
+                TrailingHostCalls = trailing,
+                OpsByKind = ops.GroupBy(o => o.Kind).OrderBy(g => g.Key).ToDictionary(g => g.Key, g => g.Count()),
+                OpsByAtenName = _ops.GroupBy(o => o.Node.Name, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal)
+                    .ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal),
+                Unknown = _unknown.OrderBy(u => u.Key, StringComparer.Ordinal).Select(u => new UnknownAtenOp(u.Key, u.Value.Count, u.Value.First)).ToArray(),
+                Layers = layerCount,
+                MatMulFlops = ops.Where(o => o.Kind == OpKind.MatMul).Sum(o => o.Flops),
+                AttentionFlops = ops.Where(o => o.Kind == OpKind.Attention).Sum(o => o.Flops),
+                TotalFlops = graph.TotalFlops,
+                TotalBytes = graph.TotalBytes,
+            };
+            return new PytorchEtImport(graph, summary);
+        }
+
+        private WorkloadInfo Info()
+        {
+            long batch = 1, seq = 0;
+            if (_tokenIds is { } t)
+            {
+                if (t.Shape.Count >= 2) { batch = t.Shape[0]; seq = t.Shape.Skip(1).Aggregate(1L, (a, b) => a * b); }
+                else if (t.Shape.Count == 1) seq = t.Shape[0];
+            }
+            batch = options.Batch ?? batch;
+            seq = options.SeqLen ?? seq;
+            return new WorkloadInfo(options.Name ?? "pytorch-et", options.Phase, batch, seq, options.Context, batch * seq);
+        }
+
+        // ---- walking the call tree ----
+
+        private void Walk(EtNode node, bool topLevel)
+        {
+            if (!node.IsCall)
+            {
+                // Profiler roots and user scopes: their children are what the program called.
+                foreach (var c in node.Children) Walk(c, topLevel: true);
+                return;
+            }
+            if (topLevel)
+            {
+                _topLevel++;
+                _currentTop = node;
+            }
+            var rule = AtenOps.Rule(node.Short);
+            if (rule is not null && HasWork(node))
+            {
+                Emit(node, rule, topLevel);
+                return;
+            }
+            _hostCalls++;
+            _pendingCalls++;
+            if (node.Children.Count > 0)
+            {
+                foreach (var c in node.Children) Walk(c, topLevel: false);
+                return;
+            }
+            if (rule is not null || AtenOps.Metadata.Contains(node.Short))
+            {
+                _metadata++;
+                if (AtenOps.Allocations.Contains(node.Short))
+                {
+                    foreach (var v in node.Outputs)
+                    foreach (var t in v.Tensors)
+                    {
+                        if (!t.Defined) continue;
+                        _version.Remove(t.StorageId);
+                        _fresh.Add(t.StorageId);
+                    }
+                }
+                return;
+            }
+            // A leaf the importer does not know: memory-bound generic work, listed in the summary.
+            _hostCalls--;
+            _pendingCalls--;
+            var count = _unknown.TryGetValue(node.Name, out var u) ? u : (0, node.Id);
+            _unknown[node.Name] = (count.Item1 + 1, count.Item2);
+            Emit(node, new AtenRule(OpKind.Generic, AtenCost.Move), topLevel);
+        }
+
+        /// <summary>Whether a call does device work: it has a cost rule that does not delegate, or it
+        /// is an unknown leaf, or one of its children does work.</summary>
+        private bool HasWork(EtNode node)
+        {
+            if (_work.TryGetValue(node, out var known)) return known;
+            var rule = AtenOps.Rule(node.Short);
+            bool work;
+            if (rule is { Delegates: false }) work = true;
+            else if (node.Children.Count == 0) work = rule is null && !AtenOps.Metadata.Contains(node.Short) && node.IsCall;
+            else work = node.Children.Any(HasWork);
+            _work[node] = work;
+            return work;
+        }
+
+        private static int CountCalls(EtNode node)
+        {
+            var n = node.IsCall ? 1 : 0;
+            foreach (var c in node.Children) n += CountCalls(c);
+            return n;
+        }
+
+        // ---- one device op ----
+
+        private void Emit(EtNode node, AtenRule rule, bool topLevel)
+        {
+            var calls = CountCalls(node);
+            _hostCalls += calls;
+            var hostCalls = _pendingCalls + calls;
+            _pendingCalls = 0;
+
+            var reads = ReadTensors(node);
+            var writes = node.Outputs.SelectMany(v => v.Tensors).Where(t => t.Defined).GroupBy(t => t.StorageId).Select(g => g.First()).ToList();
+            var dtype = ComputeDType(reads.Concat(writes));
+            long bytesRead = reads.Sum(t => t.Bytes);
+            long bytesWritten = writes.Sum(t => t.Bytes);
+            long flops = 0;
+            GemmShape? gemm = null;
+            AttentionShape? attention = null;
+            var kind = rule.Kind;
+            switch (rule.Cost)
+            {
+                case AtenCost.MatMul:
+                    gemm = Gemm(node);
+                    if (gemm is { } g) flops = g.Flops;
+                    else kind = OpKind.Generic;
+                    break;
+                case AtenCost.Attention:
+                    attention = Attention(node);
+                    if (attention is { } a) flops = a.Flops;
+                    else kind = OpKind.Generic;
+                    break;
+                case AtenCost.Gather:
+                {
+                    // Reads the indices and the gathered rows (as many bytes as it writes), not the table.
+                    var table = FirstTensor(node.Inputs);
+                    bytesRead = reads.Where(t => !ReferenceEquals(t, table)).Sum(t => t.Bytes) + bytesWritten;
+                    if (kind == OpKind.Embedding && _tokenIds is null)
+                        _tokenIds = reads.FirstOrDefault(t => !ReferenceEquals(t, table) && !IsFloating(t));
+                    break;
+                }
+                case AtenCost.Scatter:
+                {
+                    var self = FirstTensor(node.Inputs);
+                    var others = reads.Where(t => !ReferenceEquals(t, self)).ToList();
+                    bytesRead = others.Sum(t => t.Bytes);
+                    bytesWritten = others.Where(IsFloating).Select(t => t.Bytes).DefaultIfEmpty(bytesWritten).Max();
+                    break;
+                }
+                case AtenCost.PerOutput:
+                {
+                    var per = node.Short.StartsWith("gelu", StringComparison.Ordinal) ? AtenOps.GeluFlops(node) : rule.FlopsPerElement;
+                    flops = per * writes.Sum(t => t.Numel);
+                    break;
+                }
+                case AtenCost.PerInput:
+                    flops = rule.FlopsPerElement * (reads.Count > 0 ? reads[0].Numel : 0);
+                    break;
+                case AtenCost.Move:
+                    break;
+            }
+
+            var inputs = new List<Tensor>();
+            foreach (var t in reads)
+            {
+                var tensor = InputTensor(t);
+                if (tensor is not null && !inputs.Contains(tensor)) inputs.Add(tensor);
+            }
+            var name = topLevel ? node.Name : $"{Ancestor(node)}>{node.Name}";
+            var outputs = new List<Tensor>();
+            foreach (var t in writes)
+            {
+                var tensor = NewTensor($"op{_ops.Count}.{node.Short}.out{outputs.Count}", t, TensorRole.Activation);
+                outputs.Add(tensor);
+                _version[t.StorageId] = tensor;
+                _fresh.Remove(t.StorageId);
+            }
+            _ops.Add(new OpSpec(node, name, kind, inputs, outputs, flops, dtype, gemm, attention, bytesRead, bytesWritten, Math.Max(1, hostCalls), writes));
+        }
+
+        /// <summary>The enclosing top-level call, for readable names of nested ops (<c>aten::to>aten::copy_</c>).</summary>
+        private EtNode? _currentTop;
+
+        private string Ancestor(EtNode node) => _currentTop?.Name ?? node.Name;
+
+        /// <summary>Tensors the op reads: every defined tensor argument, except write-only ones (the
+        /// destination of copy_/fill_/zero_ and arguments named "out"), each storage once.</summary>
+        private static List<EtTensor> ReadTensors(EtNode node)
+        {
+            var skip = new HashSet<int>();
+            var outIndex = node.ArgIndex("out");
+            if (outIndex >= 0) skip.Add(outIndex);
+            if (node.Short is "copy_" or "fill_" or "zero_" or "normal_" or "uniform_" or "bernoulli_") skip.Add(0);
+            var list = new List<EtTensor>();
+            var seen = new HashSet<(long, long, long)>();
+            for (var i = 0; i < node.Inputs.Count; i++)
+            {
+                if (skip.Contains(i)) continue;
+                foreach (var t in node.Inputs[i].Tensors)
+                {
+                    if (t.Defined && seen.Add((t.StorageId, t.Offset, t.Numel))) list.Add(t);
+                }
+            }
+            return list;
+        }
+
+        private static EtTensor? FirstTensor(IReadOnlyList<EtValue> values) =>
+            values.SelectMany(v => v.Tensors).FirstOrDefault(t => t.Defined);
+
+        private Tensor? InputTensor(EtTensor t)
+        {
+            if (_version.TryGetValue(t.StorageId, out var produced)) return produced;
+            if (_fresh.Contains(t.StorageId)) return null; // allocated, not yet written: nothing to depend on
+            if (_inputs.TryGetValue(t.StorageId, out var input)) return input;
+            var role = IsFloating(t) ? TensorRole.Weight : TensorRole.Activation;
+            input = NewTensor($"{(role == TensorRole.Weight ? "weight" : "input")}.s{t.StorageId}", t, role);
+            _inputs[t.StorageId] = input;
+            return input;
+        }
+
+        private Tensor NewTensor(string name, EtTensor t, TensorRole role)
+        {
+            var (dtype, shape) = Storage(t);
+            return new Tensor(_nextTensor++, name, shape, dtype, role);
+        }
+
+        // ---- dtypes ----
+
+        /// <summary>The element type inside <c>Tensor(...)</c>.</summary>
+        private static string ElementType(EtTensor t)
+        {
+            var s = t.Type;
+            var open = s.IndexOf('(');
+            var close = s.LastIndexOf(')');
+            return open >= 0 && close > open ? s[(open + 1)..close] : s;
+        }
+
+        private static DType? FloatingDType(EtTensor t) => ElementType(t) switch
+        {
+            "c10::BFloat16" => DType.Bf16,
+            "c10::Half" => DType.Fp16,
+            "float" => DType.Fp32,
+            "c10::Float8_e4m3fn" or "c10::Float8_e5m2" or "c10::Float8_e4m3fnuz" or "c10::Float8_e5m2fnuz" => DType.Fp8,
+            _ => null,
+        };
+
+        private static bool IsFloating(EtTensor t) => FloatingDType(t) is not null;
+
+        /// <summary>The native dtype and shape that store <paramref name="t"/> in exactly its bytes:
+        /// floating types map to their own dtype; any other element (integers, bool, double) maps by
+        /// width: 1 byte int8, 2 bytes fp16, 4 bytes fp32, and a wider element (8-byte long or double)
+        /// as elem_bytes/4 fp32 words in a trailing dimension (a [1, 512] int64 tensor becomes [1, 512, 2] fp32).</summary>
+        private static (DType DType, IReadOnlyList<long> Shape) Storage(EtTensor t)
+        {
+            if (FloatingDType(t) is { } f && f.Bits() == t.ElemBytes * 8) return (f, t.Shape);
+            return t.ElemBytes switch
+            {
+                1 => (DType.Int8, t.Shape),
+                2 => (DType.Fp16, t.Shape),
+                4 => (DType.Fp32, t.Shape),
+                _ => (DType.Fp32, t.Shape.Append(Math.Max(1, t.ElemBytes / 4)).ToArray()),
+            };
+        }
+
+        /// <summary>The arithmetic type: the first floating tensor's; for integer-only ops the storage
+        /// width's (int8 for bytes, fp32 otherwise: integer math runs on the general cores).</summary>
+        private static DType ComputeDType(IEnumerable<EtTensor> tensors)
+        {
+            EtTensor? first = null;
+            foreach (var t in tensors)
+            {
+                if (FloatingDType(t) is { } f) return f;
+                first ??= t;
+            }
+            return first is { ElemBytes: 1 } ? DType.Int8 : DType.Fp32;
+        }
+
+        // ---- shapes ----
+
+        private static GemmShape? Gemm(EtNode node)
+        {
+            var ts = node.Inputs.SelectMany(v => v.Tensors).Where(t => t.Defined).ToList();
+            static long Prod(IEnumerable<long> d) => d.Aggregate(1L, (a, b) => a * b);
+            switch (node.Short)
+            {
+                case "linear":
+                {
+                    if (ts.Count < 2 || ts[1].Shape.Count != 2 || ts[0].Shape.Count < 1) return null;
+                    var x = ts[0].Shape;
+                    return new GemmShape(1, Prod(x.Take(x.Count - 1)), ts[1].Shape[0], x[^1], WeightShared: true);
+                }
+                case "mm" or "_scaled_mm":
+                    return ts.Count >= 2 && ts[0].Shape.Count == 2 && ts[1].Shape.Count == 2
+                        ? new GemmShape(1, ts[0].Shape[0], ts[1].Shape[1], ts[0].Shape[1], WeightShared: true) : null;
+                case "addmm" or "_addmm_activation":
+                    return ts.Count >= 3 && ts[1].Shape.Count == 2 && ts[2].Shape.Count == 2
+                        ? new GemmShape(1, ts[1].Shape[0], ts[2].Shape[1], ts[1].Shape[1], WeightShared: true) : null;
+                case "bmm":
+                    return ts.Count >= 2 && ts[0].Shape.Count == 3 && ts[1].Shape.Count == 3
+                        ? new GemmShape(ts[0].Shape[0], ts[0].Shape[1], ts[1].Shape[2], ts[0].Shape[2], WeightShared: false) : null;
+                case "baddbmm":
+                    return ts.Count >= 3 && ts[1].Shape.Count == 3 && ts[2].Shape.Count == 3
+                        ? new GemmShape(ts[1].Shape[0], ts[1].Shape[1], ts[2].Shape[2], ts[1].Shape[2], WeightShared: false) : null;
+                case "mv":
+                    return ts.Count >= 2 && ts[0].Shape.Count == 2 ? new GemmShape(1, ts[0].Shape[0], 1, ts[0].Shape[1], WeightShared: true) : null;
+                case "addmv":
+                    return ts.Count >= 3 && ts[1].Shape.Count == 2 ? new GemmShape(1, ts[1].Shape[0], 1, ts[1].Shape[1], WeightShared: true) : null;
+                case "matmul":
+                {
+                    if (ts.Count < 2 || ts[0].Shape.Count == 0 || ts[1].Shape.Count == 0) return null;
+                    var a = ts[0].Shape;
+                    var b = ts[1].Shape;
+                    var m = a.Count >= 2 ? a[^2] : 1;
+                    var k = a[^1];
+                    var n = b.Count >= 2 ? b[^1] : 1;
+                    if (b.Count <= 2)
+                        return new GemmShape(1, a.Count >= 2 ? Prod(a.Take(a.Count - 1)) : 1, n, k, WeightShared: true);
+                    // Batched: broadcast the leading dimensions of both operands.
+                    var ba = a.Count > 2 ? a.Take(a.Count - 2).ToArray() : [];
+                    var bb = b.Take(b.Count - 2).ToArray();
+                    var rank = Math.Max(ba.Length, bb.Length);
+                    long batch = 1;
+                    for (var i = 0; i < rank; i++)
+                    {
+                        var da = i < rank - ba.Length ? 1 : ba[i - (rank - ba.Length)];
+                        var db = i < rank - bb.Length ? 1 : bb[i - (rank - bb.Length)];
+                        batch *= Math.Max(da, db);
+                    }
+                    return new GemmShape(batch, m, n, k, WeightShared: false);
+                }
+                default:
+                    return null;
+            }
+        }
+
+        private static AttentionShape? Attention(EtNode node)
+        {
+            var ts = node.Inputs.SelectMany(v => v.Tensors).Where(t => t.Defined).ToList();
+            if (ts.Count < 2) return null;
+            var q = ts[0].Shape;
+            var k = ts[1].Shape;
+            if (q.Count != k.Count || q.Count < 3) return null;
+            // The SDPA family takes [batch, heads, seq, head_dim]; the flash and efficient kernels
+            // called directly take [batch, seq, heads, head_dim].
+            var bshd = node.Short is "_flash_attention_forward" or "_efficient_attention_forward";
+            long batch = q.Count == 4 ? q[0] : 1;
+            var off = q.Count == 4 ? 1 : 0;
+            long hq = bshd ? q[off + 1] : q[off], sq = bshd ? q[off] : q[off + 1];
+            long hkv = bshd ? k[off + 1] : k[off], skv = bshd ? k[off] : k[off + 1];
+            var d = q[^1];
+            var causal = (node.Arg("is_causal") ?? node.Arg("causal"))?.AsBool ?? false;
+            if (causal && skv < sq) causal = false;
+            return new AttentionShape(batch, hq, hkv, d, sq, skv, causal);
+        }
+
+        // ---- layers ----
+
+        /// <summary>Decoder layers, anchored on the attention ops: layer k runs from just after the
+        /// last hidden-sized residual add before attention k (layer 0: from the first op reading the
+        /// embedding output) to the last hidden-sized add after the last attention. Ops outside are -1.</summary>
+        private int[] AssignLayers(out int count)
+        {
+            var layers = Enumerable.Repeat(-1, _ops.Count).ToArray();
+            var attn = Enumerable.Range(0, _ops.Count).Where(i => _ops[i].Kind == OpKind.Attention).ToList();
+            count = attn.Count;
+            if (attn.Count == 0) return layers;
+            var embed = _ops.FindIndex(o => o.Kind == OpKind.Embedding);
+            var hidden = embed >= 0 && _ops[embed].EtOutputs.Count > 0 ? _ops[embed].EtOutputs[0].Shape : null;
+            bool Residual(int i) => hidden is not null && _ops[i].Node.Short is "add" or "add_" && _ops[i].EtOutputs.Count == 1
+                && _ops[i].EtOutputs[0].Shape.SequenceEqual(hidden);
+
+            var starts = new int[attn.Count];
+            starts[0] = 0;
+            if (embed >= 0 && embed < attn[0])
+            {
+                var x = _ops[embed].Outputs;
+                var reader = Enumerable.Range(embed + 1, attn[0] - embed).FirstOrDefault(i => _ops[i].Inputs.Any(x.Contains), attn[0]);
+                starts[0] = reader;
+            }
+            for (var k = 1; k < attn.Count; k++)
+            {
+                starts[k] = attn[k - 1] + 1;
+                for (var i = attn[k] - 1; i > attn[k - 1]; i--)
+                {
+                    if (Residual(i)) { starts[k] = i + 1; break; }
+                }
+            }
+            var end = _ops.Count - 1;
+            if (hidden is not null)
+            {
+                for (var i = _ops.Count - 1; i > attn[^1]; i--)
+                {
+                    if (Residual(i)) { end = i; break; }
+                }
+            }
+            for (var k = 0; k < attn.Count; k++)
+            {
+                var stop = k + 1 < attn.Count ? starts[k + 1] - 1 : end;
+                for (var i = starts[k]; i <= stop; i++) layers[i] = k;
+            }
+            return layers;
+        }
+    }
+}
