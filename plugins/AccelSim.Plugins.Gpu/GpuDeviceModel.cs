@@ -246,7 +246,10 @@ public sealed class GpuDeviceModel : IDeviceModel, IHostDispatchDevice
             if (s > longest) longest = s;
         }
         var ctas = a.Batch * a.HeadsQ * nq;
-        var compute = Math.Max(sum * a.Batch * a.HeadsQ / Spec.SmCount, longest);
+        // An op whose FLOPs differ from its shape's forward count (a backward pass that recomputes,
+        // attention with different query-key and value head sizes) scales the same CTA schedule.
+        var work = a.Flops > 0 && op.Flops > 0 ? op.Flops / (double)a.Flops : 1.0;
+        var compute = work * Math.Max(sum * a.Batch * a.HeadsQ / Spec.SmCount, longest);
         return Build(op, dt, compute, traffic, 1, Spec.MinKernelS,
             string.Create(CultureInfo.InvariantCulture, $"flash prefill: {ctas} CTAs of {bq}x{bkv}"));
     }

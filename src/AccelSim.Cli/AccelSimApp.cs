@@ -17,6 +17,7 @@ public static class AccelSimApp
         root.Subcommands.Add(OpCommand.Create(context));
         root.Subcommands.Add(CompareCommand.Create(context));
         root.Subcommands.Add(ExportCommand.Create(context));
+        root.Subcommands.Add(ImportCommand.Create(context));
         root.Subcommands.Add(ListCommand.Create(context));
         root.Subcommands.Add(ValidateCommand.Create(context));
 

@@ -91,10 +91,10 @@ public class FpgaLawTests
     {
         // Activations too big to stay on chip op by op: the pipeline streams them in tiles instead.
         var device = FpgaTestSupport.Model("u280");
-        var graph = HdvKernels.Ffn();
+        var graph = HdvKernels.Ffn(l: 8192);
         var df = FpgaTestSupport.Run(graph, device, "dataflow").OffChipBytes;
         var seq = FpgaTestSupport.Run(graph, device, "sequential").OffChipBytes;
-        var wide = 1024L * 4096;
+        var wide = 8192L * 4096;
         Assert.True(seq - df >= 3 * wide, $"sequential {seq} B, dataflow {df} B");
     }
 

@@ -97,7 +97,7 @@ internal sealed class MeshCostModel
         var side = Math.Max(spec.MeshWidth, spec.MeshHeight);
         var list = new SortedSet<int>();
         for (var v = 1; v <= Math.Min(16, side); v++) list.Add(v);
-        for (double v = 16; v < side; v *= 1.0625) list.Add((int)Math.Ceiling(v));
+        for (double v = 16; v < side; v *= 1.125) list.Add((int)Math.Ceiling(v));
         list.Add(spec.MeshWidth);
         list.Add(spec.MeshHeight);
         _sides = list.Where(v => v <= side).ToArray();

@@ -1,0 +1,104 @@
+using AccelSim.Core.Config;
+using AccelSim.Core.Graph;
+using AccelSim.Core.Metrics;
+using AccelSim.Workloads.Models;
+using Xunit.Abstractions;
+
+namespace AccelSim.Plugins.Fpga.Tests;
+
+/// <summary>The seed papers' headline results, out of the configs and the workloads. Each test states
+/// the paper's figure and the factor it allows; docs/devices/fpga.md and experiments/ hold the table.</summary>
+public class ReproductionTests(ITestOutputHelper output)
+{
+    /// <summary>FlightLLM's decode setting: LLaMA2-7B, batch 1, one token after a 512-token context.</summary>
+    private const long Context = 512;
+
+    private const double AllowedFactor = 2.0;
+
+    private static WorkloadGraph Decode() => FpgaTestSupport.Llama("llama2-7b", Phase.Decode, 1, Context);
+
+    /// <summary>FlightLLM's compressed model: 4-bit weights with 2:4 sparsity on the sparse DSP chain.</summary>
+    private static WorkloadGraph FlightLlmModel() => WeightFormat.Apply(Decode(), DType.Int4, new NmSparsity(2, 4));
+
+    /// <summary>The GPU baselines: vLLM with SmoothQuant, 8-bit weights (W8A8).</summary>
+    private static WorkloadGraph SmoothQuantModel() => WeightFormat.Apply(Decode(), DType.Int8, null);
+
+    private static double TokensPerJ(RunMetrics m) => m.Workload.Tokens / m.Energy.TotalJ;
+
+    private static double Price(string name) => FpgaTestSupport.Load(name).Number("cost.price_USD");
+
+    private void Within(string what, double paper, double simulated)
+    {
+        output.WriteLine($"{what}: paper {paper:0.##}x, simulated {simulated:0.##}x (allowed factor {AllowedFactor})");
+        Assert.InRange(simulated, paper / AllowedFactor, paper * AllowedFactor);
+    }
+
+    [Fact]
+    public void FlightLlmU280VersusV100sEnergyAndCostEfficiency()
+    {
+        var fpga = FpgaTestSupport.Run(FlightLlmModel(), FpgaTestSupport.Model("u280"), "auto");
+        var gpu = FpgaTestSupport.Run(SmoothQuantModel(), FpgaTestSupport.Gpu("v100s"));
+        var gpuFp16 = FpgaTestSupport.Run(Decode(), FpgaTestSupport.Gpu("v100s"));
+        output.WriteLine($"u280 int4 2:4: {fpga.TokensPerS:0.#} tok/s, {fpga.Energy.TotalJ / fpga.LatencyS:0.#} W, {TokensPerJ(fpga):0.###} tok/J");
+        output.WriteLine($"v100s int8 weights: {gpu.TokensPerS:0.#} tok/s, {gpu.Energy.TotalJ / gpu.LatencyS:0.#} W, {TokensPerJ(gpu):0.###} tok/J");
+        output.WriteLine($"v100s fp16 (information): {gpuFp16.TokensPerS:0.#} tok/s, {TokensPerJ(gpuFp16):0.###} tok/J");
+
+        Within("energy efficiency u280/v100s", 6.0, TokensPerJ(fpga) / TokensPerJ(gpu));
+        Within("cost efficiency u280/v100s", 1.8, fpga.TokensPerS / Price("u280") / (gpu.TokensPerS / Price("v100s")));
+        // The FPGA's edge is memory bytes and power, not speed: its weights are 5x smaller than fp16.
+        Assert.True(fpga.OffChipBytes < 0.25 * gpuFp16.OffChipBytes);
+        Assert.True(fpga.Energy.TotalJ / fpga.LatencyS < 0.5 * (gpu.Energy.TotalJ / gpu.LatencyS));
+    }
+
+    [Fact]
+    public void FlightLlmVhk158VersusA100Throughput()
+    {
+        var fpga = FpgaTestSupport.Run(FlightLlmModel(), FpgaTestSupport.Model("vhk158"), "auto");
+        var gpu = FpgaTestSupport.Run(SmoothQuantModel(), FpgaTestSupport.Gpu("a100-80g"));
+        var gpuFp16 = FpgaTestSupport.Run(Decode(), FpgaTestSupport.Gpu("a100-80g"));
+        output.WriteLine($"vhk158 int4 2:4: {fpga.TokensPerS:0.#} tok/s; a100-80g int8 weights: {gpu.TokensPerS:0.#} tok/s; a100-80g fp16 (information): {gpuFp16.TokensPerS:0.#} tok/s");
+        Within("throughput vhk158/a100", 1.2, fpga.TokensPerS / gpu.TokensPerS);
+    }
+
+    [Fact]
+    public void AlwaysOnChipDecodeBeatsSpillingActivations()
+    {
+        // FlightLLM's always-on-chip decode: with no room for activations on chip, every activation
+        // round-trips through HBM and the same decode is slower.
+        var onChip = FpgaTestSupport.Seconds(FlightLlmModel(), FpgaTestSupport.Model("u280"));
+        var off = FpgaTestSupport.Seconds(FlightLlmModel(), FpgaTestSupport.Model(FpgaTestSupport.Load("u280").With(("memory.sram.activation_fraction", 0.0))));
+        output.WriteLine($"always-on-chip {onChip * 1e3:0.###} ms, activations through HBM {off * 1e3:0.###} ms");
+        Assert.True(off > onChip);
+    }
+
+    private static (double VsSequential, double VsDataflow) Intar(FpgaDeviceModel device, ITestOutputHelper? log = null)
+    {
+        double logSeq = 0, logDf = 0;
+        var kernels = HdvKernels.Suite();
+        foreach (var g in kernels)
+        {
+            var s = FpgaTestSupport.Seconds(g, device, "sequential");
+            var d = FpgaTestSupport.Seconds(g, device, "dataflow");
+            var a = FpgaTestSupport.Seconds(g, device, "auto");
+            log?.WriteLine($"{device.Name} {g.Info.Name}: sequential {s * 1e3:0.###} ms, dataflow {d * 1e3:0.###} ms, auto {a * 1e3:0.###} ms");
+            Assert.True(a <= Math.Min(s, d) * (1 + 1e-9), $"{g.Info.Name}: auto is not the faster of the two");
+            logSeq += Math.Log(s / a);
+            logDf += Math.Log(d / a);
+        }
+        return (Math.Exp(logSeq / kernels.Count), Math.Exp(logDf / kernels.Count));
+    }
+
+    [Fact]
+    public void IntarAutoVersusDataflowAndSequentialOnHighDataVolumeVariationKernels()
+    {
+        var (vsSeq, vsDf) = Intar(FpgaTestSupport.Model("u280"), output);
+        var (ddrSeq, ddrDf) = Intar(FpgaTestSupport.Model(FpgaTestSupport.Load("u280").WithText("placement.activation_spill", "ddr")), output);
+        output.WriteLine($"u280, spills through hbm: auto {vsSeq:0.##}x vs sequential, {vsDf:0.##}x vs dataflow (geometric means)");
+        output.WriteLine($"u280, spills through ddr: auto {ddrSeq:0.##}x vs sequential, {ddrDf:0.##}x vs dataflow (geometric means)");
+        Within("InTAR auto vs dataflow (u280)", 1.8, vsDf);
+        // Auto beats sequential, but by far less than InTAR's 7.1x: the sequential schedule here keeps
+        // activations on chip where they fit and overlaps spills with compute (see experiments/intar).
+        Assert.True(vsSeq > 1.03, $"auto vs sequential {vsSeq}");
+        Assert.True(ddrSeq > vsSeq, "slower spills must widen the gap to sequential");
+    }
+}
