@@ -217,14 +217,12 @@ public sealed class WaferDeviceModel : IDeviceModel, IDataflowDevice
         ArgumentNullException.ThrowIfNull(region);
         var ops = region.Ops;
         var works = ops.Select(Describe).ToArray();
-        var perCoreFlops = new double[ops.Count];
         double totalWork = 0;
         var workS = new double[ops.Count];
         for (var i = 0; i < ops.Count; i++)
         {
             var w = works[i];
             var f = Math.Max(PeakFlops(w.DType), 1) / Spec.Cores * Spec.ComputeEfficiency;
-            perCoreFlops[i] = f;
             workS[i] = w.Flops / f + (w.SramBytes + w.MemoryXBytes) / Spec.SramPerCoreBps;
             totalWork += workS[i];
         }

@@ -16,31 +16,17 @@ public static class CompareCommand
     {
         var c = new Command("compare", "Run one workload on several devices and schedules and print them side by side");
         var hardware = new Option<string>("--hardware") { Required = true, Description = "Comma-separated hardware names or paths" };
-        var model = new Option<string?>("--model") { Description = "Bundled model name or a Hugging Face config.json" };
-        var trace = new Option<string?>("--trace") { Description = "A native trace JSON file" };
-        var phase = new Option<string>("--phase") { DefaultValueFactory = _ => "prefill" };
-        var batch = new Option<long>("--batch") { DefaultValueFactory = _ => 1 };
-        var seq = new Option<long?>("--seq") { Description = "Prompt tokens per sequence (prefill; default 2048)" };
-        var context = new Option<long?>("--context") { Description = "Cached tokens per sequence (decode; default 2048)" };
-        var dtype = new Option<string?>("--dtype");
+        var workload = new WorkloadOptions(c);
         var schedules = new Option<string>("--schedule") { DefaultValueFactory = _ => "sequential", Description = "Comma-separated schedules: sequential, dataflow, auto" };
         var format = CommonOptions.Format();
         var outPath = CommonOptions.Out();
-        foreach (var o in new Option[] { hardware, model, trace, phase, batch, seq, context, dtype, schedules, format, outPath }) c.Options.Add(o);
+        foreach (var o in new Option[] { hardware, schedules, format, outPath }) c.Options.Add(o);
 
         c.SetAction(p =>
         {
-            var modelName = p.GetValue(model);
-            var tracePath = p.GetValue(trace);
-            if ((modelName is null) == (tracePath is null))
-                throw new InputException(null, "--model/--trace", "give exactly one of --model or --trace");
             var hardwareNames = Split(p.GetValue(hardware)!, "--hardware");
             var scheduleNames = Split(p.GetValue(schedules)!, "--schedule");
-            var decode = p.GetValue(phase) == "decode";
-            var graph = tracePath is not null
-                ? WorkloadFactory.FromTrace(tracePath)
-                : WorkloadFactory.FromModel(modelName!, p.GetValue(phase)!, p.GetValue(batch),
-                    p.GetValue(seq) ?? (decode ? 1 : 2048), p.GetValue(context) ?? (decode ? 2048 : 0), p.GetValue(dtype));
+            var graph = workload.Build(p);
 
             using var services = Composition.Build(p.GetValue(CommonOptions.Plugins));
             var runs = new List<RunMetrics>();

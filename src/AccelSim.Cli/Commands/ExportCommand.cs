@@ -12,19 +12,12 @@ public static class ExportCommand
     public static Command Create(CliContext cli)
     {
         var c = new Command("export", "Write a model's workload graph as a native trace (docs/trace-format.md)");
-        var model = new Option<string>("--model") { Required = true, Description = "Bundled model name or a Hugging Face config.json" };
-        var phase = new Option<string>("--phase") { DefaultValueFactory = _ => "prefill" };
-        var batch = new Option<long>("--batch") { DefaultValueFactory = _ => 1 };
-        var seq = new Option<long?>("--seq") { Description = "Prompt tokens per sequence (prefill and train; default 2048)" };
-        var context = new Option<long?>("--context") { Description = "Cached tokens per sequence (decode; default 2048)" };
-        var dtype = new Option<string?>("--dtype");
+        var workload = new WorkloadOptions(c, allowTrace: false);
         var outPath = new Option<string>("--out") { Required = true, Description = "Trace file to write (.json, or .json.gz to compress)" };
-        foreach (var o in new Option[] { model, phase, batch, seq, context, dtype, outPath }) c.Options.Add(o);
+        c.Options.Add(outPath);
         c.SetAction(p =>
         {
-            var decode = p.GetValue(phase) == "decode";
-            var graph = WorkloadFactory.FromModel(p.GetValue(model)!, p.GetValue(phase)!, p.GetValue(batch),
-                p.GetValue(seq) ?? (decode ? 1 : 2048), p.GetValue(context) ?? (decode ? 2048 : 0), p.GetValue(dtype));
+            var graph = workload.Build(p);
             var target = p.GetValue(outPath)!;
             using var files = new OutputFiles();
             if (target.EndsWith(".gz", StringComparison.OrdinalIgnoreCase))

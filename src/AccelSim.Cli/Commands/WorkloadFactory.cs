@@ -1,3 +1,4 @@
+using System.CommandLine;
 using AccelSim.Core.Config;
 using AccelSim.Core.Graph;
 using AccelSim.Workloads.Models;
@@ -5,21 +6,54 @@ using AccelSim.Workloads.Traces;
 
 namespace AccelSim.Cli.Commands;
 
-/// <summary>Builds the workload graph a command asked for: a model config or a native trace.</summary>
-public static class WorkloadFactory
+/// <summary>The options that pick a workload (a model config or a native trace, phase and shape), shared
+/// by run, compare and export, and the graph they describe.</summary>
+public sealed class WorkloadOptions
 {
-    public static WorkloadGraph FromModel(string model, string phase, long batch, long seq, long context, string? dtype)
+    public Option<string?> Model { get; } = new("--model") { Description = "Bundled model name (see 'accelsim list models') or a path to a Hugging Face config.json" };
+    public Option<string?> Trace { get; } = new("--trace") { Description = "A native trace JSON file (see docs/trace-format.md)" };
+    public Option<string> Phase { get; } = new("--phase") { DefaultValueFactory = _ => "prefill", Description = "prefill, decode or train" };
+    public Option<long> Batch { get; } = new("--batch") { DefaultValueFactory = _ => 1, Description = "Sequences" };
+    public Option<long?> Seq { get; } = new("--seq") { Description = "Prompt tokens per sequence (prefill and train; default 2048; decode makes 1 new token)" };
+    public Option<long?> Context { get; } = new("--context") { Description = "Cached tokens per sequence (decode; default 2048)" };
+    public Option<string?> DType { get; } = new("--dtype") { Description = "Weights and activations data type (default: the model's torch_dtype, else bf16)" };
+    public Option<double> ExpertSkew { get; } = new("--expert-skew") { DefaultValueFactory = _ => 0, Description = "Mixture-of-experts routing skew in [0, 1): 0 spreads tokens uniformly" };
+    public Option<bool> Recompute { get; } = new("--recompute") { Description = "Training: recompute each layer's forward in backward instead of keeping activations" };
+
+    public WorkloadOptions(Command command, bool allowTrace = true)
     {
-        if (!Phases.TryParse(phase, out var p))
-            throw new InputException(null, "--phase", $"expected {Phases.Expected}, got '{phase}'");
-        DType? d = dtype is null ? null : CommonOptions.ParseDType(dtype, "--dtype");
-        var config = ModelConfigLoader.LoadNamed(model);
-        return ModelBuilderRegistry.Default.Build(config, new WorkloadRequest(p, batch, seq, context, d));
+        command.Options.Add(Model);
+        if (allowTrace) command.Options.Add(Trace);
+        foreach (var o in new Option[] { Phase, Batch, Seq, Context, DType, ExpertSkew, Recompute }) command.Options.Add(o);
     }
 
-    public static WorkloadGraph FromTrace(string path)
+    public WorkloadGraph Build(ParseResult p)
     {
-        if (!File.Exists(path)) throw new InputException(path, null, "no such trace file");
-        return NativeTraceReader.Read(path);
+        var model = p.GetValue(Model);
+        var trace = p.GetValue(Trace);
+        if ((model is null) == (trace is null))
+            throw new InputException(null, "--model/--trace", "give exactly one of --model or --trace");
+        if (trace is not null)
+        {
+            if (!File.Exists(trace)) throw new InputException(trace, null, "no such trace file");
+            return NativeTraceReader.Read(trace);
+        }
+
+        var phaseText = p.GetValue(Phase)!;
+        if (!Phases.TryParse(phaseText, out var phase))
+            throw new InputException(null, "--phase", $"expected {Phases.Expected}, got '{phaseText}'");
+        var decode = phase == Workloads.Models.Phase.Decode;
+        var dtypeText = p.GetValue(DType);
+        Core.Graph.DType? dtype = dtypeText is null ? null : CommonOptions.ParseDType(dtypeText, "--dtype");
+        var request = new WorkloadRequest(phase, p.GetValue(Batch),
+            p.GetValue(Seq) ?? (decode ? 1 : 2048),
+            p.GetValue(Context) ?? (decode ? 2048 : 0),
+            dtype)
+        {
+            ExpertSkew = p.GetValue(ExpertSkew),
+            Recompute = p.GetValue(Recompute),
+        };
+        var config = ModelConfigLoader.LoadNamed(model!);
+        return ModelBuilderRegistry.Default.Build(config, request);
     }
 }
