@@ -19,15 +19,28 @@ public sealed class WorkloadOptions
     public Option<string?> DType { get; } = new("--dtype") { Description = "Weights and activations data type (default: the model's torch_dtype, else bf16)" };
     public Option<double> ExpertSkew { get; } = new("--expert-skew") { DefaultValueFactory = _ => 0, Description = "Mixture-of-experts routing skew in [0, 1): 0 spreads tokens uniformly" };
     public Option<bool> Recompute { get; } = new("--recompute") { Description = "Training: recompute each layer's forward in backward instead of keeping activations" };
+    public Option<string?> Weights { get; } = new("--weights") { Description = "Store matmul weights as int4, int8, fp8, bf16 or fp16 (changes bytes; devices with packed arithmetic run faster)" };
+    public Option<string?> Sparsity { get; } = new("--sparsity") { Description = "N:M structured sparsity of matmul weights, e.g. 2:4 (changes bytes and effective FLOPs)" };
 
     public WorkloadOptions(Command command, bool allowTrace = true)
     {
         command.Options.Add(Model);
         if (allowTrace) command.Options.Add(Trace);
-        foreach (var o in new Option[] { Phase, Batch, Seq, Context, DType, ExpertSkew, Recompute }) command.Options.Add(o);
+        foreach (var o in new Option[] { Phase, Batch, Seq, Context, DType, ExpertSkew, Recompute, Weights, Sparsity }) command.Options.Add(o);
     }
 
     public WorkloadGraph Build(ParseResult p)
+    {
+        var graph = BuildGraph(p);
+        var weights = p.GetValue(Weights);
+        var sparsity = p.GetValue(Sparsity);
+        if (weights is null && sparsity is null) return graph;
+        return WeightFormat.Apply(graph,
+            weights is null ? null : WeightFormat.ParseWeights(weights, "--weights"),
+            sparsity is null ? null : NmSparsity.Parse(sparsity, "--sparsity"));
+    }
+
+    private WorkloadGraph BuildGraph(ParseResult p)
     {
         var model = p.GetValue(Model);
         var trace = p.GetValue(Trace);

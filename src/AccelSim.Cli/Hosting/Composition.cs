@@ -1,5 +1,6 @@
 using AccelSim.Core.Plugins;
 using AccelSim.Core.Simulation;
+using AccelSim.Plugins.Fpga;
 using AccelSim.Plugins.Gpu;
 using AccelSim.Plugins.Rdu;
 using Microsoft.Extensions.DependencyInjection;
@@ -16,6 +17,7 @@ public static class Composition
         services.AddAccelSimCore();
         services.AddGpuPlugin();
         services.AddRduPlugin();
+        services.AddFpgaPlugin();
         var provider = services.BuildServiceProvider();
         if (pluginFolder is not null)
             ExternalPlugins.LoadFrom(pluginFolder, provider.GetRequiredService<PluginRegistry>());
