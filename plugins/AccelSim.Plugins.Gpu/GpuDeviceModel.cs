@@ -26,7 +26,7 @@ public enum HostMemory
 /// CUDA graph); bytes move on <c>hbm</c>, on <c>l2</c> (activations that fit in L2) and on
 /// <c>pcie</c> (the host link). Engine <c>host</c> is the CPU thread that issues ops in eager
 /// execution (<see cref="EagerSchedule"/>); no op's own cost ever runs on it.</summary>
-public sealed class GpuDeviceModel : IDeviceModel, IHostDispatchDevice
+public sealed partial class GpuDeviceModel : IDeviceModel, IHostDispatchDevice
 {
     private readonly int _sm, _host, _hbm, _l2, _pcie, _hbmTier;
 
@@ -34,16 +34,18 @@ public sealed class GpuDeviceModel : IDeviceModel, IHostDispatchDevice
     {
         Spec = spec ?? throw new ArgumentNullException(nameof(spec));
         Topology = new DeviceTopology(
-            [new EngineSpec("sm", 1), new EngineSpec("host", 1)],
+            [new EngineSpec("sm", 1), new EngineSpec("host", 1), .. HierarchyEngines()],
             [
                 new ChannelSpec("hbm", spec.HbmBandwidthBps, 0, "hbm", OffChip: true),
                 new ChannelSpec("l2", spec.L2BandwidthBps, 0, "l2", OffChip: false),
                 new ChannelSpec("pcie", spec.PcieBandwidthBps, Ps.FromSeconds(spec.PcieLatencyS), "host", OffChip: true),
+                .. HierarchyChannels(spec),
             ],
             [
                 new TierSpec("hbm", spec.HbmCapacityBytes, OffChip: true),
                 new TierSpec("l2", spec.L2CapacityBytes, OffChip: false),
                 new TierSpec("host", spec.HostMemoryBytes, OffChip: true),
+                .. HierarchyTiers(spec),
             ]);
         _sm = Topology.EngineIndex("sm");
         _host = Topology.EngineIndex("host");
@@ -102,6 +104,7 @@ public sealed class GpuDeviceModel : IDeviceModel, IHostDispatchDevice
     public OpCost Cost(Op op)
     {
         ArgumentNullException.ThrowIfNull(op);
+        if (op.Transfer is { } transfer) return TierCopy(op, transfer);
         return op.Kind switch
         {
             OpKind.MatMul when op.Gemm is { } g && g.M > 0 && g.N > 0 && g.K > 0 && g.Batch > 0 => Gemm(op, g),
@@ -269,18 +272,30 @@ public sealed class GpuDeviceModel : IDeviceModel, IHostDispatchDevice
     private OpCost Build(Op op, DType dt, double computeS, Traffic traffic, double hbmEfficiency, double minS, string note)
     {
         var start = Spec.KernelStartS;
-        // The kernel occupies the SMs at least until its minimum duration: launch and tail effects.
-        var busy = Math.Max(computeS, minS - start);
         var transfers = new List<TransferDemand>(2);
+        double memS = 0, bytePj = 0;
         if (traffic.Hbm > 0)
         {
             var s = HbmSeconds(traffic.HbmRead, traffic.HbmWrite, hbmEfficiency);
-            transfers.Add(new TransferDemand(_hbm, traffic.Hbm, traffic.Hbm / s, traffic.Hbm * Spec.PjPerByteHbm));
+            var hbmPj = traffic.HbmRead * Spec.PjPerByteHbm + traffic.HbmWrite * Spec.Power.PjPerByteHbmWrite;
+            transfers.Add(new TransferDemand(_hbm, traffic.Hbm, traffic.Hbm / s, hbmPj));
+            memS = s;
+            bytePj += hbmPj;
         }
         if (traffic.L2 > 0)
+        {
             transfers.Add(new TransferDemand(_l2, traffic.L2, Spec.L2BandwidthBps, traffic.L2 * Spec.PjPerByteL2));
+            memS = Math.Max(memS, L2Seconds(traffic.L2));
+            bytePj += traffic.L2 * Spec.PjPerByteL2;
+        }
         var pj = Spec.PjPerFlop.TryGetValue(dt, out var e) ? e : Spec.PjPerFlop[DType.Fp32];
-        return new OpCost(_sm, Ps.FromSeconds(start), Ps.FromSeconds(busy), transfers, op.Flops * pj, note);
+        // Above the power limit the SMs clock down: slower compute, less energy per FLOP (GpuPowerModel.cs).
+        var power = GpuPowerModel.Apply(Spec.Power, computeS, op.Flops * pj, bytePj, memS, start, minS - start);
+        if (power.Throttled)
+            note += string.Create(CultureInfo.InvariantCulture, $"; power-capped at {Spec.ClockMHz * power.ClockFraction:0} MHz");
+        // The kernel occupies the SMs at least until its minimum duration: launch and tail effects.
+        var busy = Math.Max(power.ComputeS, minS - start);
+        return new OpCost(_sm, Ps.FromSeconds(start), Ps.FromSeconds(busy), transfers, power.ComputeEnergyPj, note);
     }
 
     private static long Ceil(long a, long b) => (a + b - 1) / b;

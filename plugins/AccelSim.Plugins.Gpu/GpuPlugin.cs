@@ -34,10 +34,10 @@ public static class GpuParameters
     /// product of a known family is described by these keys alone.</summary>
     public static readonly IReadOnlyList<string> DatasheetKeys =
     [
-        "compute.sm_count", "compute.clock_MHz",
+        "compute.sm_count", "compute.clock_MHz", "compute.tensor_peak_clock_MHz",
         .. GpuSpec.ConfigDTypes.Select(d => $"compute.{d.Name()}.peak_flops"),
         "memory.hbm.capacity_bytes", "memory.hbm.bandwidth_Bps", "memory.l2.capacity_bytes",
-        "host.pcie.bandwidth_Bps", "host.memory_bytes",
+        "host.pcie.bandwidth_Bps", "host.memory_bytes", "host.nvme.bandwidth_Bps", "host.nvme.capacity_bytes",
         "power.tdp_W", "power.cap_W", "power.static_W",
     ];
 
@@ -47,7 +47,7 @@ public static class GpuParameters
         {
             new("compute.sm_count", "count", "streaming multiprocessors (datasheet)"),
             new("compute.clock_MHz", "MHz", "boost SM clock the datasheet peaks are quoted at"),
-            new("compute.tensor_clock_fraction", "fraction", "sustained SM clock for tensor-core work over clock_MHz (power-cap throttling; family); scales tensor-core peaks"),
+            new("compute.tensor_peak_clock_MHz", "MHz", "SM clock the datasheet's tensor-core peaks are quoted at (default clock_MHz); tensor rate at clock_MHz = peak x clock_MHz / this", Required: false),
         };
         foreach (var d in GpuSpec.ConfigDTypes)
         {
@@ -96,15 +96,24 @@ public static class GpuParameters
             new("host.dispatch_s_per_op", "s", "host (CPU) time to issue one device op in eager execution (framework dispatch and kernel launch)"),
             new("host.dispatch_s_per_call", "s", "host time of each further host-only framework call (a view, a reshape) issued with an op"),
             new("host.memory_bytes", "bytes", "host memory available to the device (0 = not modelled)", Required: false),
+            new("host.nvme.capacity_bytes", "bytes", "NVMe drive capacity available to the device: the ssd tier (0 = not modelled)", Required: false),
+            new("host.nvme.bandwidth_Bps", "B/s", "NVMe drive sequential bandwidth (datasheet)", Required: false),
+            new("host.nvme.latency_s", "s", "NVMe transfer start latency", Required: false),
+            new("host.nvme.efficiency", "fraction", "fraction of the drive bandwidth a large DMA transfer reaches (default 1)", Required: false),
             new("power.tdp_W", "W", "board power (datasheet)"),
-            new("power.cap_W", "W", "power limit in force (clock throttling above it is not yet modelled)"),
+            new("power.cap_W", "W", "power limit in force: a kernel whose power at clock_MHz exceeds it runs at a lower SM clock (GpuPowerModel)"),
+            new("power.dvfs.alpha", "exponent", "dynamic energy per FLOP scales as (f / clock_MHz)^alpha over the DVFS range (family)"),
+            new("power.dvfs.min_clock_fraction", "fraction", "lowest SM clock the power limit may impose, over clock_MHz (family)"),
             new("power.static_W", "W", "power drawn whenever the device is on"),
         ]);
         foreach (var d in GpuSpec.ConfigDTypes)
             list.Add(new($"energy.pJ_per_flop.{d.Name()}", "pJ/FLOP", $"dynamic energy per {d.Name()} FLOP"));
-        list.Add(new("energy.pJ_per_byte.hbm", "pJ/B", "dynamic energy per byte moved to or from HBM (memory, PHY, on-chip path)"));
+        list.Add(new("energy.pJ_per_byte.hbm", "pJ/B", "dynamic energy per byte read from HBM (memory, PHY, on-chip path)"));
+        list.Add(new("energy.pJ_per_byte.hbm_write", "pJ/B", "dynamic energy per byte written to HBM (default: energy.pJ_per_byte.hbm)", Required: false));
         list.Add(new("energy.pJ_per_byte.l2", "pJ/B", "dynamic energy per byte served by L2"));
         list.Add(new("energy.pJ_per_byte.pcie", "pJ/B", "dynamic energy per byte over the host link"));
+        list.Add(new("energy.pJ_per_byte.host", "pJ/B", "dynamic energy per byte read or written in host DDR by a host-device copy (0 = not modelled)", Required: false));
+        list.Add(new("energy.pJ_per_byte.ssd", "pJ/B", "dynamic energy per byte read or written on the NVMe drive (0 = not modelled)", Required: false));
         return list.ToArray();
     }
 }

@@ -19,11 +19,10 @@ public sealed class GpuSpec
     // compute
     public required int SmCount { get; init; }
     public required double ClockMHz { get; init; }
-    /// <summary>Sustained tensor-core clock over the boost clock (family: power-cap throttling).</summary>
-    public required double TensorClockFraction { get; init; }
-
-    /// <summary>Effective sustained clock for tensor-core work: <see cref="ClockMHz"/> x <see cref="TensorClockFraction"/>.</summary>
-    public double TensorClockMHz => ClockMHz * TensorClockFraction;
+    /// <summary>Tensor-core rate at <see cref="ClockMHz"/> over the datasheet peak (quoted at
+    /// <see cref="GpuPowerSpec.TensorPeakClockMHz"/>); the power limit may lower the clock per kernel
+    /// (<see cref="GpuPowerModel"/>).</summary>
+    public double TensorClockFraction => ClockMHz / Power.TensorPeakClockMHz;
     public required IReadOnlyDictionary<DType, double> PeakFlops { get; init; }
     public required IReadOnlyDictionary<DType, double> DTypeEfficiency { get; init; }
 
@@ -71,6 +70,12 @@ public sealed class GpuSpec
     public required double PciePageableD2HEfficiency { get; init; }
     public required long HostMemoryBytes { get; init; }
 
+    // NVMe drive on the host (0 capacity = not modelled; see GpuMemoryHierarchy.cs)
+    public long NvmeCapacityBytes { get; init; }
+    public double NvmeBandwidthBps { get; init; }
+    public double NvmeLatencyS { get; init; }
+    public double NvmeEfficiency { get; init; } = 1;
+
     // host dispatch (eager execution)
     public required double HostDispatchPerOpS { get; init; }
     public required double HostDispatchPerCallS { get; init; }
@@ -80,9 +85,13 @@ public sealed class GpuSpec
     public required double CapW { get; init; }
     public required double StaticW { get; init; }
     public required IReadOnlyDictionary<DType, double> PjPerFlop { get; init; }
+    /// <summary>Power limit, DVFS and write-energy description (<see cref="GpuPowerModel"/>).</summary>
+    public required GpuPowerSpec Power { get; init; }
     public required double PjPerByteHbm { get; init; }
     public required double PjPerByteL2 { get; init; }
     public required double PjPerBytePcie { get; init; }
+    public double PjPerByteHost { get; init; }
+    public double PjPerByteSsd { get; init; }
 
     /// <summary>Binds <paramref name="config"/>, reporting every missing, mistyped or out-of-range
     /// field at once (with its JSON path) as an <see cref="InputException"/>.</summary>
@@ -122,7 +131,6 @@ public sealed class GpuSpec
             Name = config.Name,
             SmCount = (int)b.Integer("compute.sm_count", 1, 1_000_000),
             ClockMHz = clock,
-            TensorClockFraction = b.Number("compute.tensor_clock_fraction", 0, 1, exclusiveMin: true),
             PeakFlops = peak,
             DTypeEfficiency = eff,
             Tiles = tiles,
@@ -162,8 +170,15 @@ public sealed class GpuSpec
             StaticW = b.Number("power.static_W"),
             PjPerFlop = pj,
             PjPerByteHbm = b.Number("energy.pJ_per_byte.hbm"),
+            Power = GpuPowerSpec.Bind(b, clock, b.OptionalNumber("energy.pJ_per_byte.hbm", 0)),
             PjPerByteL2 = b.Number("energy.pJ_per_byte.l2"),
             PjPerBytePcie = b.Number("energy.pJ_per_byte.pcie"),
+            NvmeCapacityBytes = (long)b.OptionalNumber("host.nvme.capacity_bytes", 0),
+            NvmeBandwidthBps = b.OptionalNumber("host.nvme.bandwidth_Bps", 0),
+            NvmeLatencyS = b.OptionalNumber("host.nvme.latency_s", 0),
+            NvmeEfficiency = b.OptionalNumber("host.nvme.efficiency", 1, 0, 1),
+            PjPerByteHost = b.OptionalNumber("energy.pJ_per_byte.host", 0),
+            PjPerByteSsd = b.OptionalNumber("energy.pJ_per_byte.ssd", 0),
         };
         b.ThrowIfInvalid();
         return spec;

@@ -1,0 +1,110 @@
+using System.Globalization;
+using AccelSim.Core.Devices;
+using AccelSim.Core.Graph;
+using AccelSim.Core.Metrics;
+using AccelSim.Core.Simulation;
+using AccelSim.Core.Time;
+
+namespace AccelSim.Plugins.Gpu;
+
+/// <summary>Dataflow on a GPU is kernel fusion within on-chip limits. A region (a decoder layer) becomes
+/// one fused kernel per matmul or attention op (the anchors); the norms, rotary embeddings, activations
+/// and residual adds around them run as their prologues and epilogues. An intermediate tensor stays on
+/// chip (in registers and shared memory, tile by tile) when its producer and consumers are fused into
+/// the same kernel, or in L2 when it fits the resident part of L2; otherwise it is written to HBM and
+/// read back as before. Fused kernels still run back to back: the region lasts the sum of its kernels'
+/// start latencies and of each kernel's longer of compute and memory time.</summary>
+public sealed partial class GpuDeviceModel : IDataflowDevice
+{
+    public OpCost CostRegion(Region region)
+    {
+        ArgumentNullException.ThrowIfNull(region);
+        var ops = region.Ops;
+        var n = ops.Count;
+
+        // Fused kernels: each anchor opens one; the ops before the first anchor are its prologue, the
+        // ops after an anchor its epilogue.
+        var kernelOf = new int[n];
+        var kernels = 0;
+        for (var i = 0; i < n; i++)
+        {
+            if (IsAnchor(ops[i])) kernels++;
+            kernelOf[i] = Math.Max(0, kernels - 1);
+        }
+        kernels = Math.Max(1, kernels);
+
+        var index = new Dictionary<int, int>(n);
+        for (var i = 0; i < n; i++) index[ops[i].Id] = i;
+        var producer = new Dictionary<int, int>();
+        var consumers = new Dictionary<int, List<int>>();
+        for (var i = 0; i < n; i++)
+        {
+            foreach (var t in ops[i].Outputs) producer[t.Id] = i;
+            foreach (var t in ops[i].Inputs)
+            {
+                if (!consumers.TryGetValue(t.Id, out var list)) consumers[t.Id] = list = [];
+                list.Add(i);
+            }
+        }
+
+        // Bytes each op no longer moves because an intermediate stays on chip.
+        var saved = new long[n];
+        long onChip = 0;
+        var l2Budget = Spec.L2CapacityBytes * Spec.L2ResidentFraction;
+        foreach (var t in region.Internal)
+        {
+            if (!producer.TryGetValue(t.Id, out var p) || !consumers.TryGetValue(t.Id, out var users)) continue;
+            var sameKernel = users.All(u => kernelOf[u] == kernelOf[p]);
+            if (!sameKernel && t.Bytes > l2Budget) continue;
+            saved[p] += t.Bytes;
+            foreach (var u in users) saved[u] += t.Bytes;
+            onChip += t.Bytes;
+        }
+
+        var compute = new long[kernels];
+        var memory = new long[kernels];
+        var latency = new long[kernels];
+        var bytes = new double[Topology.Channels.Count];
+        var energy = new double[Topology.Channels.Count];
+        double computeEnergy = 0;
+        for (var i = 0; i < n; i++)
+        {
+            var op = ops[i];
+            var cost = Cost(op);
+            var k = kernelOf[i];
+            var scale = op.Bytes > 0 ? Math.Max(0, (op.Bytes - saved[i]) / (double)op.Bytes) : 1.0;
+            var anchor = IsAnchor(op);
+            compute[k] += anchor ? cost.ComputePs : Ps.FromSeconds(op.Flops / SustainedFlops(DType.Fp32));
+            if (anchor || (k == 0 && latency[0] == 0)) latency[k] = Math.Max(latency[k], cost.LatencyPs);
+            memory[k] += (long)Math.Ceiling(MetricsCalculator.PartTimes(cost, Topology).MemoryPs * scale);
+            computeEnergy += cost.ComputeEnergyPj;
+            foreach (var t in cost.Transfers)
+            {
+                bytes[t.Channel] += t.Bytes * scale;
+                energy[t.Channel] += t.EnergyPj * scale;
+            }
+        }
+
+        long computePs = 0, totalPs = 0, latencyPs = 0;
+        for (var k = 0; k < kernels; k++)
+        {
+            computePs += compute[k];
+            totalPs += Math.Max(compute[k], memory[k]);
+            latencyPs += latency[k];
+        }
+        var transfers = new List<TransferDemand>();
+        var seconds = Ps.ToSeconds(Math.Max(totalPs, 1));
+        for (var c = 0; c < bytes.Length; c++)
+        {
+            var b = (long)Math.Round(bytes[c]);
+            if (b <= 0) continue;
+            // Each channel's bytes spread over the fused kernels' memory phases, never faster than it.
+            transfers.Add(new TransferDemand(c, b, Math.Min(Topology.Channels[c].Bandwidth_Bps, b / seconds), energy[c]));
+        }
+        var note = string.Create(CultureInfo.InvariantCulture,
+            $"fused: {n} ops in {kernels} kernel{(kernels == 1 ? "" : "s")}, {onChip} B of intermediates kept on chip");
+        return new OpCost(_sm, latencyPs, computePs, transfers, computeEnergy, note);
+    }
+
+    private static bool IsAnchor(Op op) => op.Kind is OpKind.MatMul or OpKind.Attention;
+}

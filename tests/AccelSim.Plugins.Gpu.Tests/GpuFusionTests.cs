@@ -1,0 +1,77 @@
+using AccelSim.Core.Metrics;
+using AccelSim.Core.Simulation;
+using AccelSim.Workloads.Models;
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+
+namespace AccelSim.Plugins.Gpu.Tests;
+
+/// <summary>Dataflow on a GPU is kernel fusion: fewer launches and intermediates kept on chip, never
+/// more off-chip bytes than kernel by kernel.</summary>
+public class GpuFusionTests
+{
+    private static RunMetrics Run(string gpu, string model, WorkloadRequest request, ISchedule schedule)
+    {
+        var device = GpuTestSupport.Model(gpu);
+        var graph = ModelBuilderRegistry.Default.Build(ModelConfigLoader.LoadNamed(model), request);
+        return MetricsCalculator.Compute(new Simulator(schedule.Map(graph, device), device).Run(), device);
+    }
+
+    public static TheoryData<string, string, string> Cases()
+    {
+        var data = new TheoryData<string, string, string>();
+        foreach (var gpu in GpuTestSupport.BundledGpus)
+        foreach (var model in new[] { "llama2-7b", "mistral-7b", "llama3-8b" })
+        foreach (var phase in new[] { "prefill", "decode" })
+            data.Add(gpu, model, phase);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void FusionIsFasterAndMovesNoMoreOffChipBytes(string gpu, string model, string phase)
+    {
+        var request = phase == "prefill" ? WorkloadRequest.Prefill(1, 1024) : WorkloadRequest.Decode(4, 1024);
+        var sequential = Run(gpu, model, request, new SequentialSchedule());
+        var fused = Run(gpu, model, request, new DataflowSchedule());
+        var auto = Run(gpu, model, request, new DataflowSchedule(auto: true));
+        Assert.True(fused.OffChipBytes <= sequential.OffChipBytes, $"{fused.OffChipBytes} > {sequential.OffChipBytes}");
+        Assert.True(fused.LatencyS < sequential.LatencyS, $"fused {fused.LatencyS} vs sequential {sequential.LatencyS}");
+        Assert.True(auto.LatencyS <= sequential.LatencyS * (1 + 1e-9));
+        Assert.Equal(sequential.TotalFlops, fused.TotalFlops);
+        Assert.InRange(fused.ComputeUtilisation, 0, 1);
+        Assert.InRange(fused.MemoryBandwidthUtilisation, 0, 1);
+    }
+
+    [Fact]
+    public void FusedDecodeLayerRunsOneKernelPerMatmulOrAttention()
+    {
+        var device = GpuTestSupport.Model("h100");
+        var graph = ModelBuilderRegistry.Default.Build(ModelConfigLoader.LoadNamed("llama2-7b"), WorkloadRequest.Decode(1, 512));
+        var program = new DataflowSchedule().Map(graph, device);
+        var layer = program.Tasks.First(t => t.Ops.Count > 1 && t.Ops[0].Layer == 0);
+        var anchors = layer.Ops.Count(o => o.Kind is Core.Graph.OpKind.MatMul or Core.Graph.OpKind.Attention);
+        Assert.Contains($"in {anchors} kernels", layer.Cost.Note);
+        // One start latency per fused kernel, not per op.
+        var perKernel = device.Cost(layer.Ops.First(o => o.Kind == Core.Graph.OpKind.MatMul)).LatencyPs;
+        Assert.Equal(anchors * perKernel, layer.Cost.LatencyPs);
+    }
+
+    [Property(MaxTest = 30)]
+    public Property FusionNeverMovesMoreOffChipBytesAtAnyShape()
+    {
+        var gen = from batch in Gen.Choose(1, 16)
+                  from seq in Gen.Choose(1, 4096)
+                  from decode in Gen.Elements(true, false)
+                  from gpu in Gen.Elements(GpuTestSupport.BundledGpus)
+                  select (batch, seq, decode, gpu);
+        return Prop.ForAll(gen.ToArbitrary(), c =>
+        {
+            var request = c.decode ? WorkloadRequest.Decode(c.batch, c.seq) : WorkloadRequest.Prefill(c.batch, c.seq);
+            var s = Run(c.gpu, "llama2-7b", request, new SequentialSchedule());
+            var d = Run(c.gpu, "llama2-7b", request, new DataflowSchedule());
+            return d.OffChipBytes <= s.OffChipBytes && d.LatencyS <= s.LatencyS * (1 + 1e-9);
+        });
+    }
+}
