@@ -39,6 +39,7 @@ public static class GpuParameters
         "memory.hbm.capacity_bytes", "memory.hbm.bandwidth_Bps", "memory.l2.capacity_bytes",
         "host.pcie.bandwidth_Bps", "host.memory_bytes", "host.nvme.bandwidth_Bps", "host.nvme.capacity_bytes",
         "power.tdp_W", "power.cap_W", "power.static_W",
+        "carbon.embodied_kgCO2e", "carbon.lifetime_years",
     ];
 
     private static PluginParameter[] Build()
@@ -109,6 +110,8 @@ public static class GpuParameters
         foreach (var d in GpuSpec.ConfigDTypes)
             list.Add(new($"energy.pJ_per_flop.{d.Name()}", "pJ/FLOP", $"dynamic energy per {d.Name()} FLOP"));
         list.Add(new("energy.pJ_per_byte.hbm", "pJ/B", "dynamic energy per byte read from HBM (memory, PHY, on-chip path)"));
+        list.Add(new("carbon.embodied_kgCO2e", "kgCO2e", "embodied (cradle-to-gate) emissions of the device, amortised over its lifetime in carbon reports", Required: false));
+        list.Add(new("carbon.lifetime_years", "years", "service life the embodied emissions are spread over", Required: false));
         list.Add(new("energy.pJ_per_byte.hbm_write", "pJ/B", "dynamic energy per byte written to HBM (default: energy.pJ_per_byte.hbm)", Required: false));
         list.Add(new("energy.pJ_per_byte.l2", "pJ/B", "dynamic energy per byte served by L2"));
         list.Add(new("energy.pJ_per_byte.pcie", "pJ/B", "dynamic energy per byte over the host link"));

@@ -1,6 +1,7 @@
 using System.Globalization;
 using AccelSim.Core.Devices;
 using AccelSim.Core.Graph;
+using AccelSim.Core.Memory;
 using AccelSim.Core.Simulation;
 using AccelSim.Core.Time;
 
@@ -18,12 +19,9 @@ namespace AccelSim.Plugins.Rdu;
 /// (<see cref="CostRegion"/>): a region is one spatial kernel with the PCUs partitioned among its ops
 /// in proportion to their work, intermediates streamed through PMUs when they fit, weights read once
 /// from HBM, one launch, and fill/drain of a pipeline as deep as the region.</para></summary>
-public sealed class RduDeviceModel : IDeviceModel, IDataflowDevice
+public sealed class RduDeviceModel : IDeviceModel, IDataflowDevice, IMemoryHierarchy
 {
-    private readonly int _pcu, _hbm, _sram, _ddr, _p2p, _hbmTier, _ddrTier;
-
-    /// <summary>Tensors whose name starts with this prefix live in the DDR tier (expert models at rest).</summary>
-    public const string DdrPrefix = "ddr:";
+    private readonly int _pcu, _hbm, _sram, _ddr, _p2p, _hbmTier;
 
     public RduDeviceModel(RduSpec spec)
     {
@@ -49,7 +47,6 @@ public sealed class RduDeviceModel : IDeviceModel, IDataflowDevice
         _ddr = Topology.ChannelIndex("ddr");
         _p2p = Topology.ChannelIndex("p2p");
         _hbmTier = Topology.TierIndex("hbm");
-        _ddrTier = Topology.TierIndex("ddr");
     }
 
     public RduSpec Spec { get; }
@@ -79,9 +76,11 @@ public sealed class RduDeviceModel : IDeviceModel, IDataflowDevice
         return d;
     }
 
-    /// <summary>Tensors named with <see cref="DdrPrefix"/> sit in DDR; everything else in HBM.</summary>
-    public int PlaceTensor(Tensor tensor) =>
-        tensor.Name.StartsWith(DdrPrefix, StringComparison.Ordinal) ? _ddrTier : _hbmTier;
+    /// <summary>Everything sits in HBM unless a placement (<see cref="WorkloadGraph.TierOf"/>) puts it in DDR.</summary>
+    public int PlaceTensor(Tensor tensor) => _hbmTier;
+
+    /// <summary>HBM, then DDR (expert models at rest, offloaded weights).</summary>
+    public IReadOnlyList<string> PlacementTiers { get; } = ["hbm", "ddr"];
 
     // ---- rates ----
 
@@ -110,10 +109,9 @@ public sealed class RduDeviceModel : IDeviceModel, IDataflowDevice
 
     // ---- model switching (Composition of Experts) ----
 
-    /// <summary>True for a copy of weights into weights: an expert model loaded from DDR into HBM.</summary>
-    public static bool IsModelSwitch(Op op) =>
-        op.Kind == OpKind.Copy && op.Inputs.Count > 0 && op.Outputs.Count > 0
-        && op.Inputs.All(t => t.Role == TensorRole.Weight) && op.Outputs.All(t => t.Role == TensorRole.Weight);
+    /// <summary>True for a copy from DDR into HBM (<see cref="Op.Transfer"/>): an expert model switched in,
+    /// or offloaded weights streamed in.</summary>
+    public static bool IsModelSwitch(Op op) => op.Transfer is { From: "ddr", To: "hbm" };
 
     /// <summary>The cost of copying an expert model of <paramref name="bytes"/> from DDR into HBM:
     /// each socket copies its 1/sockets share over its own DDR and HBM at the same time (one DMA kernel).</summary>

@@ -208,7 +208,7 @@ public sealed class WaferDeviceModel : IDeviceModel, IDataflowDevice
     // ---- dataflow ----
 
     /// <summary>The region laid out spatially: every op on its own block of cores (cores allotted in
-    /// proportion to its work, never fewer than its resident weights need), activations streamed
+    /// proportion to its work, FLOPs plus bytes, never fewer than its resident weights need), activations streamed
     /// core to core over the fabric when the region's intermediates fit in the activation part of
     /// SRAM (else they go through SRAM, or spill, as op by op), the work split into row chunks that
     /// flow through the pipeline: fill (every stage's hop latency and first chunk) paid once.</summary>
@@ -222,8 +222,9 @@ public sealed class WaferDeviceModel : IDeviceModel, IDataflowDevice
         for (var i = 0; i < ops.Count; i++)
         {
             var w = works[i];
-            var f = Math.Max(PeakFlops(w.DType), 1) / Spec.Cores * Spec.ComputeEfficiency;
-            workS[i] = w.Flops / f + (w.SramBytes + w.MemoryXBytes) / Spec.SramPerCoreBps;
+            // Work in hardware-independent units (a FLOP or a byte each), so that a faster part of the
+            // wafer never moves cores between ops and never makes a layer slower.
+            workS[i] = w.Flops + (double)(w.SramBytes + w.MemoryXBytes);
             totalWork += workS[i];
         }
 

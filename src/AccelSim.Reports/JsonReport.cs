@@ -100,6 +100,8 @@ public static class JsonReport
                 ["spilled_bytes"] = Map(m.Memory.SpilledBytes),
                 ["over_capacity_bytes"] = Map(m.Memory.OverCapacityBytes),
                 ["bytes_moved"] = Map(m.Memory.BytesMoved),
+                ["bytes_moved_by_channel"] = Map(m.Memory.BytesMovedByChannel),
+                ["stall_s_by_channel"] = Map(m.Memory.StallSByChannel),
             },
             ["memory_wall"] = new JObject
             {
@@ -118,6 +120,10 @@ public static class JsonReport
             },
             ["time_by_kind_s"] = ByKind(facts),
         };
+        // Power and energy efficiency (added after energy_breakdown_j; see docs/energy.md).
+        root["power_w"] = new JObject { ["average"] = Num(m.AveragePowerW), ["peak"] = Num(m.PeakPowerW) };
+        root["tokens_per_j"] = Num(m.TokensPerJ);
+        if (m.Carbon is { } c) root["carbon"] = CarbonJson(c);
         if (includeOps)
         {
             var arr = new JArray();
@@ -126,6 +132,28 @@ public static class JsonReport
         }
         return root;
     }
+
+    private static JObject CarbonJson(CarbonMetrics c) => new()
+    {
+        ["operational_g"] = Num(c.OperationalG),
+        ["embodied_g"] = Num(c.EmbodiedG),
+        ["total_g"] = Num(c.TotalG),
+        ["g_per_million_tokens"] = new JObject
+        {
+            ["operational"] = Num(c.OperationalGPerMillionTokens),
+            ["embodied"] = Num(c.EmbodiedGPerMillionTokens),
+            ["total"] = Num(c.GPerMillionTokens),
+        },
+        ["inputs"] = new JObject
+        {
+            ["grid_intensity_g_per_kwh"] = Num(c.Inputs.GridIntensityGPerKWh),
+            ["pue"] = Num(c.Inputs.Pue),
+            ["embodied_kgco2e"] = Num(c.Inputs.EmbodiedKgCO2e),
+            ["lifetime_years"] = Num(c.Inputs.LifetimeYears),
+            ["grid_source"] = c.Inputs.GridSource,
+            ["embodied_source"] = c.Inputs.EmbodiedSource,
+        },
+    };
 
     /// <summary>"memory-bound", "compute-bound" or "latency-bound": the bound that held for most of the busy time.</summary>
     internal static string Verdict(ReportFacts facts) => facts.Dominant.Name() + "-bound";

@@ -37,9 +37,11 @@ public static class TableReport
         }
         console.WriteLine();
         console.Write(Memory(m));
+        if (m.Memory.BytesMovedByChannel.Count > 0) console.Write(Links(m));
         foreach (var warning in CapacityWarnings(m)) console.MarkupLine("[bold red]WARNING[/] " + Markup.Escape(warning));
         console.WriteLine();
         console.Write(Energy(m));
+        if (m.Carbon is not null) console.Write(CarbonTable(m));
         console.WriteLine();
         console.Write(TimeByKind(facts));
         console.WriteLine();
@@ -112,6 +114,7 @@ public static class TableReport
         Row(t, "Memory-bandwidth utilisation", Units.Percent(m.MemoryBandwidthUtilisation), "main-memory bytes / (bandwidth x latency)");
         Row(t, "Energy", Units.Energy(m.Energy.TotalJ), "dynamic (compute + memory) + static");
         Row(t, "Average power", Num(m.LatencyS > 0 ? m.Energy.TotalJ / m.LatencyS : 0, 1) + " W", "energy / latency");
+        Row(t, "Peak power", Num(m.PeakPowerW, 1) + " W", "static + dynamic power of the ops running at once, highest");
         Row(t, "Energy efficiency", Units.Count(tokensPerJ) + " tokens/J", "tokens processed / energy");
         return t;
     }
@@ -173,6 +176,34 @@ public static class TableReport
         }
         return t;
     }
+
+    private static Table Links(RunMetrics m)
+    {
+        var t = NewTable("Memory per link", ("Channel", false), ("Bytes moved", true), ("Engines stalled on it", true), ("Share of latency", true));
+        var mem = m.Memory;
+        foreach (var ch in mem.BytesMovedByChannel.Keys.Concat(mem.StallSByChannel.Keys).Distinct().Order(StringComparer.Ordinal))
+        {
+            var stall = mem.StallSByChannel.GetValueOrDefault(ch);
+            Row(t, ch, Units.Bytes(mem.BytesMovedByChannel.GetValueOrDefault(ch)), Units.Time(stall),
+                Units.Percent(m.LatencyS > 0 ? stall / m.LatencyS : 0));
+        }
+        return t;
+    }
+
+    private static Table CarbonTable(RunMetrics m)
+    {
+        var c = m.Carbon!;
+        var t = NewTable("Carbon", ("Part", false), ("Per run", true), ("Per million tokens", true), ("How", false));
+        Row(t, "operational", Grams(c.OperationalG), Grams(c.OperationalGPerMillionTokens),
+            $"energy x PUE {Num(c.Inputs.Pue, 2)} x {Num(c.Inputs.GridIntensityGPerKWh, 0)} gCO2e/kWh");
+        Row(t, "embodied", Grams(c.EmbodiedG), Grams(c.EmbodiedGPerMillionTokens),
+            $"{Num(c.Inputs.EmbodiedKgCO2e, 0)} kgCO2e over {Num(c.Inputs.LifetimeYears, 1)} years, x latency");
+        Row(t, "total", Grams(c.TotalG), Grams(c.GPerMillionTokens), "");
+        return t;
+    }
+
+    private static string Grams(double g) =>
+        g >= 1000 ? Num(g / 1000, 3) + " kgCO2e" : g >= 1 ? Num(g, 3) + " gCO2e" : g >= 1e-3 ? Num(g * 1e3, 3) + " mgCO2e" : Num(g * 1e6, 3) + " ugCO2e";
 
     private static Table Energy(RunMetrics m)
     {

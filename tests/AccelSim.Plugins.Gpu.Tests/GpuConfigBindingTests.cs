@@ -43,11 +43,11 @@ public class GpuConfigBindingTests
     }
 
     [Fact]
-    public void TensorClockAboveBoostIsRejected()
+    public void MinimumClockAboveBoostIsRejected()
     {
-        var config = GpuTestSupport.Load("h100").With(("compute.tensor_clock_fraction", 1.2));
+        var config = GpuTestSupport.Load("h100").With(("power.dvfs.min_clock_fraction", 1.2));
         var e = Assert.Throws<InputException>(() => new GpuPlugin().Create(config));
-        Assert.Equal("compute.tensor_clock_fraction", Assert.Single(e.Problems).Path);
+        Assert.Equal("power.dvfs.min_clock_fraction", Assert.Single(e.Problems).Path);
     }
 
     [Theory]
@@ -203,7 +203,7 @@ public class GpuDatasheetTests
         var keys = NumberKeys(Path.Combine(BundledConfigs.HardwareDir, "families", family + ".json"));
         var datasheet = keys.Intersect(GpuParameters.DatasheetKeys, StringComparer.Ordinal).ToArray();
         Assert.True(datasheet.Length == 0, $"{family}.json gives product keys: {string.Join(", ", datasheet)}");
-        Assert.Contains("compute.tensor_clock_fraction", keys);
+        Assert.Contains("power.dvfs.alpha", keys);
     }
 
     [Fact]
@@ -227,15 +227,18 @@ public class GpuDatasheetTests
             var lite = GpuTestSupport.Model(HardwareConfigLoader.Load(path));
             var h100 = GpuTestSupport.Model("h100");
             Assert.Equal(114, lite.Spec.SmCount);
-            Assert.Equal(lite.Spec.ClockMHz * GpuTestSupport.Load("h100").Number("compute.tensor_clock_fraction"), lite.Spec.TensorClockMHz, 9);
+            Assert.Equal(h100.Spec.Power.Alpha, lite.Spec.Power.Alpha);
             // L2 bandwidth follows SMs x clock.
             Assert.Equal(h100.Spec.L2BandwidthBps * 114 * 1755 / (132.0 * 1980), lite.Spec.L2BandwidthBps, 0);
 
             // Memory-bound work scales with the bandwidth, compute-bound work with SMs x clock x peak.
             var copy = SingleOps.Copy(1L << 30);
             Assert.InRange(GpuTestSupport.Seconds(copy, lite) / GpuTestSupport.Seconds(copy, h100), 3.35 / 2.0 * 0.97, 3.35 / 2.0 * 1.03);
+            // (at the full clock: with their power caps the lower-power part also throttles harder)
             var gemm = SingleOps.MatMul(8192, 8192, 8192, DType.Bf16);
-            Assert.InRange(GpuTestSupport.Seconds(gemm, lite) / GpuTestSupport.Seconds(gemm, h100), 989.4 / 756 * 0.95, 989.4 / 756 * 1.15);
+            var liteFree = GpuTestSupport.Model(HardwareConfigLoader.Load(path).With(("power.cap_W", 5000.0)));
+            var h100Free = GpuTestSupport.Model(GpuTestSupport.Load("h100").With(("power.cap_W", 5000.0)));
+            Assert.InRange(GpuTestSupport.Seconds(gemm, liteFree) / GpuTestSupport.Seconds(gemm, h100Free), 989.4 / 756 * 0.95, 989.4 / 756 * 1.15);
         }
         finally
         {

@@ -101,7 +101,7 @@ public class GpuPhysicsTests
         // One tile shape, no split-K: 132 tiles fill the SMs once; 133 need a second wave.
         var config = GpuTestSupport.Load("h100");
         var keep = config.Values.Where(kv => !kv.Key.StartsWith("gemm.tiles[", StringComparison.Ordinal) || kv.Key.StartsWith("gemm.tiles[0]", StringComparison.Ordinal));
-        var single = new AccelSim.Core.Config.HardwareConfig(config.Name, config.Kind, config.File, keep).With(("gemm.split_k_max", 1.0));
+        var single = new AccelSim.Core.Config.HardwareConfig(config.Name, config.Kind, config.File, keep).With(("gemm.split_k_max", 1.0), ("power.cap_W", 5000.0)); // wave quantisation alone, no power cap
         var device = GpuTestSupport.Model(single);
         var tm = (long)single.Number("gemm.tiles[0].m");
         var tn = (long)single.Number("gemm.tiles[0].n");
@@ -168,12 +168,14 @@ public class GpuPhysicsTests
     public void EnergyIsFirstOrderInFlopsAndBytes()
     {
         var op = SingleOps.MatMul(4096, 4096, 4096, DType.Bf16).Ops[0];
-        var cost = H100.Cost(op);
+        // At the full clock (power cap lifted; the capped case is GpuPowerModelTests).
+        var cost = GpuTestSupport.Model(GpuTestSupport.Load("h100").With(("power.cap_W", 5000.0))).Cost(op);
         var pj = GpuTestSupport.Load("h100").Number("energy.pJ_per_flop.bf16");
         Assert.Equal(op.Flops * pj, cost.ComputeEnergyPj, 6);
         var hbm = GpuTestSupport.Load("h100").Number("energy.pJ_per_byte.hbm");
+        var hbmWrite = GpuTestSupport.Load("h100").Number("energy.pJ_per_byte.hbm_write");
         var t = Assert.Single(cost.Transfers, t => t.Channel == H100.MainMemoryChannel);
-        Assert.Equal(t.Bytes * hbm, t.EnergyPj, 6);
+        Assert.Equal(op.BytesRead * hbm + op.BytesWritten * hbmWrite, t.EnergyPj, 6);
     }
 
     [Fact]

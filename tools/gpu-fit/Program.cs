@@ -24,8 +24,12 @@ var plugin = new GpuPlugin();
 
 var fitted = new List<(string Path, double Min, double Max)>
 {
-    ("compute.tensor_clock_fraction", 0.5, 1),
     ("compute.dtype_efficiency.fp32", 0.2, 1),
+    ("energy.pJ_per_flop.bf16", 0.5, 4),
+    ("energy.pJ_per_flop.fp16", 0.5, 4),
+    ("energy.pJ_per_flop.tf32", 0.5, 8),
+    ("energy.pJ_per_flop.fp8", 0.2, 3),
+    ("power.dvfs.alpha", 1, 3),
     ("compute.dtype_efficiency.tf32", 0.2, 1),
     ("compute.dtype_efficiency.fp16", 0.2, 1),
     ("compute.dtype_efficiency.fp8", 0.2, 1),

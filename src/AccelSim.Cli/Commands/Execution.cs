@@ -9,7 +9,17 @@ using Spectre.Console;
 namespace AccelSim.Cli.Commands;
 
 /// <summary>How results leave a command.</summary>
-public sealed record OutputRequest(string Format, string? OutPath, string? TimelinePath, bool IncludeOps);
+public sealed record OutputRequest(string Format, string? OutPath, string? TimelinePath, bool IncludeOps)
+{
+    /// <summary>CSV of every op on the roofline (<c>--roofline</c>).</summary>
+    public string? RooflinePath { get; init; }
+
+    /// <summary>PNG of the roofline (<c>--roofline-plot</c>).</summary>
+    public string? RooflinePlotPath { get; init; }
+
+    /// <summary>Carbon inputs; when given, the report carries a carbon section.</summary>
+    public CarbonInputs? Carbon { get; init; }
+}
 
 /// <summary>The path every simulating command shares: schedule, simulate with observers attached,
 /// compute metrics, emit reports.</summary>
@@ -25,11 +35,16 @@ public static class Execution
     };
 
     /// <summary>Applies a placement policy (resident, fit, offload) to the graph.</summary>
-    public static WorkloadGraph Place(WorkloadGraph graph, IDeviceModel device, string policy)
+    public static WorkloadGraph Place(WorkloadGraph graph, IDeviceModel device, string policy) => Place(graph, device, policy, "fit");
+
+    /// <summary>Applies a placement policy (resident, fit, offload) and a KV-cache policy (fit, swap).</summary>
+    public static WorkloadGraph Place(WorkloadGraph graph, IDeviceModel device, string policy, string kvPolicy)
     {
         if (!Core.Memory.PlacementPolicies.TryParse(policy, out var p))
             throw new Core.Config.InputException(null, "--placement", $"expected {Core.Memory.PlacementPolicies.Expected}, got '{policy}'");
-        return Core.Memory.Placement.Apply(graph, device, p).Graph;
+        if (!Core.Memory.KvPolicies.TryParse(kvPolicy, out var kv))
+            throw new Core.Config.InputException(null, "--kv-policy", $"expected {Core.Memory.KvPolicies.Expected}, got '{kvPolicy}'");
+        return Core.Memory.Placement.Apply(graph, device, p, kv).Graph;
     }
 
     public static (SimulationResult Result, RunMetrics Metrics) Simulate(
@@ -49,6 +64,7 @@ public static class Execution
         using var files = new OutputFiles();
         using var timeline = output.TimelinePath is null ? null : new TimelineRecorder(bus);
         var (result, metrics) = Simulate(graph, device, schedule, bus, timeline, progress: output.Format == "table");
+        if (output.Carbon is { } carbon) metrics = metrics with { Carbon = Carbon.Compute(metrics, carbon) };
 
         if (output.OutPath is not null)
         {
@@ -59,6 +75,17 @@ public static class Execution
         {
             using var w = files.Create(output.TimelinePath!, "--timeline");
             timeline.Write(w, result, device);
+        }
+        if (output.RooflinePath is not null || output.RooflinePlotPath is not null)
+        {
+            var roofline = Roofline.Build(metrics, device);
+            if (output.RooflinePath is not null)
+            {
+                using var w = files.Create(output.RooflinePath, "--roofline");
+                RooflineCsv.Write(roofline, w);
+            }
+            if (output.RooflinePlotPath is not null)
+                Reports.Plots.RooflinePlot.SavePng(files.CreatePath(output.RooflinePlotPath, "--roofline-plot"), roofline);
         }
 
         if (output.Format == "json")

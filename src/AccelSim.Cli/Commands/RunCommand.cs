@@ -1,6 +1,7 @@
 using System.CommandLine;
 using AccelSim.Cli.Hosting;
 using AccelSim.Core.Config;
+using AccelSim.Core.Memory;
 
 namespace AccelSim.Cli.Commands;
 
@@ -18,12 +19,26 @@ public static class RunCommand
             DefaultValueFactory = _ => "resident",
             Description = "resident (all in device memory; over-capacity is reported), fit (error if it does not fit) or offload (stream what does not fit from the next tier)",
         };
+        var kvPolicy = new Option<string>("--kv-policy")
+        {
+            DefaultValueFactory = _ => "fit",
+            Description = "fit (the KV cache stays in device memory) or swap (KV that does not fit lives in the next tier and is swapped in layer by layer)",
+        };
+        var experts = new Option<int>("--experts")
+        {
+            DefaultValueFactory = _ => 0,
+            Description = "Composition of Experts: switch this many expert models (each the size of the model's weights) from the tier below device memory before the step",
+        };
+        var roofline = new Option<string?>("--roofline") { Description = "Write every op on the device's roofline to this CSV file" };
+        var rooflinePlot = new Option<string?>("--roofline-plot") { Description = "Write a log-log roofline plot (PNG) of every op to this file" };
         var set = CommonOptions.Set();
         var format = CommonOptions.Format();
         var outPath = CommonOptions.Out();
         var timeline = CommonOptions.Timeline();
         var ops = CommonOptions.Ops();
-        foreach (var o in new Option[] { hardware, schedule, placement, set, format, outPath, timeline, ops })
+        var carbon = new CarbonOptions();
+        foreach (var o in carbon.All) c.Options.Add(o);
+        foreach (var o in new Option[] { hardware, schedule, placement, kvPolicy, experts, set, format, outPath, timeline, ops, roofline, rooflinePlot })
             c.Options.Add(o);
 
         c.SetAction(p =>
@@ -31,9 +46,16 @@ public static class RunCommand
             using var services = Composition.Build(p.GetValue(CommonOptions.Plugins));
             var device = CommonOptions.CreateDevice(services.Registry(), p.GetValue(hardware)!, p.GetValue(set));
             var graph = workload.Build(p);
-            graph = Execution.Place(graph, device, p.GetValue(placement)!);
+            var switches = p.GetValue(experts);
+            if (switches != 0) graph = ExpertSwitching.Compose(graph, switches, device);
+            graph = Execution.Place(graph, device, p.GetValue(placement)!, p.GetValue(kvPolicy)!);
             return Execution.RunAndReport(cli, graph, device, Execution.Schedule(p.GetValue(schedule)!), services.Bus(),
-                new OutputRequest(p.GetValue(format)!, p.GetValue(outPath), p.GetValue(timeline), p.GetValue(ops)));
+                new OutputRequest(p.GetValue(format)!, p.GetValue(outPath), p.GetValue(timeline), p.GetValue(ops))
+                {
+                    RooflinePath = p.GetValue(roofline),
+                    RooflinePlotPath = p.GetValue(rooflinePlot),
+                    Carbon = carbon.Resolve(p, p.GetValue(hardware)!, p.GetValue(set)),
+                });
         });
         return c;
     }

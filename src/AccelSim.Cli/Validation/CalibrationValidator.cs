@@ -16,7 +16,10 @@ namespace AccelSim.Cli.Validation;
 /// normal path: a single-op graph, the sequential schedule, the simulator, the makespan.</summary>
 public static class CalibrationValidator
 {
-    public static readonly string[] KnownFiles = ["gemm.json", "attention.json", "bandwidth.json"];
+    public static readonly string[] KnownFiles = ["gemm.json", "attention.json", "bandwidth.json", EnergyFile];
+
+    /// <summary>Energy measurements: kernels replayed back to back, energy per call and average power.</summary>
+    public const string EnergyFile = "energy.json";
 
     public static ValidationReport Validate(string folder, IDeviceModel device)
     {
@@ -37,6 +40,11 @@ public static class CalibrationValidator
             for (var i = 0; i < items.Count; i++)
             {
                 if (items[i] is not JObject row) throw new InputException(path, $"rows[{i}]", "expected an object");
+                if (name == EnergyFile)
+                {
+                    foreach (var er in EnergyValidation.Rows(path, i, row, device)) rows.Add(er with { File = name });
+                    continue;
+                }
                 var r = name switch
                 {
                     "gemm.json" => Gemm(path, i, row, device),
@@ -145,7 +153,7 @@ public static class CalibrationValidator
         : bytes >= 1L << 20 && bytes % (1L << 20) == 0 ? $"{bytes >> 20} MiB"
         : $"{bytes} B";
 
-    private static DType DTypeOf(string path, int i, JObject row)
+    internal static DType DTypeOf(string path, int i, JObject row)
     {
         var text = Text(path, i, row, "dtype");
         if (!DTypes.TryParse(text, out var dt))
@@ -153,10 +161,10 @@ public static class CalibrationValidator
         return dt;
     }
 
-    private static string Text(string path, int i, JObject row, string key) =>
+    internal static string Text(string path, int i, JObject row, string key) =>
         row[key] is { Type: JTokenType.String } t ? (string)t! : throw new InputException(path, $"rows[{i}].{key}", "missing; expected a string");
 
-    private static double Num(string path, int i, JObject row, string key)
+    internal static double Num(string path, int i, JObject row, string key)
     {
         if (row[key] is { Type: JTokenType.Float or JTokenType.Integer } t)
         {
@@ -166,7 +174,7 @@ public static class CalibrationValidator
         throw new InputException(path, $"rows[{i}].{key}", "missing or not positive; expected a number > 0");
     }
 
-    private static long Long(string path, int i, JObject row, string key)
+    internal static long Long(string path, int i, JObject row, string key)
     {
         var d = Num(path, i, row, key);
         if (d != Math.Floor(d) || d > long.MaxValue) throw new InputException(path, $"rows[{i}].{key}", $"expected a whole number, got {d.ToString(CultureInfo.InvariantCulture)}");

@@ -1,7 +1,10 @@
 namespace AccelSim.Cli.Validation;
 
-/// <summary>One measured kernel against the model's prediction.</summary>
-public sealed record ValidationRow(string File, string Label, double MeasuredMs, double PredictedMs)
+/// <summary>One measured kernel against the model's prediction. <see cref="Quantity"/> names what is
+/// compared and its unit: "ms" (time per call; <see cref="MeasuredMs"/> and <see cref="PredictedMs"/>
+/// are milliseconds), "mJ" (energy per call) or "W" (average power); for the last two the two values
+/// hold that quantity in that unit.</summary>
+public sealed record ValidationRow(string File, string Label, double MeasuredMs, double PredictedMs, string Quantity = "ms")
 {
     /// <summary>Signed error of the prediction, percent of the measurement.</summary>
     public double ErrorPct => (PredictedMs - MeasuredMs) / MeasuredMs * 100.0;

@@ -52,7 +52,37 @@ public interface IMemoryHierarchy
     IReadOnlyList<string> PlacementTiers { get; }
 }
 
-/// <summary>What a placement decided and why.</summary>
+/// <summary>Where a workload's KV cache lives when it does not fit beside everything else.</summary>
+public enum KvPolicy
+{
+    /// <summary>The KV cache stays in the fastest tier with the weights (the placement policy decides
+    /// what happens when they do not fit).</summary>
+    Fit,
+
+    /// <summary>KV that does not fit lives in the next tier and is swapped in layer by layer, as copy ops
+    /// on the device's copy path, the next layer's KV copied while the current layer computes.</summary>
+    Swap,
+}
+
+public static class KvPolicies
+{
+    public static bool TryParse(string? text, out KvPolicy policy)
+    {
+        switch (text)
+        {
+            case "fit": policy = KvPolicy.Fit; return true;
+            case "swap": policy = KvPolicy.Swap; return true;
+            default: policy = default; return false;
+        }
+    }
+
+    public static string Name(this KvPolicy p) => p == KvPolicy.Fit ? "fit" : "swap";
+
+    public const string Expected = "fit or swap";
+}
+
+/// <summary>What a placement decided and why. <see cref="OffloadedBytes"/>: bytes per lower tier that
+/// stream in (weights) or swap in (KV cache); <see cref="OffloadedLayers"/>: layers whose tensors do.</summary>
 public sealed record PlacementReport(
     string Policy,
     string Tier,
@@ -65,45 +95,71 @@ public sealed record PlacementReport(
 
 /// <summary>Places a graph's tensors in a device's tiers. Resident tensors are the graph's inputs that live
 /// all run (weights, KV cache, gradients, optimizer states); the working set is the largest activation
-/// footprint of any single op (inputs plus outputs), which every schedule needs at once.</summary>
+/// footprint of any single op (inputs plus outputs), which every schedule needs at once.
+/// <para>Streaming (weights under <see cref="PlacementPolicy.Offload"/>, KV cache under
+/// <see cref="KvPolicy.Swap"/>) keeps the first layers resident while they fit and, for every other
+/// layer, inserts one copy op (<see cref="Op.Transfer"/> from the lower tier to the top one) that stages
+/// the layer's streamed tensors before its first op. Two staging buffers: a layer's copy may start once
+/// the streamed layer two places before it has finished, so the first two copies start at once and
+/// later ones overlap the compute of the layer before. The device costs the copies on its own copy
+/// path; the overlap and the contention for links come out of the simulation.</para>
+/// <para>Extension point: a training-time policy (optimizer states on host or NVMe, gradients swapped
+/// out) can reuse <see cref="Stream"/> with other roles and its own copy ops.</para></summary>
 public static class Placement
 {
-    public static (WorkloadGraph Graph, PlacementReport Report) Apply(WorkloadGraph graph, IDeviceModel device, PlacementPolicy policy)
+    public static (WorkloadGraph Graph, PlacementReport Report) Apply(WorkloadGraph graph, IDeviceModel device, PlacementPolicy policy) =>
+        Apply(graph, device, policy, KvPolicy.Fit);
+
+    public static (WorkloadGraph Graph, PlacementReport Report) Apply(WorkloadGraph graph, IDeviceModel device, PlacementPolicy policy, KvPolicy kv)
     {
-        var tiers = (device as IMemoryHierarchy)?.PlacementTiers
-            ?? [device.Topology.Channels[device.MainMemoryChannel].Tier];
+        ArgumentNullException.ThrowIfNull(graph);
+        ArgumentNullException.ThrowIfNull(device);
+        var tiers = Tiers(device);
         var top = tiers[0];
         var capacity = device.Topology.Tiers[device.Topology.TierIndex(top)].CapacityBytes;
-        var resident = graph.Tensors.Where(t => IsResident(graph, t)).ToArray();
+        // Tensors a workload already keeps in a lower tier (experts at rest) do not need room at the top.
+        var resident = graph.Tensors.Where(t => IsResident(graph, t) && (!graph.TierOf.TryGetValue(t.Id, out var at) || at == top)).ToArray();
         var residentBytes = resident.Sum(t => t.Bytes);
         var workingSet = WorkingSet(graph);
         var byRole = resident.GroupBy(t => t.Role).OrderBy(g => g.Key)
             .Select(g => $"{Gb(g.Sum(t => t.Bytes))} {g.Key.Name()}");
         var need = $"{graph.Info.Name} needs {Gb(residentBytes + workingSet)} in {top} ({string.Join(", ", byRole)}, {Gb(workingSet)} activations)";
+        var name = kv == KvPolicy.Swap ? $"{policy.Name()}+kv-swap" : policy.Name();
 
-        if (policy == PlacementPolicy.Resident)
-        {
-            var verdict = residentBytes + workingSet <= capacity ? "everything fits" : $"{Gb(residentBytes + workingSet - capacity)} over capacity";
-            return (graph, new PlacementReport(policy.Name(), top, capacity, residentBytes, workingSet,
-                new Dictionary<string, long>(), 0, $"{need}; {device.Name} has {Gb(capacity)}: {verdict}"));
-        }
         if (residentBytes + workingSet <= capacity)
         {
-            return (graph, new PlacementReport(policy.Name(), top, capacity, residentBytes, workingSet,
+            return (graph, new PlacementReport(name, top, capacity, residentBytes, workingSet,
                 new Dictionary<string, long>(), 0, $"{need}; {device.Name} has {Gb(capacity)}: everything fits"));
         }
-        if (policy == PlacementPolicy.Fit)
+        if (policy == PlacementPolicy.Resident && kv == KvPolicy.Fit)
         {
+            return (graph, new PlacementReport(name, top, capacity, residentBytes, workingSet,
+                new Dictionary<string, long>(), 0, $"{need}; {device.Name} has {Gb(capacity)}: {Gb(residentBytes + workingSet - capacity)} over capacity"));
+        }
+        if (policy == PlacementPolicy.Fit && kv == KvPolicy.Fit)
+        {
+            var kvBytes = resident.Where(t => t.Role == TensorRole.KvCache).Sum(t => t.Bytes);
             var hint = tiers.Count > 1
-                ? $"use --placement offload to keep what does not fit in {tiers[1]} and stream it in"
+                ? $"use --placement offload to keep what does not fit in {tiers[1]} and stream it in" +
+                  (kvBytes > 0 ? $", or --kv-policy swap to swap the KV cache in from {tiers[1]}" : "")
                 : $"{device.Name} has no slower tier to offload to";
             throw new InputException(null, "--placement",
                 $"{need}, but {device.Name} has {Gb(capacity)} of {top}: {Gb(residentBytes + workingSet - capacity)} do not fit; {hint}");
         }
+        var option = policy == PlacementPolicy.Offload ? "--placement" : "--kv-policy";
         if (tiers.Count < 2)
-            throw new InputException(null, "--placement", $"{need}, but {device.Name} has {Gb(capacity)} of {top} and no slower tier to offload to");
-        return Offload(graph, device, tiers, capacity, resident, residentBytes, workingSet, need);
+            throw new InputException(null, option, $"{need}, but {device.Name} has {Gb(capacity)} of {top} and no slower tier to offload to");
+        var roles = new HashSet<TensorRole>();
+        if (policy == PlacementPolicy.Offload) roles.Add(TensorRole.Weight);
+        if (kv == KvPolicy.Swap) roles.Add(TensorRole.KvCache);
+        var (placed, report) = Stream(graph, device, tiers, roles, capacity, residentBytes, workingSet, need, option);
+        return (placed, report with { Policy = name });
     }
+
+    /// <summary>The tiers tensors may be placed in, fastest first: the device's
+    /// <see cref="IMemoryHierarchy.PlacementTiers"/>, or its main memory alone.</summary>
+    public static IReadOnlyList<string> Tiers(IDeviceModel device) =>
+        (device as IMemoryHierarchy)?.PlacementTiers ?? [device.Topology.Channels[device.MainMemoryChannel].Tier];
 
     private static bool IsResident(WorkloadGraph graph, Tensor t) =>
         t.Role != TensorRole.Activation || !graph.Producer.ContainsKey(t.Id);
@@ -122,29 +178,40 @@ public static class Placement
         return max;
     }
 
-    private static (WorkloadGraph, PlacementReport) Offload(WorkloadGraph graph, IDeviceModel device, IReadOnlyList<string> tiers,
-        long capacity, Tensor[] resident, long residentBytes, long workingSet, string need)
+    /// <summary>Streams, layer by layer, the resident graph inputs of <paramref name="roles"/> that do not
+    /// fit in <c>tiers[0]</c> from the tiers below it (filled in order).</summary>
+    public static (WorkloadGraph, PlacementReport) Stream(WorkloadGraph graph, IDeviceModel device, IReadOnlyList<string> tiers,
+        IReadOnlySet<TensorRole> roles, long capacity, long residentBytes, long workingSet, string need, string option)
     {
+        ArgumentNullException.ThrowIfNull(graph);
+        ArgumentNullException.ThrowIfNull(device);
+        ArgumentNullException.ThrowIfNull(tiers);
+        ArgumentNullException.ThrowIfNull(roles);
         var order = graph.TopologicalOrder();
-        // Weights by the layer of their first consumer; only layer weights stream.
+        // Streamable tensors by the layer of their first consumer; only layer tensors stream.
         var layerOf = new Dictionary<int, int>();
         foreach (var op in order)
             foreach (var t in op.Inputs)
-                if (t.Role == TensorRole.Weight && !graph.Producer.ContainsKey(t.Id)) layerOf.TryAdd(t.Id, op.Layer);
+                if (roles.Contains(t.Role) && !graph.Producer.ContainsKey(t.Id) && !graph.TierOf.ContainsKey(t.Id)) layerOf.TryAdd(t.Id, op.Layer);
+        var byId = graph.Tensors.ToDictionary(t => t.Id);
         var layers = layerOf.Where(kv => kv.Value >= 0).GroupBy(kv => kv.Value).OrderBy(g => g.Key)
-            .Select(g => (Layer: g.Key, Tensors: g.Select(kv => graph.Tensors.First(t => t.Id == kv.Key)).OrderBy(t => t.Id).ToArray()))
+            .Select(g => (Layer: g.Key, Tensors: g.Select(kv => byId[kv.Key]).OrderBy(t => t.Id).ToArray()))
             .ToArray();
+        var what = string.Join(" and ", roles.Order().Select(r => r.Name()));
         if (layers.Length == 0)
-            throw new InputException(null, "--placement", $"{need}, but {device.Name} has {Gb(capacity)} and the graph has no layer weights to stream");
+            throw new InputException(null, option, $"{need}, but {device.Name} has {Gb(capacity)} and the graph has no layer {what} tensors to stream");
         var layerBytes = layers.Select(l => l.Tensors.Sum(t => t.Bytes)).ToArray();
         var staging = 2 * layerBytes.Max();
         var streamable = layerBytes.Sum();
         var fixedBytes = residentBytes - streamable;
         var budget = capacity - workingSet - staging - fixedBytes;
         if (budget < 0)
-            throw new InputException(null, "--placement",
-                $"{need}; even streaming every layer's weights, the rest ({Gb(fixedBytes)} resident, {Gb(workingSet)} activations, " +
-                $"{Gb(staging)} for two staged layers) exceeds {device.Name}'s {Gb(capacity)} of {tiers[0]}");
+        {
+            var hint = roles.Contains(TensorRole.Weight) ? "" : "; add --placement offload to stream the weights too";
+            throw new InputException(null, option,
+                $"{need}; even streaming every layer's {what}, the rest ({Gb(fixedBytes)} resident, {Gb(workingSet)} activations, " +
+                $"{Gb(staging)} for two staged layers) exceeds {device.Name}'s {Gb(capacity)} of {tiers[0]}{hint}");
+        }
 
         // Keep layers resident from the first while they fit; stream the rest.
         var keep = 0;
@@ -171,43 +238,47 @@ public static class Placement
             foreach (var t in layers[i].Tensors) tierOf[t.Id] = tier;
         }
 
-        var rebuilt = Rebuild(graph, order, layers.Skip(keep).ToArray(), streamedTier, tiers[0]);
+        var label = roles.Count == 1 && roles.Contains(TensorRole.KvCache) ? "kv.swap_in"
+            : roles.Count == 1 ? "weights.stream" : "stream";
+        var rebuilt = Rebuild(graph, order, layers.Skip(keep).ToArray(), streamedTier, tiers[0], label);
         var result = new WorkloadGraph(graph.Info, rebuilt, tierOf);
         var streamedLayers = layers.Length - keep;
-        var summary = $"{need}; {device.Name} has {Gb(capacity)}: {keep} of {layers.Length} layers resident, {streamedLayers} streamed from " +
+        var summary = $"{need}; {device.Name} has {Gb(capacity)}: {keep} of {layers.Length} layers' {what} resident, {streamedLayers} streamed from " +
                       string.Join(" and ", offloaded.Select(kv => $"{kv.Key} ({Gb(kv.Value)})"));
         return (result, new PlacementReport("offload", tiers[0], capacity, residentBytes, workingSet, offloaded, streamedLayers, summary));
     }
 
-    /// <summary>Inserts, for every streamed layer, a copy op that stages its weights in the top tier,
-    /// makes the layer's ops depend on the staged copy, and lets a copy start only when the layer two
-    /// before it has finished (two staging buffers).</summary>
+    /// <summary>Inserts, for every streamed layer, a copy op that stages its streamed tensors in the top
+    /// tier, makes the layer's ops that read them depend on the staged copy, and lets a copy start only
+    /// when the streamed layer two places before it has finished (two staging buffers).</summary>
     private static List<Op> Rebuild(WorkloadGraph graph, IReadOnlyList<Op> order, (int Layer, Tensor[] Tensors)[] streamed,
-        Dictionary<int, string> streamedTier, string top)
+        Dictionary<int, string> streamedTier, string top, string label)
     {
         var nextTensor = graph.Tensors.Count == 0 ? 0 : graph.Tensors.Max(t => t.Id) + 1;
-        var streamedLayers = streamed.Select(s => s.Layer).ToHashSet();
+        var streamedIds = new HashSet<int>(streamed.SelectMany(s => s.Tensors).Select(t => t.Id));
         var lastOpOfLayer = new Dictionary<int, int>();
         foreach (var op in order) if (op.Layer >= 0) lastOpOfLayer[op.Layer] = op.Id;
 
         var staged = new Dictionary<int, Tensor>();
-        var copies = new Dictionary<int, Op>(); // keyed by the op id after which the copy is issued (-1: first)
-        var tokens = new Dictionary<int, Tensor>(); // op id -> extra zero-byte output releasing a buffer
-        var copyOps = new List<(int After, int Layer, Tensor[] Weights, Tensor Staged, Tensor? Token)>();
-        foreach (var (layer, weights) in streamed)
+        var tokens = new Dictionary<int, List<Tensor>>(); // op id -> extra zero-byte outputs releasing a buffer
+        var copyOps = new List<(int After, int Layer, Tensor[] Tensors, Tensor Staged, Tensor? Token)>();
+        for (var j = 0; j < streamed.Length; j++)
         {
-            var bytes = weights.Sum(t => t.Bytes);
-            var stagedTensor = new Tensor(nextTensor++, $"layer{layer}.weights.staged", [bytes], DType.Int8, TensorRole.Activation);
+            var (layer, tensors) = streamed[j];
+            var bytes = tensors.Sum(t => t.Bytes);
+            var stagedTensor = new Tensor(nextTensor++, $"layer{layer}.{label}.staged", [bytes], DType.Int8, TensorRole.Activation);
             staged[layer] = stagedTensor;
             Tensor? token = null;
             var after = -1;
-            if (lastOpOfLayer.TryGetValue(layer - 2, out var releaser))
+            // The buffer frees when the streamed layer two places earlier has finished.
+            if (j >= 2 && lastOpOfLayer.TryGetValue(streamed[j - 2].Layer, out var releaser))
             {
-                token = new Tensor(nextTensor++, $"layer{layer - 2}.done", [0], DType.Int8, TensorRole.Activation);
-                tokens[releaser] = token;
+                token = new Tensor(nextTensor++, $"layer{streamed[j - 2].Layer}.{label}.released", [0], DType.Int8, TensorRole.Activation);
+                if (!tokens.TryGetValue(releaser, out var list)) tokens[releaser] = list = [];
+                list.Add(token);
                 after = releaser;
             }
-            copyOps.Add((after, layer, weights, stagedTensor, token));
+            copyOps.Add((after, layer, tensors, stagedTensor, token));
         }
 
         var ops = new List<Op>(order.Count + copyOps.Count);
@@ -215,9 +286,9 @@ public static class Placement
         {
             foreach (var c in copyOps.Where(c => c.After == after))
             {
-                var bytes = c.Weights.Sum(t => t.Bytes);
-                var inputs = c.Token is null ? c.Weights : [.. c.Weights, c.Token];
-                ops.Add(new Op(ops.Count, $"layer{c.Layer}.weights.stream", OpKind.Copy, c.Layer, inputs, [c.Staged], 0, DType.Int8,
+                var bytes = c.Tensors.Sum(t => t.Bytes);
+                var inputs = c.Token is null ? c.Tensors : [.. c.Tensors, c.Token];
+                ops.Add(new Op(ops.Count, $"layer{c.Layer}.{label}", OpKind.Copy, c.Layer, inputs, [c.Staged], 0, DType.Int8,
                     bytesRead: bytes, bytesWritten: bytes) { Transfer = new TierTransfer(streamedTier[c.Layer], top) });
             }
         }
@@ -225,9 +296,9 @@ public static class Placement
         foreach (var op in order)
         {
             var inputs = op.Inputs;
-            if (op.Layer >= 0 && streamedLayers.Contains(op.Layer) && op.Inputs.Any(t => t.Role == TensorRole.Weight && streamedTier.ContainsKey(op.Layer)))
-                inputs = [.. op.Inputs, staged[op.Layer]];
-            var outputs = tokens.TryGetValue(op.Id, out var token) ? [.. op.Outputs, token] : op.Outputs;
+            if (op.Layer >= 0 && staged.TryGetValue(op.Layer, out var st) && op.Inputs.Any(t => streamedIds.Contains(t.Id)))
+                inputs = [.. op.Inputs, st];
+            var outputs = tokens.TryGetValue(op.Id, out var extra) ? [.. op.Outputs, .. extra] : op.Outputs;
             ops.Add(Clone(op, ops.Count, inputs, outputs));
             AddCopies(op.Id);
         }
@@ -242,5 +313,5 @@ public static class Placement
             Transfer = op.Transfer,
         };
 
-    private static string Gb(long bytes) => (bytes / 1e9).ToString("0.0", CultureInfo.InvariantCulture) + " GB";
+    internal static string Gb(long bytes) => (bytes / 1e9).ToString("0.0", CultureInfo.InvariantCulture) + " GB";
 }

@@ -134,6 +134,8 @@ public static class MetricsCalculator
             var tier = topo.Channels[c].Tier;
             bytesMoved[tier] = bytesMoved.GetValueOrDefault(tier) + result.ChannelBytes[c];
         }
+        var byChannel = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        for (var c = 0; c < topo.Channels.Count; c++) byChannel[topo.Channels[c].Name] = result.ChannelBytes[c];
         var dominant = flopsByDType.Count == 0 ? DType.Bf16 : flopsByDType.MaxBy(kv => kv.Value).Key;
         var ridge = device.PeakFlops(dominant) / mainCh.Bandwidth_Bps;
 
@@ -159,6 +161,7 @@ public static class MetricsCalculator
         var energy = new EnergyMetrics(computeEnergyPj * 1e-12 + memJ.Values.Sum() + staticJ, computeEnergyPj * 1e-12, memJ, staticJ);
 
         var info = program.Graph.Info;
+        var peakPowerW = PeakPower(program, result, device);
         return new RunMetrics(
             device.Name, device.Kind, info, program.Graph.Ops.Count, program.Schedule,
             makespanS,
@@ -168,12 +171,102 @@ public static class MetricsCalculator
             totalFlops,
             offChipBytes,
             energy,
-            new MemoryMetrics(capacity, peakBytes, spilled, bytesMoved, over),
+            new MemoryMetrics(capacity, peakBytes, spilled, bytesMoved, over)
+            {
+                BytesMovedByChannel = byChannel,
+                StallSByChannel = ChannelStalls(result, topo),
+            },
             new MemoryWallMetrics(memoryBoundOps, makespan > 0 ? memoryBoundPs / (double)makespan : 0, Ps.ToSeconds(stallPs),
                 offChipBytes > 0 ? totalFlops / (double)offChipBytes : 0, ridge),
             ops,
             Ps.ToSeconds(hostBusyPs),
-            Ps.ToSeconds(deviceIdlePs));
+            Ps.ToSeconds(deviceIdlePs),
+            peakPowerW);
+    }
+
+    /// <summary>Highest board power over the run: static power plus the dynamic power of every task
+    /// running at that moment, each task's dynamic energy spread evenly over its span (the same
+    /// power the timeline's power counter shows).</summary>
+    public static double PeakPower(SimProgram program, SimulationResult result, IDeviceModel device)
+    {
+        ArgumentNullException.ThrowIfNull(program);
+        ArgumentNullException.ThrowIfNull(result);
+        ArgumentNullException.ThrowIfNull(device);
+        var edges = new List<(long T, int Order, double W)>();
+        for (var i = 0; i < program.Tasks.Count; i++)
+        {
+            var task = program.Tasks[i];
+            long s = result.TaskStartPs[i], e = result.TaskEndPs[i];
+            if (task.HostOnly || e <= s) continue;
+            var pj = task.Cost.ComputeEnergyPj;
+            foreach (var t in task.Cost.Transfers) pj += t.EnergyPj;
+            var w = pj / (e - s); // pJ per ps = W
+            edges.Add((s, 1, w));
+            edges.Add((e, 0, -w)); // ends before starts at the same instant
+        }
+        edges.Sort((a, b) => a.T != b.T ? a.T.CompareTo(b.T) : a.Order.CompareTo(b.Order));
+        double now = 0, peak = 0;
+        foreach (var (_, _, w) in edges)
+        {
+            now += w;
+            if (now > peak) peak = now;
+        }
+        return device.StaticPowerW + peak;
+    }
+
+    /// <summary>Seconds engines waited on each channel (see <see cref="MemoryMetrics.StallSByChannel"/>).</summary>
+    public static IReadOnlyDictionary<string, double> ChannelStalls(SimulationResult result, DeviceTopology topology)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        ArgumentNullException.ThrowIfNull(topology);
+        var program = result.Program;
+        var n = program.Tasks.Count;
+        // The channel that held each task up: its last transfer to finish; when several finish together
+        // (a copy's bytes crossing a link and landing in memory at the link's pace), the slowest channel.
+        const long tiePs = 1000;
+        var lastChannel = new int[n];
+        var lastEnd = new long[n];
+        Array.Fill(lastChannel, -1);
+        for (var k = 0; k < result.TransferTask.Count; k++)
+        {
+            var t = result.TransferTask[k];
+            if (result.TransferBytes[k] == 0) continue;
+            var end = result.TransferEndPs[k];
+            var ch = result.TransferChannel[k];
+            var take = lastChannel[t] < 0 || end > lastEnd[t] + tiePs
+                || (end >= lastEnd[t] - tiePs && topology.Channels[ch].Bandwidth_Bps < topology.Channels[lastChannel[t]].Bandwidth_Bps);
+            if (take)
+            {
+                lastChannel[t] = ch;
+                lastEnd[t] = Math.Max(end, lastChannel[t] < 0 ? end : lastEnd[t]);
+            }
+        }
+        var stall = new long[topology.Channels.Count];
+        for (var i = 0; i < n; i++)
+        {
+            var task = program.Tasks[i];
+            if (task.HostOnly) continue;
+            // Waiting for its own transfers after its compute.
+            var own = result.TaskEndPs[i] - result.TaskLaunchPs[i] - task.Cost.ComputePs;
+            if (own > 0 && lastChannel[i] >= 0 && task.Cost.ComputePs > 0) stall[lastChannel[i]] += own;
+
+            // Idle, waiting for a copy on another engine.
+            long sameEngineEnd = 0;
+            var latest = -1;
+            foreach (var p in program.Predecessors[i])
+            {
+                if (program.Tasks[p].Cost.Engine == task.Cost.Engine) sameEngineEnd = Math.Max(sameEngineEnd, result.TaskEndPs[p]);
+                else if (latest < 0 || result.TaskEndPs[p] > result.TaskEndPs[latest]) latest = p;
+            }
+            if (latest < 0 || lastChannel[latest] < 0) continue;
+            var copy = program.Tasks[latest];
+            if (copy.HostOnly || copy.Cost.ComputePs > 0) continue;
+            var waited = result.TaskEndPs[latest] - sameEngineEnd;
+            if (waited > 0 && result.TaskStartPs[i] >= result.TaskEndPs[latest]) stall[lastChannel[latest]] += waited;
+        }
+        var map = new SortedDictionary<string, double>(StringComparer.Ordinal);
+        for (var c = 0; c < stall.Length; c++) map[topology.Channels[c].Name] = Ps.ToSeconds(stall[c]);
+        return map;
     }
 
     /// <summary>Total length covered by a set of time spans (overlaps counted once).</summary>

@@ -43,13 +43,24 @@ public sealed record EnergyMetrics(
 
 /// <summary>Memory per tier. <see cref="SpilledBytes"/>: bytes a placement policy put in a tier because
 /// they did not fit in a faster one. <see cref="OverCapacityBytes"/>: how far peak occupancy exceeded a
-/// tier's capacity (a run that does not fit and was not offloaded).</summary>
+/// tier's capacity (a run that does not fit and was not offloaded). <see cref="BytesMoved"/>: bytes over
+/// the channels that reach each tier.</summary>
 public sealed record MemoryMetrics(
     IReadOnlyDictionary<string, long> CapacityBytes,
     IReadOnlyDictionary<string, long> PeakBytes,
     IReadOnlyDictionary<string, long> SpilledBytes,
     IReadOnlyDictionary<string, long> BytesMoved,
-    IReadOnlyDictionary<string, long> OverCapacityBytes);
+    IReadOnlyDictionary<string, long> OverCapacityBytes)
+{
+    /// <summary>Bytes each channel (link) carried, by channel name.</summary>
+    public IReadOnlyDictionary<string, long> BytesMovedByChannel { get; init; } = new Dictionary<string, long>();
+
+    /// <summary>Time engines spent waiting on each channel, by channel name: a task's wait for its own
+    /// transfers after its compute finished (attributed to the channel that finished last), plus an
+    /// engine's idle wait for a copy on another engine (weights streamed, KV swapped, an expert
+    /// switched), attributed to that copy's slowest channel.</summary>
+    public IReadOnlyDictionary<string, double> StallSByChannel { get; init; } = new Dictionary<string, double>();
+}
 
 /// <summary>The measured result of one run, ready for any report format.</summary>
 public sealed record RunMetrics(
@@ -69,4 +80,16 @@ public sealed record RunMetrics(
     MemoryWallMetrics MemoryWall,
     IReadOnlyList<OpMetrics> Ops,
     double HostDispatchS = 0,
-    double DeviceIdleS = 0);
+    double DeviceIdleS = 0,
+    double PeakPowerW = 0)
+{
+    /// <summary>Energy over latency, W.</summary>
+    public double AveragePowerW => LatencyS > 0 ? Energy.TotalJ / LatencyS : 0;
+
+    /// <summary>Tokens processed per joule.</summary>
+    public double TokensPerJ => Energy.TotalJ > 0 ? Workload.Tokens / Energy.TotalJ : 0;
+
+    /// <summary>Operational and embodied emissions, when the caller supplied carbon inputs
+    /// (<see cref="Carbon.Compute"/>).</summary>
+    public CarbonMetrics? Carbon { get; init; }
+}
