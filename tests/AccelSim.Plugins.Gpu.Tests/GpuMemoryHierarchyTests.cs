@@ -76,7 +76,8 @@ public class GpuMemoryHierarchyTests
             gemm.Outputs.Select(t => new Tensor(t.Id + 10, t.Name, t.Shape, t.DType, t.Role)).ToArray());
         var both = new WorkloadGraph(new WorkloadInfo("both", "op", 1, 0, 0, 0), [Copy(0, bytes, "host", "hbm"), shifted]);
         var (together, _) = Run(both, d);
-        Assert.True(together < 0.7 * (gemmAlone + copyAlone), $"copy {copyAlone} s and GEMM {gemmAlone} s took {together} s together");
+        // The GEMM hides under the copy: together is the longer of the two, not their sum.
+        Assert.True(together <= Math.Max(gemmAlone, copyAlone) * 1.02, $"copy {copyAlone} s and GEMM {gemmAlone} s took {together} s together");
         Assert.True(together >= Math.Max(gemmAlone, copyAlone) * (1 - 1e-9));
 
         var swap = new WorkloadGraph(new WorkloadInfo("swap", "op", 1, 0, 0, 0), [Copy(0, bytes, "host", "hbm"), Copy(1, bytes, "hbm", "host")]);
