@@ -34,12 +34,13 @@ public sealed partial class GpuDeviceModel : IDeviceModel, IHostDispatchDevice
     {
         Spec = spec ?? throw new ArgumentNullException(nameof(spec));
         Topology = new DeviceTopology(
-            [new EngineSpec("sm", 1), new EngineSpec("host", 1), .. HierarchyEngines()],
+            [new EngineSpec("sm", 1), new EngineSpec("host", 1), .. HierarchyEngines(), .. HostCpuEngines()],
             [
                 new ChannelSpec("hbm", spec.HbmBandwidthBps, 0, "hbm", OffChip: true),
                 new ChannelSpec("l2", spec.L2BandwidthBps, 0, "l2", OffChip: false),
                 new ChannelSpec("pcie", spec.PcieBandwidthBps, Ps.FromSeconds(spec.PcieLatencyS), "host", OffChip: true),
                 .. HierarchyChannels(spec),
+                .. HostCpuChannels(spec),
             ],
             [
                 new TierSpec("hbm", spec.HbmCapacityBytes, OffChip: true),
@@ -104,6 +105,7 @@ public sealed partial class GpuDeviceModel : IDeviceModel, IHostDispatchDevice
     public OpCost Cost(Op op)
     {
         ArgumentNullException.ThrowIfNull(op);
+        if (HostSideCost(op) is { } hostSide) return hostSide;
         if (op.Transfer is { } transfer) return TierCopy(op, transfer);
         return op.Kind switch
         {

@@ -38,6 +38,7 @@ public static class GpuParameters
         .. GpuSpec.ConfigDTypes.Select(d => $"compute.{d.Name()}.peak_flops"),
         "memory.hbm.capacity_bytes", "memory.hbm.bandwidth_Bps", "memory.l2.capacity_bytes",
         "host.pcie.bandwidth_Bps", "host.memory_bytes", "host.nvme.bandwidth_Bps", "host.nvme.capacity_bytes",
+        "host.cpu.peak_flops", "host.cpu.memory_bandwidth_Bps",
         "power.tdp_W", "power.cap_W", "power.static_W",
         "carbon.embodied_kgCO2e", "carbon.lifetime_years",
     ];
@@ -101,6 +102,10 @@ public static class GpuParameters
             new("host.nvme.bandwidth_Bps", "B/s", "NVMe drive sequential bandwidth (datasheet)", Required: false),
             new("host.nvme.latency_s", "s", "NVMe transfer start latency", Required: false),
             new("host.nvme.efficiency", "fraction", "fraction of the drive bandwidth a large DMA transfer reaches (default 1)", Required: false),
+            new("host.cpu.peak_flops", "FLOP/s", "fp32 peak of the host CPU (all sockets) that runs offloaded optimizer steps (0 = not modelled)", Required: false),
+            new("host.cpu.memory_bandwidth_Bps", "B/s", "host memory bandwidth of the CPU (all channels, all sockets)", Required: false),
+            new("host.cpu.flops_efficiency", "fraction", "fraction of host.cpu.peak_flops a vectorised optimizer sustains (family; default 1)", Required: false),
+            new("host.cpu.memory_efficiency", "fraction", "fraction of host.cpu.memory_bandwidth_Bps a streaming optimizer loop sustains (family; default 1)", Required: false),
             new("power.tdp_W", "W", "board power (datasheet)"),
             new("power.cap_W", "W", "power limit in force: a kernel whose power at clock_MHz exceeds it runs at a lower SM clock (GpuPowerModel)"),
             new("power.dvfs.alpha", "exponent", "dynamic energy per FLOP scales as (f / clock_MHz)^alpha over the DVFS range (family)"),

@@ -93,6 +93,9 @@ public sealed class GpuSpec
     public double PjPerByteHost { get; init; }
     public double PjPerByteSsd { get; init; }
 
+    /// <summary>The host CPU, for ops offloaded to it (GpuHostCpu.cs).</summary>
+    public GpuHostCpuSpec HostCpu { get; init; } = GpuHostCpuSpec.None;
+
     /// <summary>Binds <paramref name="config"/>, reporting every missing, mistyped or out-of-range
     /// field at once (with its JSON path) as an <see cref="InputException"/>.</summary>
     public static GpuSpec Bind(HardwareConfig config)
@@ -179,6 +182,7 @@ public sealed class GpuSpec
             NvmeEfficiency = b.OptionalNumber("host.nvme.efficiency", 1, 0, 1),
             PjPerByteHost = b.OptionalNumber("energy.pJ_per_byte.host", 0),
             PjPerByteSsd = b.OptionalNumber("energy.pJ_per_byte.ssd", 0),
+            HostCpu = GpuHostCpuSpec.Bind(b),
         };
         b.ThrowIfInvalid();
         return spec;

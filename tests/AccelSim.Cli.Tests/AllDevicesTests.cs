@@ -31,7 +31,7 @@ public class AllDevicesTests
     public void CompareRunsEveryDeviceUnderBothSchedules(string model, string phase)
     {
         var hardware = Hardware();
-        var shape = phase == "prefill" ? new[] { "--seq", "256" } : new[] { "--context", "1024" };
+        var shape = phase == "prefill" ? new[] { "--seq", "256" } : new[] { "--context", "512" };
         var o = CliHarness.Run(["compare", "--hardware", string.Join(',', hardware), "--model", model, "--phase", phase, .. shape,
             "--schedule", "sequential,dataflow", "--format", "json"]);
         Assert.True(o.ExitCode == 0, o.Error);

@@ -39,9 +39,10 @@ public static class ValidateCommand
                 if (!string.Equals(Path.GetExtension(plotPath), ".png", StringComparison.OrdinalIgnoreCase))
                     throw new InputException(null, "--plot", $"expected a .png file name, got '{plotPath}'");
                 if (report.Rows.Count == 0) throw new InputException(folder, null, "no measured rows to plot");
+                var times = report.Rows.Where(r => r.Quantity == "ms").ToArray();
                 ValidationPlot.SavePng(files.CreatePath(plotPath, "--plot"), report.Device,
-                    report.Rows.Select(r => r.MeasuredMs).ToArray(), report.Rows.Select(r => r.PredictedMs).ToArray(),
-                    report.Rows.Select(r => r.File).ToArray());
+                    times.Select(r => r.MeasuredMs).ToArray(), times.Select(r => r.PredictedMs).ToArray(),
+                    times.Select(r => r.File).ToArray());
             }
             if (p.GetValue(format) == "json")
                 cli.Out.WriteLine(JsonReport.Format(ToJson(report, p.GetValue(worst))));
@@ -75,9 +76,9 @@ public static class ValidateCommand
         console.MarkupLine($"[bold]Validation[/] of [bold]{Markup.Escape(report.Device)}[/] against {Markup.Escape(report.Folder)}");
         if (allRows)
         {
-            var table = new Table().AddColumns("file", "row", "measured ms", "predicted ms", "error %");
+            var table = new Table().AddColumns("file", "row", "unit", "measured", "predicted", "error %");
             foreach (var r in report.Rows)
-                table.AddRow(Markup.Escape(r.File), Markup.Escape(r.Label), Ms(r.MeasuredMs), Ms(r.PredictedMs), Pct(r.ErrorPct));
+                table.AddRow(Markup.Escape(r.File), Markup.Escape(r.Label), r.Quantity, Ms(r.MeasuredMs), Ms(r.PredictedMs), Pct(r.ErrorPct));
             console.Write(table);
         }
         var files = new Table().AddColumns("file", "rows", "MAPE %", "max |error| %");
@@ -85,9 +86,9 @@ public static class ValidateCommand
             files.AddRow(Markup.Escape(f.File), f.Rows.ToString(System.Globalization.CultureInfo.InvariantCulture), Pct(f.MapePct, signed: false), Pct(f.MaxAbsErrorPct, signed: false));
         files.AddRow("[bold]overall[/]", report.Rows.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), Pct(report.OverallMapePct, signed: false), Pct(report.MaxAbsErrorPct, signed: false));
         console.Write(files);
-        var w = new Table().Title($"worst {worst} rows").AddColumns("file", "row", "measured ms", "predicted ms", "error %");
+        var w = new Table().Title($"worst {worst} rows").AddColumns("file", "row", "unit", "measured", "predicted", "error %");
         foreach (var r in report.Worst(worst))
-            w.AddRow(Markup.Escape(r.File), Markup.Escape(r.Label), Ms(r.MeasuredMs), Ms(r.PredictedMs), Pct(r.ErrorPct));
+            w.AddRow(Markup.Escape(r.File), Markup.Escape(r.Label), r.Quantity, Ms(r.MeasuredMs), Ms(r.PredictedMs), Pct(r.ErrorPct));
         console.Write(w);
     }
 
@@ -108,7 +109,7 @@ public static class ValidateCommand
 
     private static JObject Row(ValidationRow r) => new()
     {
-        ["file"] = r.File, ["label"] = r.Label, ["measured_ms"] = r.MeasuredMs, ["predicted_ms"] = r.PredictedMs, ["error_pct"] = r.ErrorPct,
+        ["file"] = r.File, ["label"] = r.Label, ["quantity"] = r.Quantity, ["measured_ms"] = r.MeasuredMs, ["predicted_ms"] = r.PredictedMs, ["error_pct"] = r.ErrorPct,
     };
 
     private static string Ms(double v) => v.ToString("0.0000", System.Globalization.CultureInfo.InvariantCulture);

@@ -3,6 +3,7 @@ using AccelSim.Core.Simulation;
 using AccelSim.Plugins.Fpga;
 using AccelSim.Plugins.Gpu;
 using AccelSim.Plugins.Rdu;
+using AccelSim.Plugins.Wafer;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace AccelSim.Cli.Hosting;
@@ -18,6 +19,7 @@ public static class Composition
         services.AddGpuPlugin();
         services.AddRduPlugin();
         services.AddFpgaPlugin();
+        services.AddWaferPlugin();
         var provider = services.BuildServiceProvider();
         if (pluginFolder is not null)
             ExternalPlugins.LoadFrom(pluginFolder, provider.GetRequiredService<PluginRegistry>());
