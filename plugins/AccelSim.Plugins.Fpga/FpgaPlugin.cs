@@ -29,7 +29,7 @@ public sealed class FpgaPlugin : IDevicePlugin
 /// <summary>Every parameter the FPGA plugin reads, with its unit and meaning.</summary>
 public static class FpgaParameters
 {
-    public static readonly IReadOnlyList<PluginParameter> All = Build();
+    public static readonly IReadOnlyList<PluginParameter> All = [.. Build(), .. AccelSim.Core.Metrics.Carbon.Parameters];
 
     private static PluginParameter[] Build()
     {

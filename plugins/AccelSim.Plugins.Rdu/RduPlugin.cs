@@ -29,7 +29,7 @@ public sealed class RduPlugin : IDevicePlugin
 /// <summary>Every parameter the RDU plugin reads, with its unit and meaning.</summary>
 public static class RduParameters
 {
-    public static readonly IReadOnlyList<PluginParameter> All = Build();
+    public static readonly IReadOnlyList<PluginParameter> All = [.. Build(), .. AccelSim.Core.Metrics.Carbon.Parameters];
 
     private static PluginParameter[] Build()
     {

@@ -28,7 +28,7 @@ public sealed class WaferPlugin : IDevicePlugin
 /// <summary>Every parameter the wafer plugin reads, with its unit and meaning.</summary>
 public static class WaferParameters
 {
-    public static readonly IReadOnlyList<PluginParameter> All = Build();
+    public static readonly IReadOnlyList<PluginParameter> All = [.. Build(), .. AccelSim.Core.Metrics.Carbon.Parameters];
 
     private static PluginParameter[] Build()
     {

@@ -18,6 +18,15 @@ public enum PlacementPolicy
     /// <summary>What does not fit stays in the next tier and streams in layer by layer, the next layer's
     /// weights copied while the current layer computes (ZeRO-Inference style), at most two layers staged.</summary>
     Offload,
+
+    /// <summary>Training: ZeRO-Offload / ZeRO-Infinity. Gradients, fp32 master weights and moments in host
+    /// memory (the drives for what does not fit), AdamW on the host CPU after the backward; parameters
+    /// streamed per layer when they do not fit (<see cref="TrainingPlacement"/>).</summary>
+    ZeroInfinity,
+
+    /// <summary>Training: Fuyou. Optimizer states on the drives, swapped through host memory in a pipeline
+    /// with a per-layer AdamW on the host CPU that overlaps the backward (<see cref="TrainingPlacement"/>).</summary>
+    SsdPipelined,
 }
 
 public static class PlacementPolicies
@@ -29,6 +38,8 @@ public static class PlacementPolicies
             case "resident": policy = PlacementPolicy.Resident; return true;
             case "fit": policy = PlacementPolicy.Fit; return true;
             case "offload": policy = PlacementPolicy.Offload; return true;
+            case "zero-infinity": policy = PlacementPolicy.ZeroInfinity; return true;
+            case "ssd-pipelined": policy = PlacementPolicy.SsdPipelined; return true;
             default: policy = default; return false;
         }
     }
@@ -37,10 +48,12 @@ public static class PlacementPolicies
     {
         PlacementPolicy.Resident => "resident",
         PlacementPolicy.Fit => "fit",
+        PlacementPolicy.ZeroInfinity => "zero-infinity",
+        PlacementPolicy.SsdPipelined => "ssd-pipelined",
         _ => "offload",
     };
 
-    public const string Expected = "resident, fit or offload";
+    public const string Expected = "resident, fit, offload, zero-infinity or ssd-pipelined";
 }
 
 /// <summary>A device with memory tiers below its main memory (host memory over PCIe, an NVMe drive, an
@@ -114,6 +127,11 @@ public static class Placement
     {
         ArgumentNullException.ThrowIfNull(graph);
         ArgumentNullException.ThrowIfNull(device);
+        if (policy is PlacementPolicy.ZeroInfinity or PlacementPolicy.SsdPipelined)
+        {
+            if (kv != KvPolicy.Fit) throw new InputException(null, "--kv-policy", $"{policy.Name()} places a training step, which has no KV cache to swap");
+            return TrainingPlacement.Apply(graph, device, policy);
+        }
         var tiers = Tiers(device);
         var top = tiers[0];
         var capacity = device.Topology.Tiers[device.Topology.TierIndex(top)].CapacityBytes;

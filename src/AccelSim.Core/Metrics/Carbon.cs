@@ -38,6 +38,13 @@ public sealed record CarbonMetrics(
 /// <summary>Carbon accounting of a run: pure arithmetic on its energy and latency.</summary>
 public static class Carbon
 {
+    /// <summary>The optional hardware-config keys of carbon accounting, common to every device family.</summary>
+    public static readonly IReadOnlyList<Plugins.PluginParameter> Parameters =
+    [
+        new("carbon.embodied_kgCO2e", "kgCO2e", "embodied (cradle-to-gate) emissions of the device, amortised over its lifetime in carbon reports", Required: false),
+        new("carbon.lifetime_years", "years", "service life the embodied emissions are spread over", Required: false),
+    ];
+
     public const double JoulesPerKWh = 3.6e6;
     public const double SecondsPerYear = 365.25 * 24 * 3600;
 
