@@ -15,16 +15,19 @@ namespace AccelSim.Plugins.Fpga;
 /// cycles. A sparse DSP chain skips pruned weights (N:M). Norms, rope, softmax and element-wise ops
 /// run on a vector (special-function) unit. Every op is one compiled instruction with a fixed
 /// decode/configure overhead.</para>
-/// <para>Memory: activations stay on chip (BRAM/URAM, tier <c>sram</c>) when they fit in the part of
-/// it that holds activations (FlightLLM's always-on-chip decode); weights and KV caches stream from
-/// the tier the placement names (HBM or DDR); activations that do not fit spill to the placement's
-/// spill tier.</para>
-/// <para>Dataflow (<see cref="CostRegion"/>): a region's ops run at once as a spatial pipeline, each
-/// on a partition of the DSP chains in proportion to its work (InTAR-style), intermediates streamed
-/// through tile FIFOs on chip when they fit, the pipeline paying its fill and drain.</para></summary>
+/// <para>Op by op (<see cref="Cost"/>, the sequential schedule): one op at a time on the whole DSP
+/// array, reading its activations from and writing them to the placement's spill tier (HBM or DDR),
+/// weights and KV caches from their tiers; one instruction decode/configuration per op.</para>
+/// <para>Dataflow (<see cref="CostRegion"/>): a region's ops are placed at once as a spatial pipeline
+/// on a static partition of the DSP chains (each stage in proportion to its work over the region);
+/// intermediates a consumer streams row by row go through tile FIFOs, those it needs whole (a
+/// matmul's second operand, attention's keys and values) wait in on-chip activation buffers and cut
+/// the pipeline into segments that run one after another while the other segments' partitions
+/// idle; an intermediate that does not fit on chip goes through the spill tier. Activations stay on
+/// chip between a fused region's ops (FlightLLM's always-on-chip decode is such a region).</para></summary>
 public sealed class FpgaDeviceModel : IDeviceModel, IDataflowDevice
 {
-    private readonly int _dsp, _hbm, _ddr, _sram, _hbmTier, _ddrTier, _sramTier;
+    private readonly int _dsp, _hbm, _ddr, _sram, _hbmTier, _ddrTier;
 
     public FpgaDeviceModel(FpgaSpec spec)
     {
@@ -47,7 +50,6 @@ public sealed class FpgaDeviceModel : IDeviceModel, IDataflowDevice
         _sram = Topology.ChannelIndex("sram");
         _hbmTier = Topology.TierIndex("hbm");
         _ddrTier = Topology.TierIndex("ddr");
-        _sramTier = Topology.TierIndex("sram");
     }
 
     public FpgaSpec Spec { get; }
@@ -97,14 +99,15 @@ public sealed class FpgaDeviceModel : IDeviceModel, IDataflowDevice
         return Supported(op.ComputeDType);
     }
 
-    /// <summary>Activations that fit the activation part of BRAM/URAM live there (the others in the
-    /// spill tier); weights and KV caches where the placement says; everything else in HBM.</summary>
+    /// <summary>Activations live in the spill tier between ops (a fused region keeps its
+    /// intermediates on chip, see <see cref="CostRegion"/>); weights and KV caches where the placement
+    /// says; everything else in HBM.</summary>
     public int PlaceTensor(Tensor tensor)
     {
         ArgumentNullException.ThrowIfNull(tensor);
         return tensor.Role switch
         {
-            TensorRole.Activation => tensor.Bytes <= ActivationBudget ? _sramTier : TierOf(Spec.ActivationSpillTier),
+            TensorRole.Activation => TierOf(Spec.ActivationSpillTier),
             TensorRole.Weight => TierOf(Spec.WeightsTier),
             TensorRole.KvCache => TierOf(Spec.KvCacheTier),
             _ => _hbmTier,
@@ -113,7 +116,7 @@ public sealed class FpgaDeviceModel : IDeviceModel, IDataflowDevice
 
     private int TierOf(string name) => name == "ddr" ? _ddrTier : _hbmTier;
 
-    /// <summary>Bytes of BRAM/URAM that hold activations between ops.</summary>
+    /// <summary>Bytes of BRAM/URAM that hold whole intermediates inside a fused region.</summary>
     public long ActivationBudget => (long)(Spec.SramCapacityBytes * Spec.SramActivationFraction);
 
     /// <summary>Bytes of BRAM/URAM a dataflow pipeline may use for its stream FIFOs.</summary>
@@ -178,27 +181,7 @@ public sealed class FpgaDeviceModel : IDeviceModel, IDataflowDevice
         public Traffic Plus(Traffic o) => new(Hbm + o.Hbm, Ddr + o.Ddr, Sram + o.Sram);
     }
 
-    /// <summary>The op's activation tensors kept on chip when it runs alone: all of them when they fit
-    /// the activation budget together, else as many as fit, largest first.</summary>
-    private HashSet<int> OnChipAlone(Op op)
-    {
-        var acts = new List<Tensor>();
-        var seen = new HashSet<int>();
-        foreach (var t in op.Inputs) if (t.Role == TensorRole.Activation && seen.Add(t.Id)) acts.Add(t);
-        foreach (var t in op.Outputs) if (t.Role == TensorRole.Activation && seen.Add(t.Id)) acts.Add(t);
-        acts.Sort((a, b) => a.Bytes != b.Bytes ? b.Bytes.CompareTo(a.Bytes) : a.Id.CompareTo(b.Id));
-        var budget = ActivationBudget;
-        var kept = new HashSet<int>();
-        foreach (var t in acts)
-        {
-            if (t.Bytes <= budget)
-            {
-                kept.Add(t.Id);
-                budget -= t.Bytes;
-            }
-        }
-        return kept;
-    }
+    private static readonly IReadOnlySet<int> NoneOnChip = new HashSet<int>();
 
     /// <summary>Where the op's bytes go: activations in <paramref name="onChip"/> over the on-chip
     /// channel, other activations through HBM, weights and caches over their tier's channel. The op's
@@ -270,7 +253,7 @@ public sealed class FpgaDeviceModel : IDeviceModel, IDataflowDevice
     public OpCost Cost(Op op)
     {
         ArgumentNullException.ThrowIfNull(op);
-        var traffic = Split(op, OnChipAlone(op));
+        var traffic = Split(op, NoneOnChip);
         var (computeS, util) = ComputeSeconds(op, Spec.UsableDsps, 1);
         var note = OnDsps(op)
             ? string.Create(CultureInfo.InvariantCulture, $"{ComputeDType(op).Name()} on {Spec.UsableDsps} DSPs, shape fills {util:0.###} of the chains; {traffic.OffChip} B off chip, {traffic.Sram} B on chip")
@@ -300,31 +283,59 @@ public sealed class FpgaDeviceModel : IDeviceModel, IDataflowDevice
         return n == long.MaxValue ? 1 : n;
     }
 
+    /// <summary>Whether <paramref name="op"/> needs <paramref name="t"/> whole before it can produce
+    /// its first output row: a matmul's second operand (K x N, read for every row), attention's keys
+    /// and values. Its first input (rows) and any input of a row-wise vector op stream row by row.</summary>
+    private static bool NeedsWhole(Op op, Tensor t)
+    {
+        if (op.Kind != OpKind.MatMul && op.Kind != OpKind.Attention) return false;
+        for (var i = 1; i < op.Inputs.Count; i++)
+            if (op.Inputs[i].Id == t.Id) return op.Inputs[0].Id != t.Id;
+        return false;
+    }
+
     public OpCost CostRegion(Region region)
     {
         ArgumentNullException.ThrowIfNull(region);
         var ops = region.Ops;
         var tiles = Tiles(ops);
 
-        // Internal tensors stream through double-buffered tile FIFOs on chip while they fit (largest
-        // first); one that does not fit is handled as the op-by-op run handles it.
-        var streamed = new HashSet<int>();
-        var budget = StreamBudget;
-        long streamedBytes = 0;
-        foreach (var t in region.Internal.Where(t => t.Role == TensorRole.Activation)
-                     .OrderByDescending(t => t.Bytes).ThenBy(t => t.Id))
+        // Which internal activations a consumer needs whole (a barrier in the pipeline: the consumer
+        // cannot start before its producer has finished) and which stream row by row. With one tile
+        // nothing streams: every hand-off is a barrier.
+        var internalActs = region.Internal.Where(t => t.Role == TensorRole.Activation).ToList();
+        var internalIds = internalActs.Select(t => t.Id).ToHashSet();
+        var whole = new HashSet<int>();
+        foreach (var op in ops)
+            foreach (var t in op.Inputs)
+                if (internalIds.Contains(t.Id) && (tiles == 1 || NeedsWhole(op, t))) whole.Add(t.Id);
+
+        // On chip: a streamed intermediate needs two tiles of FIFO (dataflow.buffer_fraction of
+        // BRAM/URAM), one needed whole its full size in the activation buffers
+        // (memory.sram.activation_fraction), largest first while they fit; the rest are written to
+        // and read back from the spill tier, exactly as op by op.
+        var onChip = new HashSet<int>();
+        long fifoLeft = StreamBudget, bufferLeft = ActivationBudget, onChipBytes = 0;
+        foreach (var t in internalActs.OrderByDescending(t => t.Bytes).ThenBy(t => t.Id))
         {
-            var need = tiles > 1 ? Math.Min(t.Bytes, 2 * ((t.Bytes + tiles - 1) / tiles)) : t.Bytes;
-            if (need <= budget)
+            if (whole.Contains(t.Id))
             {
-                budget -= need;
-                streamed.Add(t.Id);
-                streamedBytes += t.Bytes;
+                if (t.Bytes > bufferLeft) continue;
+                bufferLeft -= t.Bytes;
             }
+            else
+            {
+                var need = Math.Min(t.Bytes, 2 * ((t.Bytes + tiles - 1) / tiles));
+                if (need > fifoLeft) continue;
+                fifoLeft -= need;
+            }
+            onChip.Add(t.Id);
+            onChipBytes += t.Bytes;
         }
 
-        // DSP partitions in proportion to each stage's ideal work (MACs over its type's rate per DSP),
-        // whole chains, at least one each; vector ops share the vector unit the same way.
+        // Static partition: every DSP stage holds whole DSP chains in proportion to its ideal work
+        // over the region (at least one), every vector stage its share of the vector unit, for the
+        // region's whole run: a stage idles while the pipeline waits at a barrier.
         var chain = Spec.DspChainLength;
         var totalChains = Math.Max(1, Spec.UsableDsps / chain);
         double dspWork = 0, vecWork = 0;
@@ -346,14 +357,24 @@ public sealed class FpgaDeviceModel : IDeviceModel, IDataflowDevice
             }
         }
 
+        // Pipeline segments: a stage joins its producers' segment when it streams their output, and
+        // starts a new one after a producer whose output it needs whole.
+        var producer = new Dictionary<int, int>();
+        for (var i = 0; i < ops.Count; i++) foreach (var t in ops[i].Outputs) producer[t.Id] = i;
+        var segment = new int[ops.Count];
+        for (var i = 0; i < ops.Count; i++)
+            foreach (var t in ops[i].Inputs)
+                if (internalIds.Contains(t.Id) && producer.TryGetValue(t.Id, out var p) && p < i)
+                    segment[i] = Math.Max(segment[i], segment[p] + (whole.Contains(t.Id) ? 1 : 0));
+        var segments = ops.Count == 0 ? 0 : segment.Max() + 1;
+        var sumTau = new double[segments];
+        var maxTau = new double[segments];
+
         var traffic = default(Traffic);
-        double sumTau = 0, maxTau = 0, computeEnergy = 0;
-        var stages = 0;
+        double computeEnergy = 0;
         for (var i = 0; i < ops.Count; i++)
         {
             var op = ops[i];
-            var onChip = OnChipAlone(op);
-            foreach (var id in streamed) onChip.Add(id);
             var t = Split(op, onChip);
             traffic = traffic.Plus(t);
             int dsps;
@@ -370,18 +391,22 @@ public sealed class FpgaDeviceModel : IDeviceModel, IDataflowDevice
             }
             var (c, _) = ComputeSeconds(op, dsps, vecShare);
             var tau = Math.Max(c, MemorySeconds(t)) / tiles;
-            sumTau += tau;
-            maxTau = Math.Max(maxTau, tau);
+            sumTau[segment[i]] += tau;
+            maxTau[segment[i]] = Math.Max(maxTau[segment[i]], tau);
             computeEnergy += op.Flops * PjPerFlop(op);
-            stages++;
         }
 
-        // Fill and drain: each stage's first/last tile; steady state: the slowest stage per tile.
-        var pipeline = sumTau + (tiles - 1) * maxTau;
-        var fillDrain = sumTau - maxTau;
+        // Each segment: its stages' first/last tile (fill and drain), then its slowest stage per tile;
+        // segments run one after another. The region lasts at least its traffic over the channels.
+        double pipeline = 0, fillDrain = 0;
+        for (var s = 0; s < segments; s++)
+        {
+            pipeline += sumTau[s] + (tiles - 1) * maxTau[s];
+            fillDrain += sumTau[s] - maxTau[s];
+        }
         var total = Math.Max(pipeline, MemorySeconds(traffic));
         var note = string.Create(CultureInfo.InvariantCulture,
-            $"dataflow: {stages} stages over {totalChains} DSP chains, {tiles} tile{(tiles == 1 ? "" : "s")}, fill/drain {fillDrain:0.###e0} s; {streamed.Count} of {region.Internal.Count} intermediates ({streamedBytes} B) streamed on chip{(streamed.Count < region.Internal.Count ? ", the rest placed as op by op (spilled through hbm where they do not fit)" : "")}");
+            $"dataflow: {ops.Count} stages over {totalChains} DSP chains in {segments} segment{(segments == 1 ? "" : "s")}, {tiles} tile{(tiles == 1 ? "" : "s")}, fill/drain {fillDrain:0.###e0} s; {onChip.Count} of {internalActs.Count} intermediates ({onChipBytes} B) kept on chip{(onChip.Count < internalActs.Count ? $", the rest through {Spec.ActivationSpillTier}" : "")}");
         return new OpCost(_dsp, Ps.FromSeconds(InstructionS), Ps.FromSeconds(total), Transfers(traffic), computeEnergy, note);
     }
 }

@@ -91,7 +91,7 @@ public class FpgaLawTests
     {
         // Activations too big to stay on chip op by op: the pipeline streams them in tiles instead.
         var device = FpgaTestSupport.Model("u280");
-        var graph = HdvKernels.Ffn(l: 8192);
+        var graph = HdvKernels.TransformerFfn(l: 8192);
         var df = FpgaTestSupport.Run(graph, device, "dataflow").OffChipBytes;
         var seq = FpgaTestSupport.Run(graph, device, "sequential").OffChipBytes;
         var wide = 8192L * 4096;

@@ -65,8 +65,8 @@ public class ReproductionTests(ITestOutputHelper output)
     {
         // FlightLLM's always-on-chip decode: with no room for activations on chip, every activation
         // round-trips through HBM and the same decode is slower.
-        var onChip = FpgaTestSupport.Seconds(FlightLlmModel(), FpgaTestSupport.Model("u280"));
-        var off = FpgaTestSupport.Seconds(FlightLlmModel(), FpgaTestSupport.Model(FpgaTestSupport.Load("u280").With(("memory.sram.activation_fraction", 0.0))));
+        var onChip = FpgaTestSupport.Seconds(FlightLlmModel(), FpgaTestSupport.Model("u280"), "dataflow");
+        var off = FpgaTestSupport.Seconds(FlightLlmModel(), FpgaTestSupport.Model(FpgaTestSupport.Load("u280").With(("memory.sram.activation_fraction", 0.0))), "dataflow");
         output.WriteLine($"always-on-chip {onChip * 1e3:0.###} ms, activations through HBM {off * 1e3:0.###} ms");
         Assert.True(off > onChip);
     }
@@ -96,9 +96,16 @@ public class ReproductionTests(ITestOutputHelper output)
         output.WriteLine($"u280, spills through hbm: auto {vsSeq:0.##}x vs sequential, {vsDf:0.##}x vs dataflow (geometric means)");
         output.WriteLine($"u280, spills through ddr: auto {ddrSeq:0.##}x vs sequential, {ddrDf:0.##}x vs dataflow (geometric means)");
         Within("InTAR auto vs dataflow (u280)", 1.8, vsDf);
-        // Auto beats sequential, but by far less than InTAR's 7.1x: the sequential schedule here keeps
-        // activations on chip where they fit and overlaps spills with compute (see experiments/intar).
-        Assert.True(vsSeq > 1.03, $"auto vs sequential {vsSeq}");
-        Assert.True(ddrSeq > vsSeq, "slower spills must widen the gap to sequential");
+        // InTAR's 7.1x over sequential is NOT reproduced, and this states what is: 1.0-1.5x. Our
+        // sequential runs every op on the whole 6,316-DSP array with its intermediates through HBM
+        // (368 GB/s achievable), and these kernels carry hundreds of MACs per intermediate byte, so
+        // op by op they stay compute-bound: the extra HBM traffic is hidden under the DSPs' time.
+        // InTAR's sequential baselines (32-52 DSPs for attention and FFN) lose 8-9x through their
+        // HLS memory access (one pseudo-channel per buffer, single-beat requests not overlapped with
+        // compute, K re-read per score row), which describes those designs, not the U280. A model
+        // change that moved this outside 1.0-1.5x must be explained in experiments/intar/README.md.
+        output.WriteLine($"InTAR auto vs sequential (u280): paper 7.1x, simulated {vsSeq:0.##}x (not reproduced; expected 1.0-1.5x)");
+        Assert.InRange(vsSeq, 1.0, 1.5);
+        Assert.True(ddrSeq >= vsSeq, "slower spills must not narrow the gap to sequential");
     }
 }

@@ -17,7 +17,7 @@ public static class RunCommand
         var placement = new Option<string>("--placement")
         {
             DefaultValueFactory = _ => "resident",
-            Description = "resident (all in device memory; over-capacity is reported), fit (error if it does not fit) or offload (stream what does not fit from the next tier)",
+            Description = "resident (all in device memory; over-capacity is reported), fit (error if it does not fit), offload (stream what does not fit from the next tier); training: zero-infinity (gradients and optimizer states on the host, AdamW on the host CPU after the backward) or ssd-pipelined (optimizer states on NVMe, swapped in a pipeline with a per-layer CPU AdamW that overlaps the backward)",
         };
         var kvPolicy = new Option<string>("--kv-policy")
         {
