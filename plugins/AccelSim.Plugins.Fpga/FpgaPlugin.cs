@@ -7,8 +7,8 @@ using Microsoft.Extensions.DependencyInjection;
 namespace AccelSim.Plugins.Fpga;
 
 /// <summary>The FPGA device family (kind <c>fpga</c>): an accelerator design on an FPGA board, its
-/// MACs on cascaded DSP chains at an achieved clock, activations held in BRAM/URAM, weights and KV
-/// caches streamed from HBM or DDR, one compiled instruction per op, and spatial (dataflow)
+/// MACs on cascaded DSP chains at an achieved clock, activations through HBM/DDR op by op and held in
+/// BRAM/URAM inside fused regions, weights and KV caches streamed from HBM or DDR, one compiled instruction per op, and spatial (dataflow)
 /// pipelines over partitions of the DSPs.</summary>
 public sealed class FpgaPlugin : IDevicePlugin
 {
@@ -19,8 +19,8 @@ public sealed class FpgaPlugin : IDevicePlugin
     public PluginDescriptor Descriptor { get; } = new(KindName, "1.0",
         "FPGA accelerator: matmuls on cascaded DSP chains (MACs per DSP by type with int8/int4 packing, achieved clock, " +
         "chain-shape utilisation, optional N:M sparse chains), other ops on a vector unit, one instruction decode per op; " +
-        "activations on chip in BRAM/URAM when they fit (always-on-chip decode), weights and KV from HBM or DDR; " +
-        "dataflow regions run as a pipeline over DSP partitions with intermediates streamed on chip.",
+        "op by op every activation goes through HBM or DDR, weights and KV from their tiers; " +
+        "dataflow regions run as a pipeline over a static DSP partition, intermediates on chip (FIFOs, or whole buffers that cut the pipeline into segments).",
         FpgaParameters.All);
 
     public IDeviceModel Create(HardwareConfig config) => new FpgaDeviceModel(FpgaSpec.Bind(config));
@@ -51,7 +51,7 @@ public static class FpgaParameters
             new("compute.vector_flops_per_cycle", "FLOP/cycle", "rate of the vector/special-function unit running norms, rope, softmax and element-wise ops"),
             new("memory.sram.capacity_bytes", "bytes", "BRAM + URAM on the device"),
             new("memory.sram.bandwidth_Bps", "B/s", "aggregate on-chip memory bandwidth at the design clock"),
-            new("memory.sram.activation_fraction", "fraction", "share of BRAM/URAM that holds activations between ops (the rest buffers weights and instructions)"),
+            new("memory.sram.activation_fraction", "fraction", "share of BRAM/URAM that holds whole intermediates inside a fused (dataflow) region (the rest buffers weights and instructions)"),
             new("memory.hbm.capacity_bytes", "bytes", "HBM capacity"),
             new("memory.hbm.bandwidth_Bps", "B/s", "HBM peak bandwidth (datasheet)"),
             new("memory.hbm.achievable_fraction", "fraction", "fraction of the HBM peak a streaming read reaches"),

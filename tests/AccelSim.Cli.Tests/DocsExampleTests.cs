@@ -29,7 +29,7 @@ public class DocsExampleTests
         var h100 = CliHarness.Run("run", "--hardware", "h100", "--model", "llama2-7b", "--phase", "decode", "--format", "json");
         Assert.True(hypothetical.ExitCode == 0, hypothetical.Error);
         Assert.Equal("h100-hbm4", (string?)JObject.Parse(hypothetical.Out)["hardware"]!["name"]);
-        // More than twice the HBM bandwidth: a memory-bound decode step gets much faster.
-        Assert.True((double)JObject.Parse(hypothetical.Out)["latency_s"]! < 0.6 * (double)JObject.Parse(h100.Out)["latency_s"]!);
+        // 2.4x the HBM bandwidth: a memory-bound decode step gets much faster (kernel start latencies do not shrink).
+        Assert.True((double)JObject.Parse(hypothetical.Out)["latency_s"]! < 0.75 * (double)JObject.Parse(h100.Out)["latency_s"]!);
     }
 }
