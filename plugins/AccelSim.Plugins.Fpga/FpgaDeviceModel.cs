@@ -24,8 +24,12 @@ namespace AccelSim.Plugins.Fpga;
 /// matmul's second operand, attention's keys and values) wait in on-chip activation buffers and cut
 /// the pipeline into segments that run one after another while the other segments' partitions
 /// idle; an intermediate that does not fit on chip goes through the spill tier. Activations stay on
-/// chip between a fused region's ops (FlightLLM's always-on-chip decode is such a region).</para></summary>
-public sealed class FpgaDeviceModel : IDeviceModel, IDataflowDevice
+/// chip between a fused region's ops (FlightLLM's always-on-chip decode is such a region).</para>
+/// <para>Reconfigured (<see cref="CostRegionReconfigured"/>, InTAR's inter-task reconfiguration): a
+/// region's ops one after another, each on the whole DSP array reconfigured for it (one instruction
+/// decode/configuration per op), intermediates held whole in the on-chip activation buffers while
+/// they are live where they fit, the rest through the spill tier as op by op.</para></summary>
+public sealed class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IReconfigurableDevice
 {
     private readonly int _dsp, _hbm, _ddr, _sram, _hbmTier, _ddrTier;
 
@@ -408,5 +412,62 @@ public sealed class FpgaDeviceModel : IDeviceModel, IDataflowDevice
         var note = string.Create(CultureInfo.InvariantCulture,
             $"dataflow: {ops.Count} stages over {totalChains} DSP chains in {segments} segment{(segments == 1 ? "" : "s")}, {tiles} tile{(tiles == 1 ? "" : "s")}, fill/drain {fillDrain:0.###e0} s; {onChip.Count} of {internalActs.Count} intermediates ({onChipBytes} B) kept on chip{(onChip.Count < internalActs.Count ? $", the rest through {Spec.ActivationSpillTier}" : "")}");
         return new OpCost(_dsp, Ps.FromSeconds(InstructionS), Ps.FromSeconds(total), Transfers(traffic), computeEnergy, note);
+    }
+
+    // ---- a region's ops in sequence, reconfigured per op ----
+
+    /// <summary>The region's ops in order, each on the whole DSP array (and the whole vector unit)
+    /// after its own decode/configuration (<c>instruction.overhead_cycles</c>: the reconfiguration
+    /// cost). An internal activation lives from its producer to its last consumer in the region; it
+    /// stays whole in the activation buffers (<c>memory.sram.activation_fraction</c> of BRAM/URAM)
+    /// when, largest first, it fits beside the others kept on chip at every step of its life, and
+    /// otherwise is written to and read back from the spill tier exactly as op by op. Time is the sum
+    /// of each op's max(compute, its traffic alone), at least the region's traffic over the channels.</summary>
+    public OpCost CostRegionReconfigured(Region region)
+    {
+        ArgumentNullException.ThrowIfNull(region);
+        var ops = region.Ops;
+        var producer = new Dictionary<int, int>();
+        var lastUse = new Dictionary<int, int>();
+        for (var i = 0; i < ops.Count; i++)
+        {
+            foreach (var t in ops[i].Outputs) producer[t.Id] = i;
+            foreach (var t in ops[i].Inputs) lastUse[t.Id] = i;
+        }
+
+        var internalActs = region.Internal
+            .Where(t => t.Role == TensorRole.Activation && producer.ContainsKey(t.Id) && lastUse.ContainsKey(t.Id))
+            .ToList();
+        var live = new long[ops.Count];
+        var onChip = new HashSet<int>();
+        long onChipBytes = 0;
+        foreach (var t in internalActs.OrderByDescending(t => t.Bytes).ThenBy(t => t.Id))
+        {
+            int from = producer[t.Id], to = Math.Max(from, lastUse[t.Id]);
+            var fits = true;
+            for (var i = from; i <= to && fits; i++) fits = live[i] + t.Bytes <= ActivationBudget;
+            if (!fits) continue;
+            for (var i = from; i <= to; i++) live[i] += t.Bytes;
+            onChip.Add(t.Id);
+            onChipBytes += t.Bytes;
+        }
+
+        // Each op's time rounded to picoseconds as op by op rounds it, so that a region with nothing
+        // kept on chip costs exactly what its ops cost one at a time.
+        var traffic = default(Traffic);
+        long ps = 0;
+        double computeEnergy = 0;
+        foreach (var op in ops)
+        {
+            var t = Split(op, onChip);
+            traffic = traffic.Plus(t);
+            var (c, _) = ComputeSeconds(op, Spec.UsableDsps, 1);
+            ps += Ps.FromSeconds(Math.Max(c, MemorySeconds(t)));
+            computeEnergy += op.Flops * PjPerFlop(op);
+        }
+        var total = Math.Max(ps, Ps.FromSeconds(MemorySeconds(traffic)));
+        var note = string.Create(CultureInfo.InvariantCulture,
+            $"reconfigured: {ops.Count} tasks in sequence on all {Spec.UsableDsps} DSPs, {ops.Count} reconfigurations of {Spec.InstructionOverheadCycles:0.###} cycles; {onChip.Count} of {internalActs.Count} intermediates ({onChipBytes} B) kept on chip{(onChip.Count < internalActs.Count ? $", the rest through {Spec.ActivationSpillTier}" : "")}; {traffic.OffChip} B off chip");
+        return new OpCost(_dsp, ops.Count * Ps.FromSeconds(InstructionS), total, Transfers(traffic), computeEnergy, note);
     }
 }

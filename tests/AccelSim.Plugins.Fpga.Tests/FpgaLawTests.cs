@@ -87,6 +87,43 @@ public class FpgaLawTests
     }
 
     [Fact]
+    public void ReconfiguredRegionNeverMovesMoreOffChipBytesThanOpByOpAndAutoIsNeverSlower()
+    {
+        Prop.ForAll((from g in Graphs() from d in Devices() select (g, d)).ToArbitrary(), x =>
+        {
+            var (graph, device) = x;
+            foreach (var group in Regions.ByLayer(graph))
+            {
+                var cost = device.CostRegionReconfigured(new Region(group, graph));
+                var alone = group.Sum(op => OffChip(device.Cost(op), device.Topology));
+                if (OffChip(cost, device.Topology) > alone || cost.Note?.StartsWith("reconfigured:", StringComparison.Ordinal) != true) return false;
+            }
+            var auto = FpgaTestSupport.Seconds(graph, device, "auto");
+            var seq = FpgaTestSupport.Seconds(graph, device, "sequential");
+            var df = FpgaTestSupport.Seconds(graph, device, "dataflow");
+            return auto <= Math.Min(seq, df) * (1 + 1e-9);
+        }).QuickCheckThrowOnFailure();
+    }
+
+    [Fact]
+    public void ReconfiguredRegionKeepsIntermediatesOnChipOnlyWhileTheyFit()
+    {
+        // Self-attention's five intermediates (3 x 256 KiB, 2 x 64 KiB) all fit the U280's buffers;
+        // with no activation buffer every one goes through the spill tier, exactly as op by op.
+        var graph = HdvKernels.Attention();
+        var region = new Region(graph.TopologicalOrder(), graph);
+        var fits = FpgaTestSupport.Model("u280");
+        var none = FpgaTestSupport.Model(FpgaTestSupport.Load("u280").With(("memory.sram.activation_fraction", 0.0)));
+        var alone = graph.Ops.Sum(op => OffChip(fits.Cost(op), fits.Topology));
+        var kept = OffChip(fits.CostRegionReconfigured(region), fits.Topology);
+        var spilled = OffChip(none.CostRegionReconfigured(region), none.Topology);
+        var intermediates = region.Internal.Sum(t => t.Bytes);
+        Assert.Equal(alone - 2 * intermediates, kept);
+        Assert.Equal(alone, spilled);
+        Assert.Contains("5 of 5 intermediates", fits.CostRegionReconfigured(region).Note);
+    }
+
+    [Fact]
     public void StreamingIntermediatesOnChipSavesOffChipBytesWhenActivationsDoNotFitOpByOp()
     {
         // Activations too big to stay on chip op by op: the pipeline streams them in tiles instead.

@@ -1,6 +1,7 @@
 using AccelSim.Core.Config;
 using AccelSim.Core.Graph;
 using AccelSim.Core.Metrics;
+using AccelSim.Core.Simulation;
 using AccelSim.Workloads.Models;
 using Xunit.Abstractions;
 
@@ -71,41 +72,63 @@ public class ReproductionTests(ITestOutputHelper output)
         Assert.True(off > onChip);
     }
 
-    private static (double VsSequential, double VsDataflow) Intar(FpgaDeviceModel device, ITestOutputHelper? log = null)
+    /// <summary>Which execution mode <c>auto</c> gave the kernel's region: the task's note names it.</summary>
+    private static string AutoMode(WorkloadGraph g, FpgaDeviceModel device)
+    {
+        var program = FpgaTestSupport.Schedule("auto").Map(g, device);
+        if (program.Tasks.Count > 1) return "sequential";
+        var note = program.Tasks[0].Cost.Note ?? "";
+        return note.StartsWith("reconfigured", StringComparison.Ordinal) ? "reconfigured"
+            : note.StartsWith("dataflow", StringComparison.Ordinal) ? "dataflow" : "sequential";
+    }
+
+    private static (double VsSequential, double VsDataflow, int Reconfigured) Intar(FpgaDeviceModel device, ITestOutputHelper? log = null)
     {
         double logSeq = 0, logDf = 0;
+        var reconfigured = 0;
         var kernels = HdvKernels.Suite();
         foreach (var g in kernels)
         {
             var s = FpgaTestSupport.Seconds(g, device, "sequential");
             var d = FpgaTestSupport.Seconds(g, device, "dataflow");
             var a = FpgaTestSupport.Seconds(g, device, "auto");
-            log?.WriteLine($"{device.Name} {g.Info.Name}: sequential {s * 1e3:0.###} ms, dataflow {d * 1e3:0.###} ms, auto {a * 1e3:0.###} ms");
-            Assert.True(a <= Math.Min(s, d) * (1 + 1e-9), $"{g.Info.Name}: auto is not the faster of the two");
+            var r = AccelSim.Core.Time.Ps.ToSeconds(DataflowSchedule.Estimate(
+                device.CostRegionReconfigured(new Region(g.TopologicalOrder(), g)), device.Topology));
+            var mode = AutoMode(g, device);
+            if (mode == "reconfigured") reconfigured++;
+            log?.WriteLine($"{device.Name} {g.Info.Name}: sequential {s * 1e3:0.0000} ms, dataflow {d * 1e3:0.0000} ms, reconfigured {r * 1e3:0.0000} ms, auto {a * 1e3:0.0000} ms ({mode}); reconfigured/sequential {r / s:0.00000}");
+            Assert.True(a <= Math.Min(Math.Min(s, d), r) * (1 + 1e-9), $"{g.Info.Name}: auto is not the fastest of the three");
+            Assert.True(r <= s * (1 + 1e-9), $"{g.Info.Name}: keeping intermediates on chip made the sequence slower");
             logSeq += Math.Log(s / a);
             logDf += Math.Log(d / a);
         }
-        return (Math.Exp(logSeq / kernels.Count), Math.Exp(logDf / kernels.Count));
+        return (Math.Exp(logSeq / kernels.Count), Math.Exp(logDf / kernels.Count), reconfigured);
     }
 
     [Fact]
     public void IntarAutoVersusDataflowAndSequentialOnHighDataVolumeVariationKernels()
     {
-        var (vsSeq, vsDf) = Intar(FpgaTestSupport.Model("u280"), output);
-        var (ddrSeq, ddrDf) = Intar(FpgaTestSupport.Model(FpgaTestSupport.Load("u280").WithText("placement.activation_spill", "ddr")), output);
-        output.WriteLine($"u280, spills through hbm: auto {vsSeq:0.##}x vs sequential, {vsDf:0.##}x vs dataflow (geometric means)");
-        output.WriteLine($"u280, spills through ddr: auto {ddrSeq:0.##}x vs sequential, {ddrDf:0.##}x vs dataflow (geometric means)");
+        var (vsSeq, vsDf, reconf) = Intar(FpgaTestSupport.Model("u280"), output);
+        var (ddrSeq, ddrDf, ddrReconf) = Intar(FpgaTestSupport.Model(FpgaTestSupport.Load("u280").WithText("placement.activation_spill", "ddr")), output);
+        output.WriteLine($"u280, spills through hbm: auto {vsSeq:0.###}x vs sequential, {vsDf:0.###}x vs dataflow (geometric means), reconfigured mode chosen for {reconf} of 5 kernels");
+        output.WriteLine($"u280, spills through ddr: auto {ddrSeq:0.###}x vs sequential, {ddrDf:0.###}x vs dataflow (geometric means), reconfigured mode chosen for {ddrReconf} of 5 kernels");
         Within("InTAR auto vs dataflow (u280)", 1.8, vsDf);
-        // InTAR's 7.1x over sequential is NOT reproduced, and this states what is: 1.0-1.5x. Our
+        // InTAR's 7.1x over sequential is NOT reproduced, and this states what is: PINNED. Our
         // sequential runs every op on the whole 6,316-DSP array with its intermediates through HBM
         // (368 GB/s achievable), and these kernels carry hundreds of MACs per intermediate byte, so
-        // op by op they stay compute-bound: the extra HBM traffic is hidden under the DSPs' time.
+        // op by op they stay compute-bound: the extra HBM traffic is hidden under the DSPs' time, and
+        // keeping intermediates on chip (the reconfigured mode) saves little time on top of it.
         // InTAR's sequential baselines (32-52 DSPs for attention and FFN) lose 8-9x through their
         // HLS memory access (one pseudo-channel per buffer, single-beat requests not overlapped with
         // compute, K re-read per score row), which describes those designs, not the U280. A model
-        // change that moved this outside 1.0-1.5x must be explained in experiments/intar/README.md.
-        output.WriteLine($"InTAR auto vs sequential (u280): paper 7.1x, simulated {vsSeq:0.##}x (not reproduced; expected 1.0-1.5x)");
+        // change that moved this outside the pinned range must be explained in experiments/intar/README.md.
+        output.WriteLine($"InTAR auto vs sequential (u280): paper 7.1x, simulated {vsSeq:0.##}x (not reproduced; expected PINNED)");
         Assert.InRange(vsSeq, 1.0, 1.5);
         Assert.True(ddrSeq >= vsSeq, "slower spills must not narrow the gap to sequential");
+        // The reconfigured mode (whole array per task, intermediates on chip) saves only the spill
+        // traffic op by op hides under compute: through HBM it ties op by op on every kernel (a tie
+        // keeps op by op); through DDR it wins where dataflow stalls at barriers and the spills show
+        // (self-attention).
+        Assert.True(ddrReconf >= 1, "with slow spills the reconfigured mode must win where the pipeline stalls at its barriers");
     }
 }

@@ -64,6 +64,19 @@ public interface IDataflowDevice
     OpCost CostRegion(Region region);
 }
 
+/// <summary>A device model that can run a region's ops one after another, each on the whole device
+/// reconfigured for it (InTAR's inter-task reconfiguration): a reconfiguration cost per op, and the
+/// region's intermediates kept on chip between ops where they fit. Optional; the <c>auto</c> dataflow
+/// schedule weighs it per region against op by op and the spatial pipeline.</summary>
+public interface IReconfigurableDevice
+{
+    /// <summary>The cost of running <paramref name="region"/>'s ops in sequence, each with the whole
+    /// compute array, paying the device's reconfiguration cost per op. Off-chip bytes must not exceed
+    /// those of running its ops one at a time: an intermediate either stays on chip or is spilled
+    /// (written and read back), never moved more.</summary>
+    OpCost CostRegionReconfigured(Region region);
+}
+
 /// <summary>Splits a graph into regions: consecutive ops (in topological order) of the same decoder
 /// layer form one region; ops outside layers stand alone.</summary>
 public static class Regions
@@ -87,8 +100,10 @@ public static class Regions
 }
 
 /// <summary>Spatial execution: each region runs as one pipeline on the device (<see cref="IDataflowDevice"/>);
-/// regions run one after another. With <see cref="Auto"/> set, each region runs whichever way is faster
-/// alone, dataflow or op by op (as InTAR chooses per task).</summary>
+/// regions run one after another. With <see cref="Auto"/> set, each region runs whichever way is fastest
+/// alone (by <see cref="Estimate"/>): op by op, as one pipeline, or, on an <see cref="IReconfigurableDevice"/>,
+/// its ops in sequence on the reconfigured device with intermediates on chip (as InTAR chooses per task).
+/// A tie keeps the earlier of op by op, pipeline, reconfigured.</summary>
 public sealed class DataflowSchedule(bool auto = false) : ISchedule
 {
     public bool Auto { get; } = auto;
@@ -100,21 +115,35 @@ public sealed class DataflowSchedule(bool auto = false) : ISchedule
         var tasks = new List<SimTask>();
         var preds = new List<IReadOnlyList<int>>();
         var flow = device as IDataflowDevice;
+        var reconfigurable = Auto ? device as IReconfigurableDevice : null;
         foreach (var group in Regions.ByLayer(graph))
         {
-            OpCost? fused = null;
-            if (flow is not null && group.Count > 1) fused = flow.CostRegion(new Region(group, graph));
             var sequential = group.Select(device.Cost).ToArray();
-            var useFused = fused is not null
-                && (!Auto || Estimate(fused, device.Topology) <= sequential.Sum(c => Estimate(c, device.Topology)));
-            if (useFused)
+            Region? region = null;
+            OpCost? fused = null;
+            if (flow is not null && group.Count > 1) fused = flow.CostRegion(region = new Region(group, graph));
+            if (!Auto)
             {
-                Add(tasks, preds, group, fused!);
+                if (fused is not null) Add(tasks, preds, group, fused);
+                else for (var i = 0; i < group.Count; i++) Add(tasks, preds, [group[i]], sequential[i]);
+                continue;
             }
-            else
+
+            // Candidates in order; a later one must be strictly faster to win.
+            OpCost? best = null;
+            var bestTime = sequential.Sum(c => Estimate(c, device.Topology));
+            if (fused is not null && Estimate(fused, device.Topology) < bestTime)
             {
-                for (var i = 0; i < group.Count; i++) Add(tasks, preds, [group[i]], sequential[i]);
+                best = fused;
+                bestTime = Estimate(fused, device.Topology);
             }
+            if (reconfigurable is not null && group.Count > 1)
+            {
+                var reconfigured = reconfigurable.CostRegionReconfigured(region ?? new Region(group, graph));
+                if (Estimate(reconfigured, device.Topology) < bestTime) best = reconfigured;
+            }
+            if (best is not null) Add(tasks, preds, group, best);
+            else for (var i = 0; i < group.Count; i++) Add(tasks, preds, [group[i]], sequential[i]);
         }
         return new SimProgram(Name, graph, tasks, preds);
     }
