@@ -212,9 +212,34 @@ public sealed class WaferDeviceModel : IDeviceModel, IDataflowDevice
     /// core to core over the fabric when the region's intermediates fit in the activation part of
     /// SRAM (else they go through SRAM, or spill, as op by op), the work split into row chunks that
     /// flow through the pipeline: fill (every stage's hop latency and first chunk) paid once.</summary>
+    /// <summary>Candidate core budgets of a region's plan, as fractions of each op's share of the wafer.</summary>
+    private static readonly double[] PlanScales = [1, 0.5, 0.25, 0.125, 0.0625, 0.03125, 0.015625];
+
+    /// <summary>The layer as one spatial pipeline: each op on its own region of cores, sized from its
+    /// share of the region's work (FLOPs and bytes, not rates). Several plans scale every region by the
+    /// same factor (larger regions compute faster but pay more hops); the fastest plan runs. Plans are
+    /// chosen without looking at rates and each is monotone in them, so the region can only get faster
+    /// on a faster wafer.</summary>
     public OpCost CostRegion(Region region)
     {
         ArgumentNullException.ThrowIfNull(region);
+        OpCost? best = null;
+        long bestPs = long.MaxValue;
+        foreach (var scale in PlanScales)
+        {
+            var plan = RegionPlan(region, scale);
+            var ps = DataflowSchedule.Estimate(plan, Topology);
+            if (ps < bestPs)
+            {
+                best = plan;
+                bestPs = ps;
+            }
+        }
+        return best!;
+    }
+
+    private OpCost RegionPlan(Region region, double scale)
+    {
         var ops = region.Ops;
         var works = ops.Select(Describe).ToArray();
         double totalWork = 0;
@@ -240,9 +265,9 @@ public sealed class WaferDeviceModel : IDeviceModel, IDataflowDevice
         for (var i = 0; i < ops.Count; i++)
         {
             var w = works[i];
-            var share = totalWork > 0 ? (long)Math.Floor(Spec.MeshCores * workS[i] / totalWork) : Spec.MeshCores / ops.Count;
+            var share = totalWork > 0 ? (long)Math.Floor(Spec.MeshCores * scale * workS[i] / totalWork) : (long)(Spec.MeshCores * scale / ops.Count);
             var alloc = Math.Clamp(Math.Max(share, _costs.MinCores(w)), 1, Spec.MeshCores);
-            var s = _costs.Best(w, alloc);
+            var s = _costs.Shaped(w, alloc);
             stages[i] = s;
             cores[i] = (long)s.Rows * s.Cols;
             var chunk = s.BodyS / chunks;

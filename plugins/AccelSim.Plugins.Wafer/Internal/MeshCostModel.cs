@@ -140,6 +140,39 @@ internal sealed class MeshCostModel
             (int)Math.Min(_spec.MeshWidth, Math.Ceiling(min / Math.Ceiling(Math.Sqrt(min)))));
     }
 
+    /// <summary>The largest region of at most <paramref name="maxCores"/> cores the op's structure allows
+    /// (most square on ties), chosen without looking at any rate, so that a faster wafer never changes it.</summary>
+    public Stage Shaped(OpWork w, long maxCores)
+    {
+        var p = w.Pattern;
+        var min = MinCores(w);
+        var limit = Math.Min(maxCores, p.MaxCores);
+        if (limit < min) limit = min;
+        int bestR = 0, bestC = 0;
+        long bestN = 0;
+        foreach (var r in _sides)
+        {
+            if (r > _spec.MeshHeight || r > p.MaxRows) continue;
+            foreach (var c in _sides)
+            {
+                if (c > _spec.MeshWidth || c > p.MaxCols) continue;
+                var n = (long)r * c;
+                if (n > limit) break;
+                if (n < min) continue;
+                if (n > bestN || (n == bestN && Math.Abs(r - c) < Math.Abs(bestR - bestC)))
+                {
+                    bestN = n;
+                    bestR = r;
+                    bestC = c;
+                }
+            }
+        }
+        return bestN > 0
+            ? Evaluate(w, bestR, bestC)
+            : Evaluate(w, (int)Math.Min(_spec.MeshHeight, Math.Ceiling(Math.Sqrt(min))),
+                (int)Math.Min(_spec.MeshWidth, Math.Ceiling(min / Math.Ceiling(Math.Sqrt(min)))));
+    }
+
     /// <summary>The op on exactly <paramref name="rows"/> x <paramref name="cols"/> cores. Its time
     /// mirrors what the simulator does with the resulting cost when the op runs alone: overhead and
     /// hop latency, then the longest of compute, SRAM traffic, fabric traffic (after one hop) and
