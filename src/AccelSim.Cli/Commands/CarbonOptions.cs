@@ -29,12 +29,8 @@ public sealed class CarbonOptions
 
     public IEnumerable<Option> All => [Site, GridIntensity, Pue];
 
-    public CarbonInputs Resolve(ParseResult p, string hardware, IReadOnlyList<string>? sets)
-    {
-        var config = HardwareConfigLoader.LoadNamed(hardware);
-        if (sets is { Count: > 0 }) config = config.With(CommonOptions.ParseSets(sets));
-        return Build(config, p.GetValue(Site)!, p.GetValue(GridIntensity), p.GetValue(Pue));
-    }
+    public CarbonInputs Resolve(ParseResult p, HardwareConfig hardware) =>
+        Build(hardware, p.GetValue(Site)!, p.GetValue(GridIntensity), p.GetValue(Pue));
 
     /// <summary>Carbon inputs from a hardware config and a site (name or path) with optional overrides.</summary>
     public static CarbonInputs Build(HardwareConfig hardware, string site, double? gridIntensity, double? pue)
@@ -53,14 +49,13 @@ public sealed class CarbonOptions
 
         double embodied = 0, years = 1;
         string embodiedSource = "no carbon.* keys in the hardware config: embodied emissions not counted";
-        if (hardware.TryGet("carbon.embodied_kgCO2e", out var e) && e.Number is { } kg)
+        if (hardware.Contains("carbon.embodied_kgCO2e"))
         {
             var b = new ConfigBinder(hardware);
             embodied = b.Number("carbon.embodied_kgCO2e");
             years = b.Positive("carbon.lifetime_years");
             b.ThrowIfInvalid();
             embodiedSource = hardware.TryGet("carbon.source", out var s) && s.Text is { } text ? text : "carbon.source not given";
-            _ = kg;
         }
         return new CarbonInputs(grid, p, embodied, years, gridSource, embodiedSource);
     }

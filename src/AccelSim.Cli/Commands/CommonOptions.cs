@@ -48,11 +48,14 @@ public static class CommonOptions
 
     /// <summary>Loads the hardware config (bundled name or path), applies --set overrides and creates
     /// the device model through the plugin registry.</summary>
-    public static IDeviceModel CreateDevice(PluginRegistry registry, string hardware, IReadOnlyList<string>? sets)
+    public static IDeviceModel CreateDevice(PluginRegistry registry, string hardware, IReadOnlyList<string>? sets) =>
+        registry.Create(LoadHardware(hardware, sets));
+
+    /// <summary>The hardware config (bundled name or path) with its --set overrides applied.</summary>
+    public static HardwareConfig LoadHardware(string hardware, IReadOnlyList<string>? sets)
     {
         var config = HardwareConfigLoader.LoadNamed(hardware);
-        if (sets is { Count: > 0 }) config = config.With(ParseSets(sets));
-        return registry.Create(config);
+        return sets is { Count: > 0 } ? config.With(ParseSets(sets)) : config;
     }
 
     public static IReadOnlyList<KeyValuePair<string, string>> ParseSets(IReadOnlyList<string> sets)

@@ -44,7 +44,8 @@ public static class RunCommand
         c.SetAction(p =>
         {
             using var services = Composition.Build(p.GetValue(CommonOptions.Plugins));
-            var device = CommonOptions.CreateDevice(services.Registry(), p.GetValue(hardware)!, p.GetValue(set));
+            var config = CommonOptions.LoadHardware(p.GetValue(hardware)!, p.GetValue(set));
+            var device = services.Registry().Create(config);
             var graph = workload.Build(p);
             var switches = p.GetValue(experts);
             if (switches != 0) graph = ExpertSwitching.Compose(graph, switches, device);
@@ -54,7 +55,7 @@ public static class RunCommand
                 {
                     RooflinePath = p.GetValue(roofline),
                     RooflinePlotPath = p.GetValue(rooflinePlot),
-                    Carbon = carbon.Resolve(p, p.GetValue(hardware)!, p.GetValue(set)),
+                    Carbon = carbon.Resolve(p, config),
                 });
         });
         return c;
