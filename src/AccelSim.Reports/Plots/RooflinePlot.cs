@@ -56,19 +56,11 @@ public static class RooflinePlot
         for (var k = 0; k < kinds.Length; k++)
         {
             var sel = points.Where(p => p.Op.Kind == kinds[k]).ToArray();
-            var scatter = plot.Add.Scatter(sel.Select(p => Math.Log10(p.Intensity)).ToArray(), sel.Select(p => Math.Log10(p.Op.AchievedFlops)).ToArray());
-            scatter.LineWidth = 0;
-            scatter.MarkerSize = 7;
-            scatter.MarkerShape = MarkerShape.FilledCircle;
-            scatter.Color = palette.GetColor(k).WithAlpha(0.75);
-            scatter.LegendText = string.Create(CultureInfo.InvariantCulture, $"{kinds[k]} ({sel.Length})");
+            LogLogStyle.Points(plot, sel.Select(p => Math.Log10(p.Intensity)).ToArray(), sel.Select(p => Math.Log10(p.Op.AchievedFlops)).ToArray(),
+                palette.GetColor(k).WithAlpha(0.75), string.Create(CultureInfo.InvariantCulture, $"{kinds[k]} ({sel.Length})"));
         }
 
-        plot.Axes.Bottom.TickGenerator = LogTicks();
-        plot.Axes.Left.TickGenerator = LogTicks();
-        plot.Grid.MajorLineColor = Colors.Black.WithAlpha(0.15);
-        plot.Grid.MinorLineColor = Colors.Black.WithAlpha(0.05);
-        plot.Grid.MinorLineWidth = 1;
+        LogLogStyle.Axes(plot);
         plot.Axes.SetLimits(xLo, xHi, yLo, yHi);
         var skipped = data.Points.Count - points.Length;
         plot.Title(title ?? string.Create(CultureInfo.InvariantCulture,
@@ -78,11 +70,4 @@ public static class RooflinePlot
         plot.ShowLegend(Alignment.LowerRight);
         plot.SavePng(path, width, height);
     }
-
-    private static ScottPlot.TickGenerators.NumericAutomatic LogTicks() => new()
-    {
-        MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
-        IntegerTicksOnly = true,
-        LabelFormatter = v => Math.Pow(10, v).ToString("G3", CultureInfo.InvariantCulture),
-    };
 }

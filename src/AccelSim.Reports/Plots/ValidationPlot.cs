@@ -67,19 +67,11 @@ public static class ValidationPlot
                 ys.Add(Math.Log10(predictedMs[i]));
                 errors.Add(Math.Abs(predictedMs[i] - measuredMs[i]) / measuredMs[i] * 100);
             }
-            var scatter = plot.Add.Scatter(xs.ToArray(), ys.ToArray());
-            scatter.LineWidth = 0;
-            scatter.MarkerSize = 7;
-            scatter.MarkerShape = MarkerShape.FilledCircle;
-            scatter.Color = palette.GetColor(g).WithAlpha(0.8);
-            scatter.LegendText = string.Create(CultureInfo.InvariantCulture, $"{order[g]} ({xs.Count}, MAPE {errors.Average():F1}%)");
+            LogLogStyle.Points(plot, xs.ToArray(), ys.ToArray(), palette.GetColor(g).WithAlpha(0.8),
+                string.Create(CultureInfo.InvariantCulture, $"{order[g]} ({xs.Count}, MAPE {errors.Average():F1}%)"));
         }
 
-        plot.Axes.Bottom.TickGenerator = LogTicks();
-        plot.Axes.Left.TickGenerator = LogTicks();
-        plot.Grid.MajorLineColor = Colors.Black.WithAlpha(0.15);
-        plot.Grid.MinorLineColor = Colors.Black.WithAlpha(0.05);
-        plot.Grid.MinorLineWidth = 1;
+        LogLogStyle.Axes(plot);
         plot.Axes.SetLimits(lo, hi, lo, hi);
         plot.Title(string.Create(CultureInfo.InvariantCulture,
             $"{device}: predicted vs measured kernel time, MAPE {mape:F2}% ({measuredMs.Count} kernels)"));
@@ -88,11 +80,4 @@ public static class ValidationPlot
         plot.ShowLegend(Alignment.UpperLeft);
         plot.SavePng(path, width, height);
     }
-
-    private static ScottPlot.TickGenerators.NumericAutomatic LogTicks() => new()
-    {
-        MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
-        IntegerTicksOnly = true,
-        LabelFormatter = v => Math.Pow(10, v).ToString("G3", CultureInfo.InvariantCulture),
-    };
 }
