@@ -146,9 +146,12 @@ public static class TableReport
             }) / facts.TotalOpTimeS
             : 0;
         var cmp = mw.ArithmeticIntensity < mw.RidgePoint ? "below" : "at or above";
+        var intensity = double.IsPositiveInfinity(mw.ArithmeticIntensity)
+            ? "no byte leaves the chip (arithmetic intensity unbounded)"
+            : $"arithmetic intensity {Units.Intensity(mw.ArithmeticIntensity)} is {cmp} the ridge point {Units.Intensity(mw.RidgePoint)}";
         var colour = facts.Dominant == Bound.Memory ? "yellow" : facts.Dominant == Bound.Compute ? "green" : "blue";
         return $"Verdict: [bold {colour}]{verdict} overall[/]: {Units.Percent(share)} of busy time in {facts.Dominant.Name()}-bound ops; " +
-               $"arithmetic intensity {Units.Intensity(mw.ArithmeticIntensity)} is {cmp} the ridge point {Units.Intensity(mw.RidgePoint)}.";
+               intensity + ".";
     }
 
     private static Table Memory(RunMetrics m)

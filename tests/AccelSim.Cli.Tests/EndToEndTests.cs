@@ -40,6 +40,43 @@ public class EndToEndTests
     }
 
     [Fact]
+    public void AWorkloadThatNeverLeavesTheChipHasUnboundedIntensityNotZero()
+    {
+        // llama2-7b fits in a WSE-2's SRAM: no byte crosses an off-chip channel.
+        string[] args = ["run", "--hardware", "wse2", "--model", "llama2-7b", "--phase", "decode", "--context", "512"];
+        var json = CliHarness.Run([.. args, "--format", "json"]);
+        Assert.True(json.ExitCode == 0, json.Error);
+        var r = JObject.Parse(json.Out);
+        Assert.Equal(0L, (long)r["off_chip_bytes"]!);
+        Assert.Equal(JTokenType.Null, r["memory_wall"]!["arithmetic_intensity_flop_per_byte"]!.Type);
+        var table = CliHarness.Run(args);
+        Assert.True(table.ExitCode == 0, table.Error);
+        Assert.Contains("no off-chip bytes", table.Out);
+        Assert.Contains("no byte leaves the chip", table.Out);
+        Assert.DoesNotContain("0.00 FLOP/B", table.Out);
+    }
+
+    [Fact]
+    public void ManyExpertSwitchesNeverOverfillMainMemory()
+    {
+        // 150 experts of 13.5 GB through an 8-socket SN40L's 550 GB of HBM: the switched-in experts are
+        // a cache, evicted oldest first, not 2 TB resident at once.
+        var o = CliHarness.Run("run", "--hardware", "sn40l-8", "--model", "llama2-7b", "--phase", "decode", "--context", "2048",
+            "--schedule", "dataflow", "--experts", "150", "--format", "json");
+        Assert.True(o.ExitCode == 0, o.Error);
+        var memory = JObject.Parse(o.Out)["memory"]!;
+        var capacity = (long)memory["capacity_bytes"]!["hbm"]!;
+        var peak = (long)memory["peak_bytes"]!["hbm"]!;
+        var atRest = (long)memory["spilled_bytes"]!["ddr"]!;
+        Assert.Equal(0, atRest % 150);
+        var expert = atRest / 150;
+        Assert.InRange(expert, 13e9, 14e9); // a 7B bf16 model
+        Assert.InRange(peak, capacity - 2 * expert, capacity);
+        Assert.Equal(0L, (long)memory["over_capacity_bytes"]!["hbm"]!);
+        Assert.Equal(0L, (long)memory["spilled_bytes"]!["hbm"]!);
+    }
+
+    [Fact]
     public void TableOutputShowsTheKeyFigures()
     {
         var o = CliHarness.Run("run", "--hardware", "h100", "--model", "llama2-7b", "--phase", "prefill", "--batch", "1", "--seq", "2048");

@@ -166,10 +166,45 @@ public class MemoryHierarchyTests
         var expected = 3 * 20_000_000 / 1e9 + stepS;
         Assert.Equal(expected, seconds, expected * 1e-6);
         Assert.Equal(60_000_000, metrics.Memory.BytesMovedByChannel["link"]);
+        // Plenty of room: every switched-in expert stays, and main memory holds them all at the end.
+        Assert.InRange(metrics.Memory.PeakBytes["hbm"] - (20_000_000 + 3 * 20_000_000), 0, 8192); // + activations
         // A device without a lower tier cannot keep experts.
         var flat = new Support.FakeDevice(Support.FakeDevice.Simple());
         Assert.Throws<InputException>(() => ExpertSwitching.Compose(step, 1, flat));
         Assert.Throws<InputException>(() => ExpertSwitching.Compose(step, -1, device));
+    }
+
+    [Theory]
+    [InlineData(12, 3)]
+    [InlineData(5, 1)]
+    [InlineData(2, 1)]
+    public void SwitchedInExpertsAreEvictedSoMainMemoryNeverHoldsMoreThanFits(int switches, int room)
+    {
+        // The step: 20 MB of weights (the expert that serves it). Main memory: the step, its working set
+        // and `room + 1` experts (one buffer for the copy in flight), or less than two when room is 1.
+        var step = LayeredGraphs.Build([10_000_000, 10_000_000]);
+        const long expert = 20_000_000;
+        var workingSet = Placement.WorkingSet(step);
+        var capacity = expert + workingSet + (room == 1 ? expert + expert / 2 : (room + 1) * expert) + 1_000_000;
+        var device = new TieredDevice(hbmBytes: capacity);
+        Assert.Equal(room, ExpertSwitching.CacheSlots(step, device, "hbm", expert));
+
+        var composed = ExpertSwitching.Compose(step, switches, device);
+        var (seconds, metrics) = LayeredGraphs.Run(composed, device);
+        var (unbounded, unboundedMetrics) = LayeredGraphs.Run(ExpertSwitching.Compose(step, switches, new TieredDevice(hbmBytes: 1L << 40)), device);
+
+        // Eviction changes where the copies live, not how long they take.
+        Assert.Equal(unbounded, seconds, 12);
+        Assert.Equal(unboundedMetrics.Memory.BytesMovedByChannel["link"], metrics.Memory.BytesMovedByChannel["link"]);
+        // At most room + 1 copies at once (the cache and the copy in flight), beside the step.
+        var copiesAtPeak = Math.Min(switches, room + 1);
+        Assert.InRange(metrics.Memory.PeakBytes["hbm"] - (expert + copiesAtPeak * expert), 0, 8192); // + activations
+        if (room > 1) Assert.True(metrics.Memory.PeakBytes["hbm"] <= capacity);
+        Assert.InRange(unboundedMetrics.Memory.PeakBytes["hbm"] - (expert + switches * expert), 0, 8192);
+        // The evicting switch lists the evicted copy among its inputs but moves only its own expert.
+        var evicting = composed.Ops.Take(switches).Where(o => o.Inputs.Count == 2).ToArray();
+        Assert.Equal(Math.Max(0, switches - room), evicting.Length);
+        Assert.All(evicting, o => Assert.Equal(expert, o.BytesRead));
     }
 
     [Fact]

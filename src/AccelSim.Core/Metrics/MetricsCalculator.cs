@@ -152,8 +152,11 @@ public static class MetricsCalculator
             spilled[tierNames[t]] = 0;
         }
 
+        // Spilled: put in a slower tier because it did not fit in a faster one. Nothing spills into the
+        // fastest placement tier (an expert switched into main memory is a copy, not a spill).
+        var top = Memory.Placement.Tiers(device)[0];
         foreach (var (id, tier) in program.Graph.TierOf)
-            if (tensorsById.TryGetValue(id, out var tensor) && spilled.ContainsKey(tier)) spilled[tier] += tensor.Bytes;
+            if (tier != top && tensorsById.TryGetValue(id, out var tensor) && spilled.ContainsKey(tier)) spilled[tier] += tensor.Bytes;
 
         var memJ = new SortedDictionary<string, double>(StringComparer.Ordinal);
         for (var t = 0; t < tierNames.Length; t++) memJ[tierNames[t]] = memoryEnergyPj[t] * 1e-12;
@@ -177,7 +180,7 @@ public static class MetricsCalculator
                 StallSByChannel = ChannelStalls(result, topo),
             },
             new MemoryWallMetrics(memoryBoundOps, makespan > 0 ? memoryBoundPs / (double)makespan : 0, Ps.ToSeconds(stallPs),
-                offChipBytes > 0 ? totalFlops / (double)offChipBytes : 0, ridge),
+                offChipBytes > 0 ? totalFlops / (double)offChipBytes : totalFlops > 0 ? double.PositiveInfinity : 0, ridge),
             ops,
             Ps.ToSeconds(hostBusyPs),
             Ps.ToSeconds(deviceIdlePs),

@@ -32,6 +32,8 @@ public sealed record MemoryWallMetrics(
     int MemoryBoundOps,
     double MemoryBoundTimeFraction,
     double StallS,
+    /// <summary>FLOPs per off-chip byte of the whole run; positive infinity when FLOPs run and no byte
+    /// leaves the chip.</summary>
     double ArithmeticIntensity,
     double RidgePoint);
 

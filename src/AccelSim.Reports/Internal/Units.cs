@@ -50,7 +50,9 @@ internal static class Units
     public static string Count(double v) =>
         double.IsFinite(v) ? v.ToString(Math.Abs(v) >= 100 || v == Math.Floor(v) ? "N0" : "N2", Inv) : "n/a";
 
-    public static string Intensity(double flopPerByte) => Num(flopPerByte, flopPerByte >= 100 ? 1 : 2) + " FLOP/B";
+    public static string Intensity(double flopPerByte) =>
+        double.IsPositiveInfinity(flopPerByte) ? "no off-chip bytes"
+        : Num(flopPerByte, flopPerByte >= 100 ? 1 : flopPerByte >= 0.1 || flopPerByte == 0 ? 2 : 4) + " FLOP/B";
 
     private static string Scaled(double v, string unit)
     {
