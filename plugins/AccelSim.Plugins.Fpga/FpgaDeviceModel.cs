@@ -373,6 +373,9 @@ public sealed class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IReconfigur
         var segments = ops.Count == 0 ? 0 : segment.Max() + 1;
         var sumTau = new double[segments];
         var maxTau = new double[segments];
+        // The same pipeline with every stage paced by its math alone: what the DSPs need.
+        var sumMath = new double[segments];
+        var maxMath = new double[segments];
 
         var traffic = default(Traffic);
         double computeEnergy = 0;
@@ -397,21 +400,28 @@ public sealed class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IReconfigur
             var tau = Math.Max(c, MemorySeconds(t)) / tiles;
             sumTau[segment[i]] += tau;
             maxTau[segment[i]] = Math.Max(maxTau[segment[i]], tau);
+            sumMath[segment[i]] += c / tiles;
+            maxMath[segment[i]] = Math.Max(maxMath[segment[i]], c / tiles);
             computeEnergy += op.Flops * PjPerFlop(op);
         }
 
         // Each segment: its stages' first/last tile (fill and drain), then its slowest stage per tile;
         // segments run one after another. The region lasts at least its traffic over the channels.
-        double pipeline = 0, fillDrain = 0;
+        double pipeline = 0, fillDrain = 0, math = 0;
         for (var s = 0; s < segments; s++)
         {
             pipeline += sumTau[s] + (tiles - 1) * maxTau[s];
             fillDrain += sumTau[s] - maxTau[s];
+            math += sumMath[s] + (tiles - 1) * maxMath[s];
         }
         var total = Math.Max(pipeline, MemorySeconds(traffic));
         var note = string.Create(CultureInfo.InvariantCulture,
             $"dataflow: {ops.Count} stages over {totalChains} DSP chains in {segments} segment{(segments == 1 ? "" : "s")}, {tiles} tile{(tiles == 1 ? "" : "s")}, fill/drain {fillDrain:0.###e0} s; {onChip.Count} of {internalActs.Count} intermediates ({onChipBytes} B) kept on chip{(onChip.Count < internalActs.Count ? $", the rest through {Spec.ActivationSpillTier}" : "")}");
-        return new OpCost(_dsp, Ps.FromSeconds(InstructionS), Ps.FromSeconds(total), Transfers(traffic), computeEnergy, note);
+        var totalPs = Ps.FromSeconds(total);
+        return new OpCost(_dsp, Ps.FromSeconds(InstructionS), totalPs, Transfers(traffic), computeEnergy, note)
+        {
+            MathPs = Math.Min(totalPs, Ps.FromSeconds(math)),
+        };
     }
 
     // ---- a region's ops in sequence, reconfigured per op ----
@@ -455,7 +465,7 @@ public sealed class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IReconfigur
         // Each op's time rounded to picoseconds as op by op rounds it, so that a region with nothing
         // kept on chip costs exactly what its ops cost one at a time.
         var traffic = default(Traffic);
-        long ps = 0;
+        long ps = 0, mathPs = 0;
         double computeEnergy = 0;
         foreach (var op in ops)
         {
@@ -463,11 +473,15 @@ public sealed class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IReconfigur
             traffic = traffic.Plus(t);
             var (c, _) = ComputeSeconds(op, Spec.UsableDsps, 1);
             ps += Ps.FromSeconds(Math.Max(c, MemorySeconds(t)));
+            mathPs += Ps.FromSeconds(c);
             computeEnergy += op.Flops * PjPerFlop(op);
         }
         var total = Math.Max(ps, Ps.FromSeconds(MemorySeconds(traffic)));
         var note = string.Create(CultureInfo.InvariantCulture,
             $"reconfigured: {ops.Count} tasks in sequence on all {Spec.UsableDsps} DSPs, {ops.Count} reconfigurations of {Spec.InstructionOverheadCycles:0.###} cycles; {onChip.Count} of {internalActs.Count} intermediates ({onChipBytes} B) kept on chip{(onChip.Count < internalActs.Count ? $", the rest through {Spec.ActivationSpillTier}" : "")}; {traffic.OffChip} B off chip");
-        return new OpCost(_dsp, ops.Count * Ps.FromSeconds(InstructionS), total, Transfers(traffic), computeEnergy, note);
+        return new OpCost(_dsp, ops.Count * Ps.FromSeconds(InstructionS), total, Transfers(traffic), computeEnergy, note)
+        {
+            MathPs = Math.Min(total, mathPs),
+        };
     }
 }

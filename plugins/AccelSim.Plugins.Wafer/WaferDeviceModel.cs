@@ -257,7 +257,7 @@ public sealed class WaferDeviceModel : IDeviceModel, IDataflowDevice
         var fits = region.InternalBytes <= Spec.ActivationBudgetBytes;
         var stages = new Stage[ops.Count];
         var cores = new long[ops.Count];
-        double fillS = Spec.OpOverheadS, sumChunk = 0, maxChunk = 0, floorS = 0;
+        double fillS = Spec.OpOverheadS, sumChunk = 0, maxChunk = 0, floorS = 0, sumMath = 0, maxMath = 0;
         long sramBytes = 0, linkBytes = 0, mxBytes = 0, spill = 0, boundaryAct = 0, streamed = 0;
         double energyPj = 0, sramCap = 0;
         var chunks = Chunks(ops);
@@ -273,6 +273,8 @@ public sealed class WaferDeviceModel : IDeviceModel, IDataflowDevice
             var chunk = s.BodyS / chunks;
             sumChunk += chunk;
             maxChunk = Math.Max(maxChunk, chunk);
+            sumMath += s.ComputeS / chunks;
+            maxMath = Math.Max(maxMath, s.ComputeS / chunks);
             fillS += s.HopLatencyS;
             floorS += w.Flops / (PeakFlops(w.DType) * Spec.ComputeEfficiency);
             linkBytes += s.LinkBytes;
@@ -332,7 +334,13 @@ public sealed class WaferDeviceModel : IDeviceModel, IDataflowDevice
                 : string.Create(CultureInfo.InvariantCulture, $"intermediates ({region.InternalBytes} B) exceed the activation SRAM ({Spec.ActivationBudgetBytes} B): kept in SRAM op by op")) +
             (mxBytes - spill > 0 ? string.Create(CultureInfo.InvariantCulture, $"; {mxBytes - spill} B streamed from memoryx (does not fit in SRAM)") : "") +
             (spill > 0 ? string.Create(CultureInfo.InvariantCulture, $"; {spill} B spilled to memoryx") : "");
-        return new OpCost(_mesh, Ps.FromSeconds(fillS), Ps.FromSeconds(computeS), transfers, energyPj, note);
+        // The same pipeline paced by the cores' math alone (stages that wait for the fabric or SRAM excluded).
+        var mathS = Math.Max(sumMath + (chunks - 1) * maxMath, floorS);
+        var computePs = Ps.FromSeconds(computeS);
+        return new OpCost(_mesh, Ps.FromSeconds(fillS), computePs, transfers, energyPj, note)
+        {
+            MathPs = Math.Min(computePs, Ps.FromSeconds(mathS)),
+        };
     }
 
     /// <summary>Pipeline chunks: the rows (tokens) of the region's matrix products, split up to

@@ -126,7 +126,7 @@ public static class PerfettoTimeline
                     var i = ev.Index;
                     var task = program.Tasks[i];
                     var cost = task.Cost;
-                    var (cPs, mPs, lPs) = MetricsCalculator.PartTimes(cost, topo);
+                    var (cPs, mPs, lPs) = MetricsCalculator.IsolatedTimes(cost, topo);
                     long flops = 0, bytes = 0;
                     foreach (var op in task.Ops) flops += op.Flops;
                     foreach (var t in cost.Transfers) bytes += t.Bytes;

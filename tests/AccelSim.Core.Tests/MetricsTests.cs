@@ -39,6 +39,30 @@ public class MetricsTests
     }
 
     [Fact]
+    public void A_task_whose_compute_covers_phases_paced_by_bytes_is_classified_by_its_math_alone()
+    {
+        var device = new FakeDevice(FakeDevice.Simple(units: 1, bandwidth: GBps));
+        // Ops in sequence: 8 us in all, of which 2 us of math; its 6000 B alone take 6 us.
+        var phased = new OpCost(0, 0, 8_000_000, [Transfer(0, 6000)], 0) { MathPs = 2_000_000 };
+        var plain = Cost(computePs: 8_000_000, transfers: Transfer(0, 6000));
+        Assert.Equal(8_000_000, DataflowSchedule.Estimate(phased, device.Topology)); // timing is unchanged
+        Assert.Equal(DataflowSchedule.Estimate(plain, device.Topology), DataflowSchedule.Estimate(phased, device.Topology));
+        Assert.Equal((2_000_000L, 6_000_000L, 0L), MetricsCalculator.IsolatedTimes(phased, device.Topology));
+
+        var result = Run(From([phased]), device);
+        Assert.Equal(8_000_000, result.MakespanPs);
+        var metrics = MetricsCalculator.Compute(result, device);
+        Assert.Equal(1, metrics.MemoryWall.MemoryBoundOps);
+        Assert.Equal(6e-6, metrics.MemoryWall.StallS, 12); // waited for bytes after its math
+        var plainMetrics = MetricsCalculator.Compute(Run(From([plain]), device), device);
+        Assert.Equal(0, plainMetrics.MemoryWall.MemoryBoundOps);
+        Assert.Equal(0, plainMetrics.MemoryWall.StallS);
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => new OpCost(0, 0, 10, [], 0) { MathPs = 11 });
+        Assert.Throws<ArgumentOutOfRangeException>(() => new OpCost(0, 0, 10, [], 0) { MathPs = -1 });
+    }
+
+    [Fact]
     public void Part_times_count_a_channel_latency_once_and_share_its_bandwidth()
     {
         var topo = FakeDevice.Simple(bandwidth: GBps, channelLatencyPs: 100_000);

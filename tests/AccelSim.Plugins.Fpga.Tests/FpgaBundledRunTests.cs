@@ -39,6 +39,24 @@ public class FpgaBundledRunTests
     }
 
     [Fact]
+    public void BatchOneDecodeIsMemoryBoundWhicheverWayItsLayersRun()
+    {
+        // GEMVs stream every weight once per token: whether a layer runs op by op or as a reconfigured
+        // sequence (auto's choice here), the time goes to the HBM, and the report must say so although
+        // the reconfigured task folds its phases into one busy time.
+        var device = FpgaTestSupport.Model("u280");
+        var graph = FpgaTestSupport.Llama("llama2-7b", Phase.Decode, 1, 512);
+        foreach (var schedule in new[] { "sequential", "auto" })
+        {
+            var m = FpgaTestSupport.Run(graph, device, schedule);
+            Assert.True(m.MemoryWall.MemoryBoundTimeFraction > 0.9, $"{schedule}: memory-bound {m.MemoryWall.MemoryBoundTimeFraction}");
+            Assert.True(m.MemoryWall.StallS > 0.5 * m.LatencyS, $"{schedule}: stall {m.MemoryWall.StallS} of {m.LatencyS}");
+        }
+        var auto = FpgaTestSupport.Run(graph, device, "auto");
+        Assert.Contains(auto.Ops, o => o.Note?.StartsWith("reconfigured:", StringComparison.Ordinal) == true);
+    }
+
+    [Fact]
     public void DecodeActivationsStayOnChipInsideFusedLayersAndGoOffChipOpByOp()
     {
         var device = FpgaTestSupport.Model("u280");

@@ -30,6 +30,24 @@ public sealed class OpCost
     public int Engine { get; }
     public long LatencyPs { get; }
     public long ComputePs { get; }
+
+    /// <summary>For a task whose <see cref="ComputePs"/> also covers phases paced by its bytes (a region's
+    /// ops run one after another, each taking the longer of its math and its traffic; a pipeline whose
+    /// stages wait for data): the time its math alone needs, at most <see cref="ComputePs"/>. Metrics
+    /// classify the bound and measure the wait for bytes with it; the simulator runs
+    /// <see cref="ComputePs"/>. Unset: the math is <see cref="ComputePs"/>.</summary>
+    public long? MathPs
+    {
+        get => _mathPs;
+        init
+        {
+            if (value is { } v && (v < 0 || v > ComputePs))
+                throw new ArgumentOutOfRangeException(nameof(MathPs), value, "the math alone takes between 0 and the compute time");
+            _mathPs = value;
+        }
+    }
+
+    private readonly long? _mathPs;
     public IReadOnlyList<TransferDemand> Transfers { get; }
     public double ComputeEnergyPj { get; }
 

@@ -37,6 +37,15 @@ public static class MetricsCalculator
         return (cost.ComputePs, (long)Math.Ceiling(mem), cost.LatencyPs);
     }
 
+    /// <summary>What limits a task, each part alone: its math (<see cref="OpCost.MathPs"/> where the device
+    /// separates it from phases paced by bytes), its traffic, its start-up latency. Reports and the bound
+    /// classification use these; <see cref="PartTimes"/> is the time the simulator spends.</summary>
+    public static (long ComputePs, long MemoryPs, long LatencyPs) IsolatedTimes(OpCost cost, DeviceTopology topology)
+    {
+        var (c, m, l) = PartTimes(cost, topology);
+        return (cost.MathPs ?? c, m, l);
+    }
+
     public static Bound Classify(long computePs, long memoryPs, long latencyPs)
     {
         if (latencyPs >= computePs && latencyPs >= memoryPs) return Bound.Latency;
@@ -74,7 +83,7 @@ public static class MetricsCalculator
                 continue;
             }
             deviceSpans.Add((result.TaskStartPs[i], result.TaskEndPs[i]));
-            var (cPs, mPs, lPs) = PartTimes(cost, topo);
+            var (cPs, mPs, lPs) = IsolatedTimes(cost, topo);
             var bound = Classify(cPs, mPs, lPs);
             var start = result.TaskStartPs[i];
             var end = result.TaskEndPs[i];
@@ -83,7 +92,7 @@ public static class MetricsCalculator
                 memoryBoundOps += task.Ops.Count;
                 memoryBoundSpans.Add((start, end));
             }
-            var wait = end - result.TaskLaunchPs[i] - cost.ComputePs;
+            var wait = end - result.TaskLaunchPs[i] - (cost.MathPs ?? cost.ComputePs);
             if (wait > 0) stallPs += wait;
 
             var bytesByTier = new SortedDictionary<string, long>(StringComparer.Ordinal);
@@ -250,7 +259,7 @@ public static class MetricsCalculator
             var task = program.Tasks[i];
             if (task.HostOnly) continue;
             // Waiting for its own transfers after its compute.
-            var own = result.TaskEndPs[i] - result.TaskLaunchPs[i] - task.Cost.ComputePs;
+            var own = result.TaskEndPs[i] - result.TaskLaunchPs[i] - (task.Cost.MathPs ?? task.Cost.ComputePs);
             if (own > 0 && lastChannel[i] >= 0 && task.Cost.ComputePs > 0) stall[lastChannel[i]] += own;
 
             // Idle, waiting for a copy on another engine.
