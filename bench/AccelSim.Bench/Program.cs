@@ -1,6 +1,39 @@
 using AccelSim.Bench;
 using BenchmarkDotNet.Running;
 
+if (args.Length == 2 && args[0] == "--profile")
+{
+    // Runs only the kernel on the synthetic program, for a sampling profiler: --profile <chains>.
+    var (program, device) = SyntheticWorkload.Build(QuickBench.Tasks, int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture));
+    var best = 0.0;
+    for (var i = 0; i < 20; i++)
+    {
+        var sim = new AccelSim.Core.Simulation.Simulator(program, device);
+        long events = 0;
+        var (_, cpu) = ThreadClock.Measure(() => events = sim.Run().EventCount);
+        best = Math.Max(best, events / cpu);
+    }
+    Console.WriteLine($"best des_events_per_cpu_s: {best:F0}");
+    return 0;
+}
+if (args.Contains("--fingerprint"))
+{
+    // A hash of everything a run measures and publishes, for checking that a kernel change keeps results.
+    foreach (var (chains, varied) in new[] { (1, false), (8, false), (64, false), (256, false), (2048, false), (8, true), (64, true), (512, true) })
+    {
+        var (program, device) = SyntheticWorkload.Build(50_000, chains, varied);
+        using var bus = new AccelSim.Core.Simulation.SimulationEventBus();
+        var h = 14695981039346656037UL;
+        void Mix(long v) { h = (h ^ (ulong)v) * 1099511628211UL; }
+        using var sub = bus.Subscribe(e => { Mix((long)e.Kind); Mix(e.TimePs); Mix(e.Index); Mix(e.Value); });
+        var r = new AccelSim.Core.Simulation.Simulator(program, device, bus).Run();
+        Mix(r.MakespanPs); Mix(r.EventCount);
+        foreach (var list in new[] { r.TaskReadyPs, r.TaskStartPs, r.TaskLaunchPs, r.TaskComputeEndPs, r.TaskEndPs, r.TransferStartPs, r.TransferEndPs, r.ChannelBytes, r.ChannelBusyPs, r.EngineBusyPs, r.TierPeakBytes })
+            foreach (var v in list) Mix(v);
+        Console.WriteLine($"chains {chains}{(varied ? " varied caps" : "")}: makespan {r.MakespanPs} events {r.EventCount} hash {h:x16}");
+    }
+    return 0;
+}
 if (args.Contains("--quick"))
 {
     QuickBench.Run(Console.Out);

@@ -98,20 +98,18 @@ public static class QuickBench
         return (Median(rates), Median(cpuRates));
     }
 
-    /// <summary>The kernel's mean queue length over a run, sampled at every published event of an
-    /// untimed run. Reads the kernel's private queue for this measurement only.</summary>
+    /// <summary>The kernel's mean number of pending events over a run, sampled at every published event
+    /// of an untimed run. Reads the kernel's private count for this measurement only.</summary>
     private static int AveragePending(SimProgram program, SyntheticDevice device, int chains)
     {
-        var field = typeof(Simulator).GetField("_queue", BindingFlags.NonPublic | BindingFlags.Instance);
-        var countProp = field?.FieldType.GetProperty("Count");
-        if (field is null || countProp is null) return 2 * chains;
+        var pending = typeof(Simulator).GetProperty("PendingEvents", BindingFlags.NonPublic | BindingFlags.Instance);
+        if (pending is null) return 2 * chains;
         using var bus = new SimulationEventBus();
         var sim = new Simulator(program, device, bus);
-        var queue = field.GetValue(sim)!;
         long sum = 0, samples = 0;
         using var sub = bus.Subscribe(_ =>
         {
-            sum += (int)countProp.GetValue(queue)!;
+            sum += (int)pending.GetValue(sim)!;
             samples++;
         });
         sim.Run();

@@ -23,7 +23,9 @@ public sealed class SyntheticDevice(DeviceTopology topology) : IDeviceModel
 /// kernel re-solves channel rates on every transfer start and end.</summary>
 public static class SyntheticWorkload
 {
-    public static (SimProgram Program, SyntheticDevice Device) Build(int tasks, int chains)
+    /// <summary>With <paramref name="variedCaps"/>, another third of the transfers get caps spread around
+    /// the fair share, so transfers move between capped and uncapped as flows come and go.</summary>
+    public static (SimProgram Program, SyntheticDevice Device) Build(int tasks, int chains, bool variedCaps = false)
     {
         var ops = new Op[tasks];
         for (var i = 0; i < tasks; i++) ops[i] = new Op(i, "t", OpKind.Generic, -1, [], [], 0, DType.Bf16);
@@ -35,7 +37,7 @@ public static class SyntheticWorkload
             var h = (uint)i * 2654435761u;
             var transfers = new List<TransferDemand>(2)
             {
-                new((int)(h % 8), 4096 + h % 65536, h % 3 == 0 ? 2e10 : double.MaxValue, 0),
+                new((int)(h % 8), 4096 + h % 65536, h % 3 == 0 ? 2e10 : variedCaps && h % 3 == 1 ? 4e9 * (1 + (h >> 12) % 16) : double.MaxValue, 0),
             };
             if (h % 5 == 0) transfers.Add(new TransferDemand((int)((h >> 8) % 8), 1024 + (h >> 4) % 8192, double.MaxValue, 0));
             simTasks[i] = new SimTask(i, [ops[i]], new OpCost(i % 2, 1000 + h % 4000, 100_000 + h % 1_000_000, transfers, 0));

@@ -10,29 +10,14 @@ namespace AccelSim.Core.Simulation;
 /// sized before time zero: the loop allocates nothing per event.</summary>
 public sealed class Simulator
 {
-    private const byte EvLaunch = 0;
-    private const byte EvComputeDone = 1;
-    private const byte EvTransferFlow = 2;
-    private const byte EvChannelDone = 3;
-
-    private readonly struct QEvent(byte kind, int index, int version)
-    {
-        public readonly byte Kind = kind;
-        public readonly int Index = index;
-        public readonly int Version = version;
-    }
-
-    private readonly struct Key(long time, long seq) : IComparable<Key>
-    {
-        public readonly long Time = time;
-        public readonly long Seq = seq;
-
-        public int CompareTo(Key other)
-        {
-            var c = Time.CompareTo(other.Time);
-            return c != 0 ? c : Seq.CompareTo(other.Seq);
-        }
-    }
+    // An event's payload is its index shifted left by two bits over its kind. Channel completions
+    // are not in the queue: each channel has at most one, kept in _timers.
+    private const int EvLaunch = 0;
+    private const int EvComputeDone = 1;
+    private const int EvTransferFlow = 2;
+    private const int KindBits = 2;
+    private const int KindMask = (1 << KindBits) - 1;
+    private const int MaxIndex = int.MaxValue >> KindBits;
 
     private readonly SimProgram _program;
     private readonly DeviceTopology _topology;
@@ -57,20 +42,15 @@ public sealed class Simulator
 
     // Transfers.
     private readonly int[] _trChannel, _trTask;
-    private readonly long[] _trBytes, _trLastUpdate, _trStartPs, _trEndPs, _trDue;
-    private readonly double[] _trRemaining, _trRate, _trCap;
+    private readonly long[] _trBytes, _trStartPs, _trEndPs;
+    private readonly double[] _trCap;
 
-    // Channels: active transfers kept sorted by rate cap (ascending) for water-filling.
-    private readonly double[] _chBandwidth;
+    // Channels: bandwidth shared by the flowing transfers. Each channel has at most one pending
+    // completion, at its earliest due transfer; a re-solve that moves it moves its key in _timers
+    // (with a fresh sequence number, as a newly scheduled event would get).
+    private readonly FairShareChannels _sharing;
     private readonly long[] _chLatency;
-    private readonly int[][] _chActive;
-    private readonly int[] _chCount;
     private readonly long[] _chBytes, _chBusy, _chBusySince;
-
-    // Each channel has at most one live completion event, at its earliest due transfer; an event
-    // whose version is no longer the channel's was superseded by a re-solve.
-    private readonly int[] _chVersion;
-    private readonly long[] _chNext;
     private readonly int[] _done;
 
     // Tiers and tensors.
@@ -79,7 +59,12 @@ public sealed class Simulator
     private readonly long[] _tensorBytes;
     private readonly bool[] _tensorResident;
 
-    private readonly PriorityQueue<QEvent, Key> _queue;
+    private readonly EventQueue _queue;
+    private readonly ChannelTimers _timers;
+
+    // True while the event being processed still occupies the queue's root: the first event it
+    // schedules takes that slot (one sift instead of a pop and a push).
+    private bool _holdingTop;
     private long _seq;
     private long _now;
     private long _events;
@@ -134,16 +119,13 @@ public sealed class Simulator
             totalTransfers += c.Transfers.Count;
         }
         _taskTrStart[_n] = totalTransfers;
+        if (_n > MaxIndex || totalTransfers > MaxIndex) throw new ArgumentException($"a program has at most {MaxIndex} tasks and {MaxIndex} transfers");
 
         _trChannel = new int[totalTransfers];
         _trTask = new int[totalTransfers];
-        _trDue = new long[totalTransfers];
         _trBytes = new long[totalTransfers];
-        _trLastUpdate = new long[totalTransfers];
         _trStartPs = new long[totalTransfers];
         _trEndPs = new long[totalTransfers];
-        _trRemaining = new double[totalTransfers];
-        _trRate = new double[totalTransfers];
         _trCap = new double[totalTransfers];
         var perChannel = new int[channels];
         for (var i = 0; i < _n; i++)
@@ -174,23 +156,18 @@ public sealed class Simulator
             _waitQueue[e] = new int[Math.Max(1, _n)];
         }
 
-        _chBandwidth = new double[channels];
+        var bandwidth = new double[channels];
         _chLatency = new long[channels];
-        _chActive = new int[channels][];
-        _chCount = new int[channels];
         _chBytes = new long[channels];
         _chBusy = new long[channels];
         _chBusySince = new long[channels];
-        _chVersion = new int[channels];
-        _chNext = new long[channels];
         _done = new int[Math.Max(1, channels == 0 ? 0 : perChannel.Max())];
         for (var c = 0; c < channels; c++)
         {
-            _chBandwidth[c] = _topology.Channels[c].Bandwidth_Bps;
+            bandwidth[c] = _topology.Channels[c].Bandwidth_Bps;
             _chLatency[c] = _topology.Channels[c].LatencyPs;
-            _chActive[c] = new int[Math.Max(1, perChannel[c])];
-            _chNext[c] = -1;
         }
+        _sharing = new FairShareChannels(bandwidth, perChannel);
 
         // Tensors: resident ones (no producer, or weights/caches) occupy their tier all run;
         // produced activations live from their producer's start to their last consumer's end.
@@ -230,7 +207,8 @@ public sealed class Simulator
         (_inStart, _inTensors) = Compress(ins);
         (_outStart, _outTensors) = Compress(outs);
 
-        _queue = new PriorityQueue<QEvent, Key>(Math.Max(16, 2 * (_n + totalTransfers)));
+        _queue = new EventQueue(Math.Max(16, 2 * (_n + totalTransfers)));
+        _timers = new ChannelTimers(channels);
     }
 
     /// <summary>Runs the program to completion. A simulator runs once.</summary>
@@ -248,24 +226,7 @@ public sealed class Simulator
         for (var i = 0; i < _n; i++)
             if (_pendingPreds[i] == 0) Ready(i);
 
-        while (_queue.TryDequeue(out var ev, out var key))
-        {
-            // A completion superseded by a re-solve is dropped without advancing the clock: the
-            // makespan is the time of the last event that did something.
-            if (ev.Kind == EvChannelDone && ev.Version != _chVersion[ev.Index]) continue;
-            _now = key.Time;
-            _events++;
-            switch (ev.Kind)
-            {
-                case EvLaunch: Launch(ev.Index); break;
-                case EvComputeDone:
-                    _computeEndPs[ev.Index] = _now;
-                    PartDone(ev.Index);
-                    break;
-                case EvTransferFlow: Flow(ev.Index); break;
-                case EvChannelDone: ChannelDone(ev.Index); break;
-            }
-        }
+        Loop();
 
         for (var i = 0; i < _n; i++)
             if (_partsLeft[i] != -1)
@@ -278,8 +239,63 @@ public sealed class Simulator
             _chBytes, _chBusy, _engineBusy, _tierPeak, _tierResident);
     }
 
-    private void Schedule(long time, byte kind, int index, int version = 0) =>
-        _queue.Enqueue(new QEvent(kind, index, version), new Key(time, _seq++));
+    /// <summary>The event loop. A simulator runs once, so the loop is compiled fully optimised at
+    /// once rather than left to on-stack replacement of a method that is never called again.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private void Loop()
+    {
+        var queue = _queue;
+        var timers = _timers;
+        while (true)
+        {
+            // The earlier of the queue's first event and the first channel completion, by (time, sequence).
+            if (queue.Count > 0)
+            {
+                ref readonly var top = ref queue.Top;
+                if (timers.Count == 0 || top.Time < timers.TopTime || (top.Time == timers.TopTime && top.Seq < timers.TopSeq))
+                {
+                    _now = top.Time;
+                    var payload = top.Payload;
+                    _events++;
+                    _holdingTop = true;
+                    var index = payload >> KindBits;
+                    switch (payload & KindMask)
+                    {
+                        case EvLaunch: Launch(index); break;
+                        case EvComputeDone:
+                            _computeEndPs[index] = _now;
+                            PartDone(index);
+                            break;
+                        default: Flow(index); break;
+                    }
+                    if (_holdingTop)
+                    {
+                        _holdingTop = false;
+                        queue.Pop();
+                    }
+                    continue;
+                }
+            }
+            else if (timers.Count == 0) break;
+            _now = timers.TopTime;
+            _events++;
+            ChannelDone(timers.TopChannel);
+        }
+    }
+
+    /// <summary>The kernel's pending events: the queue plus the channels' completions.</summary>
+    private int PendingEvents => _queue.Count + _timers.Count;
+
+    private void Schedule(long time, int kind, int index)
+    {
+        var payload = (index << KindBits) | kind;
+        if (_holdingTop)
+        {
+            _holdingTop = false;
+            _queue.ReplaceTop(time, _seq++, payload);
+        }
+        else _queue.Push(time, _seq++, payload);
+    }
 
     private void Ready(int task)
     {
@@ -291,7 +307,9 @@ public sealed class Simulator
             return;
         }
         var q = _waitQueue[e];
-        q[(_waitHead[e] + _waitCount[e]) % q.Length] = task;
+        var tail = _waitHead[e] + _waitCount[e];
+        if (tail >= q.Length) tail -= q.Length;
+        q[tail] = task;
         _waitCount[e]++;
     }
 
@@ -337,104 +355,38 @@ public sealed class Simulator
     {
         var c = _trChannel[tr];
         _trStartPs[tr] = _now;
-        _trRemaining[tr] = _trBytes[tr];
-        _trLastUpdate[tr] = _now;
-        _trRate[tr] = 0;
         Publish(SimEventKind.TransferStart, tr, _trBytes[tr]);
-
-        // Insert keeping the active list sorted by cap, ties by transfer index (deterministic).
-        var active = _chActive[c];
-        var n = _chCount[c];
-        var pos = n;
-        while (pos > 0 && (_trCap[active[pos - 1]] > _trCap[tr] || (_trCap[active[pos - 1]] == _trCap[tr] && active[pos - 1] > tr)))
-        {
-            active[pos] = active[pos - 1];
-            pos--;
-        }
-        active[pos] = tr;
-        _chCount[c] = n + 1;
-        if (n == 0) _chBusySince[c] = _now;
-        Resolve(c);
+        if (_sharing.Count(c) == 0) _chBusySince[c] = _now;
+        // The channel's completion moves only when its earliest due time did.
+        if (_sharing.Start(c, tr, _trBytes[tr], _trCap[tr], _now)) SetTimer(c);
     }
 
     /// <summary>The channel's earliest due transfers have arrived: every transfer due now ends (in the
-    /// channel's active order), the survivors are re-solved, then the ended transfers' tasks move on.</summary>
+    /// channel's order), the survivors are re-solved, then the ended transfers' tasks move on.</summary>
     private void ChannelDone(int c)
     {
-        _chNext[c] = -1;
-        var active = _chActive[c];
-        var n = _chCount[c];
-        int kept = 0, done = 0;
-        for (var i = 0; i < n; i++)
-        {
-            var tr = active[i];
-            if (_trDue[tr] <= _now) _done[done++] = tr;
-            else active[kept++] = tr;
-        }
-        _chCount[c] = kept;
+        var done = _sharing.Finish(c, _now, _done);
         for (var i = 0; i < done; i++)
         {
             var tr = _done[i];
-            _trRemaining[tr] = 0;
             _trEndPs[tr] = _now;
             _chBytes[c] += _trBytes[tr];
             Publish(SimEventKind.TransferEnd, tr, _trBytes[tr]);
         }
-        if (done > 0 && kept == 0) _chBusy[c] += _now - _chBusySince[c];
-        Resolve(c);
+        if (done > 0 && _sharing.Count(c) == 0) _chBusy[c] += _now - _chBusySince[c];
+        SetTimer(c);
         // PartDone never touches a channel synchronously (a started task launches through an event),
         // so the scratch list stays intact while it runs.
         for (var i = 0; i < done; i++) PartDone(_trTask[_done[i]]);
     }
 
-    /// <summary>Max-min fair rates with per-transfer caps (water-filling over caps sorted ascending).
-    /// The channel's one completion event moves only when its earliest due time did.</summary>
-    private void Resolve(int c)
+    /// <summary>Points channel <paramref name="c"/>'s completion at its earliest due transfer, as a
+    /// newly scheduled event (a fresh sequence number), or drops it when the channel is idle.</summary>
+    private void SetTimer(int c)
     {
-        var active = _chActive[c];
-        var n = _chCount[c];
-        var avail = _chBandwidth[c];
-        var next = long.MaxValue;
-        var i = 0;
-        // Capped transfers below the fair share take their cap; from the first one whose cap reaches
-        // the share, every later one (caps ascend) gets that same share.
-        for (; i < n; i++)
-        {
-            var tr = active[i];
-            var share = avail / (n - i);
-            if (!(_trCap[tr] < share))
-            {
-                for (; i < n; i++) SetRate(active[i], share, ref next);
-                break;
-            }
-            avail -= _trCap[tr];
-            SetRate(tr, _trCap[tr], ref next);
-        }
-        if (next == _chNext[c]) return;
-        _chVersion[c]++;
-        _chNext[c] = next;
-        if (next != long.MaxValue) Schedule(next, EvChannelDone, c, _chVersion[c]);
-    }
-
-    /// <summary>Gives a transfer its new rate. Bytes left and the due time are brought up to now only
-    /// when the rate changes: a transfer whose rate holds keeps its due time.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    private void SetRate(int tr, double rate, ref long next)
-    {
-        var old = _trRate[tr];
-        if (rate != old)
-        {
-            var dt = _now - _trLastUpdate[tr];
-            if (dt > 0 && old > 0)
-            {
-                var left = _trRemaining[tr] - old * dt / Time.Ps.PerSecond;
-                _trRemaining[tr] = left < 0 ? 0 : left;
-            }
-            _trLastUpdate[tr] = _now;
-            _trRate[tr] = rate;
-            _trDue[tr] = _now + (long)Math.Ceiling(_trRemaining[tr] / rate * Time.Ps.PerSecond);
-        }
-        if (_trDue[tr] < next) next = _trDue[tr];
+        var next = _sharing.Next(c);
+        if (next != long.MaxValue) _timers.Set(c, next, _seq++);
+        else _timers.Remove(c);
     }
 
     private void PartDone(int task)
@@ -463,7 +415,8 @@ public sealed class Simulator
         {
             var q = _waitQueue[e];
             var next = q[_waitHead[e]];
-            _waitHead[e] = (_waitHead[e] + 1) % q.Length;
+            var head = _waitHead[e] + 1;
+            _waitHead[e] = head == q.Length ? 0 : head;
             _waitCount[e]--;
             Start(next);
         }
