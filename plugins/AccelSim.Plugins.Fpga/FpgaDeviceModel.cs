@@ -1,6 +1,7 @@
 using System.Globalization;
 using AccelSim.Core.Devices;
 using AccelSim.Core.Graph;
+using AccelSim.Core.Memory;
 using AccelSim.Core.Simulation;
 using AccelSim.Core.Time;
 
@@ -28,16 +29,19 @@ namespace AccelSim.Plugins.Fpga;
 /// <para>Reconfigured (<see cref="CostRegionReconfigured"/>, InTAR's inter-task reconfiguration): a
 /// region's ops one after another, each on the whole DSP array reconfigured for it (one instruction
 /// decode/configuration per op), intermediates held whole in the on-chip activation buffers while
-/// they are live where they fit, the rest through the spill tier as op by op.</para></summary>
-public sealed class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IReconfigurableDevice
+/// they are live where they fit, the rest through the spill tier as op by op.</para>
+/// <para>Copies between HBM and DDR (ops with <see cref="Op.Transfer"/>: offloaded weights and swapped
+/// KV caches staged per layer, expert switches) run on the data mover beside the DSP array
+/// (<see cref="TierCopy(Op, TierTransfer)"/>).</para></summary>
+public sealed partial class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IReconfigurableDevice
 {
-    private readonly int _dsp, _hbm, _ddr, _sram, _hbmTier, _ddrTier;
+    private readonly int _dsp, _dma, _hbm, _ddr, _sram, _hbmTier, _ddrTier;
 
     public FpgaDeviceModel(FpgaSpec spec)
     {
         Spec = spec ?? throw new ArgumentNullException(nameof(spec));
         Topology = new DeviceTopology(
-            [new EngineSpec("dsp", 1)],
+            [new EngineSpec("dsp", 1), new EngineSpec(DmaEngine, 1)],
             [
                 new ChannelSpec("hbm", spec.HbmBandwidthBps, 0, "hbm", OffChip: true),
                 new ChannelSpec("ddr", spec.DdrBandwidthBps, 0, "ddr", OffChip: true),
@@ -49,6 +53,7 @@ public sealed class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IReconfigur
                 new TierSpec("sram", spec.SramCapacityBytes, OffChip: false),
             ]);
         _dsp = Topology.EngineIndex("dsp");
+        _dma = Topology.EngineIndex(DmaEngine);
         _hbm = Topology.ChannelIndex("hbm");
         _ddr = Topology.ChannelIndex("ddr");
         _sram = Topology.ChannelIndex("sram");
@@ -105,10 +110,12 @@ public sealed class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IReconfigur
 
     /// <summary>Activations live in the spill tier between ops (a fused region keeps its
     /// intermediates on chip, see <see cref="CostRegion"/>); weights and KV caches where the placement
-    /// says; everything else in HBM.</summary>
+    /// says; a streamed layer's staging buffer in the weight tier it is staged into; everything else
+    /// in HBM.</summary>
     public int PlaceTensor(Tensor tensor)
     {
         ArgumentNullException.ThrowIfNull(tensor);
+        if (Placement.IsStagingBuffer(tensor)) return TierOf(Spec.WeightsTier);
         return tensor.Role switch
         {
             TensorRole.Activation => TierOf(Spec.ActivationSpillTier),
@@ -206,8 +213,16 @@ public sealed class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IReconfigur
             hbm += Math.Max(0, total);
             return;
         }
+        // A staging buffer is the top tier's copy of streamed tensors the op also lists: no bytes of its
+        // own; the op reads its weights and caches from it, in the tier it was staged into.
         long act = 0, other = 0;
-        foreach (var t in tensors) if (t.Role == TensorRole.Activation) act += t.Bytes; else other += t.Bytes;
+        string? staged = null;
+        foreach (var t in tensors)
+        {
+            if (Placement.IsStagingBuffer(t)) staged = Spec.WeightsTier;
+            else if (t.Role == TensorRole.Activation) act += t.Bytes;
+            else other += t.Bytes;
+        }
         // Activations are read whole; the rest of the total falls on the other tensors.
         var actScale = act <= total ? 1.0 : total / (double)act;
         var rest = total - (long)Math.Round(act * actScale);
@@ -215,18 +230,24 @@ public sealed class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IReconfigur
         Tensor? last = null;
         foreach (var t in tensors)
         {
+            if (Placement.IsStagingBuffer(t)) continue;
             long b;
             if (t.Role == TensorRole.Activation) b = (long)Math.Round(t.Bytes * actScale);
             else b = other > 0 ? (long)Math.Round(rest * (t.Bytes / (double)other)) : 0;
             given += b;
             last = t;
-            Add(t, b, onChip, ref hbm, ref ddr, ref sram);
+            Add(t, b, onChip, staged, ref hbm, ref ddr, ref sram);
         }
         // Rounding remainder (and reads with only activation inputs beyond their size) on the last tensor.
-        if (given != total && last is not null) Add(last, total - given, onChip, ref hbm, ref ddr, ref sram);
+        if (given != total && last is not null) Add(last, total - given, onChip, staged, ref hbm, ref ddr, ref sram);
+        else if (given != total && staged == "ddr") ddr += total - given;
+        else if (given != total) hbm += total - given;
     }
 
-    private void Add(Tensor t, long bytes, IReadOnlySet<int> onChip, ref long hbm, ref long ddr, ref long sram)
+    /// <summary>Adds <paramref name="bytes"/> of <paramref name="t"/> to its channel: an activation's by where
+    /// it lives (on chip or the spill tier), a weight's or cache's from <paramref name="stagedTier"/> when
+    /// the op reads it from a staging buffer, else from its configured tier.</summary>
+    private void Add(Tensor t, long bytes, IReadOnlySet<int> onChip, string? stagedTier, ref long hbm, ref long ddr, ref long sram)
     {
         if (t.Role == TensorRole.Activation)
         {
@@ -235,7 +256,7 @@ public sealed class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IReconfigur
             else hbm += bytes;
             return;
         }
-        var tier = t.Role == TensorRole.Weight ? Spec.WeightsTier : t.Role == TensorRole.KvCache ? Spec.KvCacheTier : "hbm";
+        var tier = stagedTier ?? (t.Role == TensorRole.Weight ? Spec.WeightsTier : t.Role == TensorRole.KvCache ? Spec.KvCacheTier : "hbm");
         if (tier == "ddr") ddr += bytes; else hbm += bytes;
     }
 
@@ -257,6 +278,7 @@ public sealed class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IReconfigur
     public OpCost Cost(Op op)
     {
         ArgumentNullException.ThrowIfNull(op);
+        if (op.Transfer is { } transfer) return TierCopy(op, transfer);
         var traffic = Split(op, NoneOnChip);
         var (computeS, util) = ComputeSeconds(op, Spec.UsableDsps, 1);
         var note = OnDsps(op)
@@ -301,13 +323,14 @@ public sealed class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IReconfigur
     public OpCost CostRegion(Region region)
     {
         ArgumentNullException.ThrowIfNull(region);
-        var ops = region.Ops;
+        // Copies between tiers run on the data mover beside the pipeline (see WithCopies).
+        var (ops, copies) = SplitCopies(region.Ops);
         var tiles = Tiles(ops);
 
         // Which internal activations a consumer needs whole (a barrier in the pipeline: the consumer
         // cannot start before its producer has finished) and which stream row by row. With one tile
         // nothing streams: every hand-off is a barrier.
-        var internalActs = region.Internal.Where(t => t.Role == TensorRole.Activation).ToList();
+        var internalActs = region.Internal.Where(t => t.Role == TensorRole.Activation && !Placement.IsStagingBuffer(t)).ToList();
         var internalIds = internalActs.Select(t => t.Id).ToHashSet();
         var whole = new HashSet<int>();
         foreach (var op in ops)
@@ -417,10 +440,12 @@ public sealed class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IReconfigur
         var total = Math.Max(pipeline, MemorySeconds(traffic));
         var note = string.Create(CultureInfo.InvariantCulture,
             $"dataflow: {ops.Count} stages over {totalChains} DSP chains in {segments} segment{(segments == 1 ? "" : "s")}, {tiles} tile{(tiles == 1 ? "" : "s")}, fill/drain {fillDrain:0.###e0} s; {onChip.Count} of {internalActs.Count} intermediates ({onChipBytes} B) kept on chip{(onChip.Count < internalActs.Count ? $", the rest through {Spec.ActivationSpillTier}" : "")}");
-        var totalPs = Ps.FromSeconds(total);
-        return new OpCost(_dsp, Ps.FromSeconds(InstructionS), totalPs, Transfers(traffic), computeEnergy, note)
+        var computePs = Ps.FromSeconds(total);
+        var transfers = Transfers(traffic);
+        if (copies.Count > 0) (computePs, note) = WithCopies(computePs, transfers, copies, note);
+        return new OpCost(_dsp, Ps.FromSeconds(InstructionS), computePs, transfers, computeEnergy, note)
         {
-            MathPs = Math.Min(totalPs, Ps.FromSeconds(math)),
+            MathPs = Math.Min(computePs, Ps.FromSeconds(math)),
         };
     }
 
@@ -436,7 +461,7 @@ public sealed class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IReconfigur
     public OpCost CostRegionReconfigured(Region region)
     {
         ArgumentNullException.ThrowIfNull(region);
-        var ops = region.Ops;
+        var (ops, copies) = SplitCopies(region.Ops);
         var producer = new Dictionary<int, int>();
         var lastUse = new Dictionary<int, int>();
         for (var i = 0; i < ops.Count; i++)
@@ -446,7 +471,7 @@ public sealed class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IReconfigur
         }
 
         var internalActs = region.Internal
-            .Where(t => t.Role == TensorRole.Activation && producer.ContainsKey(t.Id) && lastUse.ContainsKey(t.Id))
+            .Where(t => t.Role == TensorRole.Activation && !Placement.IsStagingBuffer(t) && producer.ContainsKey(t.Id) && lastUse.ContainsKey(t.Id))
             .ToList();
         var live = new long[ops.Count];
         var onChip = new HashSet<int>();
@@ -479,7 +504,9 @@ public sealed class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IReconfigur
         var total = Math.Max(ps, Ps.FromSeconds(MemorySeconds(traffic)));
         var note = string.Create(CultureInfo.InvariantCulture,
             $"reconfigured: {ops.Count} tasks in sequence on all {Spec.UsableDsps} DSPs, {ops.Count} reconfigurations of {Spec.InstructionOverheadCycles:0.###} cycles; {onChip.Count} of {internalActs.Count} intermediates ({onChipBytes} B) kept on chip{(onChip.Count < internalActs.Count ? $", the rest through {Spec.ActivationSpillTier}" : "")}; {traffic.OffChip} B off chip");
-        return new OpCost(_dsp, ops.Count * Ps.FromSeconds(InstructionS), total, Transfers(traffic), computeEnergy, note)
+        var transfers = Transfers(traffic);
+        if (copies.Count > 0) (total, note) = WithCopies(total, transfers, copies, note);
+        return new OpCost(_dsp, ops.Count * Ps.FromSeconds(InstructionS), total, transfers, computeEnergy, note)
         {
             MathPs = Math.Min(total, mathPs),
         };

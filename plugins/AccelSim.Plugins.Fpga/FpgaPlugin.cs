@@ -8,8 +8,8 @@ namespace AccelSim.Plugins.Fpga;
 
 /// <summary>The FPGA device family (kind <c>fpga</c>): an accelerator design on an FPGA board, its
 /// MACs on cascaded DSP chains at an achieved clock, activations through HBM/DDR op by op and held in
-/// BRAM/URAM inside fused regions, weights and KV caches streamed from HBM or DDR, one compiled instruction per op, and spatial (dataflow)
-/// pipelines over partitions of the DSPs.</summary>
+/// BRAM/URAM inside fused regions, weights and KV caches streamed from HBM or DDR, one compiled instruction per op, spatial (dataflow)
+/// pipelines over partitions of the DSPs, and a data mover copying between DDR and HBM beside the DSP array.</summary>
 public sealed class FpgaPlugin : IDevicePlugin
 {
     public const string KindName = "fpga";
@@ -20,7 +20,8 @@ public sealed class FpgaPlugin : IDevicePlugin
         "FPGA accelerator: matmuls on cascaded DSP chains (MACs per DSP by type with int8/int4 packing, achieved clock, " +
         "chain-shape utilisation, optional N:M sparse chains), other ops on a vector unit, one instruction decode per op; " +
         "op by op every activation goes through HBM or DDR, weights and KV from their tiers; " +
-        "dataflow regions run as a pipeline over a static DSP partition, intermediates on chip (FIFOs, or whole buffers that cut the pipeline into segments).",
+        "dataflow regions run as a pipeline over a static DSP partition, intermediates on chip (FIFOs, or whole buffers that cut the pipeline into segments); " +
+        "copies between HBM and DDR (offload, KV swap, expert switches) on a data-mover engine beside the DSPs.",
         FpgaParameters.All);
 
     public IDeviceModel Create(HardwareConfig config) => new FpgaDeviceModel(FpgaSpec.Bind(config));
@@ -64,6 +65,8 @@ public static class FpgaParameters
             new("placement.weights", "hbm|ddr", "tier holding weights"),
             new("placement.kv_cache", "hbm|ddr", "tier holding KV caches"),
             new("placement.activation_spill", "hbm|ddr", "tier through which activations that do not fit on chip are written and read back"),
+            new("dma.efficiency", "fraction", "fraction of the slower of its two channels' achievable rates the data mover sustains on a copy between tiers (offload streaming, KV swaps, expert switches)"),
+            new("dma.setup_s", "s", "fixed start-up of one copy on the data mover (descriptor issue, first burst)"),
             new("instruction.overhead_cycles", "cycles", "per-op instruction decode and engine configuration (paid once per dataflow region)"),
             new("dataflow.tile_rows", "rows", "rows per pipeline tile: a region streams its coarsest stage's rows in blocks of this"),
             new("dataflow.buffer_fraction", "fraction", "share of BRAM/URAM for the stream FIFOs of a dataflow pipeline"),

@@ -47,6 +47,10 @@ public sealed class FpgaSpec
     public required string KvCacheTier { get; init; }
     public required string ActivationSpillTier { get; init; }
 
+    // data mover: copies between the off-chip tiers beside the DSP array
+    public required double DmaEfficiency { get; init; }
+    public required double DmaSetupS { get; init; }
+
     // instruction stream and dataflow
     public required double InstructionOverheadCycles { get; init; }
     public required int DataflowTileRows { get; init; }
@@ -118,6 +122,8 @@ public sealed class FpgaSpec
             WeightsTier = Tier(b, "placement.weights"),
             KvCacheTier = Tier(b, "placement.kv_cache"),
             ActivationSpillTier = Tier(b, "placement.activation_spill"),
+            DmaEfficiency = b.Number("dma.efficiency", 0, 1, exclusiveMin: true),
+            DmaSetupS = b.Number("dma.setup_s", 0, 1),
             InstructionOverheadCycles = b.Number("instruction.overhead_cycles"),
             DataflowTileRows = (int)b.Integer("dataflow.tile_rows", 1, 1 << 20),
             DataflowBufferFraction = b.Fraction("dataflow.buffer_fraction"),

@@ -233,4 +233,25 @@ public class ScheduleTests
         Assert.Equal(2, o.ExitCode);
         Assert.Contains("magic", o.Error);
     }
+
+    [Fact]
+    public void AnFpgaOffloadsWhatDoesNotFitInHbmToDdr()
+    {
+        // llama2-13b (26 GB of fp16 weights) on a U280 with 8 GiB of HBM and 32 GiB of DDR4.
+        var o = CliHarness.Run("run", "--hardware", "u280", "--model", "llama2-13b", "--phase", "decode", "--placement", "offload", "--format", "json");
+        Assert.True(o.ExitCode == 0, o.Error);
+        var memory = JObject.Parse(o.Out)["memory"]!;
+        var peak = (long)memory["peak_bytes"]!["hbm"]!;
+        Assert.True(peak > 0 && peak <= (long)memory["capacity_bytes"]!["hbm"]!, $"hbm peak {peak} B");
+        var streamed = (long)memory["bytes_moved_by_channel"]!["ddr"]!;
+        Assert.True(streamed > 10_000_000_000L, $"{streamed} B over ddr");
+        Assert.Equal(streamed, (long)memory["spilled_bytes"]!["ddr"]!);
+        // No faster than the streamed bytes over the DDR4 peak (DS963: 2 x 19.2 GB/s).
+        Assert.True((double)JObject.Parse(o.Out)["latency_s"]! >= streamed / 38.4e9);
+
+        // Everything in HBM is refused with the way out named.
+        var fit = CliHarness.Run("run", "--hardware", "u280", "--model", "llama2-13b", "--phase", "decode", "--placement", "fit");
+        Assert.Equal(2, fit.ExitCode);
+        Assert.Contains("--placement offload", fit.Error);
+    }
 }
