@@ -85,25 +85,29 @@ public sealed partial class GpuDeviceModel : IDataflowDevice
             }
         }
 
-        long computePs = 0, totalPs = 0, latencyPs = 0;
+        long mathPs = 0, memoryPs = 0, totalPs = 0, latencyPs = 0;
         for (var k = 0; k < kernels; k++)
         {
-            computePs += compute[k];
+            mathPs += compute[k];
+            memoryPs += memory[k];
             totalPs += Math.Max(compute[k], memory[k]);
             latencyPs += latency[k];
         }
+        // The kernels run one after another, each the longer of its math and its traffic: the SMs are
+        // busy for the sum of those (the task's compute time), of which the math alone is mathPs. Each
+        // channel's bytes flow at the rate the kernels' own traffic reaches (all of it in memoryPs),
+        // never faster than the channel, so the traffic alone takes what it would op by op.
         var transfers = new List<TransferDemand>();
-        var seconds = Ps.ToSeconds(Math.Max(totalPs, 1));
+        var seconds = Ps.ToSeconds(Math.Max(memoryPs, 1));
         for (var c = 0; c < bytes.Length; c++)
         {
             var b = (long)Math.Round(bytes[c]);
             if (b <= 0) continue;
-            // Each channel's bytes spread over the fused kernels' memory phases, never faster than it.
             transfers.Add(new TransferDemand(c, b, Math.Min(Topology.Channels[c].Bandwidth_Bps, b / seconds), energy[c]));
         }
         var note = string.Create(CultureInfo.InvariantCulture,
             $"fused: {n} ops in {kernels} kernel{(kernels == 1 ? "" : "s")}, {onChip} B of intermediates kept on chip");
-        return new OpCost(_sm, latencyPs, computePs, transfers, computeEnergy, note);
+        return new OpCost(_sm, latencyPs, totalPs, transfers, computeEnergy, note) { MathPs = mathPs };
     }
 
     private static bool IsAnchor(Op op) => op.Kind is OpKind.MatMul or OpKind.Attention;

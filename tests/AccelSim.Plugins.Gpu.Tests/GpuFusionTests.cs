@@ -44,6 +44,27 @@ public class GpuFusionTests
         Assert.InRange(fused.MemoryBandwidthUtilisation, 0, 1);
     }
 
+    [Theory]
+    [InlineData("h100")]
+    [InlineData("a100-80g")]
+    public void FusionKeepsTheBoundOfTheWorkNotOfItsSlowestPhase(string gpu)
+    {
+        // A fused layer's kernels each take the longer of their math and their bytes; the layer is
+        // compute-bound when the math dominates (prefill of 4 x 1024 tokens) and memory-bound when the
+        // weights do (batch-1 decode), as kernel by kernel.
+        var prefill = WorkloadRequest.Prefill(4, 1024);
+        var decode = WorkloadRequest.Decode(1, 1024);
+        foreach (var schedule in new ISchedule[] { new SequentialSchedule(), new DataflowSchedule() })
+        {
+            var p = Run(gpu, "llama2-7b", prefill, schedule);
+            Assert.True(p.MemoryWall.MemoryBoundTimeFraction < 0.2, $"{schedule.GetType().Name} prefill memory-bound {p.MemoryWall.MemoryBoundTimeFraction}");
+            var d = Run(gpu, "llama2-7b", decode, schedule);
+            Assert.True(d.MemoryWall.MemoryBoundTimeFraction > 0.8, $"{schedule.GetType().Name} decode memory-bound {d.MemoryWall.MemoryBoundTimeFraction}");
+        }
+        var fused = Run(gpu, "llama2-7b", decode, new DataflowSchedule());
+        Assert.True(fused.MemoryWall.StallS > 0.05 * fused.LatencyS, $"decode waits for bytes: stall {fused.MemoryWall.StallS} of {fused.LatencyS}");
+    }
+
     [Fact]
     public void FusedDecodeLayerRunsOneKernelPerMatmulOrAttention()
     {
