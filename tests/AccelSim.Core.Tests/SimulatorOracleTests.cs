@@ -361,6 +361,32 @@ public class SimulatorOracleTests
     }
 
     [Fact]
+    public void A_fused_task_frees_its_own_intermediates_when_it_ends()
+    {
+        var graph = Chain(8, [100, 200, 300], 0);
+        var device = new FakeDevice(FakeDevice.Simple(bandwidth: GBps));
+        var ops = graph.TopologicalOrder();
+        var cost = Cost(computePs: 1000);
+
+        // All three ops in one task: a0 and a1 are produced and consumed inside it.
+        var one = new SimProgram("fused", graph, [new SimTask(0, ops, cost)], [[]]);
+        Assert.Equal([8L, 108, 308, 608, 508, 308], Occupancy(one, device));
+
+        // Two tasks: a1 crosses from the first to the second, so it lives until the second ends.
+        var two = new SimProgram("fused", graph, [new SimTask(0, [ops[0], ops[1]], cost), new SimTask(1, [ops[2]], cost)], [[], [0]]);
+        Assert.Equal([8L, 108, 308, 208, 508, 308], Occupancy(two, device));
+    }
+
+    private static List<long> Occupancy(SimProgram program, FakeDevice device)
+    {
+        using var bus = new SimulationEventBus();
+        var occupancy = new List<long>();
+        using var sub = bus.Subscribe(e => { if (e.Kind == SimEventKind.MemoryChange) occupancy.Add(e.Value); });
+        new Simulator(program, device, bus).Run();
+        return occupancy;
+    }
+
+    [Fact]
     public void An_over_capacity_tier_reports_spilled_bytes_and_does_not_crash()
     {
         var graph = Chain(0, [600, 600], 500);

@@ -66,6 +66,18 @@ public class GpuFusionTests
     }
 
     [Fact]
+    public void FusedLayersHoldTheirIntermediatesOnlyWhileTheyRun()
+    {
+        // 4 x 4096 tokens of llama2-7b: a layer's intermediates are GBs; kept for the whole run they
+        // would put HBM 30 GB over the H100's capacity.
+        var request = WorkloadRequest.Prefill(4, 4096);
+        var sequential = Run("h100", "llama2-7b", request, new SequentialSchedule());
+        var fused = Run("h100", "llama2-7b", request, new DataflowSchedule());
+        Assert.Equal(0, fused.Memory.OverCapacityBytes["hbm"]);
+        Assert.InRange(fused.Memory.PeakBytes["hbm"], sequential.Memory.PeakBytes["hbm"] * 0.9, sequential.Memory.PeakBytes["hbm"] * 1.2);
+    }
+
+    [Fact]
     public void FusedDecodeLayerRunsOneKernelPerMatmulOrAttention()
     {
         var device = GpuTestSupport.Model("h100");

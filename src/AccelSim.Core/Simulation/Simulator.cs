@@ -34,6 +34,10 @@ public sealed class Simulator
     private readonly long[] _readyPs, _startPs, _launchPs, _computeEndPs, _endPs;
     private readonly int[] _inStart, _inTensors, _outStart, _outTensors;
 
+    // Tensors a task produces and only its own ops consume (a fused region's intermediates): they
+    // live while the task runs and are freed when it ends.
+    private readonly int[] _localStart, _localTensors;
+
     // Engines: free units and a FIFO ring of waiting tasks each.
     private readonly int[] _freeUnits;
     private readonly int[][] _waitQueue;
@@ -204,8 +208,16 @@ public sealed class Simulator
             outs[i] = produced.Order().ToList();
             foreach (var id in ins[i]) _tensorRefs[id]++;
         }
+        var locals = new List<int>[_n];
+        for (var i = 0; i < _n; i++)
+        {
+            var consumed = new HashSet<int>();
+            foreach (var op in tasks[i].Ops) foreach (var t in op.Inputs) consumed.Add(t.Id);
+            locals[i] = outs[i].Where(id => _tensorRefs[id] == 0 && consumed.Contains(id) && !_tensorResident[id]).ToList();
+        }
         (_inStart, _inTensors) = Compress(ins);
         (_outStart, _outTensors) = Compress(outs);
+        (_localStart, _localTensors) = Compress(locals);
 
         _queue = new EventQueue(Math.Max(16, 2 * (_n + totalTransfers)));
         _timers = new ChannelTimers(channels);
@@ -401,6 +413,13 @@ public sealed class Simulator
         {
             var id = _inTensors[k];
             if (_tensorResident[id] || --_tensorRefs[id] > 0) continue;
+            var tier = _tensorTier[id];
+            _tierOcc[tier] -= _tensorBytes[id];
+            Publish(SimEventKind.MemoryChange, tier, _tierOcc[tier]);
+        }
+        for (var k = _localStart[task]; k < _localStart[task + 1]; k++)
+        {
+            var id = _localTensors[k];
             var tier = _tensorTier[id];
             _tierOcc[tier] -= _tensorBytes[id];
             Publish(SimEventKind.MemoryChange, tier, _tierOcc[tier]);
