@@ -5,7 +5,7 @@ using BenchmarkDotNet.Engines;
 namespace AccelSim.Bench;
 
 /// <summary>The kernel on the synthetic program against the bare queue with the same event count and
-/// queue length (about 30 pending events on this program). The memory diagnoser's Allocated column for <see cref="Des"/> is one result object
+/// queue length (about 22 pending events on this program). The memory diagnoser's Allocated column for <see cref="Des"/> is one result object
 /// per run: zero bytes per event.</summary>
 [MemoryDiagnoser]
 [SimpleJob(RunStrategy.Monitoring, warmupCount: 2, iterationCount: 10, invocationCount: 1)]

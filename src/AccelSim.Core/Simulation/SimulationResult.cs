@@ -31,8 +31,8 @@ public sealed class SimulationResult
     public SimProgram Program { get; }
     public long MakespanPs { get; }
 
-    /// <summary>Events the kernel processed (for speed measurements); transfer completions superseded
-    /// by a re-solve of the channel are dropped and not counted.</summary>
+    /// <summary>Events the kernel processed (for speed measurements). A channel keeps one pending
+    /// completion, moved in place when its flows are re-solved, so no superseded event is counted.</summary>
     public long EventCount { get; }
 
     /// <summary>When a task's predecessors had all finished.</summary>
