@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using AccelSim.Core.Devices;
 using AccelSim.Core.Graph;
+using AccelSim.Core.Memory;
 using AccelSim.Core.Simulation;
 using AccelSim.Core.Time;
 using AccelSim.Plugins.Wafer.Internal;
@@ -17,7 +18,7 @@ namespace AccelSim.Plugins.Wafer;
 /// the external weight store (<c>memoryx</c>). Resources: engine <c>mesh</c>; channels <c>sram</c>
 /// (aggregate local SRAM bandwidth), <c>fabric</c> (the mesh links, latency one hop) and
 /// <c>memoryx</c> (off-wafer).</summary>
-public sealed class WaferDeviceModel : IDeviceModel, IDataflowDevice
+public sealed class WaferDeviceModel : IDeviceModel, IDataflowDevice, INativeStreaming
 {
     private readonly int _mesh, _sram, _fabric, _mx, _sramTier, _mxTier;
     private readonly MeshCostModel _costs;
@@ -120,12 +121,31 @@ public sealed class WaferDeviceModel : IDeviceModel, IDataflowDevice
         }
     }
 
+    /// <summary>What does not fit in SRAM streams from the external weight store.</summary>
+    public string StreamTier => "memoryx";
+
+    /// <summary>Bytes of the graph's weights and caches placed in memoryx, met in the order the
+    /// schedules meet them (topological order, each op's inputs then outputs), so asking places them
+    /// exactly as costing the ops would.</summary>
+    public long StreamedBytes(WorkloadGraph graph)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        long bytes = 0;
+        var seen = new HashSet<int>();
+        foreach (var op in graph.TopologicalOrder())
+            foreach (var t in op.Inputs.Concat(op.Outputs))
+                if (t.Role != TensorRole.Activation && !graph.TierOf.ContainsKey(t.Id) && seen.Add(t.Id) && IsStreamed(t))
+                    bytes += t.Bytes;
+        return bytes;
+    }
+
     /// <summary>True when the tensor streams from the external store.</summary>
     public bool IsStreamed(Tensor tensor) => PlaceTensor(tensor) == _mxTier;
 
     public OpCost Cost(Op op)
     {
         ArgumentNullException.ThrowIfNull(op);
+        if (op.Transfer is { } transfer) return Stream(op, transfer);
         lock (_gate)
         {
             if (_costCache.TryGetValue(op, out var cached)) return cached;
@@ -139,6 +159,23 @@ public sealed class WaferDeviceModel : IDeviceModel, IDataflowDevice
             _costCache.Add(op, cost);
         }
         return cost;
+    }
+
+    /// <summary>A copy between the external store and SRAM (an expert model switched in): the bytes
+    /// cross the memoryx channel and are written to (or read from) the cores' SRAM.</summary>
+    private OpCost Stream(Op op, TierTransfer transfer)
+    {
+        foreach (var tier in new[] { transfer.From, transfer.To })
+            if (tier is not ("memoryx" or "sram"))
+                throw new ArgumentException($"{Name} copies between memoryx and sram, not '{tier}'");
+        var bytes = Math.Max(op.BytesRead, op.BytesWritten);
+        TransferDemand[] transfers =
+        [
+            new(_mx, bytes, Spec.MemoryXBandwidthBps, bytes * Spec.PjPerByteMemoryX),
+            new(_sram, bytes, Spec.SramBandwidthBps, bytes * Spec.PjPerByteSram),
+        ];
+        return new OpCost(_mesh, Ps.FromSeconds(Spec.OpOverheadS), 0, transfers, 0,
+            string.Create(CultureInfo.InvariantCulture, $"stream {bytes} B {transfer.From} -> {transfer.To}"));
     }
 
     /// <summary>The op's cost on a region of exactly <paramref name="rows"/> x <paramref name="cols"/>

@@ -27,10 +27,13 @@ public static class ExpertSwitching
         return bytes;
     }
 
-    /// <summary>The tiers a device switches experts between: its second placement tier into its first.</summary>
+    /// <summary>The tiers a device switches experts between: its second placement tier into its first (a
+    /// device that streams by itself: its stream tier into its main memory).</summary>
     public static TierTransfer SwitchPath(IDeviceModel device)
     {
         ArgumentNullException.ThrowIfNull(device);
+        if (device is INativeStreaming native)
+            return new TierTransfer(native.StreamTier, device.Topology.Channels[device.MainMemoryChannel].Tier);
         var tiers = Placement.Tiers(device);
         if (tiers.Count < 2)
             throw new InputException(null, "--experts", $"{device.Name} has no memory tier below {tiers[0]} to keep experts in");

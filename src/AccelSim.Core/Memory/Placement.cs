@@ -65,6 +65,21 @@ public interface IMemoryHierarchy
     IReadOnlyList<string> PlacementTiers { get; }
 }
 
+/// <summary>A device whose own placement keeps the weights and caches that do not fit in its main
+/// memory in a lower tier (<see cref="StreamTier"/>) and streams them in each time they are used, as a
+/// wafer streams weights from its external store. The placement policies leave its graphs alone:
+/// <c>offload</c> and <c>--kv-policy swap</c> are what it does already, <c>fit</c> fails when anything
+/// would stream; expert models rest in <see cref="StreamTier"/>.</summary>
+public interface INativeStreaming
+{
+    /// <summary>The tier what does not fit lives in and streams from.</summary>
+    string StreamTier { get; }
+
+    /// <summary>Bytes of <paramref name="graph"/>'s resident tensors the device keeps in
+    /// <see cref="StreamTier"/> rather than in its main memory.</summary>
+    long StreamedBytes(WorkloadGraph graph);
+}
+
 /// <summary>Where a workload's KV cache lives when it does not fit beside everything else.</summary>
 public enum KvPolicy
 {
@@ -132,6 +147,7 @@ public static class Placement
             if (kv != KvPolicy.Fit) throw new InputException(null, "--kv-policy", $"{policy.Name()} places a training step, which has no KV cache to swap");
             return TrainingPlacement.Apply(graph, device, policy);
         }
+        if (device is INativeStreaming native) return ApplyNative(graph, device, native, policy, kv);
         var tiers = Tiers(device);
         var top = tiers[0];
         var capacity = device.Topology.Tiers[device.Topology.TierIndex(top)].CapacityBytes;
@@ -172,6 +188,32 @@ public static class Placement
         if (kv == KvPolicy.Swap) roles.Add(TensorRole.KvCache);
         var (placed, report) = Stream(graph, device, tiers, roles, capacity, residentBytes, workingSet, need, option);
         return (placed, report with { Policy = name });
+    }
+
+    /// <summary>A device that streams what does not fit by itself: <c>resident</c>, <c>offload</c> and KV
+    /// swap leave the graph as it is (the device's own placement does the streaming); <c>fit</c> fails
+    /// when the device would stream anything.</summary>
+    private static (WorkloadGraph Graph, PlacementReport Report) ApplyNative(
+        WorkloadGraph graph, IDeviceModel device, INativeStreaming native, PlacementPolicy policy, KvPolicy kv)
+    {
+        var top = Tiers(device)[0];
+        var capacity = device.Topology.Tiers[device.Topology.TierIndex(top)].CapacityBytes;
+        var resident = graph.Tensors.Where(t => IsResident(graph, t) && (!graph.TierOf.TryGetValue(t.Id, out var at) || at == top)).ToArray();
+        var residentBytes = resident.Sum(t => t.Bytes);
+        var workingSet = WorkingSet(graph);
+        var streamed = native.StreamedBytes(graph);
+        var name = kv == KvPolicy.Swap ? $"{policy.Name()}+kv-swap" : policy.Name();
+        var need = $"{graph.Info.Name} needs {Gb(residentBytes + workingSet)} in {top}";
+        if (streamed == 0)
+            return (graph, new PlacementReport(name, top, capacity, residentBytes, workingSet,
+                new Dictionary<string, long>(), 0, $"{need}; {device.Name} keeps it all in {top}"));
+        if (policy == PlacementPolicy.Fit)
+            throw new InputException(null, "--placement",
+                $"{need}, but {device.Name} keeps only {Gb(residentBytes - streamed)} of weights and caches in {top}: " +
+                $"{Gb(streamed)} would stream from {native.StreamTier}, which {device.Name} does by itself (leave --placement at resident, or use offload)");
+        return (graph, new PlacementReport(name, top, capacity, residentBytes - streamed, workingSet,
+            new Dictionary<string, long> { [native.StreamTier] = streamed }, 0,
+            $"{need}; {device.Name} streams {Gb(streamed)} from {native.StreamTier} by itself"));
     }
 
     /// <summary>The tiers tensors may be placed in, fastest first: the device's
