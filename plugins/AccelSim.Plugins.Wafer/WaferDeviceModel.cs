@@ -252,30 +252,36 @@ public sealed class WaferDeviceModel : IDeviceModel, IDataflowDevice, INativeStr
     /// <summary>Candidate core budgets of a region's plan, as fractions of each op's share of the wafer.</summary>
     private static readonly double[] PlanScales = [1, 0.5, 0.25, 0.125, 0.0625, 0.03125, 0.015625];
 
+    /// <summary>Rules that shape each op's region within its allotment (see <see cref="MeshCostModel.Shaped(OpWork, long, int)"/>):
+    /// the largest region, and the one whose communication crosses the fewest link-bytes among those
+    /// with at least half the largest's cores.</summary>
+    private static readonly int[] ShapeRules = [0, 1];
+
     /// <summary>The layer as one spatial pipeline: each op on its own region of cores, sized from its
-    /// share of the region's work (FLOPs and bytes, not rates). Several plans scale every region by the
-    /// same factor (larger regions compute faster but pay more hops); the fastest plan runs. Plans are
-    /// chosen without looking at rates and each is monotone in them, so the region can only get faster
-    /// on a faster wafer.</summary>
+    /// share of the region's work (FLOPs and bytes, not rates). Plans scale every region by the same
+    /// factor (larger regions compute faster but pay more hops) and shape it by one rule; the fastest
+    /// plan runs. Plans are chosen without looking at rates and each is monotone in them, so the region
+    /// can only get faster on a faster wafer.</summary>
     public OpCost CostRegion(Region region)
     {
         ArgumentNullException.ThrowIfNull(region);
         OpCost? best = null;
         long bestPs = long.MaxValue;
-        foreach (var scale in PlanScales)
-        {
-            var plan = RegionPlan(region, scale);
-            var ps = DataflowSchedule.Estimate(plan, Topology);
-            if (ps < bestPs)
+        foreach (var rule in ShapeRules)
+            foreach (var scale in PlanScales)
             {
-                best = plan;
-                bestPs = ps;
+                var plan = RegionPlan(region, scale, rule);
+                var ps = DataflowSchedule.Estimate(plan, Topology);
+                if (ps < bestPs)
+                {
+                    best = plan;
+                    bestPs = ps;
+                }
             }
-        }
         return best!;
     }
 
-    private OpCost RegionPlan(Region region, double scale)
+    private OpCost RegionPlan(Region region, double scale, int rule)
     {
         var ops = region.Ops;
         var works = ops.Select(Describe).ToArray();
@@ -304,7 +310,7 @@ public sealed class WaferDeviceModel : IDeviceModel, IDataflowDevice, INativeStr
             var w = works[i];
             var share = totalWork > 0 ? (long)Math.Floor(Spec.MeshCores * scale * workS[i] / totalWork) : (long)(Spec.MeshCores * scale / ops.Count);
             var alloc = Math.Clamp(Math.Max(share, _costs.MinCores(w)), 1, Spec.MeshCores);
-            var s = _costs.Shaped(w, alloc);
+            var s = _costs.Shaped(w, alloc, rule);
             stages[i] = s;
             cores[i] = (long)s.Rows * s.Cols;
             var chunk = s.BodyS / chunks;

@@ -65,6 +65,37 @@ public class WaferPhysicsTests
     }
 
     [Fact]
+    public void MoreBandwidthOrComputeNeverSlowsAPrefillPipeline()
+    {
+        // Prefill layers run as pipelines of shaped regions: the plans are chosen from the graph and the
+        // mesh alone, so a faster part of the wafer can only make each plan, and the best, faster.
+        var graph = WaferTestSupport.Llama("llama2-7b", Phase.Prefill, 1, 256);
+        var baseConfig = WaferTestSupport.Load("wse2");
+        var paths = BandwidthPaths.Concat(WaferSpec.ConfigDTypes.Select(d => $"compute.{d.Name()}.peak_flops")).ToArray();
+        var slow = WaferTestSupport.Seconds(graph, WaferTestSupport.Model(baseConfig), "dataflow");
+        Prop.ForAll((from f in Gen.Choose(101, 300) from which in Gen.Choose(0, paths.Length - 1) select (f, which)).ToArbitrary(), x =>
+        {
+            var (f, which) = x;
+            var path = paths[which];
+            var fast = WaferTestSupport.Model(baseConfig.With((path, baseConfig.Number(path) * f / 100.0)));
+            return WaferTestSupport.Seconds(graph, fast, "dataflow") <= slow * (1 + 1e-9);
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(10));
+    }
+
+    [Theory]
+    [InlineData("wse2")]
+    [InlineData("wse3")]
+    public void APrefillLayerPipelinedOverTheWaferBeatsItsOpsOneAtATime(string wafer)
+    {
+        // 2048 tokens flow through a layer's ops placed side by side, each region shaped to cross few
+        // link-bytes; op by op, every op spreads over the whole wafer and pays its hops alone.
+        var graph = WaferTestSupport.Llama("llama2-7b", Phase.Prefill, 1, 2048);
+        var sequential = WaferTestSupport.Seconds(graph, WaferTestSupport.Model(wafer), "sequential");
+        var dataflow = WaferTestSupport.Seconds(graph, WaferTestSupport.Model(wafer), "dataflow");
+        Assert.True(dataflow < 0.8 * sequential, $"{wafer}: dataflow {dataflow} s vs sequential {sequential} s");
+    }
+
+    [Fact]
     public void NoOpBeatsItsRooflineFloor()
     {
         var device = WaferTestSupport.Model("wse2");

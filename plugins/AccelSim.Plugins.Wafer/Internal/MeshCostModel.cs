@@ -140,6 +140,39 @@ internal sealed class MeshCostModel
             (int)Math.Min(_spec.MeshWidth, Math.Ceiling(min / Math.Ceiling(Math.Sqrt(min)))));
     }
 
+    /// <summary>A region of at most <paramref name="maxCores"/> cores chosen by <paramref name="rule"/>
+    /// from the op's structure alone: 0, the largest (most square on ties); 1, among those with at least
+    /// half the largest's cores, the one whose communication crosses the fewest link-bytes; 2, the one
+    /// with the fewest hops. Bytes and hops do not depend on any rate, so a faster wafer never changes it.</summary>
+    public Stage Shaped(OpWork w, long maxCores, int rule)
+    {
+        if (rule == 0) return Shaped(w, maxCores);
+        var largest = Shaped(w, maxCores);
+        var floor = (long)largest.Rows * largest.Cols / 2;
+        var p = w.Pattern;
+        var min = MinCores(w);
+        var limit = Math.Min(maxCores, p.MaxCores);
+        if (limit < min) limit = min;
+        Stage? best = null;
+        foreach (var r in _sides)
+        {
+            if (r > _spec.MeshHeight || r > p.MaxRows) continue;
+            foreach (var c in _sides)
+            {
+                if (c > _spec.MeshWidth || c > p.MaxCols) continue;
+                var n = (long)r * c;
+                if (n > limit) break;
+                if (n < min || n < floor) continue;
+                var s = Evaluate(w, r, c);
+                if (best is not { } b) { best = s; continue; }
+                var key = rule == 1 ? s.LinkBytes : s.Hops;
+                var bestKey = rule == 1 ? b.LinkBytes : b.Hops;
+                if (key < bestKey || (key == bestKey && n > (long)b.Rows * b.Cols)) best = s;
+            }
+        }
+        return best ?? largest;
+    }
+
     /// <summary>The largest region of at most <paramref name="maxCores"/> cores the op's structure allows
     /// (most square on ties), chosen without looking at any rate, so that a faster wafer never changes it.</summary>
     public Stage Shaped(OpWork w, long maxCores)
