@@ -150,7 +150,15 @@ public static class TableReport
             ? "no byte leaves the chip (arithmetic intensity unbounded)"
             : $"arithmetic intensity {Units.Intensity(mw.ArithmeticIntensity)} is {cmp} the ridge point {Units.Intensity(mw.RidgePoint)}";
         var colour = facts.Dominant == Bound.Memory ? "yellow" : facts.Dominant == Bound.Compute ? "green" : "blue";
-        return $"Verdict: [bold {colour}]{verdict} overall[/]: {Units.Percent(share)} of busy time in {facts.Dominant.Name()}-bound ops; " +
+        // Which link the bytes wait on: on a device whose traffic stays on chip (a wafer's fabric), the
+        // memory wall is not its main memory.
+        var waitingOn = "";
+        if (facts.Dominant == Bound.Memory && m.Memory.StallSByChannel.Count > 0)
+        {
+            var (channel, stall) = m.Memory.StallSByChannel.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal).First();
+            if (stall > 0) waitingOn = $", most of the wait on {channel.EscapeMarkup()}";
+        }
+        return $"Verdict: [bold {colour}]{verdict} overall[/]: {Units.Percent(share)} of busy time in {facts.Dominant.Name()}-bound ops{waitingOn}; " +
                intensity + ".";
     }
 

@@ -57,6 +57,18 @@ public class EndToEndTests
     }
 
     [Fact]
+    public void TheVerdictNamesTheLinkTheBytesWaitOn()
+    {
+        // A GEMM on a wafer waits on its fabric, an offloaded 70B decode on the host link.
+        var wafer = CliHarness.Run("op", "matmul", "--m", "4096", "--n", "4096", "--k", "4096", "--dtype", "bf16", "--hardware", "wse2");
+        Assert.True(wafer.ExitCode == 0, wafer.Error);
+        Assert.Contains("most of the wait on fabric", wafer.Out);
+        var offload = CliHarness.Run("run", "--hardware", "h100", "--model", "llama2-70b", "--phase", "decode", "--placement", "offload");
+        Assert.True(offload.ExitCode == 0, offload.Error);
+        Assert.Contains("most of the wait on pcie", offload.Out);
+    }
+
+    [Fact]
     public void ManyExpertSwitchesNeverOverfillMainMemory()
     {
         // 150 experts of 13.5 GB through an 8-socket SN40L's 550 GB of HBM: the switched-in experts are
