@@ -125,14 +125,29 @@ public sealed class RduDeviceModel : IDeviceModel, IDataflowDevice, IMemoryHiera
     public double ModelSwitchSeconds(long bytes) =>
         Ps.ToSeconds(DataflowSchedule.Estimate(ModelSwitchCost(bytes), Topology));
 
-    private OpCost Switch(long read, long written, double pj, string what)
+    private OpCost Switch(long read, long written, double pj, string what) =>
+        Copy(read, written, new TierTransfer("ddr", "hbm"), pj, what);
+
+    /// <summary>A copy between HBM and DDR (one DMA kernel): the bytes are read over the source tier's
+    /// channel and written over the destination's, each socket its share at the same time.</summary>
+    private OpCost Copy(long read, long written, TierTransfer transfer, double pj, string what)
     {
+        var (from, fromRate, fromPj) = OffChip(transfer.From);
+        var (to, toRate, toPj) = OffChip(transfer.To);
+        if (from == to) throw new ArgumentException($"a copy needs two different tiers, got {transfer.From} to {transfer.To}", nameof(transfer));
         var transfers = new List<TransferDemand>(2);
-        if (read > 0) transfers.Add(new TransferDemand(_ddr, read, DdrRate, read * Spec.PjPerByteDdr));
-        if (written > 0) transfers.Add(new TransferDemand(_hbm, written, HbmRate, written * Spec.PjPerByteHbm));
+        if (read > 0) transfers.Add(new TransferDemand(from, read, fromRate, read * fromPj));
+        if (written > 0) transfers.Add(new TransferDemand(to, written, toRate, written * toPj));
         return new OpCost(_pcu, Ps.FromSeconds(Spec.KernelLaunchS), 0, transfers, pj,
-            string.Create(CultureInfo.InvariantCulture, $"{what}: {read} B ddr -> hbm at {Gbps(Math.Min(DdrRate, HbmRate))}"));
+            string.Create(CultureInfo.InvariantCulture, $"{what}: {read} B {transfer.From} -> {transfer.To} at {Gbps(Math.Min(fromRate, toRate))}"));
     }
+
+    private (int Channel, double Rate, double PjPerByte) OffChip(string tier) => tier switch
+    {
+        "hbm" => (_hbm, HbmRate, Spec.PjPerByteHbm),
+        "ddr" => (_ddr, DdrRate, Spec.PjPerByteDdr),
+        _ => throw new ArgumentException($"{Name} copies between hbm and ddr, not '{tier}'", nameof(tier)),
+    };
 
     // ---- tensor parallelism ----
 
@@ -169,6 +184,7 @@ public sealed class RduDeviceModel : IDeviceModel, IDataflowDevice, IMemoryHiera
         ArgumentNullException.ThrowIfNull(op);
         var pj = op.Flops * PjPerFlop(op);
         if (IsModelSwitch(op)) return Switch(op.BytesRead, op.BytesWritten, pj, "model switch");
+        if (op.Transfer is { } transfer) return Copy(op.BytesRead, op.BytesWritten, transfer, pj, "copy");
 
         var computeS = ComputeSeconds(op);
         var scores = ScoreBytes(op);
@@ -236,11 +252,12 @@ public sealed class RduDeviceModel : IDeviceModel, IDataflowDevice, IMemoryHiera
         foreach (var op in ops)
         {
             pj += op.Flops * PjPerFlop(op);
-            var sw = IsModelSwitch(op);
             var (extRead, _) = Split(op.Inputs, op.BytesRead, streamed, internalTraffic);
             var (extWrite, _) = Split(op.Outputs, op.BytesWritten, streamed, internalTraffic);
-            if (sw) ddr += extRead; else hbm += extRead;
-            hbm += extWrite;
+            // A copy between tiers reads its source tier and writes its destination; every other op
+            // reads and writes HBM.
+            if (op.Transfer is { From: "ddr" }) ddr += extRead; else hbm += extRead;
+            if (op.Transfer is { To: "ddr" }) ddr += extWrite; else hbm += extWrite;
         }
 
         // Spill the largest intermediates until the rest fits in the PMU buffers.
@@ -267,7 +284,8 @@ public sealed class RduDeviceModel : IDeviceModel, IDataflowDevice, IMemoryHiera
 
         // The op-by-op run's HBM bytes bound the region's (rounding of shares aside).
         long sequentialHbm = 0;
-        foreach (var op in ops) sequentialHbm += (IsModelSwitch(op) ? 0 : op.BytesRead) + op.BytesWritten;
+        foreach (var op in ops)
+            sequentialHbm += (op.Transfer is { From: "ddr" } ? 0 : op.BytesRead) + (op.Transfer is { To: "ddr" } ? 0 : op.BytesWritten);
         hbm = Math.Min(hbm, sequentialHbm);
 
         long p2p = 0;

@@ -24,6 +24,17 @@ public class MemoryWallReproductionTests(ITestOutputHelper output)
     /// to host memory costs its bytes over PCIe (paper: ~0.5 s for PCIe Gen4): allowed 1.0-1.5x of
     /// bytes / link bandwidth; prefill is compute-bound: allowed 1.0-2.5x of FLOPs / peak.</summary>
     [Fact]
+    public void CapacityShowsWhatDoesNotFitAsAPositiveAmount()
+    {
+        // llama2-7b in bf16 (13.5 GB) and a 4000-token KV cache (2.1 GB) in a U280's 8.6 GB of HBM.
+        var o = CliHarness.Run("capacity", "--hardware", "u280", "--model", "llama2-7b", "--context", "4000");
+        Assert.True(o.ExitCode == 0, o.Error);
+        Assert.Contains("over capacity (does not fit)", o.Out);
+        Assert.Contains("6.98 GB", o.Out);
+        Assert.DoesNotContain("-6.98", o.Out);
+    }
+
+    [Fact]
     public void LongContext34BOnA100()
     {
         var r = Json("capacity", "--hardware", "a100-80g", "--model", "yi-34b", "--context", "50000");

@@ -34,6 +34,31 @@ public class RduLawTests
     private static long OffChip(OpCost cost, DeviceTopology topology) =>
         cost.Transfers.Where(t => topology.Channels[t.Channel].OffChip).Sum(t => t.Bytes);
 
+    [Theory]
+    [InlineData("ddr", "hbm")]
+    [InlineData("hbm", "ddr")]
+    public void ACopyBetweenTiersReadsItsSourceAndWritesItsDestination(string from, string to)
+    {
+        // A KV cache swapped out to DDR is as bound by DDR as one swapped back in.
+        var node = RduTestSupport.Model("sn40l-8");
+        const long bytes = 1L << 30;
+        var src = new Tensor(0, "kv.at_rest", [bytes], DType.Int8, TensorRole.KvCache);
+        var dst = new Tensor(1, "kv.copy", [bytes], DType.Int8, TensorRole.Activation);
+        var copy = new Op(0, "copy", OpKind.Copy, -1, [src], [dst], 0, DType.Int8, bytesRead: bytes, bytesWritten: bytes)
+        {
+            Transfer = new TierTransfer(from, to),
+        };
+        var cost = node.Cost(copy);
+        var channel = (string name) => node.Topology.ChannelIndex(name);
+        Assert.Equal([(channel(from), bytes), (channel(to), bytes)], cost.Transfers.Select(t => (t.Channel, t.Bytes)));
+        var seconds = Core.Time.Ps.ToSeconds(DataflowSchedule.Estimate(cost, node.Topology));
+        Assert.True(seconds >= bytes / node.DdrRate, $"{from} -> {to}: {seconds} s");
+        Assert.Throws<ArgumentException>(() => node.Cost(new Op(1, "bad", OpKind.Copy, -1, [src], [dst], 0, DType.Int8, bytesRead: bytes, bytesWritten: bytes)
+        {
+            Transfer = new TierTransfer("hbm", "sram"),
+        }));
+    }
+
     [Fact]
     public void DataflowNeverMovesMoreOffChipBytesThanSequential()
     {

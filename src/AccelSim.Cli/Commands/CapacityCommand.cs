@@ -204,7 +204,9 @@ public static class CapacityCommand
         Use("weights", r.WeightBytes);
         Use($"KV cache ({r.Batch} sequence(s))", r.KvBytes);
         Use("activations", r.ActivationBytes);
-        Use(r.FreeBytes < 0 ? "over capacity" : "free", r.FreeBytes);
+        // Over capacity shows how much does not fit (a positive amount), not a negative free space.
+        if (r.FreeBytes < 0) Use("over capacity (does not fit)", -r.FreeBytes);
+        else Use("free", r.FreeBytes);
         console.Write(m);
         if (r.Note is not null) console.WriteLine("Note: " + r.Note);
     }
