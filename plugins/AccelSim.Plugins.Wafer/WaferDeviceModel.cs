@@ -124,6 +124,9 @@ public sealed class WaferDeviceModel : IDeviceModel, IDataflowDevice, INativeStr
     /// <summary>What does not fit in SRAM streams from the external weight store.</summary>
     public string StreamTier => "memoryx";
 
+    /// <summary>SRAM for weights and caches: <c>memory.sram.capacity_bytes x memory.sram.resident_fraction</c>.</summary>
+    public long ResidentBudgetBytes => Spec.ResidentBudgetBytes;
+
     /// <summary>Bytes of the graph's weights and caches placed in memoryx, met in the order the
     /// schedules meet them (topological order, each op's inputs then outputs), so asking places them
     /// exactly as costing the ops would.</summary>

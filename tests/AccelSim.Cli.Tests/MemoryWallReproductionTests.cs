@@ -24,6 +24,17 @@ public class MemoryWallReproductionTests(ITestOutputHelper output)
     /// to host memory costs its bytes over PCIe (paper: ~0.5 s for PCIe Gen4): allowed 1.0-1.5x of
     /// bytes / link bandwidth; prefill is compute-bound: allowed 1.0-2.5x of FLOPs / peak.</summary>
     [Fact]
+    public void CapacityOnAWaferCountsTheSramItGivesToWeightsAndCaches()
+    {
+        // WSE-2: 40 GB of SRAM, 75 % for weights and caches = 30 GB; llama2-7b 13.5 GB, 2.1 GB of KV per
+        // 4000-token sequence: 7 sequences (12 if all 40 GB were counted). A swap goes to memoryx.
+        var r = Json("capacity", "--hardware", "wse2", "--model", "llama2-7b", "--context", "4000");
+        Assert.Equal(7L, (long)r["sequences_that_fit"]!);
+        Assert.Equal("memoryx", (string?)r["swap"]!["tier"]);
+        Assert.Contains("30.0 GB of its 40.0 GB", (string?)r["note"]);
+    }
+
+    [Fact]
     public void CapacityShowsWhatDoesNotFitAsAPositiveAmount()
     {
         // llama2-7b in bf16 (13.5 GB) and a 4000-token KV cache (2.1 GB) in a U280's 8.6 GB of HBM.

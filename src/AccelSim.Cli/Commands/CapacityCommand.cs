@@ -64,7 +64,9 @@ public static class CapacityCommand
             var device = CommonOptions.CreateDevice(services.Registry(), p.GetValue(hardware)!, p.GetValue(set));
             var d = p.GetValue(dtype) is { } text ? CommonOptions.ParseDType(text, "--dtype") : (DType?)null;
             var config = LongContext(ModelConfigLoader.LoadNamed(p.GetValue(model)!), p.GetValue(context), out var note);
-            var report = Analyse(device, config, p.GetValue(context), p.GetValue(batch), d) with { Note = note };
+            var report = Analyse(device, config, p.GetValue(context), p.GetValue(batch), d);
+            var notes = new[] { note, report.Note }.Where(n => n is not null);
+            report = report with { Note = notes.Any() ? string.Join("; ", notes) : null };
             if (p.GetValue(format) == "json") cli.Out.Write(JsonReport.Format(ToJson(report)));
             else Render(report, Execution.ConsoleFor(cli.Out));
             return 0;
@@ -103,6 +105,14 @@ public static class CapacityCommand
         var weights = ExpertSwitching.WeightBytes(decode);
         var activations = Placement.WorkingSet(decode);
         var fit = KvCache.SequencesThatFit(capacity, weights + activations, perSequence);
+        string? budgetNote = null;
+        if (device is INativeStreaming native)
+        {
+            // Weights and caches get the device's resident budget; activations have the rest.
+            fit = KvCache.SequencesThatFit(native.ResidentBudgetBytes, weights, perSequence);
+            budgetNote = string.Create(CultureInfo.InvariantCulture,
+                $"{device.Name} gives {native.ResidentBudgetBytes / 1e9:0.0#} GB of its {capacity / 1e9:0.0#} GB of {top} to weights and caches; what does not fit there streams from {native.StreamTier}");
+        }
         var decodeStep = Seconds(decode, device);
         var kvRead = KvCache.ResidentBytes(decode) / (double)Math.Max(1, KvCache.ResidentBytes(decode) + ExpertSwitching.WeightBytes(decode));
 
@@ -111,7 +121,7 @@ public static class CapacityCommand
         var prefillS = Seconds(prefill, device);
 
         // Swap one sequence's cache out to the tier below and back in, as copy ops.
-        string? swapTier = tiers.Count > 1 ? tiers[1] : null;
+        string? swapTier = device is INativeStreaming streaming ? streaming.StreamTier : tiers.Count > 1 ? tiers[1] : null;
         double? outS = null, inS = null;
         if (swapTier is not null)
         {
@@ -130,7 +140,7 @@ public static class CapacityCommand
             inS = Ps.ToSeconds(result.TaskEndPs[1] - result.TaskStartPs[1]);
         }
         return new CapacityReport(device.Name, model.Name, context, batch, top, capacity, perToken, perSequence, weights, activations, fit,
-            prefillS, decodeStep, kvRead, swapTier, outS, inS);
+            prefillS, decodeStep, kvRead, swapTier, outS, inS) { Note = budgetNote };
     }
 
     private static double Seconds(WorkloadGraph graph, IDeviceModel device) =>

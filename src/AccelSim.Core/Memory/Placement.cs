@@ -75,6 +75,10 @@ public interface INativeStreaming
     /// <summary>The tier what does not fit lives in and streams from.</summary>
     string StreamTier { get; }
 
+    /// <summary>Bytes of main memory the device's own placement gives to weights and caches (the rest
+    /// holds activations and buffers).</summary>
+    long ResidentBudgetBytes { get; }
+
     /// <summary>Bytes of <paramref name="graph"/>'s resident tensors the device keeps in
     /// <see cref="StreamTier"/> rather than in its main memory.</summary>
     long StreamedBytes(WorkloadGraph graph);
