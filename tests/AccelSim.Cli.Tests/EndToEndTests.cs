@@ -69,6 +69,19 @@ public class EndToEndTests
     }
 
     [Fact]
+    public void EagerOnADeviceWithoutAHostSaysItRunsKernelByKernel()
+    {
+        var eager = CliHarness.Run("run", "--hardware", "u280", "--model", "llama2-7b", "--phase", "decode", "--schedule", "eager", "--format", "json");
+        var sequential = CliHarness.Run("run", "--hardware", "u280", "--model", "llama2-7b", "--phase", "decode", "--format", "json");
+        Assert.True(eager.ExitCode == 0, eager.Error);
+        Assert.Contains("no host model", eager.Error);
+        Assert.Equal("sequential", (string?)JObject.Parse(eager.Out)["schedule"]);
+        Assert.Equal(sequential.Out, eager.Out);
+        var gpu = CliHarness.Run("run", "--hardware", "h100", "--model", "llama2-7b", "--phase", "decode", "--schedule", "eager", "--format", "json");
+        Assert.DoesNotContain("no host model", gpu.Error);
+    }
+
+    [Fact]
     public void ManyExpertSwitchesNeverOverfillMainMemory()
     {
         // 150 experts of 13.5 GB through an 8-socket SN40L's 550 GB of HBM: the switched-in experts are

@@ -2,6 +2,7 @@ using System.CommandLine;
 using AccelSim.Cli.Hosting;
 using AccelSim.Core.Config;
 using AccelSim.Core.Memory;
+using AccelSim.Core.Simulation;
 
 namespace AccelSim.Cli.Commands;
 
@@ -50,6 +51,8 @@ public static class RunCommand
             var switches = p.GetValue(experts);
             if (switches != 0) graph = ExpertSwitching.Compose(graph, switches, device);
             graph = Execution.Place(graph, device, p.GetValue(placement)!, p.GetValue(kvPolicy)!);
+            if (p.GetValue(schedule) == "eager" && device is not IHostDispatchDevice)
+                cli.Error.WriteLine($"note: {device.Name} has no host model; eager runs its ops kernel by kernel (the sequential schedule)");
             return Execution.RunAndReport(cli, graph, device, Execution.Schedule(p.GetValue(schedule)!), services.Bus(),
                 new OutputRequest(p.GetValue(format)!, p.GetValue(outPath), p.GetValue(timeline), p.GetValue(ops))
                 {
