@@ -51,10 +51,11 @@ public static class ExpertSwitching
     }
 
     /// <summary>How many switched-in experts of <paramref name="expertBytes"/> each main memory
-    /// (<paramref name="tier"/>) keeps at once beside the step's resident bytes and working set: all that
-    /// fit, less one buffer the next switch copies into before the oldest is evicted; at least one (a
-    /// main memory too small for that shows as over capacity in the report). A tier without a capacity
-    /// keeps every expert.</summary>
+    /// (<paramref name="tier"/>) keeps at once beside the step's resident bytes and working set (the
+    /// step's weights are the expert it serves): all that fit, less one buffer the next switch copies
+    /// into before the oldest is evicted. Zero when not even two fit: each switch then overwrites the
+    /// serving expert's weights in place and nothing is cached. A tier without a capacity keeps every
+    /// expert.</summary>
     public static int CacheSlots(WorkloadGraph step, IDeviceModel device, string tier, long expertBytes)
     {
         ArgumentNullException.ThrowIfNull(step);
@@ -70,9 +71,13 @@ public static class ExpertSwitching
             var at = step.TierOf.TryGetValue(t.Id, out var named) ? named : tiers[device.PlaceTensor(t)].Name;
             if (at == tier) resident += t.Bytes;
         }
-        var free = tiers[index].CapacityBytes - resident - Placement.WorkingSet(step);
+        // A device that streams by itself keeps weights (switched-in experts too) in its resident budget.
+        var room = device is INativeStreaming native && tier == device.Topology.Channels[device.MainMemoryChannel].Tier
+            ? native.ResidentBudgetBytes
+            : tiers[index].CapacityBytes - Placement.WorkingSet(step);
+        var free = room - resident;
         var fit = free > 0 ? free / expertBytes : 0;
-        return (int)Math.Clamp(fit - 1, 1, int.MaxValue);
+        return (int)Math.Clamp(fit - 1, 0, int.MaxValue);
     }
 
     /// <summary><paramref name="switches"/> expert-model switches followed by <paramref name="step"/>
@@ -81,7 +86,8 @@ public static class ExpertSwitching
     /// <c>path.To</c>; switches run one after another on the device's copy path, and the step starts
     /// when they are done. Main memory keeps <paramref name="cacheSlots"/> switched-in experts (default:
     /// all of them): switch <c>i</c> evicts the copy of switch <c>i - cacheSlots</c>, which is freed when
-    /// switch <c>i</c> ends.</summary>
+    /// switch <c>i</c> ends. With no slots each switch overwrites the serving expert's weights (the step's
+    /// own, already counted) and holds no copy of its own.</summary>
     public static WorkloadGraph Compose(WorkloadGraph step, int switches, TierTransfer path, long? expertBytes = null,
         int cacheSlots = int.MaxValue)
     {
@@ -90,7 +96,7 @@ public static class ExpertSwitching
         if (switches == 0) return step;
         var bytes = expertBytes ?? WeightBytes(step);
         if (bytes <= 0) throw new InputException(null, "--experts", "the expert model has no weights to switch");
-        if (cacheSlots < 1) throw new ArgumentOutOfRangeException(nameof(cacheSlots), cacheSlots, "main memory keeps at least one expert");
+        if (cacheSlots < 0) throw new ArgumentOutOfRangeException(nameof(cacheSlots), cacheSlots, "expected a number of cached experts >= 0");
 
         var nextTensor = step.Tensors.Count == 0 ? 0 : step.Tensors.Max(t => t.Id) + 1;
         var ops = new List<Op>(switches + step.Ops.Count);
@@ -107,8 +113,9 @@ public static class ExpertSwitching
             var dst = copies[i] = new Tensor(nextTensor++, $"expert{i}.weights", [bytes], DType.Int8, TensorRole.Activation);
             tierOf[src.Id] = path.From;
             tierOf[dst.Id] = path.To;
-            IReadOnlyList<Tensor> inputs = i >= cacheSlots ? [src, copies[i - cacheSlots]] : [src];
-            IReadOnlyList<Tensor> outputs = i == switches - 1 ? [dst, done] : [dst];
+            IReadOnlyList<Tensor> inputs = cacheSlots > 0 && i >= cacheSlots ? [src, copies[i - cacheSlots]] : [src];
+            IReadOnlyList<Tensor> held = cacheSlots > 0 ? [dst] : [];
+            IReadOnlyList<Tensor> outputs = i == switches - 1 ? [.. held, done] : held;
             ops.Add(new Op(i, $"switch expert{i}", OpKind.Copy, -1, inputs, outputs, 0, DType.Int8, bytesRead: bytes, bytesWritten: bytes)
             {
                 Transfer = path,
