@@ -7,15 +7,68 @@ using AccelSim.Workloads.Traces;
 
 namespace AccelSim.Cli.Commands;
 
-/// <summary><c>accelsim import pytorch-et</c>: converts a PyTorch Execution Trace into a native trace
-/// (docs/pytorch-et.md) and prints what was mapped, including every op the importer did not know.</summary>
+/// <summary><c>accelsim import pytorch-et</c> and <c>accelsim import chakra-et</c>: convert a PyTorch
+/// Execution Trace (docs/pytorch-et.md) or a Chakra execution trace (docs/chakra-et.md) into a native
+/// trace and print what was mapped, including every op the importer did not know.</summary>
 public static class ImportCommand
 {
     public static Command Create(CliContext cli)
     {
         var c = new Command("import", "Convert a recorded trace into a native trace");
         c.Subcommands.Add(PytorchEt(cli));
+        c.Subcommands.Add(ChakraEt(cli));
         return c;
+    }
+
+    private static Command ChakraEt(CliContext cli)
+    {
+        var c = new Command("chakra-et", "Import an MLCommons Chakra execution trace (protobuf .et, as ASTRA-sim reads; optionally gzip-compressed)");
+        var input = new Argument<string>("file") { Description = "The Chakra trace (.et)" };
+        var outPath = new Option<string>("--out") { Required = true, Description = "Native trace to write (.json, or .json.gz to compress)" };
+        var name = new Option<string?>("--name") { Description = "Workload name (default: the file name)" };
+        var phase = new Option<string>("--phase") { DefaultValueFactory = _ => "train" };
+        var batch = new Option<long?>("--batch") { Description = "Sequences (default 1; the trace does not say)" };
+        var seq = new Option<long?>("--seq") { Description = "New tokens per sequence (default 0; the trace does not say)" };
+        var context = new Option<long>("--context") { DefaultValueFactory = _ => 0, Description = "Cached tokens per sequence" };
+        c.Arguments.Add(input);
+        foreach (var o in new Option[] { outPath, name, phase, batch, seq, context }) c.Options.Add(o);
+        c.SetAction(p =>
+        {
+            var options = new ChakraEtOptions
+            {
+                Name = p.GetValue(name),
+                Phase = p.GetValue(phase)!,
+                Batch = p.GetValue(batch),
+                SeqLen = p.GetValue(seq),
+                Context = p.GetValue(context),
+            };
+            if (options.Batch is < 0) throw new InputException(null, "--batch", "expected a whole number >= 0");
+            if (options.SeqLen is < 0) throw new InputException(null, "--seq", "expected a whole number >= 0");
+            if (options.Context < 0) throw new InputException(null, "--context", "expected a whole number >= 0");
+            var result = ChakraEtImporter.Import(p.GetValue(input)!, options);
+            var target = p.GetValue(outPath)!;
+            WriteTrace(result.Graph, target);
+            cli.Out.Write(result.Summary.Format());
+            cli.Out.WriteLine($"wrote {result.Graph.Ops.Count} ops, {result.Graph.Tensors.Count} tensors to {target}");
+            return 0;
+        });
+        return c;
+    }
+
+    /// <summary>Writes the native trace only once the whole input has been read (no half-written file on bad input).</summary>
+    private static void WriteTrace(Core.Graph.WorkloadGraph graph, string target)
+    {
+        using var files = new OutputFiles();
+        if (target.EndsWith(".gz", StringComparison.OrdinalIgnoreCase))
+        {
+            NativeTraceWriter.Write(graph, files.CreatePath(target, "--out"));
+        }
+        else
+        {
+            using var w = files.Create(target, "--out");
+            NativeTraceWriter.Write(graph, w);
+        }
+        files.Commit();
     }
 
     private static Command PytorchEt(CliContext cli)
@@ -48,17 +101,7 @@ public static class ImportCommand
             var result = PytorchEtImporter.Import(p.GetValue(input)!, options);
 
             var target = p.GetValue(outPath)!;
-            using var files = new OutputFiles();
-            if (target.EndsWith(".gz", StringComparison.OrdinalIgnoreCase))
-            {
-                NativeTraceWriter.Write(result.Graph, files.CreatePath(target, "--out"));
-            }
-            else
-            {
-                using var w = files.Create(target, "--out");
-                NativeTraceWriter.Write(result.Graph, w);
-            }
-            files.Commit();
+            WriteTrace(result.Graph, target);
             cli.Out.Write(result.Summary.Format());
             cli.Out.WriteLine($"wrote {result.Graph.Ops.Count} ops, {result.Graph.Tensors.Count} tensors to {target}");
 

@@ -196,7 +196,7 @@ internal static class EtDocument
         return null;
     }
 
-    private static List<EtValue>? Args(JObject n, string path, string key, Action<string, string> problem)
+    internal static List<EtValue>? Args(JObject n, string path, string key, Action<string, string> problem)
     {
         var p = $"{path}.{key}";
         if (n[key] is not JObject args) { problem(p, n[key] is null ? "missing; expected an object with \"values\", \"shapes\" and \"types\"" : "expected an object"); return null; }
