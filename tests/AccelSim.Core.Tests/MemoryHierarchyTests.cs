@@ -14,7 +14,7 @@ namespace AccelSim.Core.Tests;
 /// <summary>A test device with three tiers: hbm (compute reads it), host (over a link) and ssd (over a
 /// slower link). Ops with <see cref="Op.Transfer"/> run on a copy engine and move their bytes over the
 /// lower tier's link at its bandwidth; other ops compute on engine 0 and read their bytes from hbm.</summary>
-internal sealed class TieredDevice(long hbmBytes, long hostBytes = 1L << 50, double linkBps = 1e9, double ssdBps = 2e8) : IDeviceModel, IMemoryHierarchy
+internal sealed class TieredDevice(long hbmBytes, long hostBytes = 1L << 50, double linkBps = 1e9, double ssdBps = 2e8, long ssdBytes = 1L << 50) : IDeviceModel, IMemoryHierarchy
 {
     public string Name => "tiered";
     public string Kind => "fake";
@@ -26,7 +26,7 @@ internal sealed class TieredDevice(long hbmBytes, long hostBytes = 1L << 50, dou
             new ChannelSpec("link", linkBps, 0, "host", OffChip: true),
             new ChannelSpec("ssd_link", ssdBps, 0, "ssd", OffChip: true),
         ],
-        [new TierSpec("hbm", hbmBytes, OffChip: true), new TierSpec("host", hostBytes, OffChip: true), new TierSpec("ssd", 1L << 50, OffChip: true)]);
+        [new TierSpec("hbm", hbmBytes, OffChip: true), new TierSpec("host", hostBytes, OffChip: true), new TierSpec("ssd", ssdBytes, OffChip: true)]);
 
     public IReadOnlyList<string> PlacementTiers => ["hbm", "host", "ssd"];
     public int MainMemoryChannel => 0;
@@ -149,6 +149,25 @@ public class MemoryHierarchyTests
         Assert.All(placed.TierOf.Keys, id => Assert.Equal(TensorRole.KvCache, placed.Tensors.First(t => t.Id == id).Role));
         var (seconds, _) = LayeredGraphs.Run(placed, device);
         Assert.True(seconds >= report.OffloadedBytes["host"] / 1e9);
+    }
+
+    [Fact]
+    public void OffloadFailsWhenEvenTheSlowestTierCannotHoldTheRest()
+    {
+        // Six 10 MB layers; 35 MB of HBM (two staged layers and what stays resident), 15 MB of host memory.
+        var graph = LayeredGraphs.Build([10_000_000, 10_000_000, 10_000_000, 10_000_000, 10_000_000, 10_000_000]);
+        var roomy = new TieredDevice(hbmBytes: 35_000_000, hostBytes: 15_000_000, ssdBytes: 100_000_000);
+        var (_, report) = Placement.Apply(graph, roomy, PlacementPolicy.Offload);
+        Assert.InRange(report.OffloadedBytes["host"], 1, 15_000_000);
+        Assert.True(report.OffloadedBytes["ssd"] > 0);
+        var streamed = report.OffloadedBytes.Values.Sum();
+
+        // Drives with less room than the rest needs: nowhere to keep it.
+        var tight = new TieredDevice(hbmBytes: 35_000_000, hostBytes: 15_000_000, ssdBytes: report.OffloadedBytes["ssd"] - 1);
+        var e = Assert.Throws<InputException>(() => Placement.Apply(graph, tight, PlacementPolicy.Offload));
+        Assert.Contains("do not fit in any tier", e.Message);
+        Assert.Contains("ssd", e.Message);
+        Assert.True(streamed > 0);
     }
 
     [Fact]

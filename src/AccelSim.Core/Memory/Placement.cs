@@ -296,6 +296,15 @@ public static class Placement
                 lowerUsed = 0;
             }
             var tier = tiers[lowerIndex];
+            var tierCapacity = device.Topology.Tiers[device.Topology.TierIndex(tier)].CapacityBytes;
+            if (tierCapacity > 0 && lowerUsed + layerBytes[i] > tierCapacity)
+            {
+                // Even the slowest tier is full: there is nowhere left to keep the rest.
+                var left = layerBytes.Skip(i).Sum();
+                var room = string.Join(" + ", tiers.Select(n => $"{Gb(device.Topology.Tiers[device.Topology.TierIndex(n)].CapacityBytes)} {n}"));
+                throw new InputException(null, option,
+                    $"{need}; {device.Name} has {room}: {Gb(left - (tierCapacity - lowerUsed))} of {what} do not fit in any tier");
+            }
             lowerUsed += layerBytes[i];
             streamedTier[layers[i].Layer] = tier;
             offloaded[tier] = offloaded.GetValueOrDefault(tier) + layerBytes[i];
