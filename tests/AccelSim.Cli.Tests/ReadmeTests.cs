@@ -1,0 +1,40 @@
+namespace AccelSim.Cli.Tests;
+
+/// <summary>The README shows real output: its examples are what their commands print today.</summary>
+public class ReadmeTests
+{
+    private static string Readme()
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+        {
+            var candidate = Path.Combine(d.FullName, "README.md");
+            if (File.Exists(candidate) && File.Exists(Path.Combine(d.FullName, "AccelSim.sln"))) return File.ReadAllText(candidate);
+        }
+        throw new FileNotFoundException("README.md");
+    }
+
+    /// <summary>The fenced block of the README whose first line starts with <paramref name="firstLine"/>.</summary>
+    private static string Block(string readme, string firstLine)
+    {
+        var start = readme.IndexOf("```\n" + firstLine, StringComparison.Ordinal);
+        Assert.True(start >= 0, $"README has no block starting with '{firstLine}'");
+        start += 4;
+        var end = readme.IndexOf("\n```", start, StringComparison.Ordinal);
+        return readme[start..end];
+    }
+
+    private static string Normalise(string text) =>
+        string.Join('\n', text.Replace("\r\n", "\n").Split('\n').Select(l => l.TrimEnd())).Trim('\n');
+
+    [Theory]
+    [InlineData("── AccelSim run", "run --hardware h100 --model llama2-7b --phase prefill --batch 1 --seq 2048")]
+    [InlineData("llama2-7b decode | batch 1", "compare --hardware h100,a100-80g,u280,wse2,sn40l-8 --model llama2-7b --phase decode --batch 1 --context 2048 --schedule sequential,dataflow")]
+    public void ExampleOutputIsWhatTheCommandPrints(string firstLine, string command)
+    {
+        var readme = Readme();
+        Assert.Contains(command, readme.Replace("\n", " ").Replace("  ", " "));
+        var o = CliHarness.Run(command.Split(' '));
+        Assert.True(o.ExitCode == 0, o.Error);
+        Assert.Equal(Normalise(Block(readme, firstLine)), Normalise(o.Out));
+    }
+}
