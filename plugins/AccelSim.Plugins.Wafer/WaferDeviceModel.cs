@@ -30,6 +30,7 @@ public sealed class WaferDeviceModel : IDeviceModel, IDataflowDevice, INativeStr
     private readonly ConditionalWeakTable<Tensor, StrongBox<int>> _placed = new();
     private readonly Dictionary<int, Tensor> _placedIds = [];
     private readonly ConditionalWeakTable<Op, OpCost> _costCache = new();
+    private readonly Dictionary<string, OpCost> _regionCache = new(StringComparer.Ordinal);
     private long _budgetLeft;
 
     public WaferDeviceModel(WaferSpec spec)
@@ -268,6 +269,42 @@ public sealed class WaferDeviceModel : IDeviceModel, IDataflowDevice, INativeStr
     public OpCost CostRegion(Region region)
     {
         ArgumentNullException.ThrowIfNull(region);
+        // Layers of one model are alike: a region whose ops ask the same of the mesh (same work, same
+        // placement, same tensors in the same roles) costs the same, so the plan search runs once.
+        var key = RegionKey(region);
+        lock (_gate)
+        {
+            if (_regionCache.TryGetValue(key, out var cached)) return cached;
+        }
+        var cost = SearchPlans(region);
+        lock (_gate) _regionCache.TryAdd(key, cost);
+        return cost;
+    }
+
+    /// <summary>Everything <see cref="RegionPlan"/> reads of a region, as text.</summary>
+    private string RegionKey(Region region)
+    {
+        var internalIds = region.Internal.Select(t => t.Id).ToHashSet();
+        var b = new System.Text.StringBuilder();
+        foreach (var op in region.Ops)
+        {
+            var w = Describe(op);
+            var p = w.Pattern;
+            b.Append(CultureInfo.InvariantCulture,
+                $"{op.Kind}|{w.Flops}|{w.DType}|{w.SramBytes}|{w.MemoryXBytes}|{w.SpillBytes}|{w.ResidentBytes}|{w.ActivationBytes}|");
+            b.Append(CultureInfo.InvariantCulture,
+                $"{p.Name}|{p.Kind}|{p.MaxRows}|{p.MaxCols}|{p.MaxCores}|{p.BroadcastBytes:R}|{p.ReduceBytes:R}|{p.ReducePasses}|{p.HopPasses}|{p.RowGroups}|{p.RowReduceBytes:R}|");
+            if (op.Gemm is { } g) b.Append(CultureInfo.InvariantCulture, $"g{g.Batch * g.M}|");
+            foreach (var t in op.Inputs) b.Append(CultureInfo.InvariantCulture, $"i{(int)t.Role}:{t.Bytes}:{(internalIds.Contains(t.Id) ? 1 : 0)}|");
+            foreach (var t in op.Outputs) b.Append(CultureInfo.InvariantCulture, $"o{(int)t.Role}:{t.Bytes}:{(internalIds.Contains(t.Id) ? 1 : 0)}|");
+            b.Append(';');
+        }
+        b.Append(CultureInfo.InvariantCulture, $"{region.InternalBytes}");
+        return b.ToString();
+    }
+
+    private OpCost SearchPlans(Region region)
+    {
         OpCost? best = null;
         long bestPs = long.MaxValue;
         foreach (var rule in ShapeRules)

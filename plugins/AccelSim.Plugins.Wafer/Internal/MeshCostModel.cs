@@ -114,6 +114,18 @@ internal sealed class MeshCostModel
     /// resident bytes (ties: fewer cores). Smaller regions pay fewer hops; larger ones compute faster.</summary>
     public Stage Best(OpWork w, long maxCores)
     {
+        // Pure in its arguments, and the ops of a model's layers ask the same: search each once.
+        var key = (w, maxCores, -1);
+        lock (_cache) if (_cache.TryGetValue(key, out var hit)) return hit;
+        var stage = SearchBest(w, maxCores);
+        lock (_cache) _cache.TryAdd(key, stage);
+        return stage;
+    }
+
+    private readonly Dictionary<(OpWork Work, long MaxCores, int Rule), Stage> _cache = [];
+
+    private Stage SearchBest(OpWork w, long maxCores)
+    {
         var p = w.Pattern;
         var min = MinCores(w);
         var limit = Math.Min(maxCores, p.MaxCores);
@@ -147,6 +159,15 @@ internal sealed class MeshCostModel
     public Stage Shaped(OpWork w, long maxCores, int rule)
     {
         if (rule == 0) return Shaped(w, maxCores);
+        var key = (w, maxCores, rule);
+        lock (_cache) if (_cache.TryGetValue(key, out var hit)) return hit;
+        var stage = SearchShaped(w, maxCores, rule);
+        lock (_cache) _cache.TryAdd(key, stage);
+        return stage;
+    }
+
+    private Stage SearchShaped(OpWork w, long maxCores, int rule)
+    {
         var largest = Shaped(w, maxCores);
         var floor = (long)largest.Rows * largest.Cols / 2;
         var p = w.Pattern;
