@@ -99,7 +99,8 @@ public sealed partial class GpuDeviceModel : IDeviceModel, IHostDispatchDevice
         return d;
     }
 
-    /// <summary>All tensors live in HBM for now.</summary>
+    /// <summary>The device's own placement: every tensor in HBM. The placement policies (offload, KV swap,
+    /// training) move tensors to the host and NVMe tiers through <see cref="WorkloadGraph.TierOf"/>.</summary>
     public int PlaceTensor(Tensor tensor) => _hbmTier;
 
     public OpCost Cost(Op op)
@@ -185,6 +186,11 @@ public sealed partial class GpuDeviceModel : IDeviceModel, IHostDispatchDevice
         var alignEff = aligned ? 1 : Spec.MisalignedEfficiency;
         var perSm = SustainedFlops(dt) / Spec.SmCount * alignEff;
 
+        // Options are compared at the clock the power limit leaves each of them (a library heuristic
+        // times kernels as they run), so a faster device never picks a kernel that ends up slower.
+        var flopPj = op.Flops * (Spec.PjPerFlop.TryGetValue(dt, out var e) ? e : Spec.PjPerFlop[DType.Fp32]);
+        var bytePj = BytePj(traffic);
+        var minBusyS = Spec.MinKernelS - Spec.KernelStartS;
         var best = double.MaxValue;
         var bestCompute = 0.0;
         var note = "";
@@ -204,7 +210,8 @@ public sealed partial class GpuDeviceModel : IDeviceModel, IHostDispatchDevice
                     // fp32 partial tiles written and read back through L2, then reduced.
                     computeS += Spec.SplitKOverheadS + L2Seconds(2.0 * split * g.Batch * g.M * g.N * 4);
                 }
-                var total = Math.Max(computeS, memS);
+                var capped = GpuPowerModel.Apply(Spec.Power, computeS, flopPj, bytePj, memS, Spec.KernelStartS, minBusyS).ComputeS;
+                var total = Math.Max(Math.Max(capped, minBusyS), memS);
                 if (total < best * (1 - 1e-12))
                 {
                     best = total;
@@ -270,6 +277,10 @@ public sealed partial class GpuDeviceModel : IDeviceModel, IHostDispatchDevice
         return Build(op, dt, computeS, traffic, 1, minS,
             string.Create(CultureInfo.InvariantCulture, $"{what}: {traffic.Hbm} B hbm, {traffic.L2} B l2"));
     }
+
+    /// <summary>Energy of a kernel's bytes: HBM reads and writes and L2 traffic.</summary>
+    private double BytePj(Traffic traffic) =>
+        traffic.HbmRead * Spec.PjPerByteHbm + traffic.HbmWrite * Spec.Power.PjPerByteHbmWrite + traffic.L2 * Spec.PjPerByteL2;
 
     private OpCost Build(Op op, DType dt, double computeS, Traffic traffic, double hbmEfficiency, double minS, string note)
     {

@@ -185,6 +185,7 @@ public class GpuDatasheetTests
     [InlineData("a100-80g")]
     [InlineData("rtx4090")]
     [InlineData("v100")]
+    [InlineData("v100s")]
     public void ProductFilesHoldOnlyDatasheetNumbers(string name)
     {
         var keys = NumberKeys(Path.Combine(BundledConfigs.HardwareDir, name + ".json"));
