@@ -203,8 +203,12 @@ public class FpgaMemoryHierarchyTests
         var step = Llama13bDecode();
         // Placement depends on capacities only, so every device of the property streams the same layers.
         var (placed, _) = Placement.Apply(step, FpgaTestSupport.Model(baseConfig), PlacementPolicy.Offload);
-        var gen = from slow in Gen.Choose(5, 400)
-                  from faster in Gen.Choose(0, 400)
+        // DDR well below HBM (the U280's 38 GB/s against 460 GB/s): the copies' HBM writes cannot take a
+        // material share from the kernels reading HBM. With DDR near HBM's rate, max-min sharing of HBM
+        // between a faster copy and the kernels can delay the kernels more than the copy gains (a
+        // scheduling anomaly of shared channels, docs/devices/fpga.md, Limits).
+        var gen = from slow in Gen.Choose(5, 90)
+                  from faster in Gen.Choose(0, 90)
                   from dma in Gen.Choose(10, 100)
                   from schedule in Gen.Elements("sequential", "dataflow", "auto")
                   select (Slow: slow * 1e9, Fast: (slow + faster) * 1e9, Dma: dma / 100.0, Schedule: schedule);
@@ -216,6 +220,6 @@ public class FpgaMemoryHierarchyTests
             var tSlow = FpgaTestSupport.Seconds(placed, slow, x.Schedule);
             var tFast = FpgaTestSupport.Seconds(placed, fast, x.Schedule);
             return (tFast <= tSlow * (1 + 1e-9)).ToProperty().Label($"{x.Schedule}: {x.Slow:R} B/s took {tSlow} s, {x.Fast:R} B/s took {tFast} s");
-        }).Check(Config.QuickThrowOnFailure.WithMaxTest(30));
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(150));
     }
 }
