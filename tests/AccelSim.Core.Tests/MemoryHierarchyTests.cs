@@ -152,6 +152,26 @@ public class MemoryHierarchyTests
     }
 
     [Fact]
+    public void DataflowRunsCopiesOnTheirOwnEngineBesideTheLayers()
+    {
+        // Streamed weights: each layer's copy runs on the copy engine while earlier layers compute, under
+        // the dataflow schedules as under the sequential one (not queued behind every earlier region).
+        var graph = LayeredGraphs.Build([10_000_000, 10_000_000, 10_000_000, 10_000_000, 10_000_000, 10_000_000], flopsPerLayer: 20_000_000_000);
+        var device = new TieredDevice(hbmBytes: 35_000_000);
+        var (placed, _) = Placement.Apply(graph, device, PlacementPolicy.Offload);
+        Assert.Contains(placed.Ops, o => o.Transfer is not null);
+        var sequential = new Simulator(new SequentialSchedule().Map(placed, device), device).Run().MakespanPs;
+        foreach (var schedule in new[] { new DataflowSchedule(), new DataflowSchedule(auto: true) })
+        {
+            var program = schedule.Map(placed, device);
+            var copyTasks = program.Tasks.Where(t => t.Ops.Any(o => o.Transfer is not null)).ToArray();
+            Assert.All(copyTasks, t => Assert.Single(t.Ops));
+            Assert.All(copyTasks, t => Assert.Equal(1, t.Cost.Engine));
+            Assert.Equal(sequential, new Simulator(program, device).Run().MakespanPs);
+        }
+    }
+
+    [Fact]
     public void OffloadFailsWhenEvenTheSlowestTierCannotHoldTheRest()
     {
         // Six 10 MB layers; 35 MB of HBM (two staged layers and what stays resident), 15 MB of host memory.

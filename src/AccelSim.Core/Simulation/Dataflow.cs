@@ -114,18 +114,39 @@ public sealed class DataflowSchedule(bool auto = false) : ISchedule
     {
         var tasks = new List<SimTask>();
         var preds = new List<IReadOnlyList<int>>();
+        var deps = new Dependencies(graph);
         var flow = device as IDataflowDevice;
         var reconfigurable = Auto ? device as IReconfigurableDevice : null;
-        foreach (var group in Regions.ByLayer(graph))
+        foreach (var layer in Regions.ByLayer(graph))
         {
+            // Copies between memory tiers (weights streamed in, KV swapped, experts switched) run on the
+            // device's copy path, not in the spatial pipeline: each is its own task, so a layer's copy
+            // overlaps the layers before it exactly as far as its data allows.
+            var group = layer;
+            IReadOnlyList<Op> after = [];
+            if (layer.Any(o => o.Transfer is not null))
+            {
+                group = layer.Where(o => o.Transfer is null).ToList();
+                // A copy that reads what the layer computes (a write-back) runs after it; the rest before.
+                var computed = group.SelectMany(o => o.Outputs).Select(t => t.Id).ToHashSet();
+                var copies = layer.Where(o => o.Transfer is not null).ToList();
+                after = copies.Where(c => c.Inputs.Any(t => computed.Contains(t.Id))).ToList();
+                foreach (var copy in copies.Except(after)) deps.Add(tasks, preds, [copy], device.Cost(copy));
+                if (group.Count == 0)
+                {
+                    foreach (var copy in after) deps.Add(tasks, preds, [copy], device.Cost(copy));
+                    continue;
+                }
+            }
             var sequential = group.Select(device.Cost).ToArray();
             Region? region = null;
             OpCost? fused = null;
             if (flow is not null && group.Count > 1) fused = flow.CostRegion(region = new Region(group, graph));
             if (!Auto)
             {
-                if (fused is not null) Add(tasks, preds, group, fused);
-                else for (var i = 0; i < group.Count; i++) Add(tasks, preds, [group[i]], sequential[i]);
+                if (fused is not null) deps.Add(tasks, preds, group, fused);
+                else for (var i = 0; i < group.Count; i++) deps.Add(tasks, preds, [group[i]], sequential[i]);
+                foreach (var copy in after) deps.Add(tasks, preds, [copy], device.Cost(copy));
                 continue;
             }
 
@@ -142,17 +163,35 @@ public sealed class DataflowSchedule(bool auto = false) : ISchedule
                 var reconfigured = reconfigurable.CostRegionReconfigured(region ?? new Region(group, graph));
                 if (Estimate(reconfigured, device.Topology) < bestTime) best = reconfigured;
             }
-            if (best is not null) Add(tasks, preds, group, best);
-            else for (var i = 0; i < group.Count; i++) Add(tasks, preds, [group[i]], sequential[i]);
+            if (best is not null) deps.Add(tasks, preds, group, best);
+            else for (var i = 0; i < group.Count; i++) deps.Add(tasks, preds, [group[i]], sequential[i]);
+            foreach (var copy in after) deps.Add(tasks, preds, [copy], device.Cost(copy));
         }
         return new SimProgram(Name, graph, tasks, preds);
     }
 
-    private static void Add(List<SimTask> tasks, List<IReadOnlyList<int>> preds, IReadOnlyList<Op> ops, OpCost cost)
+    /// <summary>Orders tasks as the sequential schedule does: each waits for the previous task on its
+    /// engine and for the tasks that produce its inputs.</summary>
+    private sealed class Dependencies(WorkloadGraph graph)
     {
-        var id = tasks.Count;
-        tasks.Add(new SimTask(id, ops, cost));
-        preds.Add(id == 0 ? [] : [id - 1]);
+        private readonly Dictionary<int, int> _taskOfTensor = [];
+        private readonly Dictionary<int, int> _lastOnEngine = [];
+
+        public void Add(List<SimTask> tasks, List<IReadOnlyList<int>> preds, IReadOnlyList<Op> ops, OpCost cost)
+        {
+            var id = tasks.Count;
+            var p = new SortedSet<int>();
+            if (_lastOnEngine.TryGetValue(cost.Engine, out var previous)) p.Add(previous);
+            foreach (var op in ops)
+                foreach (var t in op.Inputs)
+                    if (_taskOfTensor.TryGetValue(t.Id, out var producer)) p.Add(producer);
+            foreach (var op in ops)
+                foreach (var t in op.Outputs)
+                    if (graph.Producer.ContainsKey(t.Id)) _taskOfTensor[t.Id] = id;
+            _lastOnEngine[cost.Engine] = id;
+            tasks.Add(new SimTask(id, ops, cost));
+            preds.Add(p.ToArray());
+        }
     }
 
     /// <summary>A task's time when it runs alone: latency, then the longer of compute and transfers.</summary>
