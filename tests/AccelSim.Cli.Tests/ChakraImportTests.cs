@@ -93,24 +93,14 @@ public class ChakraImportTests
         Assert.False(File.Exists(tmp.File("out.json")));
     }
 
-    private static string RepoFile(string relative)
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-        {
-            var candidate = Path.Combine(d.FullName, relative);
-            if (File.Exists(candidate)) return candidate;
-        }
-        throw new FileNotFoundException(relative);
-    }
-
     [Fact]
     public void Committed_example_imports_as_the_doc_shows()
     {
         using var tmp = new CliHarness.TempDir();
         var native = tmp.File("example.json");
-        var o = CliHarness.Run("import", "chakra-et", RepoFile("traces/chakra-example.et"), "--out", native);
+        var o = CliHarness.Run("import", "chakra-et", CliHarness.RepoFile("traces/chakra-example.et"), "--out", native);
         Assert.True(o.ExitCode == 0, o.Error);
-        var doc = File.ReadAllText(RepoFile("docs/chakra-et.md"));
+        var doc = File.ReadAllText(CliHarness.RepoFile("docs/chakra-et.md"));
         // Every report line of the doc's example (all but the last, which names the output path) is printed as shown.
         var section = doc[doc.IndexOf("$ accelsim import chakra-et traces/chakra-example.et", StringComparison.Ordinal)..];
         var lines = section.Split('\n').Skip(1).TakeWhile(l => !l.StartsWith("wrote ", StringComparison.Ordinal)).ToArray();

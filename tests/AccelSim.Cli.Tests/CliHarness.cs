@@ -17,6 +17,17 @@ public static class CliHarness
 
     public static string TestData(string name) => Path.Combine(AppContext.BaseDirectory, "TestData", name);
 
+    /// <summary>A file of the repository (docs, traces, README), found from the test's output folder upwards.</summary>
+    public static string RepoFile(string relative)
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+        {
+            var candidate = Path.Combine(d.FullName, relative);
+            if (File.Exists(candidate)) return candidate;
+        }
+        throw new FileNotFoundException(relative);
+    }
+
     /// <summary>A fresh temporary folder, deleted when disposed.</summary>
     public sealed class TempDir : IDisposable
     {

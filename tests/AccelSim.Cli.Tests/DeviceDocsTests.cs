@@ -17,7 +17,7 @@ public partial class DeviceDocsTests
     public void EveryNumericConfigKeyOfTheKindIsOnItsDevicePage(string kind)
     {
         var page = $"docs/devices/{kind}.md";
-        var text = File.ReadAllText(RepoFile(page));
+        var text = File.ReadAllText(CliHarness.RepoFile(page));
         Assert.True(ConfigKeys(kind).Count > 0, $"no bundled hardware config of kind '{kind}' in {BundledConfigs.HardwareDir}");
 
         var missing = Missing(kind, text);
@@ -43,7 +43,7 @@ public partial class DeviceDocsTests
     public void TheCheckFindsAKeyThePageDoesNotName()
     {
         // The check itself: a page that loses a key the configs give no longer passes, and that key is named.
-        var page = File.ReadAllText(RepoFile("docs/devices/rdu.md"));
+        var page = File.ReadAllText(CliHarness.RepoFile("docs/devices/rdu.md"));
         Assert.DoesNotContain("links.p2p.latency_s", Missing("rdu", page));
         var without = page.Replace("links.p2p.latency_s", "links.p2p.latency", StringComparison.Ordinal);
         Assert.Equal(new[] { "links.p2p.latency_s" }, Missing("rdu", without));
@@ -74,13 +74,4 @@ public partial class DeviceDocsTests
     [GeneratedRegex(@"\[\d+\](\.[^.\[]+)*$")]
     private static partial Regex Index();
 
-    private static string RepoFile(string relative)
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-        {
-            var candidate = Path.Combine(d.FullName, relative);
-            if (File.Exists(candidate)) return candidate;
-        }
-        throw new FileNotFoundException(relative);
-    }
 }

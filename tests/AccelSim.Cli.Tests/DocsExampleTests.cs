@@ -5,20 +5,10 @@ namespace AccelSim.Cli.Tests;
 /// <summary>Examples in the docs stay runnable.</summary>
 public class DocsExampleTests
 {
-    private static string RepoFile(string relative)
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-        {
-            var candidate = Path.Combine(d.FullName, relative);
-            if (File.Exists(candidate)) return candidate;
-        }
-        throw new FileNotFoundException(relative);
-    }
-
     [Fact]
     public void HypotheticalGpuExampleOfTheHardwareConfigDocRuns()
     {
-        var doc = File.ReadAllText(RepoFile("docs/hardware-config.md"));
+        var doc = File.ReadAllText(CliHarness.RepoFile("docs/hardware-config.md"));
         var section = doc[doc.IndexOf("## Example: a hypothetical GPU", StringComparison.Ordinal)..];
         var start = section.IndexOf("```json", StringComparison.Ordinal) + "```json".Length;
         var json = section[start..section.IndexOf("```", start, StringComparison.Ordinal)];

@@ -3,15 +3,7 @@ namespace AccelSim.Cli.Tests;
 /// <summary>The README shows real output: its examples are what their commands print today.</summary>
 public class ReadmeTests
 {
-    private static string Readme()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-        {
-            var candidate = Path.Combine(d.FullName, "README.md");
-            if (File.Exists(candidate) && File.Exists(Path.Combine(d.FullName, "AccelSim.sln"))) return File.ReadAllText(candidate);
-        }
-        throw new FileNotFoundException("README.md");
-    }
+    private static string Readme() => File.ReadAllText(CliHarness.RepoFile("README.md"));
 
     /// <summary>The fenced block of the README whose first line starts with <paramref name="firstLine"/>.</summary>
     private static string Block(string readme, string firstLine)

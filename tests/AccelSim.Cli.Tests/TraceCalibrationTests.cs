@@ -7,22 +7,12 @@ namespace AccelSim.Cli.Tests;
 /// kernel times (traces/tinyllama-prefill512.info.json, .kineto.json.gz).</summary>
 public class TraceCalibrationTests
 {
-    private static string RepoFile(string relative)
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-        {
-            var candidate = Path.Combine(d.FullName, relative);
-            if (File.Exists(candidate)) return candidate;
-        }
-        throw new FileNotFoundException(relative);
-    }
-
     [Fact]
     public void EagerRunOfTheRealTraceIsLaunchBoundAndWithinTwentyPercentOfItsMeasuredTime()
     {
-        var info = JObject.Parse(File.ReadAllText(RepoFile("traces/tinyllama-prefill512.info.json")));
+        var info = JObject.Parse(File.ReadAllText(CliHarness.RepoFile("traces/tinyllama-prefill512.info.json")));
         var measuredS = (double)info["forward_ms_median"]! / 1e3;
-        var o = CliHarness.Run("run", "--hardware", "h100", "--trace", RepoFile("traces/tinyllama-prefill512.json.gz"), "--schedule", "eager", "--format", "json");
+        var o = CliHarness.Run("run", "--hardware", "h100", "--trace", CliHarness.RepoFile("traces/tinyllama-prefill512.json.gz"), "--schedule", "eager", "--format", "json");
         Assert.True(o.ExitCode == 0, o.Error);
         var r = JObject.Parse(o.Out);
         var simulatedS = (double)r["latency_s"]!;
@@ -35,8 +25,8 @@ public class TraceCalibrationTests
     public void KernelsBackToBackMatchTheProfiledKernelTime()
     {
         // Kineto: 866 kernels summing to 4.670 ms plus 0.020 ms of memsets and copies (docs/pytorch-et.md).
-        var kernels = Workloads.Import.KinetoSummary.Load(RepoFile("traces/tinyllama-prefill512.kineto.json.gz"));
-        var o = CliHarness.Run("run", "--hardware", "h100", "--trace", RepoFile("traces/tinyllama-prefill512.json.gz"), "--format", "json");
+        var kernels = Workloads.Import.KinetoSummary.Load(CliHarness.RepoFile("traces/tinyllama-prefill512.kineto.json.gz"));
+        var o = CliHarness.Run("run", "--hardware", "h100", "--trace", CliHarness.RepoFile("traces/tinyllama-prefill512.json.gz"), "--format", "json");
         Assert.True(o.ExitCode == 0, o.Error);
         var simulatedS = (double)JObject.Parse(o.Out)["latency_s"]!;
         Assert.InRange(simulatedS / (kernels.KernelTimeS + kernels.MemoryOpTimeS), 0.8, 1.2);

@@ -124,13 +124,15 @@ internal sealed class MeshCostModel
 
     private readonly Dictionary<(OpWork Work, long MaxCores, int Rule), Stage> _cache = [];
 
-    private Stage SearchBest(OpWork w, long maxCores)
+    /// <summary>The regions an op may take: every rows x cols of the side ladder that its structure
+    /// allows, within <paramref name="maxCores"/> (or the fewest cores its resident bytes need, when
+    /// more) and holding those bytes; in order of rows, then columns.</summary>
+    private IEnumerable<(int Rows, int Cols, long Cores)> Candidates(OpWork w, long maxCores)
     {
         var p = w.Pattern;
         var min = MinCores(w);
         var limit = Math.Min(maxCores, p.MaxCores);
         if (limit < min) limit = min;
-        Stage? best = null;
         foreach (var r in _sides)
         {
             if (r > _spec.MeshHeight || r > p.MaxRows) continue;
@@ -139,17 +141,31 @@ internal sealed class MeshCostModel
                 if (c > _spec.MeshWidth || c > p.MaxCols) continue;
                 var n = (long)r * c;
                 if (n > limit) break;
-                if (n < min) continue;
-                var s = Evaluate(w, r, c);
-                if (best is null || s.TotalS < best.Value.TotalS * (1 - 1e-12)
-                    || (Math.Abs(s.TotalS - best.Value.TotalS) <= best.Value.TotalS * 1e-12 && n < (long)best.Value.Rows * best.Value.Cols))
-                    best = s;
+                if (n >= min) yield return (r, c, n);
             }
         }
-        // Nothing satisfies both bounds (the op's structure is smaller than its resident bytes need):
-        // take the smallest square holding them, clipped to the mesh.
-        return best ?? Evaluate(w, (int)Math.Min(_spec.MeshHeight, Math.Ceiling(Math.Sqrt(min))),
+    }
+
+    /// <summary>When no region satisfies both bounds (the op's structure is smaller than its resident
+    /// bytes need): the smallest square holding them, clipped to the mesh.</summary>
+    private Stage Fallback(OpWork w)
+    {
+        var min = MinCores(w);
+        return Evaluate(w, (int)Math.Min(_spec.MeshHeight, Math.Ceiling(Math.Sqrt(min))),
             (int)Math.Min(_spec.MeshWidth, Math.Ceiling(min / Math.Ceiling(Math.Sqrt(min)))));
+    }
+
+    private Stage SearchBest(OpWork w, long maxCores)
+    {
+        Stage? best = null;
+        foreach (var (r, c, n) in Candidates(w, maxCores))
+        {
+            var s = Evaluate(w, r, c);
+            if (best is null || s.TotalS < best.Value.TotalS * (1 - 1e-12)
+                || (Math.Abs(s.TotalS - best.Value.TotalS) <= best.Value.TotalS * 1e-12 && n < (long)best.Value.Rows * best.Value.Cols))
+                best = s;
+        }
+        return best ?? Fallback(w);
     }
 
     /// <summary>A region of at most <paramref name="maxCores"/> cores chosen by <paramref name="rule"/>
@@ -170,26 +186,15 @@ internal sealed class MeshCostModel
     {
         var largest = Shaped(w, maxCores);
         var floor = (long)largest.Rows * largest.Cols / 2;
-        var p = w.Pattern;
-        var min = MinCores(w);
-        var limit = Math.Min(maxCores, p.MaxCores);
-        if (limit < min) limit = min;
         Stage? best = null;
-        foreach (var r in _sides)
+        foreach (var (r, c, n) in Candidates(w, maxCores))
         {
-            if (r > _spec.MeshHeight || r > p.MaxRows) continue;
-            foreach (var c in _sides)
-            {
-                if (c > _spec.MeshWidth || c > p.MaxCols) continue;
-                var n = (long)r * c;
-                if (n > limit) break;
-                if (n < min || n < floor) continue;
-                var s = Evaluate(w, r, c);
-                if (best is not { } b) { best = s; continue; }
-                var key = rule == 1 ? s.LinkBytes : s.Hops;
-                var bestKey = rule == 1 ? b.LinkBytes : b.Hops;
-                if (key < bestKey || (key == bestKey && n > (long)b.Rows * b.Cols)) best = s;
-            }
+            if (n < floor) continue;
+            var s = Evaluate(w, r, c);
+            if (best is not { } b) { best = s; continue; }
+            var key = rule == 1 ? s.LinkBytes : s.Hops;
+            var bestKey = rule == 1 ? b.LinkBytes : b.Hops;
+            if (key < bestKey || (key == bestKey && n > (long)b.Rows * b.Cols)) best = s;
         }
         return best ?? largest;
     }
@@ -198,33 +203,18 @@ internal sealed class MeshCostModel
     /// (most square on ties), chosen without looking at any rate, so that a faster wafer never changes it.</summary>
     public Stage Shaped(OpWork w, long maxCores)
     {
-        var p = w.Pattern;
-        var min = MinCores(w);
-        var limit = Math.Min(maxCores, p.MaxCores);
-        if (limit < min) limit = min;
         int bestR = 0, bestC = 0;
         long bestN = 0;
-        foreach (var r in _sides)
+        foreach (var (r, c, n) in Candidates(w, maxCores))
         {
-            if (r > _spec.MeshHeight || r > p.MaxRows) continue;
-            foreach (var c in _sides)
+            if (n > bestN || (n == bestN && Math.Abs(r - c) < Math.Abs(bestR - bestC)))
             {
-                if (c > _spec.MeshWidth || c > p.MaxCols) continue;
-                var n = (long)r * c;
-                if (n > limit) break;
-                if (n < min) continue;
-                if (n > bestN || (n == bestN && Math.Abs(r - c) < Math.Abs(bestR - bestC)))
-                {
-                    bestN = n;
-                    bestR = r;
-                    bestC = c;
-                }
+                bestN = n;
+                bestR = r;
+                bestC = c;
             }
         }
-        return bestN > 0
-            ? Evaluate(w, bestR, bestC)
-            : Evaluate(w, (int)Math.Min(_spec.MeshHeight, Math.Ceiling(Math.Sqrt(min))),
-                (int)Math.Min(_spec.MeshWidth, Math.Ceiling(min / Math.Ceiling(Math.Sqrt(min)))));
+        return bestN > 0 ? Evaluate(w, bestR, bestC) : Fallback(w);
     }
 
     /// <summary>The op on exactly <paramref name="rows"/> x <paramref name="cols"/> cores. Its time

@@ -23,36 +23,58 @@ public static class ImportCommand
     private static Command ChakraEt(CliContext cli)
     {
         var c = new Command("chakra-et", "Import an MLCommons Chakra execution trace (protobuf .et, as ASTRA-sim reads; optionally gzip-compressed)");
-        var input = new Argument<string>("file") { Description = "The Chakra trace (.et)" };
-        var outPath = new Option<string>("--out") { Required = true, Description = "Native trace to write (.json, or .json.gz to compress)" };
-        var name = new Option<string?>("--name") { Description = "Workload name (default: the file name)" };
-        var phase = new Option<string>("--phase") { DefaultValueFactory = _ => "train" };
-        var batch = new Option<long?>("--batch") { Description = "Sequences (default 1; the trace does not say)" };
-        var seq = new Option<long?>("--seq") { Description = "New tokens per sequence (default 0; the trace does not say)" };
-        var context = new Option<long>("--context") { DefaultValueFactory = _ => 0, Description = "Cached tokens per sequence" };
-        c.Arguments.Add(input);
-        foreach (var o in new Option[] { outPath, name, phase, batch, seq, context }) c.Options.Add(o);
+        var args = new TraceArgs(c, "The Chakra trace (.et)", "train", "default 1; the trace does not say", "default 0; the trace does not say");
         c.SetAction(p =>
         {
-            var options = new ChakraEtOptions
-            {
-                Name = p.GetValue(name),
-                Phase = p.GetValue(phase)!,
-                Batch = p.GetValue(batch),
-                SeqLen = p.GetValue(seq),
-                Context = p.GetValue(context),
-            };
-            if (options.Batch is < 0) throw new InputException(null, "--batch", "expected a whole number >= 0");
-            if (options.SeqLen is < 0) throw new InputException(null, "--seq", "expected a whole number >= 0");
-            if (options.Context < 0) throw new InputException(null, "--context", "expected a whole number >= 0");
-            var result = ChakraEtImporter.Import(p.GetValue(input)!, options);
-            var target = p.GetValue(outPath)!;
-            WriteTrace(result.Graph, target);
-            cli.Out.Write(result.Summary.Format());
-            cli.Out.WriteLine($"wrote {result.Graph.Ops.Count} ops, {result.Graph.Tensors.Count} tensors to {target}");
+            var (file, target, name, phase, batch, seq, context) = args.Read(p);
+            var result = ChakraEtImporter.Import(file,
+                new ChakraEtOptions { Name = name, Phase = phase, Batch = batch, SeqLen = seq, Context = context });
+            Report(cli, result.Graph, result.Summary.Format(), target);
             return 0;
         });
         return c;
+    }
+
+    /// <summary>The arguments every importer takes: the input file, the native trace to write, and the
+    /// workload labels a trace may not carry.</summary>
+    private sealed class TraceArgs
+    {
+        private readonly Argument<string> _input;
+        private readonly Option<string> _out = new("--out") { Required = true, Description = "Native trace to write (.json, or .json.gz to compress)" };
+        private readonly Option<string?> _name = new("--name") { Description = "Workload name (default: the file name)" };
+        private readonly Option<string> _phase;
+        private readonly Option<long?> _batch;
+        private readonly Option<long?> _seq;
+        private readonly Option<long> _context = new("--context") { DefaultValueFactory = _ => 0, Description = "Cached tokens per sequence" };
+
+        public TraceArgs(Command c, string inputDescription, string defaultPhase, string batchDefault, string seqDefault)
+        {
+            _input = new Argument<string>("file") { Description = inputDescription };
+            _phase = new Option<string>("--phase") { DefaultValueFactory = _ => defaultPhase };
+            _batch = new Option<long?>("--batch") { Description = $"Sequences ({batchDefault})" };
+            _seq = new Option<long?>("--seq") { Description = $"New tokens per sequence ({seqDefault})" };
+            c.Arguments.Add(_input);
+            foreach (var o in new Option[] { _out, _name, _phase, _batch, _seq, _context }) c.Options.Add(o);
+        }
+
+        public (string File, string Out, string? Name, string Phase, long? Batch, long? Seq, long Context) Read(ParseResult p)
+        {
+            var batch = p.GetValue(_batch);
+            var seq = p.GetValue(_seq);
+            var context = p.GetValue(_context);
+            if (batch is < 0) throw new InputException(null, "--batch", "expected a whole number >= 0");
+            if (seq is < 0) throw new InputException(null, "--seq", "expected a whole number >= 0");
+            if (context < 0) throw new InputException(null, "--context", "expected a whole number >= 0");
+            return (p.GetValue(_input)!, p.GetValue(_out)!, p.GetValue(_name), p.GetValue(_phase)!, batch, seq, context);
+        }
+    }
+
+    /// <summary>Writes the native trace, then prints the import summary and what was written.</summary>
+    private static void Report(CliContext cli, Core.Graph.WorkloadGraph graph, string summary, string target)
+    {
+        WriteTrace(graph, target);
+        cli.Out.Write(summary);
+        cli.Out.WriteLine($"wrote {graph.Ops.Count} ops, {graph.Tensors.Count} tensors to {target}");
     }
 
     /// <summary>Writes the native trace only once the whole input has been read (no half-written file on bad input).</summary>
@@ -74,36 +96,17 @@ public static class ImportCommand
     private static Command PytorchEt(CliContext cli)
     {
         var c = new Command("pytorch-et", "Import a PyTorch Execution Trace (torch.profiler.ExecutionTraceObserver JSON, .json or .json.gz)");
-        var input = new Argument<string>("file") { Description = "The Execution Trace (.json or .json.gz)" };
-        var outPath = new Option<string>("--out") { Required = true, Description = "Native trace to write (.json, or .json.gz to compress)" };
-        var name = new Option<string?>("--name") { Description = "Workload name (default: the file name)" };
-        var phase = new Option<string>("--phase") { DefaultValueFactory = _ => "prefill" };
-        var batch = new Option<long?>("--batch") { Description = "Sequences (default: from the embedding's token ids)" };
-        var seq = new Option<long?>("--seq") { Description = "New tokens per sequence (default: from the embedding's token ids)" };
-        var context = new Option<long>("--context") { DefaultValueFactory = _ => 0, Description = "Cached tokens per sequence" };
+        var args = new TraceArgs(c, "The Execution Trace (.json or .json.gz)", "prefill", "default: from the embedding's token ids", "default: from the embedding's token ids");
         var kineto = new Option<string?>("--kineto") { Description = "Kineto profile of the same run: print the host calibration" };
         var forwardMs = new Option<double?>("--forward-ms") { Description = "Measured forward time in ms (with --kineto)" };
-        c.Arguments.Add(input);
-        foreach (var o in new Option[] { outPath, name, phase, batch, seq, context, kineto, forwardMs }) c.Options.Add(o);
+        c.Options.Add(kineto);
+        c.Options.Add(forwardMs);
         c.SetAction(p =>
         {
-            var options = new PytorchEtOptions
-            {
-                Name = p.GetValue(name),
-                Phase = p.GetValue(phase)!,
-                Batch = p.GetValue(batch),
-                SeqLen = p.GetValue(seq),
-                Context = p.GetValue(context),
-            };
-            if (options.Batch is < 0) throw new InputException(null, "--batch", "expected a whole number >= 0");
-            if (options.SeqLen is < 0) throw new InputException(null, "--seq", "expected a whole number >= 0");
-            if (options.Context < 0) throw new InputException(null, "--context", "expected a whole number >= 0");
-            var result = PytorchEtImporter.Import(p.GetValue(input)!, options);
-
-            var target = p.GetValue(outPath)!;
-            WriteTrace(result.Graph, target);
-            cli.Out.Write(result.Summary.Format());
-            cli.Out.WriteLine($"wrote {result.Graph.Ops.Count} ops, {result.Graph.Tensors.Count} tensors to {target}");
+            var (file, target, name, phase, batch, seq, context) = args.Read(p);
+            var result = PytorchEtImporter.Import(file,
+                new PytorchEtOptions { Name = name, Phase = phase, Batch = batch, SeqLen = seq, Context = context });
+            Report(cli, result.Graph, result.Summary.Format(), target);
 
             if (p.GetValue(kineto) is { } kinetoPath)
             {
