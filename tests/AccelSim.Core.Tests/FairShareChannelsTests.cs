@@ -175,15 +175,17 @@ public class FairShareChannelsTests
     }
 
     /// <summary>Event times are whole picoseconds, rounded up, so each completion before a flow's end can
-    /// shift it by up to a picosecond, depending on how the rounding of the two arithmetics falls:
-    /// a flow may differ by one picosecond plus one per flow that ended before it.</summary>
+    /// shift it by a picosecond depending on how the rounding of the two arithmetics falls, and a shift
+    /// moves every later rate change, so shifts can add up through flows whose rates change with it:
+    /// a flow may differ by one picosecond plus one per flow that ended before it, plus one part in
+    /// 100,000 of its time (an error of the sharing itself would be off by whole transfer times).</summary>
     [Property(MaxTest = 300)]
-    public Property Finish_times_match_water_filling_from_scratch_within_a_picosecond_per_earlier_completion() =>
+    public Property Finish_times_match_water_filling_from_scratch_within_rounding() =>
         Prop.ForAll(CaseGen().ToArbitrary(), c =>
         {
             var got = RunSharing(c);
             var want = ReferenceWaterFilling(c);
-            return got.Zip(want).All(p => Math.Abs(p.First - p.Second) <= 1 + want.Count(w => w < p.Second))
+            return got.Zip(want).All(p => Math.Abs(p.First - p.Second) <= 1 + want.Count(w => w < p.Second) + 1e-5 * p.Second)
                 .Label($"got [{string.Join(", ", got)}], want [{string.Join(", ", want)}]");
         });
 
