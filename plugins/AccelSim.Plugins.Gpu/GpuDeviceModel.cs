@@ -286,21 +286,20 @@ public sealed partial class GpuDeviceModel : IDeviceModel, IHostDispatchDevice
     {
         var start = Spec.KernelStartS;
         var transfers = new List<TransferDemand>(2);
-        double memS = 0, bytePj = 0;
+        double memS = 0;
         if (traffic.Hbm > 0)
         {
             var s = HbmSeconds(traffic.HbmRead, traffic.HbmWrite, hbmEfficiency);
             var hbmPj = traffic.HbmRead * Spec.PjPerByteHbm + traffic.HbmWrite * Spec.Power.PjPerByteHbmWrite;
             transfers.Add(new TransferDemand(_hbm, traffic.Hbm, traffic.Hbm / s, hbmPj));
             memS = s;
-            bytePj += hbmPj;
         }
         if (traffic.L2 > 0)
         {
             transfers.Add(new TransferDemand(_l2, traffic.L2, Spec.L2BandwidthBps, traffic.L2 * Spec.PjPerByteL2));
             memS = Math.Max(memS, L2Seconds(traffic.L2));
-            bytePj += traffic.L2 * Spec.PjPerByteL2;
         }
+        var bytePj = BytePj(traffic);
         var pj = Spec.PjPerFlop.TryGetValue(dt, out var e) ? e : Spec.PjPerFlop[DType.Fp32];
         // Above the power limit the SMs clock down: slower compute, less energy per FLOP (GpuPowerModel.cs).
         var power = GpuPowerModel.Apply(Spec.Power, computeS, op.Flops * pj, bytePj, memS, start, minS - start);

@@ -19,20 +19,27 @@ public static class ExportCommand
         {
             var graph = workload.Build(p);
             var target = p.GetValue(outPath)!;
-            using var files = new OutputFiles();
-            if (target.EndsWith(".gz", StringComparison.OrdinalIgnoreCase))
-            {
-                NativeTraceWriter.Write(graph, files.CreatePath(target, "--out"));
-            }
-            else
-            {
-                using var w = files.Create(target, "--out");
-                NativeTraceWriter.Write(graph, w);
-            }
-            files.Commit();
+            WriteTrace(graph, target);
             cli.Out.WriteLine($"wrote {graph.Ops.Count} ops, {graph.Tensors.Count} tensors to {target}");
             return 0;
         });
         return c;
+    }
+
+    /// <summary>Writes a native trace (<c>--out</c>; .json, or .json.gz compressed) all at once: nothing is
+    /// left half-written when something fails.</summary>
+    internal static void WriteTrace(Core.Graph.WorkloadGraph graph, string target)
+    {
+        using var files = new OutputFiles();
+        if (target.EndsWith(".gz", StringComparison.OrdinalIgnoreCase))
+        {
+            NativeTraceWriter.Write(graph, files.CreatePath(target, "--out"));
+        }
+        else
+        {
+            using var w = files.Create(target, "--out");
+            NativeTraceWriter.Write(graph, w);
+        }
+        files.Commit();
     }
 }

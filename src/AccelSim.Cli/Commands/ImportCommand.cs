@@ -3,7 +3,6 @@ using System.Globalization;
 using AccelSim.Cli.Hosting;
 using AccelSim.Core.Config;
 using AccelSim.Workloads.Import;
-using AccelSim.Workloads.Traces;
 
 namespace AccelSim.Cli.Commands;
 
@@ -72,25 +71,9 @@ public static class ImportCommand
     /// <summary>Writes the native trace, then prints the import summary and what was written.</summary>
     private static void Report(CliContext cli, Core.Graph.WorkloadGraph graph, string summary, string target)
     {
-        WriteTrace(graph, target);
+        ExportCommand.WriteTrace(graph, target);
         cli.Out.Write(summary);
         cli.Out.WriteLine($"wrote {graph.Ops.Count} ops, {graph.Tensors.Count} tensors to {target}");
-    }
-
-    /// <summary>Writes the native trace only once the whole input has been read (no half-written file on bad input).</summary>
-    private static void WriteTrace(Core.Graph.WorkloadGraph graph, string target)
-    {
-        using var files = new OutputFiles();
-        if (target.EndsWith(".gz", StringComparison.OrdinalIgnoreCase))
-        {
-            NativeTraceWriter.Write(graph, files.CreatePath(target, "--out"));
-        }
-        else
-        {
-            using var w = files.Create(target, "--out");
-            NativeTraceWriter.Write(graph, w);
-        }
-        files.Commit();
     }
 
     private static Command PytorchEt(CliContext cli)

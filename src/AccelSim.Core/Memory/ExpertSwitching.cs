@@ -64,18 +64,27 @@ public static class ExpertSwitching
         var index = -1;
         for (var i = 0; i < tiers.Count; i++) if (tiers[i].Name == tier) index = i;
         if (index < 0 || tiers[index].CapacityBytes <= 0 || expertBytes <= 0) return int.MaxValue;
-        long resident = 0;
-        foreach (var t in step.Tensors)
+        long free;
+        if (device is INativeStreaming native && tier == device.Topology.Channels[device.MainMemoryChannel].Tier)
         {
-            if (t.Role == TensorRole.Activation && step.Producer.ContainsKey(t.Id)) continue;
-            var at = step.TierOf.TryGetValue(t.Id, out var named) ? named : tiers[device.PlaceTensor(t)].Name;
-            if (at == tier) resident += t.Bytes;
+            // A device that streams by itself keeps weights (switched-in experts too) in its resident
+            // budget, less what its own placement keeps there (asked the way its schedules place them).
+            long resident = 0;
+            foreach (var t in step.Tensors)
+                if ((t.Role != TensorRole.Activation || !step.Producer.ContainsKey(t.Id)) && !step.TierOf.ContainsKey(t.Id)) resident += t.Bytes;
+            free = native.ResidentBudgetBytes - (resident - native.StreamedBytes(step));
         }
-        // A device that streams by itself keeps weights (switched-in experts too) in its resident budget.
-        var room = device is INativeStreaming native && tier == device.Topology.Channels[device.MainMemoryChannel].Tier
-            ? native.ResidentBudgetBytes
-            : tiers[index].CapacityBytes - Placement.WorkingSet(step);
-        var free = room - resident;
+        else
+        {
+            long resident = 0;
+            foreach (var t in step.Tensors)
+            {
+                if (t.Role == TensorRole.Activation && step.Producer.ContainsKey(t.Id)) continue;
+                var at = step.TierOf.TryGetValue(t.Id, out var named) ? named : tiers[device.PlaceTensor(t)].Name;
+                if (at == tier) resident += t.Bytes;
+            }
+            free = tiers[index].CapacityBytes - Placement.WorkingSet(step) - resident;
+        }
         var fit = free > 0 ? free / expertBytes : 0;
         return (int)Math.Clamp(fit - 1, 0, int.MaxValue);
     }

@@ -151,7 +151,6 @@ public static class Placement
             if (kv != KvPolicy.Fit) throw new InputException(null, "--kv-policy", $"{policy.Name()} places a training step, which has no KV cache to swap");
             return TrainingPlacement.Apply(graph, device, policy);
         }
-        if (device is INativeStreaming native) return ApplyNative(graph, device, native, policy, kv);
         var tiers = Tiers(device);
         var top = tiers[0];
         var capacity = device.Topology.Tiers[device.Topology.TierIndex(top)].CapacityBytes;
@@ -163,6 +162,8 @@ public static class Placement
             .Select(g => $"{Gb(g.Sum(t => t.Bytes))} {g.Key.Name()}");
         var need = $"{graph.Info.Name} needs {Gb(residentBytes + workingSet)} in {top} ({string.Join(", ", byRole)}, {Gb(workingSet)} activations)";
         var name = kv == KvPolicy.Swap ? $"{policy.Name()}+kv-swap" : policy.Name();
+        if (device is INativeStreaming native)
+            return ApplyNative(graph, device, native, policy, name, top, capacity, residentBytes, workingSet, need);
 
         if (residentBytes + workingSet <= capacity)
         {
@@ -197,17 +198,11 @@ public static class Placement
     /// <summary>A device that streams what does not fit by itself: <c>resident</c>, <c>offload</c> and KV
     /// swap leave the graph as it is (the device's own placement does the streaming); <c>fit</c> fails
     /// when the device would stream anything.</summary>
-    private static (WorkloadGraph Graph, PlacementReport Report) ApplyNative(
-        WorkloadGraph graph, IDeviceModel device, INativeStreaming native, PlacementPolicy policy, KvPolicy kv)
+    private static (WorkloadGraph Graph, PlacementReport Report) ApplyNative(WorkloadGraph graph, IDeviceModel device,
+        INativeStreaming native, PlacementPolicy policy, string name, string top, long capacity, long residentBytes,
+        long workingSet, string need)
     {
-        var top = Tiers(device)[0];
-        var capacity = device.Topology.Tiers[device.Topology.TierIndex(top)].CapacityBytes;
-        var resident = graph.Tensors.Where(t => IsResident(graph, t) && (!graph.TierOf.TryGetValue(t.Id, out var at) || at == top)).ToArray();
-        var residentBytes = resident.Sum(t => t.Bytes);
-        var workingSet = WorkingSet(graph);
         var streamed = native.StreamedBytes(graph);
-        var name = kv == KvPolicy.Swap ? $"{policy.Name()}+kv-swap" : policy.Name();
-        var need = $"{graph.Info.Name} needs {Gb(residentBytes + workingSet)} in {top}";
         if (streamed == 0)
             return (graph, new PlacementReport(name, top, capacity, residentBytes, workingSet,
                 new Dictionary<string, long>(), 0, $"{need}; {device.Name} keeps it all in {top}"));

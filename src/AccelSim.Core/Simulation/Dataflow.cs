@@ -112,9 +112,7 @@ public sealed class DataflowSchedule(bool auto = false) : ISchedule
 
     public SimProgram Map(WorkloadGraph graph, IDeviceModel device)
     {
-        var tasks = new List<SimTask>();
-        var preds = new List<IReadOnlyList<int>>();
-        var deps = new Dependencies(graph);
+        var order = new TaskOrder(graph);
         var flow = device as IDataflowDevice;
         var reconfigurable = Auto ? device as IReconfigurableDevice : null;
         foreach (var layer in Regions.ByLayer(graph))
@@ -131,10 +129,10 @@ public sealed class DataflowSchedule(bool auto = false) : ISchedule
                 var computed = group.SelectMany(o => o.Outputs).Select(t => t.Id).ToHashSet();
                 var copies = layer.Where(o => o.Transfer is not null).ToList();
                 after = copies.Where(c => c.Inputs.Any(t => computed.Contains(t.Id))).ToList();
-                foreach (var copy in copies.Except(after)) deps.Add(tasks, preds, [copy], device.Cost(copy));
+                foreach (var copy in copies.Except(after)) order.Add([copy], device.Cost(copy));
                 if (group.Count == 0)
                 {
-                    foreach (var copy in after) deps.Add(tasks, preds, [copy], device.Cost(copy));
+                    foreach (var copy in after) order.Add([copy], device.Cost(copy));
                     continue;
                 }
             }
@@ -144,9 +142,9 @@ public sealed class DataflowSchedule(bool auto = false) : ISchedule
             if (flow is not null && group.Count > 1) fused = flow.CostRegion(region = new Region(group, graph));
             if (!Auto)
             {
-                if (fused is not null) deps.Add(tasks, preds, group, fused);
-                else for (var i = 0; i < group.Count; i++) deps.Add(tasks, preds, [group[i]], sequential[i]);
-                foreach (var copy in after) deps.Add(tasks, preds, [copy], device.Cost(copy));
+                if (fused is not null) order.Add(group, fused);
+                else for (var i = 0; i < group.Count; i++) order.Add([group[i]], sequential[i]);
+                foreach (var copy in after) order.Add([copy], device.Cost(copy));
                 continue;
             }
 
@@ -163,35 +161,11 @@ public sealed class DataflowSchedule(bool auto = false) : ISchedule
                 var reconfigured = reconfigurable.CostRegionReconfigured(region ?? new Region(group, graph));
                 if (Estimate(reconfigured, device.Topology) < bestTime) best = reconfigured;
             }
-            if (best is not null) deps.Add(tasks, preds, group, best);
-            else for (var i = 0; i < group.Count; i++) deps.Add(tasks, preds, [group[i]], sequential[i]);
-            foreach (var copy in after) deps.Add(tasks, preds, [copy], device.Cost(copy));
+            if (best is not null) order.Add(group, best);
+            else for (var i = 0; i < group.Count; i++) order.Add([group[i]], sequential[i]);
+            foreach (var copy in after) order.Add([copy], device.Cost(copy));
         }
-        return new SimProgram(Name, graph, tasks, preds);
-    }
-
-    /// <summary>Orders tasks as the sequential schedule does: each waits for the previous task on its
-    /// engine and for the tasks that produce its inputs.</summary>
-    private sealed class Dependencies(WorkloadGraph graph)
-    {
-        private readonly Dictionary<int, int> _taskOfTensor = [];
-        private readonly Dictionary<int, int> _lastOnEngine = [];
-
-        public void Add(List<SimTask> tasks, List<IReadOnlyList<int>> preds, IReadOnlyList<Op> ops, OpCost cost)
-        {
-            var id = tasks.Count;
-            var p = new SortedSet<int>();
-            if (_lastOnEngine.TryGetValue(cost.Engine, out var previous)) p.Add(previous);
-            foreach (var op in ops)
-                foreach (var t in op.Inputs)
-                    if (_taskOfTensor.TryGetValue(t.Id, out var producer)) p.Add(producer);
-            foreach (var op in ops)
-                foreach (var t in op.Outputs)
-                    if (graph.Producer.ContainsKey(t.Id)) _taskOfTensor[t.Id] = id;
-            _lastOnEngine[cost.Engine] = id;
-            tasks.Add(new SimTask(id, ops, cost));
-            preds.Add(p.ToArray());
-        }
+        return order.Program(Name);
     }
 
     /// <summary>A task's time when it runs alone: latency, then the longer of compute and transfers.</summary>

@@ -56,23 +56,37 @@ public sealed class SequentialSchedule : ISchedule
 
     public SimProgram Map(WorkloadGraph graph, IDeviceModel device)
     {
-        var order = graph.TopologicalOrder();
-        var tasks = new SimTask[order.Count];
-        var preds = new IReadOnlyList<int>[order.Count];
-        var taskOfOp = new int[graph.Ops.Count];
-        var lastOnEngine = new Dictionary<int, int>();
-        for (var i = 0; i < order.Count; i++)
-        {
-            var op = order[i];
-            var cost = device.Cost(op);
-            tasks[i] = new SimTask(i, [op], cost);
-            taskOfOp[op.Id] = i;
-            var p = new List<int>();
-            if (lastOnEngine.TryGetValue(cost.Engine, out var prev)) p.Add(prev);
-            foreach (var src in graph.Predecessors(op)) p.Add(taskOfOp[src.Id]);
-            preds[i] = p;
-            lastOnEngine[cost.Engine] = i;
-        }
-        return new SimProgram(Name, graph, tasks, preds);
+        var order = new TaskOrder(graph);
+        foreach (var op in graph.TopologicalOrder()) order.Add([op], device.Cost(op));
+        return order.Program(Name);
     }
+}
+
+/// <summary>Builds a program's tasks in issue order, each waiting for the previous task on its engine
+/// (an engine is a stream) and for the tasks that produce its ops' inputs. Tasks must be added in a
+/// topological order of the graph.</summary>
+internal sealed class TaskOrder(WorkloadGraph graph)
+{
+    private readonly List<SimTask> _tasks = [];
+    private readonly List<IReadOnlyList<int>> _preds = [];
+    private readonly Dictionary<int, int> _taskOfTensor = [];
+    private readonly Dictionary<int, int> _lastOnEngine = [];
+
+    public void Add(IReadOnlyList<Op> ops, OpCost cost)
+    {
+        var id = _tasks.Count;
+        var p = new SortedSet<int>();
+        if (_lastOnEngine.TryGetValue(cost.Engine, out var previous)) p.Add(previous);
+        foreach (var op in ops)
+            foreach (var t in op.Inputs)
+                if (_taskOfTensor.TryGetValue(t.Id, out var producer)) p.Add(producer);
+        foreach (var op in ops)
+            foreach (var t in op.Outputs)
+                if (graph.Producer.ContainsKey(t.Id)) _taskOfTensor[t.Id] = id;
+        _lastOnEngine[cost.Engine] = id;
+        _tasks.Add(new SimTask(id, ops, cost));
+        _preds.Add(p.ToArray());
+    }
+
+    public SimProgram Program(string schedule) => new(schedule, graph, _tasks, _preds);
 }
