@@ -8,15 +8,9 @@ namespace AccelSim.Cli.Tests;
 
 public class ValidationTests
 {
-    private static string CalibrationFolder()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-        {
-            var candidate = Path.Combine(d.FullName, "shared", "calibration", "h100");
-            if (Directory.Exists(candidate)) return candidate;
-        }
-        throw new DirectoryNotFoundException($"no shared/calibration/h100 above {AppContext.BaseDirectory}");
-    }
+    private static string CalibrationFolder() =>
+        AccelSim.Cli.Commands.ValidateCommand.BundledData()
+        ?? throw new DirectoryNotFoundException($"no bundled validation/h100 next to {AppContext.BaseDirectory}");
 
     private static readonly Lazy<ValidationReport> Report = new(() =>
         CalibrationValidator.Validate(CalibrationFolder(), new GpuPlugin().Create(HardwareConfigLoader.LoadNamed("h100"))));

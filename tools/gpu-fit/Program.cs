@@ -16,7 +16,7 @@ using AccelSim.Core.Config;
 using AccelSim.Plugins.Gpu;
 using AccelSim.Workloads.Configs;
 
-var folder = args.Length > 0 ? args[0] : "../shared/calibration/h100";
+var folder = args.Length > 0 ? args[0] : "validation/h100";
 var hardware = args.Length > 1 ? args[1] : "h100";
 var rounds = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 12;
 var baseConfig = HardwareConfigLoader.LoadNamed(hardware);

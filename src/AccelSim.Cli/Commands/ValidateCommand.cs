@@ -13,12 +13,12 @@ namespace AccelSim.Cli.Commands;
 /// the error per file and overall, and the worst rows.</summary>
 public static class ValidateCommand
 {
-    public const string DefaultData = "../shared/calibration/h100";
+    public const string DefaultData = "validation/h100";
 
     public static Command Create(CliContext cli)
     {
         var c = new Command("validate", "Compare predictions with measurements (default: the H100 calibration data)");
-        var data = new Option<string?>("--data") { Description = $"Folder of measurement files (default: {DefaultData}, searched upwards from the working directory)" };
+        var data = new Option<string?>("--data") { Description = $"Folder of measurement files (default: the bundled {DefaultData})" };
         var hardware = CommonOptions.Hardware(required: false);
         hardware.DefaultValueFactory = _ => "h100";
         var set = CommonOptions.Set();
@@ -61,14 +61,23 @@ public static class ValidateCommand
             if (!Directory.Exists(given)) throw new InputException(null, "--data", $"folder '{given}' does not exist");
             return given;
         }
+        var bundled = BundledData();
+        if (bundled is not null) return bundled;
+        throw new InputException(null, "--data", $"no measurement folder given and no bundled {DefaultData} next to the executable");
+    }
+
+    /// <summary>The bundled H100 measurements: next to the executable (the build copies <c>validation/</c>
+    /// there), else in the nearest <c>validation/h100</c> above the working directory.</summary>
+    public static string? BundledData()
+    {
+        var here = Path.Combine(AppContext.BaseDirectory, "validation", "h100");
+        if (Directory.Exists(here)) return here;
         for (var d = new DirectoryInfo(Directory.GetCurrentDirectory()); d is not null; d = d.Parent)
         {
-            var candidate = Path.Combine(d.FullName, "..", "shared", "calibration", "h100");
-            if (Directory.Exists(candidate)) return Path.GetFullPath(candidate);
-            candidate = Path.Combine(d.FullName, "shared", "calibration", "h100");
-            if (Directory.Exists(candidate)) return Path.GetFullPath(candidate);
+            var candidate = Path.Combine(d.FullName, "validation", "h100");
+            if (Directory.Exists(candidate)) return candidate;
         }
-        throw new InputException(null, "--data", $"no measurement folder given and none found at {DefaultData}");
+        return null;
     }
 
     private static void Render(ValidationReport report, IAnsiConsole console, int worst, bool allRows)
