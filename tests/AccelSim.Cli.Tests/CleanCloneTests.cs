@@ -6,10 +6,11 @@ namespace AccelSim.Cli.Tests;
 /// nothing beside it, and no tracked file points outside the repository.</summary>
 public class CleanCloneTests
 {
+    // A checkout's .git is a folder; a linked worktree's is a file.
     private static string RepoRoot()
     {
         for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "AccelSim.sln")) && Directory.Exists(Path.Combine(d.FullName, ".git")))
+            if (File.Exists(Path.Combine(d.FullName, "AccelSim.sln")) && Path.Exists(Path.Combine(d.FullName, ".git")))
                 return d.FullName;
         throw new DirectoryNotFoundException($"no git checkout of AccelSim above {AppContext.BaseDirectory}");
     }
