@@ -1,5 +1,6 @@
 using AccelSim.Core.Config;
 using AccelSim.Core.Graph;
+using AccelSim.Core.Simulation;
 using AccelSim.Workloads.Import;
 using AccelSim.Workloads.Traces;
 
@@ -105,6 +106,30 @@ public sealed class TinyLlamaImportTests
     }
 
     [Fact]
+    public void Host_calls_are_split_into_own_calls_views_and_nested_calls()
+    {
+        var q = R.Graph.Ops.First(o => o.Kind == OpKind.MatMul && o.Layer == 0);
+        // aten::linear: its own call and the 8 calls inside it; no view before it.
+        Assert.Equal((1, 0, 8), (q.HostOwnCalls, q.HostViews, q.HostNested));
+        // Every op carries its own call once, and the rest add up to the calls of the trace.
+        Assert.All(R.Graph.Ops, o => Assert.Equal(1, o.HostOwnCalls));
+        Assert.Equal(R.Summary.HostCalls, R.Graph.Ops.Sum(o => o.HostOwnCalls + o.HostViews + o.HostNested));
+        // The views the program made itself are the top-level calls that are not ops.
+        Assert.Equal(R.Summary.TopLevelCalls - R.Graph.Ops.Count(o => !o.Name.Contains('>', StringComparison.Ordinal)), R.Graph.Ops.Sum(o => o.HostViews));
+    }
+
+    [Fact]
+    public void The_trace_records_an_eager_program_and_its_one_read_back()
+    {
+        Assert.Equal(LaunchMode.Eager, R.Graph.Info.Recorded!.Launch);
+        Assert.Equal("PyTorch", R.Graph.Info.Recorded.Framework);
+        Assert.Contains("1.1.1-chakra.0.0.4", R.Graph.Info.Recorded.Source, StringComparison.Ordinal);
+        // The attention-mask check reads one value back (.item() -> _local_scalar_dense).
+        var sync = Assert.Single(R.Graph.Ops, o => o.HostSync);
+        Assert.EndsWith("aten::_local_scalar_dense", sync.Name, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Data_dependencies_follow_the_tensors()
     {
         var g = R.Graph;
@@ -180,6 +205,10 @@ public sealed class PytorchEtSmallTests
         Assert.Equal(2L * 4 * 16 * 8, g.Ops[0].Flops);
         Assert.Equal((32 + 128) * 2, g.Ops[0].BytesRead);
         Assert.Equal([3, 2, 1], g.Ops.Select(o => o.HostCalls)); // linear+t+mm; view+frobnicate; argmax
+        Assert.Equal([0, 1, 0], g.Ops.Select(o => o.HostViews));  // the view the program made before frobnicate
+        Assert.Equal([2, 0, 0], g.Ops.Select(o => o.HostNested)); // t and mm inside the linear
+        Assert.Equal(LaunchMode.Eager, g.Info.Recorded!.Launch);
+        Assert.DoesNotContain(g.Ops, o => o.HostSync);
         Assert.Equal(6, r.Summary.HostCalls);
         Assert.Equal(1, r.Summary.MetadataCalls);
         // frobnicate reads the linear's output through the view (same storage).
