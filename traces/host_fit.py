@@ -157,14 +157,17 @@ def per_kind(args):
     cost = {k: v * factor for k, v in profiled.items()}
     print(f"scale: {scale[0]} forward {scale[1]:.3f} ms -> factor {factor:.4f} (unprofiled / profiled)")
     print("host.dispatch.by_kind (s): " + json.dumps({k: float(f"{v * 1e-6:.4g}") for k, v in cost.items()}))
-    print(f"{'profile':60s} {'calls':>6s} {'predicted ms':>13s} {'profiled span ms':>17s} {'measured ms':>12s}")
+    print("per profile: host time predicted (unprofiled costs), the profiled host time of the same calls (first call left out),")
+    print("the shape's prediction of it (profiled costs: how much slower this profile's host ran), and the measured forward")
+    print(f"{'profile':60s} {'calls':>6s} {'predicted ms':>13s} {'profiled ms':>12s} {'shape ms':>9s} {'measured ms':>12s}")
     for path, ms in [(shape, None), scale] + checks:
         s = top_level(load(path))
-        span = (s[-1]["ts"] + s[-1]["dur"] - s[0]["ts"]) / 1e3
+        profiled_ms = (s[-1]["ts"] + s[-1]["dur"] - s[1]["ts"] + s[1]["gap"]) / 1e3
         p = predict(s[1:], cost) / 1e3
+        shape_ms = predict(s[1:], profiled) / 1e3
         m = "" if ms is None else f"{ms:.3f}"
         err = "" if ms is None else f"  ({(p - ms) / ms * 100:+.1f}%)"
-        print(f"{path:60s} {len(s):6d} {p:13.3f} {span:17.3f} {m:>12s}{err}")
+        print(f"{path:60s} {len(s):6d} {p:13.3f} {profiled_ms:12.3f} {shape_ms:9.3f} {m:>12s}{err}")
 
 
 def two_parameter(path):
