@@ -222,6 +222,28 @@ public sealed class PytorchEtSmallTests
     }
 
     [Fact]
+    public void Reading_a_value_back_makes_the_host_wait()
+    {
+        // x.sum().item(): a reduction, then item -> _local_scalar_dense; then y.to("cpu"): a copy into a
+        // host tensor; then a plain add.
+        var cpu = ($"[105,6,0,8,2,\"cpu\"]", "[8]", Bf);
+        var trace = Trace(
+            Node(10, "aten::sum", 2, 1, Args(T(100, 1, 8, 2, "[8]")), Args(T(101, 2, 1, 2, "[]"))),
+            Node(11, "aten::item", 2, 2, Args(T(101, 2, 1, 2, "[]")), Args()),
+            Node(12, "aten::_local_scalar_dense", 11, 3, Args(T(101, 2, 1, 2, "[]")), Args()),
+            Node(13, "aten::to", 2, 4, Args(T(100, 1, 8, 2, "[8]")), Args(cpu)),
+            Node(14, "aten::_to_copy", 13, 5, Args(T(100, 1, 8, 2, "[8]")), Args(cpu)),
+            Node(15, "aten::copy_", 14, 6, Args(cpu, T(100, 1, 8, 2, "[8]")), Args(cpu)),
+            Node(16, "aten::add", 2, 7, Args(T(100, 1, 8, 2, "[8]"), T(100, 1, 8, 2, "[8]")), Args(T(106, 7, 8, 2, "[8]"))));
+        var g = PytorchEtImporter.ImportText(trace, "sync.json").Graph;
+        Assert.Equal(["aten::sum", "aten::item>aten::_local_scalar_dense", "aten::to", "aten::add"], g.Ops.Select(o => o.Name));
+        Assert.Equal([false, true, true, false], g.Ops.Select(o => o.HostSync));
+        // item is a call the program made that launches nothing itself: a view of the op it wraps.
+        Assert.Equal((2, 1, 0), (g.Ops[1].HostCalls, g.Ops[1].HostViews, g.Ops[1].HostNested));
+        Assert.Equal((3, 0, 2), (g.Ops[2].HostCalls, g.Ops[2].HostViews, g.Ops[2].HostNested));
+    }
+
+    [Fact]
     public void In_place_updates_get_a_new_version_of_the_tensor()
     {
         var trace = Trace(
