@@ -66,14 +66,10 @@ public sealed partial class GpuDeviceModel : IDeviceModel, IHostDispatchDevice
     /// <summary>The host thread that issues ops in eager execution.</summary>
     public int HostEngine => _host;
 
-    /// <summary>Host time to issue <paramref name="op"/> in eager execution:
-    /// <c>host.dispatch_s_per_op + (HostCalls - 1) x host.dispatch_s_per_call</c>.</summary>
-    public long DispatchPs(Op op)
-    {
-        ArgumentNullException.ThrowIfNull(op);
-        var calls = Math.Max(1, op.HostCalls);
-        return Ps.FromSeconds(Spec.HostDispatchPerOpS + (calls - 1) * Spec.HostDispatchPerCallS);
-    }
+    /// <summary>Host time to issue <paramref name="op"/> in eager execution: its own call at
+    /// <c>host.dispatch.by_kind.&lt;kind&gt;</c>, its metadata-only calls at <c>.view</c> and its nested
+    /// calls at <c>.nested</c> (<see cref="GpuHostDispatchSpec"/>).</summary>
+    public long DispatchPs(Op op) => Ps.FromSeconds(Spec.HostDispatch.DispatchS(op));
 
     public double PeakFlops(DType dtype) => Spec.PeakFlops.TryGetValue(dtype, out var p) ? p : 0;
 

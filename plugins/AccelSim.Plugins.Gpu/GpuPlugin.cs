@@ -95,8 +95,12 @@ public static class GpuParameters
             new("host.pcie.pinned_efficiency", "fraction", "fraction of the link a pinned-memory copy reaches"),
             new("host.pcie.pageable_h2d_efficiency", "fraction", "fraction of the link a pageable host-to-device copy reaches (staging copy)"),
             new("host.pcie.pageable_d2h_efficiency", "fraction", "fraction of the link a pageable device-to-host copy reaches"),
-            new("host.dispatch_s_per_op", "s", "host (CPU) time to issue one device op in eager execution (framework dispatch and kernel launch)"),
-            new("host.dispatch_s_per_call", "s", "host time of each further host-only framework call (a view, a reshape) issued with an op"),
+            .. GpuHostDispatchSpec.Keys.Select(k => new PluginParameter($"{GpuHostDispatchSpec.Prefix}.{k}", "s", k switch
+            {
+                "view" => "host time of a metadata-only call the program makes in eager execution (view, reshape, transpose, chunk)",
+                "nested" => "host time of a call made inside another call (the t and mm inside an aten::linear)",
+                _ => $"host (CPU) time of an eager program's call that issues a {k} op: framework dispatch, kernel launch and the interpreter before it",
+            })),
             new("host.memory_bytes", "bytes", "host memory available to the device (0 = not modelled)", Required: false),
             new("host.nvme.capacity_bytes", "bytes", "NVMe drive capacity available to the device: the ssd tier (0 = not modelled)", Required: false),
             new("host.nvme.bandwidth_Bps", "B/s", "NVMe drive sequential bandwidth (datasheet)", Required: false),

@@ -77,8 +77,7 @@ public sealed class GpuSpec
     public double NvmeEfficiency { get; init; } = 1;
 
     // host dispatch (eager execution)
-    public required double HostDispatchPerOpS { get; init; }
-    public required double HostDispatchPerCallS { get; init; }
+    public required GpuHostDispatchSpec HostDispatch { get; init; }
 
     // power and energy
     public required double TdpW { get; init; }
@@ -166,8 +165,7 @@ public sealed class GpuSpec
             PciePageableH2DEfficiency = b.Number("host.pcie.pageable_h2d_efficiency", 0, 1, exclusiveMin: true),
             PciePageableD2HEfficiency = b.Number("host.pcie.pageable_d2h_efficiency", 0, 1, exclusiveMin: true),
             HostMemoryBytes = (long)b.OptionalNumber("host.memory_bytes", 0),
-            HostDispatchPerOpS = b.Number("host.dispatch_s_per_op"),
-            HostDispatchPerCallS = b.Number("host.dispatch_s_per_call"),
+            HostDispatch = GpuHostDispatchSpec.Bind(b),
             TdpW = b.Positive("power.tdp_W"),
             CapW = b.Positive("power.cap_W"),
             StaticW = b.Number("power.static_W"),

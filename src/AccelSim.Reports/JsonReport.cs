@@ -1,5 +1,6 @@
 using AccelSim.Core.Devices;
 using AccelSim.Core.Metrics;
+using AccelSim.Core.Simulation;
 using AccelSim.Reports.Internal;
 using Newtonsoft.Json;
 using Newtonsoft.Json.Linq;
@@ -129,6 +130,15 @@ public static class JsonReport
             var arr = new JArray();
             foreach (var o in m.Ops) arr.Add(Op(o));
             root["ops"] = arr;
+        }
+        if (m.Launch is { } launch)
+        {
+            root.Property("schedule")!.AddAfterSelf(new JProperty("launch", new JObject
+            {
+                ["mode"] = launch.Mode.Name(),
+                ["from"] = launch.Source.Name(),
+                ["note"] = launch.Note(wl) is { } note ? note : JValue.CreateNull(),
+            }));
         }
         return root;
     }

@@ -99,6 +99,7 @@ public static class TableReport
                    $"{m.OpCount} ops | schedule {Markup.Escape(m.Schedule)}";
         console.Write(new Rule("[bold]AccelSim run[/]").LeftJustified());
         console.MarkupLine(line);
+        if (m.Launch?.Note(w) is { } note) console.MarkupLine(Markup.Escape(note));
         console.WriteLine();
     }
 

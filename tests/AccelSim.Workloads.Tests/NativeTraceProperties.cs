@@ -13,6 +13,7 @@ public class NativeTraceProperties
     internal static WorkloadGraph RandomGraph(int seed, int opCount)
     {
         var rng = new Random(seed);
+        var host = new Random(seed ^ 0x5eed); // host fields drawn apart, so the rest of the graph is as before
         var kinds = Enum.GetValues<OpKind>();
         var roles = Enum.GetValues<TensorRole>();
         string[] names = ["x", "layer0.q\"k\"v", "ü-ñ", "tab\there", "back\\slash", "a/b", ""];
@@ -42,13 +43,26 @@ public class NativeTraceProperties
             long? br = rng.Next(2) == 0 ? rng.NextInt64(0, 1L << 40) : null;
             long? bw = rng.Next(2) == 0 ? rng.NextInt64(0, 1L << 40) : null;
             ops.Add(new Op(i, names[rng.Next(names.Length)] + i, kinds[rng.Next(kinds.Length)], rng.Next(-1, 80), inputs, outputs,
-                rng.NextInt64(0, long.MaxValue / 1024), DTypes.All[rng.Next(DTypes.All.Length)], gemm, attn, br, bw));
+                rng.NextInt64(0, long.MaxValue / 1024), DTypes.All[rng.Next(DTypes.All.Length)], gemm, attn, br, bw)
+            {
+                HostViews = host.Next(0, 5),
+                HostNested = host.Next(3) == 0 ? 0 : host.Next(0, 12),
+                HostSync = host.Next(8) == 0,
+            });
+            var own = host.Next(4) == 0 ? 0 : host.Next(1, 3);
+            ops[^1] = WithCalls(ops[^1], Math.Max(1, ops[^1].HostViews + ops[^1].HostNested + own));
             available.AddRange(outputs);
         }
         var info = new WorkloadInfo(names[rng.Next(names.Length)], rng.Next(2) == 0 ? "prefill" : "decode",
             rng.Next(1, 64), rng.Next(0, 9000), rng.Next(0, 9000), rng.Next(0, 100000));
+        if (host.Next(2) == 0)
+            info = info with { Recorded = new Core.Simulation.RecordedProgram((Core.Simulation.LaunchMode)host.Next(2), names[host.Next(names.Length)]) { Source = host.Next(2) == 0 ? null : "s" } };
         return new WorkloadGraph(info, ops);
     }
+
+    private static Op WithCalls(Op o, int calls) =>
+        new(o.Id, o.Name, o.Kind, o.Layer, o.Inputs, o.Outputs, o.Flops, o.ComputeDType, o.Gemm, o.Attention, o.BytesRead, o.BytesWritten)
+        { HostCalls = calls, HostViews = o.HostViews, HostNested = o.HostNested, HostSync = o.HostSync };
 
     private static Arbitrary<(int Seed, int Ops)> Recipes() =>
         Arb.From(Gen.Choose(0, int.MaxValue).SelectMany(seed => Gen.Choose(0, 40), (seed, n) => (seed, n)));

@@ -1,5 +1,6 @@
 using AccelSim.Core.Config;
 using AccelSim.Core.Graph;
+using AccelSim.Core.Simulation;
 using AccelSim.Workloads.Models;
 using AccelSim.Workloads.Traces;
 using Newtonsoft.Json.Linq;
@@ -24,6 +25,7 @@ public class NativeTraceTests
             var (a, b) = (expected.Ops[i], actual.Ops[i]);
             Assert.Equal((a.Id, a.Name, a.Kind, a.Layer, a.Flops, a.ComputeDType, a.BytesRead, a.BytesWritten, a.Gemm, a.Attention),
                 (b.Id, b.Name, b.Kind, b.Layer, b.Flops, b.ComputeDType, b.BytesRead, b.BytesWritten, b.Gemm, b.Attention));
+            Assert.Equal((a.HostCalls, a.HostViews, a.HostNested, a.HostSync), (b.HostCalls, b.HostViews, b.HostNested, b.HostSync));
             Assert.Equal(a.Inputs.Select(t => t.Id), b.Inputs.Select(t => t.Id));
             Assert.Equal(a.Outputs.Select(t => t.Id), b.Outputs.Select(t => t.Id));
         }
@@ -125,6 +127,83 @@ public class NativeTraceTests
         Assert.Equal(-1, g.Ops[1].Layer);
         Assert.Equal(128, g.Ops[1].BytesRead);
         Assert.True(g.Ops[0].Gemm!.Value.WeightShared);
+    }
+
+    [Fact]
+    public void A_trace_without_recorded_loads_as_a_built_workload()
+    {
+        var g = NativeTraceReader.ReadText(Small);
+        Assert.Null(g.Info.Recorded);
+        Assert.DoesNotContain("recorded", NativeTraceWriter.ToText(g));
+    }
+
+    [Fact]
+    public void Recorded_round_trips_and_sits_after_the_workload()
+    {
+        var j = JObject.Parse(Small);
+        j.Property("workload")!.AddAfterSelf(new JProperty("recorded", new JObject { ["launch"] = "eager", ["framework"] = "PyTorch", ["source"] = "an ET" }));
+        var g = NativeTraceReader.ReadText(j.ToString());
+        Assert.Equal(new RecordedProgram(LaunchMode.Eager, "PyTorch") { Source = "an ET" }, g.Info.Recorded);
+        var text = NativeTraceWriter.ToText(g);
+        Assert.Contains("\"tokens\":4},\n  \"recorded\": {\"launch\":\"eager\",\"framework\":\"PyTorch\",\"source\":\"an ET\"},\n  \"tensors\"", text);
+        AssertSameGraph(g, NativeTraceReader.ReadText(text));
+        Assert.Equal(text, NativeTraceWriter.ToText(NativeTraceReader.ReadText(text)));
+
+        var graphLaunch = NativeTraceReader.ReadText(text.Replace("\"eager\"", "\"graph\"", StringComparison.Ordinal));
+        Assert.Equal(LaunchMode.Graph, graphLaunch.Info.Recorded!.Launch);
+        Assert.Null(NativeTraceReader.ReadText(text.Replace(",\"source\":\"an ET\"", "", StringComparison.Ordinal)).Info.Recorded!.Source);
+    }
+
+    [Fact]
+    public void A_bad_recorded_field_is_named()
+    {
+        Assert.Equal("recorded.launch", BadSingle(j => j["recorded"] = new JObject { ["launch"] = "lazy", ["framework"] = "PyTorch" }).Path);
+        Assert.Equal("recorded.framework", BadSingle(j => j["recorded"] = new JObject { ["launch"] = "eager" }).Path);
+        Assert.Equal("recorded.speed", BadSingle(j => j["recorded"] = new JObject { ["launch"] = "eager", ["framework"] = "x", ["speed"] = 2 }).Path);
+        Assert.Equal("recorded", BadSingle(j => j["recorded"] = "eager").Path);
+    }
+
+    [Fact]
+    public void Host_call_breakdown_and_read_backs_round_trip()
+    {
+        var j = JObject.Parse(Small);
+        var op = (JObject)j["ops"]![0]!;
+        op["host_calls"] = 9;
+        op["host_views"] = 2;
+        op["host_nested"] = 6;
+        op["host_sync"] = true;
+        var g = NativeTraceReader.ReadText(j.ToString());
+        Assert.Equal((9, 2, 6, 1, true), (g.Ops[0].HostCalls, g.Ops[0].HostViews, g.Ops[0].HostNested, g.Ops[0].HostOwnCalls, g.Ops[0].HostSync));
+        Assert.Equal((1, 0, 0, false), (g.Ops[1].HostCalls, g.Ops[1].HostViews, g.Ops[1].HostNested, g.Ops[1].HostSync));
+        var text = NativeTraceWriter.ToText(g);
+        Assert.Contains("\"host_calls\":9,\"host_views\":2,\"host_nested\":6,\"host_sync\":true", text);
+        AssertSameGraph(g, NativeTraceReader.ReadText(text));
+    }
+
+    [Fact]
+    public void Host_calls_without_a_breakdown_are_views()
+    {
+        // Traces written before the breakdown: every call beyond the op's own is a view.
+        var j = JObject.Parse(Small);
+        ((JObject)j["ops"]![0]!)["host_calls"] = 5;
+        var g = NativeTraceReader.ReadText(j.ToString());
+        Assert.Equal((5, 4, 0), (g.Ops[0].HostCalls, g.Ops[0].HostViews, g.Ops[0].HostNested));
+        Assert.DoesNotContain("host_views", NativeTraceWriter.ToText(g));
+    }
+
+    [Fact]
+    public void A_breakdown_larger_than_the_calls_is_rejected()
+    {
+        var p = BadSingle(j =>
+        {
+            var op = (JObject)j["ops"]![0]!;
+            op["host_calls"] = 3;
+            op["host_views"] = 2;
+            op["host_nested"] = 2;
+        });
+        Assert.Equal("ops[0].host_views", p.Path);
+        Assert.Contains("exceed host_calls", p.Message);
+        Assert.Equal("ops[0].host_sync", BadSingle(j => ((JObject)j["ops"]![0]!)["host_sync"] = 1).Path);
     }
 
     private static InputProblem BadSingle(Action<JObject> edit)

@@ -17,7 +17,7 @@ public static class CompareCommand
         var c = new Command("compare", "Run one workload on several devices and schedules and print them side by side");
         var hardware = new Option<string>("--hardware") { Required = true, Description = "Comma-separated hardware names or paths" };
         var workload = new WorkloadOptions(c);
-        var schedules = new Option<string>("--schedule") { DefaultValueFactory = _ => "sequential", Description = "Comma-separated schedules: sequential, dataflow, auto" };
+        var schedules = new Option<string?>("--schedule") { Description = "Comma-separated schedules: sequential, dataflow, auto, eager (default: sequential, or eager for a trace that records an eager program)" };
         var format = CommonOptions.Format();
         var outPath = CommonOptions.Out();
         foreach (var o in new Option[] { hardware, schedules, format, outPath }) c.Options.Add(o);
@@ -25,8 +25,10 @@ public static class CompareCommand
         c.SetAction(p =>
         {
             var hardwareNames = Split(p.GetValue(hardware)!, "--hardware");
-            var scheduleNames = Split(p.GetValue(schedules)!, "--schedule");
             var graph = workload.Build(p);
+            var explicitSchedules = p.GetValue(schedules);
+            var (defaultSchedule, defaultLaunch) = Execution.ResolveSchedule(null, graph.Info);
+            var scheduleNames = explicitSchedules is null ? [defaultSchedule] : Split(explicitSchedules, "--schedule");
 
             using var services = Composition.Build(p.GetValue(CommonOptions.Plugins));
             var runs = new List<RunMetrics>();
@@ -34,7 +36,11 @@ public static class CompareCommand
             {
                 var device = CommonOptions.CreateDevice(services.Registry(), hw, null);
                 foreach (var s in scheduleNames)
-                    runs.Add(Execution.Simulate(graph, device, Execution.Schedule(s), services.Bus(), null, progress: false).Metrics);
+                {
+                    var metrics = Execution.Simulate(graph, device, Execution.Schedule(s), services.Bus(), null, progress: false).Metrics;
+                    var launch = explicitSchedules is null ? defaultLaunch : Execution.ResolveSchedule(s, graph.Info).Launch;
+                    runs.Add(metrics with { Launch = Execution.Reported(launch) });
+                }
             }
 
             using var files = new OutputFiles();
@@ -67,6 +73,7 @@ public static class CompareCommand
     {
         var first = runs[0].Workload;
         console.MarkupLine($"[bold]{Markup.Escape(first.Name)}[/] {Markup.Escape(first.Phase)} | batch {first.Batch} | seq {first.SeqLen} | context {first.Context} | {runs[0].OpCount} ops");
+        if (runs[0].Launch?.Note(first) is { } note) console.MarkupLine(Markup.Escape(note));
         var table = new Table().AddColumns("hardware", "schedule", "latency", "tokens/s", "compute util", "memory-bw util",
             "off-chip bytes", "memory-bound time", "energy", "tokens/J", "spilled");
         foreach (var col in table.Columns.Skip(2)) col.RightAligned();

@@ -19,6 +19,9 @@ public sealed record OutputRequest(string Format, string? OutPath, string? Timel
 
     /// <summary>Carbon inputs; when given, the report carries a carbon section.</summary>
     public CarbonInputs? Carbon { get; init; }
+
+    /// <summary>The launch decision to report (<see cref="Execution.Reported"/>), or null.</summary>
+    public LaunchDecision? Launch { get; init; }
 }
 
 /// <summary>The path every simulating command shares: schedule, simulate with observers attached,
@@ -33,6 +36,27 @@ public static class Execution
         "eager" => new EagerSchedule(),
         _ => throw new Core.Config.InputException(null, "--schedule", $"expected sequential, dataflow, auto or eager, got '{name}'"),
     };
+
+    /// <summary>The schedule a run uses and the launch decision behind it. An explicit <c>--schedule</c>
+    /// wins (eager is an eager launch, every other schedule a graph launch); without one, the workload
+    /// decides through <see cref="LaunchDecision.Resolve"/> (a trace that records an eager program runs
+    /// eager) and the default is the sequential schedule (graph replay). A launch option plugs in as the
+    /// <paramref name="requested"/> mode.</summary>
+    public static (string Schedule, LaunchDecision Launch) ResolveSchedule(string? schedule, WorkloadInfo info, LaunchMode? requested = null)
+    {
+        if (schedule is not null)
+        {
+            var mode = requested ?? (schedule == "eager" ? LaunchMode.Eager : LaunchMode.Graph);
+            return (schedule, new LaunchDecision(mode, LaunchSource.Option));
+        }
+        var decision = LaunchDecision.Resolve(requested, info);
+        return (decision.Mode == LaunchMode.Eager ? "eager" : "sequential", decision);
+    }
+
+    /// <summary>The decision worth recording in a report: an eager launch, or one the workload decided;
+    /// a graph launch by default or by option leaves the report as it always was.</summary>
+    public static LaunchDecision? Reported(LaunchDecision d) =>
+        d.Source == LaunchSource.Workload || d.Mode == LaunchMode.Eager ? d : null;
 
     /// <summary>Applies a placement policy (resident, fit, offload) to the graph.</summary>
     public static WorkloadGraph Place(WorkloadGraph graph, IDeviceModel device, string policy) => Place(graph, device, policy, "fit");
@@ -64,6 +88,7 @@ public static class Execution
         using var files = new OutputFiles();
         using var timeline = output.TimelinePath is null ? null : new TimelineRecorder(bus);
         var (result, metrics) = Simulate(graph, device, schedule, bus, timeline, progress: output.Format == "table");
+        if (output.Launch is { } launch) metrics = metrics with { Launch = launch };
         if (output.Carbon is { } carbon) metrics = metrics with { Carbon = Carbon.Compute(metrics, carbon) };
 
         if (output.OutPath is not null)

@@ -14,7 +14,7 @@ public static class RunCommand
         var c = new Command("run", "Simulate a workload on a device and report time, utilisation, energy and the memory wall");
         var hardware = CommonOptions.Hardware();
         var workload = new WorkloadOptions(c);
-        var schedule = new Option<string>("--schedule") { DefaultValueFactory = _ => "sequential", Description = "sequential (kernel by kernel), dataflow (each layer as one spatial pipeline) auto (per layer, whichever is faster) or eager (a host thread issues every op, as eager PyTorch does)" };
+        var schedule = new Option<string?>("--schedule") { Description = "sequential (kernel by kernel; the default), dataflow (each layer as one spatial pipeline) auto (per layer, whichever is faster) or eager (a host thread issues every op, as eager PyTorch does; the default for a trace that records an eager program)" };
         var placement = new Option<string>("--placement")
         {
             DefaultValueFactory = _ => "resident",
@@ -51,14 +51,16 @@ public static class RunCommand
             var switches = p.GetValue(experts);
             if (switches != 0) graph = ExpertSwitching.Compose(graph, switches, device);
             graph = Execution.Place(graph, device, p.GetValue(placement)!, p.GetValue(kvPolicy)!);
-            if (p.GetValue(schedule) == "eager" && device is not IHostDispatchDevice)
+            var (scheduleName, launch) = Execution.ResolveSchedule(p.GetValue(schedule), graph.Info);
+            if (scheduleName == "eager" && device is not IHostDispatchDevice)
                 cli.Error.WriteLine($"note: {device.Name} has no host model; eager runs its ops kernel by kernel (the sequential schedule)");
-            return Execution.RunAndReport(cli, graph, device, Execution.Schedule(p.GetValue(schedule)!), services.Bus(),
+            return Execution.RunAndReport(cli, graph, device, Execution.Schedule(scheduleName), services.Bus(),
                 new OutputRequest(p.GetValue(format)!, p.GetValue(outPath), p.GetValue(timeline), p.GetValue(ops))
                 {
                     RooflinePath = p.GetValue(roofline),
                     RooflinePlotPath = p.GetValue(rooflinePlot),
                     Carbon = carbon.Resolve(p, config),
+                    Launch = device is IHostDispatchDevice ? Execution.Reported(launch) : null,
                 });
         });
         return c;

@@ -66,6 +66,24 @@ public sealed class Op
     /// reshapes) made since the previous device op. An eager framework pays a dispatch cost for each.</summary>
     public int HostCalls { get; init; } = 1;
 
+    /// <summary>Of <see cref="HostCalls"/>, the metadata-only calls the program made itself (views,
+    /// reshapes, transposes, chunks, a non-converting <c>to</c>): each costs the host a call that
+    /// launches nothing.</summary>
+    public int HostViews { get; init; }
+
+    /// <summary>Of <see cref="HostCalls"/>, the calls made inside other calls (the <c>t</c>, <c>matmul</c>
+    /// and <c>mm</c> inside an <c>aten::linear</c>): a dispatcher hop each. The rest of the calls (at most
+    /// one) is the op's own call, which costs the host what an op of its kind costs.</summary>
+    public int HostNested { get; init; }
+
+    /// <summary>The op's own call, when it is among the <see cref="HostCalls"/> (1), or 0 when every call
+    /// that issues the op was made inside another op's call.</summary>
+    public int HostOwnCalls => Math.Max(0, HostCalls - HostViews - HostNested);
+
+    /// <summary>The host waits for this op to finish before it issues anything else (a value read back to
+    /// the host: <c>.item()</c>, <c>nonzero</c>, a copy to host memory).</summary>
+    public bool HostSync { get; init; }
+
     /// <summary>For a copy between memory tiers (weights streamed from host memory, KV swapped out),
     /// the tiers it moves bytes between; null for ordinary ops. Devices cost it on their copy path.</summary>
     public TierTransfer? Transfer { get; init; }

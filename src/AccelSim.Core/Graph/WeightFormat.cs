@@ -133,7 +133,7 @@ public static class WeightFormat
                 flops = (long)Math.Round(op.Flops * sp.Density, MidpointRounding.AwayFromZero);
             ops[i] = new Op(op.Id, op.Name, op.Kind, op.Layer, inputs, op.Outputs, flops, op.ComputeDType,
                 op.Gemm, op.Attention, bytesRead, op.BytesWritten)
-            { HostCalls = op.HostCalls };
+            { HostCalls = op.HostCalls, HostViews = op.HostViews, HostNested = op.HostNested, HostSync = op.HostSync };
         }
         return new WorkloadGraph(graph.Info, ops);
     }

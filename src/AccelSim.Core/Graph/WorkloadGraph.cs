@@ -4,7 +4,11 @@ using QuikGraph.Algorithms;
 namespace AccelSim.Core.Graph;
 
 /// <summary>Describes where a workload came from and how many tokens it processes.</summary>
-public sealed record WorkloadInfo(string Name, string Phase, long Batch, long SeqLen, long Context, long Tokens);
+public sealed record WorkloadInfo(string Name, string Phase, long Batch, long SeqLen, long Context, long Tokens)
+{
+    /// <summary>The program the workload was recorded from (an imported trace), or null for a built one.</summary>
+    public Simulation.RecordedProgram? Recorded { get; init; }
+}
 
 /// <summary>A dataflow graph of ops. Edges run from the op that produces a tensor to every op that
 /// consumes it (QuikGraph <see cref="BidirectionalGraph{TVertex,TEdge}"/>). Ops are kept in the

@@ -391,6 +391,9 @@ public static class Placement
         new(id, op.Name, op.Kind, op.Layer, inputs, outputs, op.Flops, op.ComputeDType, op.Gemm, op.Attention, op.BytesRead, op.BytesWritten)
         {
             HostCalls = op.HostCalls,
+            HostViews = op.HostViews,
+            HostNested = op.HostNested,
+            HostSync = op.HostSync,
             Transfer = op.Transfer,
         };
 

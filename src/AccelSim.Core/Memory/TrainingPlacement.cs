@@ -383,6 +383,9 @@ public static class TrainingPlacement
                         clone = new Op(ops.Count, op.Name, op.Kind, op.Layer, inputs, outputs, op.Flops, op.ComputeDType, op.Gemm, op.Attention, op.BytesRead, op.BytesWritten)
                         {
                             HostCalls = op.HostCalls,
+                            HostViews = op.HostViews,
+                            HostNested = op.HostNested,
+                            HostSync = op.HostSync,
                             Transfer = t,
                         };
                     }

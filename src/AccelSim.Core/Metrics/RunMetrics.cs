@@ -91,6 +91,10 @@ public sealed record RunMetrics(
     /// <summary>Tokens processed per joule.</summary>
     public double TokensPerJ => Energy.TotalJ > 0 ? Workload.Tokens / Energy.TotalJ : 0;
 
+    /// <summary>How the run's kernels were launched and what decided it, when something other than the
+    /// default did (a user's option, or a trace that records its program); null otherwise.</summary>
+    public Simulation.LaunchDecision? Launch { get; init; }
+
     /// <summary>Operational and embodied emissions, when the caller supplied carbon inputs
     /// (<see cref="Carbon.Compute"/>).</summary>
     public CarbonMetrics? Carbon { get; init; }

@@ -15,9 +15,10 @@ public interface IHostDispatchDevice
 }
 
 /// <summary>Eager execution: a host thread issues ops in trace order, each after its dispatch cost; the
-/// device runs them in issue order as they arrive. When dispatch is slower than the kernels, the device
-/// waits on the host and the run comes out launch-bound; when kernels are slower, the host runs ahead.
-/// On a device without a host model this is the sequential schedule.</summary>
+/// device runs them in issue order as they arrive (a queue). When dispatch is slower than the kernels,
+/// the device waits on the host and the run comes out launch-bound; when kernels are slower, the host
+/// runs ahead. An op that reads a value back (<see cref="Op.HostSync"/>) makes the host wait for it
+/// before issuing the next op. On a device without a host model this is the sequential schedule.</summary>
 public sealed class EagerSchedule : ISchedule
 {
     public string Name => "eager";
@@ -30,17 +31,19 @@ public sealed class EagerSchedule : ISchedule
         var preds = new List<IReadOnlyList<int>>(2 * order.Count);
         var lastDispatch = -1;
         var lastKernel = -1;
+        var syncedOn = -1; // a read-back kernel the next dispatch must wait for
         foreach (var op in order)
         {
             var dispatch = tasks.Count;
             tasks.Add(new SimTask(dispatch, [op], new OpCost(host.HostEngine, 0, host.DispatchPs(op), [], 0, "host dispatch")) { HostOnly = true });
-            preds.Add(lastDispatch < 0 ? [] : [lastDispatch]);
+            preds.Add(lastDispatch < 0 ? [] : syncedOn < 0 ? [lastDispatch] : [lastDispatch, syncedOn]);
             lastDispatch = dispatch;
 
             var kernel = tasks.Count;
             tasks.Add(new SimTask(kernel, [op], device.Cost(op)));
             preds.Add(lastKernel < 0 ? [dispatch] : [dispatch, lastKernel]);
             lastKernel = kernel;
+            syncedOn = op.HostSync ? kernel : -1;
         }
         return new SimProgram(Name, graph, tasks, preds);
     }

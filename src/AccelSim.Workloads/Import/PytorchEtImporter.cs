@@ -76,7 +76,12 @@ public static class PytorchEtImporter
     }
 
     private sealed record OpSpec(EtNode Node, string Name, OpKind Kind, List<Tensor> Inputs, List<Tensor> Outputs, long Flops, DType DType,
-        GemmShape? Gemm, AttentionShape? Attention, long BytesRead, long BytesWritten, int HostCalls, IReadOnlyList<EtTensor> EtOutputs);
+        GemmShape? Gemm, AttentionShape? Attention, long BytesRead, long BytesWritten, int HostCalls, IReadOnlyList<EtTensor> EtOutputs)
+    {
+        public int HostViews { get; init; }
+        public int HostNested { get; init; }
+        public bool HostSync { get; init; }
+    }
 
     private sealed class Builder(PytorchEtOptions options)
     {
@@ -88,6 +93,7 @@ public static class PytorchEtImporter
         private readonly Dictionary<EtNode, bool> _work = [];
         private int _nextTensor;
         private int _pendingCalls;
+        private int _pendingViews; // of the pending calls, those the program made itself
         private int _hostCalls;
         private int _topLevel;
         private int _metadata;
@@ -110,7 +116,14 @@ public static class PytorchEtImporter
 
             var trailing = _pendingCalls;
             if (trailing > 0 && _ops.Count > 0)
-                _ops[^1] = _ops[^1] with { HostCalls = _ops[^1].HostCalls + trailing };
+            {
+                _ops[^1] = _ops[^1] with
+                {
+                    HostCalls = _ops[^1].HostCalls + trailing,
+                    HostViews = _ops[^1].HostViews + _pendingViews,
+                    HostNested = _ops[^1].HostNested + trailing - _pendingViews,
+                };
+            }
 
             var layers = AssignLayers(out var layerCount);
             var ops = new List<Op>(_ops.Count);
@@ -120,9 +133,16 @@ public static class PytorchEtImporter
                 ops.Add(new Op(i, s.Name, s.Kind, layers[i], s.Inputs, s.Outputs, s.Flops, s.DType, s.Gemm, s.Attention, s.BytesRead, s.BytesWritten)
                 {
                     HostCalls = s.HostCalls,
+                    HostViews = s.HostViews,
+                    HostNested = s.HostNested,
+                    HostSync = s.HostSync,
                 });
             }
-            var graph = new WorkloadGraph(Info(), ops);
+            var info = Info() with
+            {
+                Recorded = new Core.Simulation.RecordedProgram(Core.Simulation.LaunchMode.Eager, "PyTorch") { Source = $"PyTorch execution trace, schema {schema}" },
+            };
+            var graph = new WorkloadGraph(info, ops);
             var summary = new PytorchEtSummary
             {
                 Schema = schema,
@@ -181,6 +201,7 @@ public static class PytorchEtImporter
             }
             _hostCalls++;
             _pendingCalls++;
+            if (topLevel) _pendingViews++;
             if (node.Children.Count > 0)
             {
                 foreach (var c in node.Children) Walk(c, topLevel: false);
@@ -204,6 +225,7 @@ public static class PytorchEtImporter
             // A leaf the importer does not know: memory-bound generic work, listed in the summary.
             _hostCalls--;
             _pendingCalls--;
+            if (topLevel) _pendingViews--;
             var count = _unknown.TryGetValue(node.Name, out var u) ? u : (0, node.Id);
             _unknown[node.Name] = (count.Item1 + 1, count.Item2);
             Emit(node, new AtenRule(OpKind.Generic, AtenCost.Move), topLevel);
@@ -237,7 +259,9 @@ public static class PytorchEtImporter
             var calls = CountCalls(node);
             _hostCalls += calls;
             var hostCalls = _pendingCalls + calls;
+            var views = _pendingViews;
             _pendingCalls = 0;
+            _pendingViews = 0;
 
             var work = AtenCosts.Work(node, rule);
             var reads = work.Reads;
@@ -264,7 +288,12 @@ public static class PytorchEtImporter
                 _fresh.Remove(t.StorageId);
             }
             _ops.Add(new OpSpec(node, name, work.Kind, inputs, outputs, work.Flops, work.DType, work.Gemm, work.Attention, work.BytesRead,
-                work.BytesWritten, Math.Max(1, hostCalls), writes));
+                work.BytesWritten, Math.Max(1, hostCalls), writes)
+            {
+                HostViews = views,
+                HostNested = Math.Max(1, hostCalls) - 1 - views,
+                HostSync = AtenOps.ReadsBack(node),
+            });
         }
 
         /// <summary>The enclosing top-level call, for readable names of nested ops (<c>aten::to>aten::copy_</c>).</summary>

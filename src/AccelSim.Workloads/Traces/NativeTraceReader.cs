@@ -1,5 +1,6 @@
 using AccelSim.Core.Config;
 using AccelSim.Core.Graph;
+using AccelSim.Core.Simulation;
 using AccelSim.Workloads.Configs;
 using Newtonsoft.Json;
 using Newtonsoft.Json.Linq;
@@ -15,11 +16,13 @@ public static class NativeTraceReader
 
     private const int MaxProblems = 100;
 
-    private static readonly string[] RootKeys = ["schema", "workload", "tensors", "ops"];
+    private static readonly string[] RootKeys = ["schema", "workload", "recorded", "tensors", "ops"];
+    private static readonly string[] RecordedKeys = ["launch", "framework", "source"];
     private static readonly string[] WorkloadKeys = ["name", "phase", "batch", "seq_len", "context", "tokens"];
     private static readonly string[] TensorKeys = ["id", "name", "shape", "dtype", "role"];
     private static readonly string[] OpKeys =
-        ["id", "name", "kind", "layer", "inputs", "outputs", "flops", "dtype", "bytes_read", "bytes_written", "gemm", "attention", "host_calls"];
+        ["id", "name", "kind", "layer", "inputs", "outputs", "flops", "dtype", "bytes_read", "bytes_written", "gemm", "attention", "host_calls", "host_views",
+        "host_nested", "host_sync"];
     private static readonly string[] GemmKeys = ["batch", "m", "n", "k", "weight_shared"];
     private static readonly string[] AttentionKeys = ["batch", "heads_q", "heads_kv", "head_dim", "query_len", "kv_len", "causal"];
 
@@ -64,6 +67,8 @@ public static class NativeTraceReader
         r.Keys(obj, "", RootKeys);
 
         var info = r.Workload(obj);
+        var recorded = r.Recorded(obj);
+        if (info is not null && recorded is not null) info = info with { Recorded = recorded };
         var tensors = r.Tensors(obj);
         var ops = r.Ops(obj, tensors);
         r.ThrowIfAny();
@@ -110,6 +115,29 @@ public static class NativeTraceReader
             return name is null || phase is null || batch is null || seq is null || ctx is null || tokens is null
                 ? null
                 : new WorkloadInfo(name, phase, batch.Value, seq.Value, ctx.Value, tokens.Value);
+        }
+
+        /// <summary>The optional "recorded" object: the program the trace was recorded from.</summary>
+        public RecordedProgram? Recorded(JObject root)
+        {
+            if (root["recorded"] is null) return null;
+            if (root["recorded"] is not JObject r)
+            {
+                Problem("recorded", "expected an object {\"launch\": \"eager\"|\"graph\", \"framework\": ..., \"source\": ...}");
+                return null;
+            }
+            Keys(r, "recorded", RecordedKeys);
+            var launchText = String(r, "recorded", "launch");
+            var framework = String(r, "recorded", "framework");
+            string? source = null;
+            if (r["source"] is not null) source = String(r, "recorded", "source");
+            if (launchText is null || framework is null) return null;
+            if (!LaunchModes.TryParse(launchText, out var launch))
+            {
+                Problem("recorded.launch", $"unknown launch \"{launchText}\"; expected eager or graph");
+                return null;
+            }
+            return new RecordedProgram(launch, framework) { Source = source };
         }
 
         /// <summary>Tensor ids declared under "tensors", valid or not: an op referring to a
@@ -202,14 +230,30 @@ public static class NativeTraceReader
                 var bytesRead = o["bytes_read"] is null ? null : Long(o, path, "bytes_read", 0);
                 var bytesWritten = o["bytes_written"] is null ? null : Long(o, path, "bytes_written", 0);
                 var hostCalls = o["host_calls"] is null ? 1 : Int(o, path, "host_calls", 1);
+                var hostViews = o["host_views"] is null ? (int?)null : Int(o, path, "host_views", 0);
+                var hostNested = o["host_nested"] is null ? 0 : Int(o, path, "host_nested", 0);
+                var hostSync = o["host_sync"] is null ? false : Bool(o, path, "host_sync");
+                // Without a breakdown (traces written before it), every call beyond the op's own is a view.
+                var views = hostViews ?? (o["host_nested"] is null && hostCalls is not null ? hostCalls.Value - 1 : 0);
+                if (hostCalls is not null && hostNested is not null && views + hostNested.Value > hostCalls.Value)
+                {
+                    Problem(Join(path, o["host_views"] is null ? "host_nested" : "host_views"),
+                        $"host_views + host_nested ({views} + {hostNested}) exceed host_calls ({hostCalls}); they count calls among the op's host calls");
+                }
                 var gemm = Gemm(o, path);
                 var attention = Attention(o, path);
                 var ok = id is not null && name is not null && kind is not null && layer is not null && inputs is not null
                     && outputs is not null && flops is not null && dtype is not null
                     && (o["bytes_read"] is null || bytesRead is not null) && (o["bytes_written"] is null || bytesWritten is not null)
-                    && (o["gemm"] is null || gemm is not null) && (o["attention"] is null || attention is not null) && hostCalls is not null;
+                    && (o["gemm"] is null || gemm is not null) && (o["attention"] is null || attention is not null) && hostCalls is not null
+                    && (o["host_views"] is null || hostViews is not null) && hostNested is not null && hostSync is not null;
                 specs.Add(ok
                     ? new OpSpec(name!, kind!.Value, layer!.Value, inputs!, outputs!, flops!.Value, dtype!.Value, gemm, attention, bytesRead, bytesWritten, hostCalls!.Value)
+                    {
+                        HostViews = views,
+                        HostNested = hostNested!.Value,
+                        HostSync = hostSync!.Value,
+                    }
                     : null);
             }
             if (_problems.Count > 0) return list;
@@ -249,6 +293,9 @@ public static class NativeTraceReader
                     list.Add(new Op(i, s.Name, s.Kind, s.Layer, s.Inputs, s.Outputs, s.Flops, s.DType, s.Gemm, s.Attention, s.BytesRead, s.BytesWritten)
                     {
                         HostCalls = s.HostCalls,
+                        HostViews = s.HostViews,
+                        HostNested = s.HostNested,
+                        HostSync = s.HostSync,
                     });
                 }
                 catch (Exception e) when (e is ArgumentException or OverflowException)
@@ -406,7 +453,12 @@ public static class NativeTraceReader
     }
 
     private sealed record OpSpec(string Name, OpKind Kind, int Layer, List<Tensor> Inputs, List<Tensor> Outputs, long Flops, DType DType,
-        GemmShape? Gemm, AttentionShape? Attention, long? BytesRead, long? BytesWritten, int HostCalls);
+        GemmShape? Gemm, AttentionShape? Attention, long? BytesRead, long? BytesWritten, int HostCalls)
+    {
+        public int HostViews { get; init; }
+        public int HostNested { get; init; }
+        public bool HostSync { get; init; }
+    }
 
     private sealed class OpList
     {

@@ -1,5 +1,6 @@
 using System.Text;
 using AccelSim.Core.Graph;
+using AccelSim.Core.Simulation;
 using Newtonsoft.Json;
 
 namespace AccelSim.Workloads.Traces;
@@ -20,6 +21,11 @@ public static class NativeTraceWriter
         writer.Write(JsonConvert.ToString(Schema));
         writer.Write(",\n  \"workload\": ");
         writer.Write(Item(w => WriteWorkload(w, graph.Info)));
+        if (graph.Info.Recorded is { } recorded)
+        {
+            writer.Write(",\n  \"recorded\": ");
+            writer.Write(Item(w => WriteRecorded(w, recorded)));
+        }
         writer.Write(",\n  \"tensors\": ");
         WriteArray(writer, graph.Tensors, WriteTensor);
         writer.Write(",\n  \"ops\": ");
@@ -88,6 +94,18 @@ public static class NativeTraceWriter
         w.WriteEndObject();
     }
 
+    private static void WriteRecorded(JsonWriter w, RecordedProgram r)
+    {
+        w.WriteStartObject();
+        w.WritePropertyName("launch"); w.WriteValue(r.Launch.Name());
+        w.WritePropertyName("framework"); w.WriteValue(r.Framework);
+        if (r.Source is not null)
+        {
+            w.WritePropertyName("source"); w.WriteValue(r.Source);
+        }
+        w.WriteEndObject();
+    }
+
     private static void WriteTensor(JsonWriter w, Tensor t)
     {
         w.WriteStartObject();
@@ -124,6 +142,17 @@ public static class NativeTraceWriter
         if (op.HostCalls != 1)
         {
             w.WritePropertyName("host_calls"); w.WriteValue(op.HostCalls);
+        }
+        // The breakdown is written whenever it differs from what a reader assumes without it
+        // (every call beyond the op's own a view).
+        if (op.HostNested != 0 || op.HostViews != Math.Max(0, op.HostCalls - 1))
+        {
+            w.WritePropertyName("host_views"); w.WriteValue(op.HostViews);
+            w.WritePropertyName("host_nested"); w.WriteValue(op.HostNested);
+        }
+        if (op.HostSync)
+        {
+            w.WritePropertyName("host_sync"); w.WriteValue(true);
         }
         if (op.Gemm is { } g)
         {

@@ -1,5 +1,6 @@
 using AccelSim.Core.Config;
 using AccelSim.Core.Graph;
+using AccelSim.Core.Simulation;
 using AccelSim.Workloads.Import;
 using AccelSim.Workloads.Traces;
 
@@ -105,6 +106,30 @@ public sealed class TinyLlamaImportTests
     }
 
     [Fact]
+    public void Host_calls_are_split_into_own_calls_views_and_nested_calls()
+    {
+        var q = R.Graph.Ops.First(o => o.Kind == OpKind.MatMul && o.Layer == 0);
+        // aten::linear: its own call and the 8 calls inside it; no view before it.
+        Assert.Equal((1, 0, 8), (q.HostOwnCalls, q.HostViews, q.HostNested));
+        // Every op carries its own call once, and the rest add up to the calls of the trace.
+        Assert.All(R.Graph.Ops, o => Assert.Equal(1, o.HostOwnCalls));
+        Assert.Equal(R.Summary.HostCalls, R.Graph.Ops.Sum(o => o.HostOwnCalls + o.HostViews + o.HostNested));
+        // The views the program made itself are the top-level calls that are not ops.
+        Assert.Equal(R.Summary.TopLevelCalls - R.Graph.Ops.Count(o => !o.Name.Contains('>', StringComparison.Ordinal)), R.Graph.Ops.Sum(o => o.HostViews));
+    }
+
+    [Fact]
+    public void The_trace_records_an_eager_program_and_its_one_read_back()
+    {
+        Assert.Equal(LaunchMode.Eager, R.Graph.Info.Recorded!.Launch);
+        Assert.Equal("PyTorch", R.Graph.Info.Recorded.Framework);
+        Assert.Contains("1.1.1-chakra.0.0.4", R.Graph.Info.Recorded.Source, StringComparison.Ordinal);
+        // The attention-mask check reads one value back (.item() -> _local_scalar_dense).
+        var sync = Assert.Single(R.Graph.Ops, o => o.HostSync);
+        Assert.EndsWith("aten::_local_scalar_dense", sync.Name, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Data_dependencies_follow_the_tensors()
     {
         var g = R.Graph;
@@ -180,6 +205,10 @@ public sealed class PytorchEtSmallTests
         Assert.Equal(2L * 4 * 16 * 8, g.Ops[0].Flops);
         Assert.Equal((32 + 128) * 2, g.Ops[0].BytesRead);
         Assert.Equal([3, 2, 1], g.Ops.Select(o => o.HostCalls)); // linear+t+mm; view+frobnicate; argmax
+        Assert.Equal([0, 1, 0], g.Ops.Select(o => o.HostViews));  // the view the program made before frobnicate
+        Assert.Equal([2, 0, 0], g.Ops.Select(o => o.HostNested)); // t and mm inside the linear
+        Assert.Equal(LaunchMode.Eager, g.Info.Recorded!.Launch);
+        Assert.DoesNotContain(g.Ops, o => o.HostSync);
         Assert.Equal(6, r.Summary.HostCalls);
         Assert.Equal(1, r.Summary.MetadataCalls);
         // frobnicate reads the linear's output through the view (same storage).
@@ -190,6 +219,28 @@ public sealed class PytorchEtSmallTests
         Assert.Equal(DType.Fp32, idx.DType);
         Assert.Equal([2L], idx.Shape);
         Assert.Equal(8, idx.Bytes);
+    }
+
+    [Fact]
+    public void Reading_a_value_back_makes_the_host_wait()
+    {
+        // x.sum().item(): a reduction, then item -> _local_scalar_dense; then y.to("cpu"): a copy into a
+        // host tensor; then a plain add.
+        var cpu = ($"[105,6,0,8,2,\"cpu\"]", "[8]", Bf);
+        var trace = Trace(
+            Node(10, "aten::sum", 2, 1, Args(T(100, 1, 8, 2, "[8]")), Args(T(101, 2, 1, 2, "[]"))),
+            Node(11, "aten::item", 2, 2, Args(T(101, 2, 1, 2, "[]")), Args()),
+            Node(12, "aten::_local_scalar_dense", 11, 3, Args(T(101, 2, 1, 2, "[]")), Args()),
+            Node(13, "aten::to", 2, 4, Args(T(100, 1, 8, 2, "[8]")), Args(cpu)),
+            Node(14, "aten::_to_copy", 13, 5, Args(T(100, 1, 8, 2, "[8]")), Args(cpu)),
+            Node(15, "aten::copy_", 14, 6, Args(cpu, T(100, 1, 8, 2, "[8]")), Args(cpu)),
+            Node(16, "aten::add", 2, 7, Args(T(100, 1, 8, 2, "[8]"), T(100, 1, 8, 2, "[8]")), Args(T(106, 7, 8, 2, "[8]"))));
+        var g = PytorchEtImporter.ImportText(trace, "sync.json").Graph;
+        Assert.Equal(["aten::sum", "aten::item>aten::_local_scalar_dense", "aten::to", "aten::add"], g.Ops.Select(o => o.Name));
+        Assert.Equal([false, true, true, false], g.Ops.Select(o => o.HostSync));
+        // item is a call the program made that launches nothing itself: a view of the op it wraps.
+        Assert.Equal((2, 1, 0), (g.Ops[1].HostCalls, g.Ops[1].HostViews, g.Ops[1].HostNested));
+        Assert.Equal((3, 0, 2), (g.Ops[2].HostCalls, g.Ops[2].HostViews, g.Ops[2].HostNested));
     }
 
     [Fact]

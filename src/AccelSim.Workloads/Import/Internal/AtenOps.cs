@@ -107,6 +107,28 @@ internal static class AtenOps
         return r;
     }
 
+    /// <summary>Ops whose result the host reads back before it goes on (a scalar, or a data-dependent
+    /// shape): the host thread waits for the device to finish them.</summary>
+    public static readonly HashSet<string> ReadBacks = new(StringComparer.Ordinal)
+    {
+        "_local_scalar_dense", "item", "nonzero", "masked_select", "unique", "_unique2", "unique_consecutive",
+    };
+
+    /// <summary>Whether the host waits for this call: a read-back op, or a call (or a call inside it) that
+    /// copies a device tensor into a host (cpu) tensor.</summary>
+    public static bool ReadsBack(EtNode node)
+    {
+        if (ReadBacks.Contains(node.Short)) return true;
+        static bool Any(IReadOnlyList<EtValue> values, bool cpu) =>
+            values.Any(v => v.Tensors.Any(t => t.Defined && t.Device.StartsWith("cpu", StringComparison.Ordinal) == cpu));
+        if (Any(node.Outputs, cpu: true) && Any(node.Inputs, cpu: false)) return true;
+        foreach (var c in node.Children)
+        {
+            if (ReadsBack(c)) return true;
+        }
+        return false;
+    }
+
     /// <summary>FLOPs per element for an activation whose formula depends on its arguments (tanh-approximated GELU).</summary>
     public static long GeluFlops(EtNode node) =>
         node.Arg("approximate")?.AsString == "tanh" ? ElementFlops.GeluTanh : ElementFlops.GeluErf;
