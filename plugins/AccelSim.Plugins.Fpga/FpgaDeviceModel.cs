@@ -320,22 +320,60 @@ public sealed partial class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IRe
         return false;
     }
 
+    /// <summary>A row reduction: its output cannot start before it has read its whole input row.</summary>
+    private static bool ReducesRows(Op op) => op.Kind is OpKind.Norm or OpKind.Softmax or OpKind.Reduction;
+
+    /// <summary>Feature tiles of <paramref name="t"/> (whose rows all fit in one row tile): its elements in
+    /// blocks of <c>dataflow.vector_tile_elements</c>.</summary>
+    private long FeatureTiles(Tensor t) =>
+        Math.Max(1, (t.Elements + Spec.DataflowVectorTileElements - 1) / Spec.DataflowVectorTileElements);
+
+    /// <summary>Seconds a pipeline stage's traffic takes alone on its <paramref name="hbmShare"/> of the
+    /// HBM channels, DDR and on-chip memory at their rates.</summary>
+    private double StageMemorySeconds(Traffic t, double hbmShare)
+    {
+        var hbm = t.Hbm <= 0 ? 0 : t.Hbm / (HbmRate * Math.Max(hbmShare, 1e-12));
+        return Math.Max(Math.Max(hbm, t.Ddr / DdrRate), t.Sram / Spec.SramBandwidthBps);
+    }
+
     public OpCost CostRegion(Region region)
     {
         ArgumentNullException.ThrowIfNull(region);
         // Copies between tiers run on the data mover beside the pipeline (see WithCopies).
         var (ops, copies) = SplitCopies(region.Ops);
-        var tiles = Tiles(ops);
+        var producer = new Dictionary<int, int>();
+        for (var i = 0; i < ops.Count; i++) foreach (var t in ops[i].Outputs) producer[t.Id] = i;
 
         // Which internal activations a consumer needs whole (a barrier in the pipeline: the consumer
-        // cannot start before its producer has finished) and which stream row by row. With one tile
-        // nothing streams: every hand-off is a barrier.
+        // cannot start before its producer has finished) and which stream. Rows stream in tiles of
+        // dataflow.tile_rows; when every row fits in one tile (a decode step) the hand-offs stream along
+        // their features instead, in tiles of dataflow.vector_tile_elements: a matmul accumulates its
+        // outputs over its input vector as it arrives, element-wise ops pass elements on, and only a
+        // row reduction (a norm, a softmax) holds its consumers until it has seen its whole input.
         var internalActs = region.Internal.Where(t => t.Role == TensorRole.Activation && !Placement.IsStagingBuffer(t)).ToList();
         var internalIds = internalActs.Select(t => t.Id).ToHashSet();
+        var tiles = Tiles(ops);
         var whole = new HashSet<int>();
-        foreach (var op in ops)
-            foreach (var t in op.Inputs)
-                if (internalIds.Contains(t.Id) && (tiles == 1 || NeedsWhole(op, t))) whole.Add(t.Id);
+        var byFeatures = false;
+        if (tiles == 1)
+        {
+            foreach (var op in ops)
+                foreach (var t in op.Inputs)
+                    if (internalIds.Contains(t.Id) && (NeedsWhole(op, t) || (producer.TryGetValue(t.Id, out var p) && ReducesRows(ops[p]))))
+                        whole.Add(t.Id);
+            long featureTiles = long.MaxValue;
+            foreach (var t in internalActs)
+                if (!whole.Contains(t.Id)) featureTiles = Math.Min(featureTiles, FeatureTiles(t));
+            byFeatures = featureTiles != long.MaxValue && featureTiles > 1;
+            if (byFeatures) tiles = featureTiles;
+            else whole = internalIds;
+        }
+        else
+        {
+            foreach (var op in ops)
+                foreach (var t in op.Inputs)
+                    if (internalIds.Contains(t.Id) && NeedsWhole(op, t)) whole.Add(t.Id);
+        }
 
         // On chip: a streamed intermediate needs two tiles of FIFO (dataflow.buffer_fraction of
         // BRAM/URAM), one needed whole its full size in the activation buffers
@@ -360,9 +398,10 @@ public sealed partial class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IRe
             onChipBytes += t.Bytes;
         }
 
-        // Static partition: every DSP stage holds whole DSP chains in proportion to its ideal work
-        // over the region (at least one), every vector stage its share of the vector unit, for the
-        // region's whole run: a stage idles while the pipeline waits at a barrier.
+        // Static partition: every DSP stage holds whole DSP chains in proportion to its work over the
+        // region (at least one): its MACs at the efficiency it runs at (attention's, or the chains'),
+        // so that every stage takes about as long on its chains; every vector stage its share of the
+        // vector unit, for the region's whole run: a stage idles while the pipeline waits at a barrier.
         var chain = Spec.DspChainLength;
         var totalChains = Math.Max(1, Spec.UsableDsps / chain);
         double dspWork = 0, vecWork = 0;
@@ -374,7 +413,8 @@ public sealed partial class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IRe
             {
                 // MACs the stage performs: a sparse chain skips pruned weights, a dense one does not.
                 var macsDone = Spec.SparseDspChain ? op.Flops : op.Flops / Math.Max(1e-12, WeightFormat.Density(op));
-                work[i] = Math.Max(1, macsDone) / Spec.MacsPerDspPerCycle[ComputeDType(op)];
+                var efficiency = op.Kind == OpKind.Attention ? Spec.AttentionEfficiency : Spec.DspChainEfficiency;
+                work[i] = Math.Max(1, macsDone) / Spec.MacsPerDspPerCycle[ComputeDType(op)] / efficiency;
                 dspWork += work[i];
             }
             else
@@ -386,8 +426,6 @@ public sealed partial class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IRe
 
         // Pipeline segments: a stage joins its producers' segment when it streams their output, and
         // starts a new one after a producer whose output it needs whole.
-        var producer = new Dictionary<int, int>();
-        for (var i = 0; i < ops.Count; i++) foreach (var t in ops[i].Outputs) producer[t.Id] = i;
         var segment = new int[ops.Count];
         for (var i = 0; i < ops.Count; i++)
             foreach (var t in ops[i].Inputs)
@@ -400,12 +438,25 @@ public sealed partial class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IRe
         var sumMath = new double[segments];
         var maxMath = new double[segments];
 
+        // The stages of a segment run at once and share the HBM pseudo-channels: each streams over
+        // whole channels in proportion to its HBM bytes (HbmChannelAllocation); the next segment's
+        // stages use the same channels after it. DDR and on-chip traffic run at their channel's rate.
+        var stageTraffic = new Traffic[ops.Count];
+        for (var i = 0; i < ops.Count; i++) stageTraffic[i] = Split(ops[i], onChip);
+        var hbmShare = new double[ops.Count];
+        for (var s = 0; s < segments; s++)
+        {
+            var members = Enumerable.Range(0, ops.Count).Where(i => segment[i] == s).ToList();
+            var shares = HbmChannelAllocation.Shares(members.Select(i => stageTraffic[i].Hbm).ToList(), Spec.HbmPorts);
+            for (var k = 0; k < members.Count; k++) hbmShare[members[k]] = shares[k];
+        }
+
         var traffic = default(Traffic);
         double computeEnergy = 0;
         for (var i = 0; i < ops.Count; i++)
         {
             var op = ops[i];
-            var t = Split(op, onChip);
+            var t = stageTraffic[i];
             traffic = traffic.Plus(t);
             int dsps;
             double vecShare;
@@ -420,7 +471,7 @@ public sealed partial class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IRe
                 vecShare = work[i] / vecWork;
             }
             var (c, _) = ComputeSeconds(op, dsps, vecShare);
-            var tau = Math.Max(c, MemorySeconds(t)) / tiles;
+            var tau = Math.Max(c, StageMemorySeconds(t, hbmShare[i])) / tiles;
             sumTau[segment[i]] += tau;
             maxTau[segment[i]] = Math.Max(maxTau[segment[i]], tau);
             sumMath[segment[i]] += c / tiles;
@@ -439,7 +490,7 @@ public sealed partial class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IRe
         }
         var total = Math.Max(pipeline, MemorySeconds(traffic));
         var note = string.Create(CultureInfo.InvariantCulture,
-            $"dataflow: {ops.Count} stages over {totalChains} DSP chains in {segments} segment{(segments == 1 ? "" : "s")}, {tiles} tile{(tiles == 1 ? "" : "s")}, fill/drain {fillDrain:0.###e0} s; {onChip.Count} of {internalActs.Count} intermediates ({onChipBytes} B) kept on chip{(onChip.Count < internalActs.Count ? $", the rest through {Spec.ActivationSpillTier}" : "")}");
+            $"dataflow: {ops.Count} stages over {totalChains} DSP chains and {Spec.HbmPorts} HBM channels in {segments} segment{(segments == 1 ? "" : "s")}, {tiles} {(byFeatures ? "feature " : "")}tile{(tiles == 1 ? "" : "s")}, fill/drain {fillDrain:0.###e0} s; {onChip.Count} of {internalActs.Count} intermediates ({onChipBytes} B) kept on chip{(onChip.Count < internalActs.Count ? $", the rest through {Spec.ActivationSpillTier}" : "")}");
         var computePs = Ps.FromSeconds(total);
         var transfers = Transfers(traffic);
         if (copies.Count > 0) (computePs, note) = WithCopies(computePs, transfers, copies, note);

@@ -69,6 +69,7 @@ public static class FpgaParameters
             new("dma.setup_s", "s", "fixed start-up of one copy on the data mover (descriptor issue, first burst)"),
             new("instruction.overhead_cycles", "cycles", "per-op instruction decode and engine configuration (paid once per dataflow region)"),
             new("dataflow.tile_rows", "rows", "rows per pipeline tile: a region streams its coarsest stage's rows in blocks of this"),
+            new("dataflow.vector_tile_elements", "elements", "features per pipeline tile when a region's rows fit in one tile (decode): hand-offs stream along their features in blocks of this"),
             new("dataflow.buffer_fraction", "fraction", "share of BRAM/URAM for the stream FIFOs of a dataflow pipeline"),
             new("power.max_board_W", "W", "board power limit (datasheet)"),
             new("power.static_W", "W", "board idle power (leakage, HBM refresh, fans)"),
