@@ -346,35 +346,63 @@ public sealed partial class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IRe
 
         // Which internal activations a consumer needs whole (a barrier in the pipeline: the consumer
         // cannot start before its producer has finished) and which stream. Rows stream in tiles of
-        // dataflow.tile_rows; when every row fits in one tile (a decode step) the hand-offs stream along
-        // their features instead, in tiles of dataflow.vector_tile_elements: a matmul accumulates its
-        // outputs over its input vector as it arrives, element-wise ops pass elements on, and only a
-        // row reduction (a norm, a softmax) holds its consumers until it has seen its whole input.
+        // dataflow.tile_rows. When every row fits in one tile (a decode step) the design hands each
+        // intermediate over whole, or streams it along its features in tiles of
+        // dataflow.vector_tile_elements (a matmul accumulates its outputs over its input vector as it
+        // arrives, element-wise ops pass elements on, and only a row reduction, a norm or a softmax,
+        // holds its consumers until it has seen its whole input), whichever runs faster: streaming
+        // overlaps the stages but splits the HBM channels among them, which a short pipeline (few
+        // feature tiles) does not win back.
         var internalActs = region.Internal.Where(t => t.Role == TensorRole.Activation && !Placement.IsStagingBuffer(t)).ToList();
         var internalIds = internalActs.Select(t => t.Id).ToHashSet();
         var tiles = Tiles(ops);
-        var whole = new HashSet<int>();
-        var byFeatures = false;
-        if (tiles == 1)
+        PipelinePlan plan;
+        if (tiles > 1)
         {
+            var whole = new HashSet<int>();
+            foreach (var op in ops)
+                foreach (var t in op.Inputs)
+                    if (internalIds.Contains(t.Id) && NeedsWhole(op, t)) whole.Add(t.Id);
+            plan = Pipeline(ops, producer, internalActs, internalIds, whole, tiles, byFeatures: false);
+        }
+        else
+        {
+            plan = Pipeline(ops, producer, internalActs, internalIds, internalIds, 1, byFeatures: false);
+            var whole = new HashSet<int>();
             foreach (var op in ops)
                 foreach (var t in op.Inputs)
                     if (internalIds.Contains(t.Id) && (NeedsWhole(op, t) || (producer.TryGetValue(t.Id, out var p) && ReducesRows(ops[p]))))
                         whole.Add(t.Id);
-            long featureTiles = long.MaxValue;
+            var featureTiles = long.MaxValue;
             foreach (var t in internalActs)
                 if (!whole.Contains(t.Id)) featureTiles = Math.Min(featureTiles, FeatureTiles(t));
-            byFeatures = featureTiles != long.MaxValue && featureTiles > 1;
-            if (byFeatures) tiles = featureTiles;
-            else whole = internalIds;
-        }
-        else
-        {
-            foreach (var op in ops)
-                foreach (var t in op.Inputs)
-                    if (internalIds.Contains(t.Id) && NeedsWhole(op, t)) whole.Add(t.Id);
+            if (featureTiles != long.MaxValue && featureTiles > 1)
+            {
+                var streamed = Pipeline(ops, producer, internalActs, internalIds, whole, featureTiles, byFeatures: true);
+                if (streamed.Ps < plan.Ps) plan = streamed;
+            }
         }
 
+        var computePs = plan.Ps;
+        var note = plan.Note;
+        var transfers = Transfers(plan.Traffic);
+        if (copies.Count > 0) (computePs, note) = WithCopies(computePs, transfers, copies, note);
+        return new OpCost(_dsp, Ps.FromSeconds(InstructionS), computePs, transfers, plan.ComputeEnergyPj, note)
+        {
+            MathPs = Math.Min(computePs, plan.MathPs),
+        };
+    }
+
+    /// <summary>A region's pipeline as costed: its time, the time its math alone needs, its traffic, its
+    /// compute energy and the task's note.</summary>
+    private sealed record PipelinePlan(long Ps, long MathPs, Traffic Traffic, double ComputeEnergyPj, string Note);
+
+    /// <summary>The region's ops as one spatial pipeline streaming <paramref name="tiles"/> tiles (rows, or
+    /// features when <paramref name="byFeatures"/>), the internal activations in <paramref name="whole"/>
+    /// handed over whole.</summary>
+    private PipelinePlan Pipeline(IReadOnlyList<Op> ops, Dictionary<int, int> producer, IReadOnlyList<Tensor> internalActs,
+        IReadOnlySet<int> internalIds, IReadOnlySet<int> whole, long tiles, bool byFeatures)
+    {
         // On chip: a streamed intermediate needs two tiles of FIFO (dataflow.buffer_fraction of
         // BRAM/URAM), one needed whole its full size in the activation buffers
         // (memory.sram.activation_fraction), largest first while they fit; the rest are written to
@@ -491,13 +519,7 @@ public sealed partial class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IRe
         var total = Math.Max(pipeline, MemorySeconds(traffic));
         var note = string.Create(CultureInfo.InvariantCulture,
             $"dataflow: {ops.Count} stages over {totalChains} DSP chains and {Spec.HbmPorts} HBM channels in {segments} segment{(segments == 1 ? "" : "s")}, {tiles} {(byFeatures ? "feature " : "")}tile{(tiles == 1 ? "" : "s")}, fill/drain {fillDrain:0.###e0} s; {onChip.Count} of {internalActs.Count} intermediates ({onChipBytes} B) kept on chip{(onChip.Count < internalActs.Count ? $", the rest through {Spec.ActivationSpillTier}" : "")}");
-        var computePs = Ps.FromSeconds(total);
-        var transfers = Transfers(traffic);
-        if (copies.Count > 0) (computePs, note) = WithCopies(computePs, transfers, copies, note);
-        return new OpCost(_dsp, Ps.FromSeconds(InstructionS), computePs, transfers, computeEnergy, note)
-        {
-            MathPs = Math.Min(computePs, Ps.FromSeconds(math)),
-        };
+        return new PipelinePlan(Ps.FromSeconds(total), Ps.FromSeconds(math), traffic, computeEnergy, note);
     }
 
     // ---- a region's ops in sequence, reconfigured per op ----
