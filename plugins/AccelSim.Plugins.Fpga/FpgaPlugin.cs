@@ -20,7 +20,7 @@ public sealed class FpgaPlugin : IDevicePlugin
         "FPGA accelerator: matmuls on cascaded DSP chains (MACs per DSP by type with int8/int4 packing, achieved clock, " +
         "chain-shape utilisation, optional N:M sparse chains), other ops on a vector unit, one instruction decode per op; " +
         "op by op every activation goes through HBM or DDR, weights and KV from their tiers; " +
-        "dataflow regions run as a pipeline over a static DSP partition, intermediates on chip (FIFOs, or whole buffers that cut the pipeline into segments); " +
+        "dataflow regions run as a pipeline over a static DSP partition, intermediates on chip (FIFOs, or whole buffers that cut the pipeline into segments), the stages that run at once on HBM pseudo-channels in proportion to their bytes; " +
         "copies between HBM and DDR (offload, KV swap, expert switches) on a data-mover engine beside the DSPs.",
         FpgaParameters.All);
 
