@@ -24,8 +24,11 @@ namespace AccelSim.Plugins.Fpga;
 /// intermediates a consumer streams row by row go through tile FIFOs, those it needs whole (a
 /// matmul's second operand, attention's keys and values) wait in on-chip activation buffers and cut
 /// the pipeline into segments that run one after another while the other segments' partitions
-/// idle; an intermediate that does not fit on chip goes through the spill tier. Activations stay on
-/// chip between a fused region's ops (FlightLLM's always-on-chip decode is such a region).</para>
+/// idle; an intermediate that does not fit on chip goes through the spill tier. A region whose rows fit
+/// in one tile (a decode step) may instead stream its intermediates along their features, where that is
+/// faster. The stages that run at once share the HBM pseudo-channels in proportion to their bytes
+/// (<see cref="HbmChannelAllocation"/>). Activations stay on chip between a fused region's ops
+/// (FlightLLM's always-on-chip decode is such a region).</para>
 /// <para>Reconfigured (<see cref="CostRegionReconfigured"/>, InTAR's inter-task reconfiguration): a
 /// region's ops one after another, each on the whole DSP array reconfigured for it (one instruction
 /// decode/configuration per op), intermediates held whole in the on-chip activation buffers while

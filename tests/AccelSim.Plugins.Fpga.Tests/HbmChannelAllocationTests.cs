@@ -107,6 +107,19 @@ public class HbmChannelAllocationTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void WithoutFeatureStreamingTheDecodeStagesRunOneAfterAnother()
+    {
+        // Feature tiles larger than any vector leave only whole hand-offs: every stage of a layer its own
+        // segment on its share of the DSP chains, compute-bound, as the pipeline ran before it streamed
+        // along features.
+        var graph = FpgaTestSupport.Llama("llama2-7b", Phase.Decode, 1, 2048);
+        var streamed = FpgaTestSupport.Seconds(graph, FpgaTestSupport.Model("u280"), "dataflow");
+        var whole = FpgaTestSupport.Seconds(graph, FpgaTestSupport.Model(FpgaTestSupport.Load("u280").With(("dataflow.vector_tile_elements", 1 << 30))), "dataflow");
+        output.WriteLine($"streamed {streamed * 1e3:0.###} ms, whole hand-offs {whole * 1e3:0.###} ms");
+        Assert.True(whole > 1.4 * streamed, $"whole hand-offs {whole} s, streamed {streamed} s");
+    }
+
+    [Fact]
     public void EqualShareOfChannelsWouldLeaveTheBiggestStageBehind()
     {
         // The reason for proportional channels: at equal shares the MLP segment (gate_up 180 MB, down
