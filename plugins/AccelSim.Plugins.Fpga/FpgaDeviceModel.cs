@@ -24,8 +24,11 @@ namespace AccelSim.Plugins.Fpga;
 /// intermediates a consumer streams row by row go through tile FIFOs, those it needs whole (a
 /// matmul's second operand, attention's keys and values) wait in on-chip activation buffers and cut
 /// the pipeline into segments that run one after another while the other segments' partitions
-/// idle; an intermediate that does not fit on chip goes through the spill tier. Activations stay on
-/// chip between a fused region's ops (FlightLLM's always-on-chip decode is such a region).</para>
+/// idle; an intermediate that does not fit on chip goes through the spill tier. A region whose rows fit
+/// in one tile (a decode step) may instead stream its intermediates along their features, where that is
+/// faster. The stages that run at once share the HBM pseudo-channels in proportion to their bytes
+/// (<see cref="HbmChannelAllocation"/>). Activations stay on chip between a fused region's ops
+/// (FlightLLM's always-on-chip decode is such a region).</para>
 /// <para>Reconfigured (<see cref="CostRegionReconfigured"/>, InTAR's inter-task reconfiguration): a
 /// region's ops one after another, each on the whole DSP array reconfigured for it (one instruction
 /// decode/configuration per op), intermediates held whole in the on-chip activation buffers while
@@ -320,23 +323,89 @@ public sealed partial class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IRe
         return false;
     }
 
+    /// <summary>A row reduction: its output cannot start before it has read its whole input row.</summary>
+    private static bool ReducesRows(Op op) => op.Kind is OpKind.Norm or OpKind.Softmax or OpKind.Reduction;
+
+    /// <summary>Feature tiles of <paramref name="t"/> (whose rows all fit in one row tile): its elements in
+    /// blocks of <c>dataflow.vector_tile_elements</c>.</summary>
+    private long FeatureTiles(Tensor t) =>
+        Math.Max(1, (t.Elements + Spec.DataflowVectorTileElements - 1) / Spec.DataflowVectorTileElements);
+
+    /// <summary>Seconds a pipeline stage's traffic takes alone on its <paramref name="hbmShare"/> of the
+    /// HBM channels, DDR and on-chip memory at their rates.</summary>
+    private double StageMemorySeconds(Traffic t, double hbmShare)
+    {
+        var hbm = t.Hbm <= 0 ? 0 : t.Hbm / (HbmRate * Math.Max(hbmShare, 1e-12));
+        return Math.Max(Math.Max(hbm, t.Ddr / DdrRate), t.Sram / Spec.SramBandwidthBps);
+    }
+
     public OpCost CostRegion(Region region)
     {
         ArgumentNullException.ThrowIfNull(region);
         // Copies between tiers run on the data mover beside the pipeline (see WithCopies).
         var (ops, copies) = SplitCopies(region.Ops);
-        var tiles = Tiles(ops);
+        var producer = new Dictionary<int, int>();
+        for (var i = 0; i < ops.Count; i++) foreach (var t in ops[i].Outputs) producer[t.Id] = i;
 
         // Which internal activations a consumer needs whole (a barrier in the pipeline: the consumer
-        // cannot start before its producer has finished) and which stream row by row. With one tile
-        // nothing streams: every hand-off is a barrier.
+        // cannot start before its producer has finished) and which stream. Rows stream in tiles of
+        // dataflow.tile_rows. When every row fits in one tile (a decode step) the design hands each
+        // intermediate over whole, or streams it along its features in tiles of
+        // dataflow.vector_tile_elements (a matmul accumulates its outputs over its input vector as it
+        // arrives, element-wise ops pass elements on, and only a row reduction, a norm or a softmax,
+        // holds its consumers until it has seen its whole input), whichever runs faster: streaming
+        // overlaps the stages but splits the HBM channels among them, which a short pipeline (few
+        // feature tiles) does not win back.
         var internalActs = region.Internal.Where(t => t.Role == TensorRole.Activation && !Placement.IsStagingBuffer(t)).ToList();
         var internalIds = internalActs.Select(t => t.Id).ToHashSet();
-        var whole = new HashSet<int>();
-        foreach (var op in ops)
-            foreach (var t in op.Inputs)
-                if (internalIds.Contains(t.Id) && (tiles == 1 || NeedsWhole(op, t))) whole.Add(t.Id);
+        var tiles = Tiles(ops);
+        PipelinePlan plan;
+        if (tiles > 1)
+        {
+            var whole = new HashSet<int>();
+            foreach (var op in ops)
+                foreach (var t in op.Inputs)
+                    if (internalIds.Contains(t.Id) && NeedsWhole(op, t)) whole.Add(t.Id);
+            plan = Pipeline(ops, producer, internalActs, internalIds, whole, tiles, byFeatures: false);
+        }
+        else
+        {
+            plan = Pipeline(ops, producer, internalActs, internalIds, internalIds, 1, byFeatures: false);
+            var whole = new HashSet<int>();
+            foreach (var op in ops)
+                foreach (var t in op.Inputs)
+                    if (internalIds.Contains(t.Id) && (NeedsWhole(op, t) || (producer.TryGetValue(t.Id, out var p) && ReducesRows(ops[p]))))
+                        whole.Add(t.Id);
+            var featureTiles = long.MaxValue;
+            foreach (var t in internalActs)
+                if (!whole.Contains(t.Id)) featureTiles = Math.Min(featureTiles, FeatureTiles(t));
+            if (featureTiles != long.MaxValue && featureTiles > 1)
+            {
+                var streamed = Pipeline(ops, producer, internalActs, internalIds, whole, featureTiles, byFeatures: true);
+                if (streamed.Ps < plan.Ps) plan = streamed;
+            }
+        }
 
+        var computePs = plan.Ps;
+        var note = plan.Note;
+        var transfers = Transfers(plan.Traffic);
+        if (copies.Count > 0) (computePs, note) = WithCopies(computePs, transfers, copies, note);
+        return new OpCost(_dsp, Ps.FromSeconds(InstructionS), computePs, transfers, plan.ComputeEnergyPj, note)
+        {
+            MathPs = Math.Min(computePs, plan.MathPs),
+        };
+    }
+
+    /// <summary>A region's pipeline as costed: its time, the time its math alone needs, its traffic, its
+    /// compute energy and the task's note.</summary>
+    private sealed record PipelinePlan(long Ps, long MathPs, Traffic Traffic, double ComputeEnergyPj, string Note);
+
+    /// <summary>The region's ops as one spatial pipeline streaming <paramref name="tiles"/> tiles (rows, or
+    /// features when <paramref name="byFeatures"/>), the internal activations in <paramref name="whole"/>
+    /// handed over whole.</summary>
+    private PipelinePlan Pipeline(IReadOnlyList<Op> ops, Dictionary<int, int> producer, IReadOnlyList<Tensor> internalActs,
+        IReadOnlySet<int> internalIds, IReadOnlySet<int> whole, long tiles, bool byFeatures)
+    {
         // On chip: a streamed intermediate needs two tiles of FIFO (dataflow.buffer_fraction of
         // BRAM/URAM), one needed whole its full size in the activation buffers
         // (memory.sram.activation_fraction), largest first while they fit; the rest are written to
@@ -360,9 +429,10 @@ public sealed partial class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IRe
             onChipBytes += t.Bytes;
         }
 
-        // Static partition: every DSP stage holds whole DSP chains in proportion to its ideal work
-        // over the region (at least one), every vector stage its share of the vector unit, for the
-        // region's whole run: a stage idles while the pipeline waits at a barrier.
+        // Static partition: every DSP stage holds whole DSP chains in proportion to its work over the
+        // region (at least one): its MACs at the efficiency it runs at (attention's, or the chains'),
+        // so that every stage takes about as long on its chains; every vector stage its share of the
+        // vector unit, for the region's whole run: a stage idles while the pipeline waits at a barrier.
         var chain = Spec.DspChainLength;
         var totalChains = Math.Max(1, Spec.UsableDsps / chain);
         double dspWork = 0, vecWork = 0;
@@ -374,7 +444,8 @@ public sealed partial class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IRe
             {
                 // MACs the stage performs: a sparse chain skips pruned weights, a dense one does not.
                 var macsDone = Spec.SparseDspChain ? op.Flops : op.Flops / Math.Max(1e-12, WeightFormat.Density(op));
-                work[i] = Math.Max(1, macsDone) / Spec.MacsPerDspPerCycle[ComputeDType(op)];
+                var efficiency = op.Kind == OpKind.Attention ? Spec.AttentionEfficiency : Spec.DspChainEfficiency;
+                work[i] = Math.Max(1, macsDone) / Spec.MacsPerDspPerCycle[ComputeDType(op)] / efficiency;
                 dspWork += work[i];
             }
             else
@@ -386,8 +457,6 @@ public sealed partial class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IRe
 
         // Pipeline segments: a stage joins its producers' segment when it streams their output, and
         // starts a new one after a producer whose output it needs whole.
-        var producer = new Dictionary<int, int>();
-        for (var i = 0; i < ops.Count; i++) foreach (var t in ops[i].Outputs) producer[t.Id] = i;
         var segment = new int[ops.Count];
         for (var i = 0; i < ops.Count; i++)
             foreach (var t in ops[i].Inputs)
@@ -400,12 +469,25 @@ public sealed partial class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IRe
         var sumMath = new double[segments];
         var maxMath = new double[segments];
 
+        // The stages of a segment run at once and share the HBM pseudo-channels: each streams over
+        // whole channels in proportion to its HBM bytes (HbmChannelAllocation); the next segment's
+        // stages use the same channels after it. DDR and on-chip traffic run at their channel's rate.
+        var stageTraffic = new Traffic[ops.Count];
+        for (var i = 0; i < ops.Count; i++) stageTraffic[i] = Split(ops[i], onChip);
+        var hbmShare = new double[ops.Count];
+        for (var s = 0; s < segments; s++)
+        {
+            var members = Enumerable.Range(0, ops.Count).Where(i => segment[i] == s).ToList();
+            var shares = HbmChannelAllocation.Shares(members.Select(i => stageTraffic[i].Hbm).ToList(), Spec.HbmPorts);
+            for (var k = 0; k < members.Count; k++) hbmShare[members[k]] = shares[k];
+        }
+
         var traffic = default(Traffic);
         double computeEnergy = 0;
         for (var i = 0; i < ops.Count; i++)
         {
             var op = ops[i];
-            var t = Split(op, onChip);
+            var t = stageTraffic[i];
             traffic = traffic.Plus(t);
             int dsps;
             double vecShare;
@@ -420,7 +502,7 @@ public sealed partial class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IRe
                 vecShare = work[i] / vecWork;
             }
             var (c, _) = ComputeSeconds(op, dsps, vecShare);
-            var tau = Math.Max(c, MemorySeconds(t)) / tiles;
+            var tau = Math.Max(c, StageMemorySeconds(t, hbmShare[i])) / tiles;
             sumTau[segment[i]] += tau;
             maxTau[segment[i]] = Math.Max(maxTau[segment[i]], tau);
             sumMath[segment[i]] += c / tiles;
@@ -439,14 +521,8 @@ public sealed partial class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IRe
         }
         var total = Math.Max(pipeline, MemorySeconds(traffic));
         var note = string.Create(CultureInfo.InvariantCulture,
-            $"dataflow: {ops.Count} stages over {totalChains} DSP chains in {segments} segment{(segments == 1 ? "" : "s")}, {tiles} tile{(tiles == 1 ? "" : "s")}, fill/drain {fillDrain:0.###e0} s; {onChip.Count} of {internalActs.Count} intermediates ({onChipBytes} B) kept on chip{(onChip.Count < internalActs.Count ? $", the rest through {Spec.ActivationSpillTier}" : "")}");
-        var computePs = Ps.FromSeconds(total);
-        var transfers = Transfers(traffic);
-        if (copies.Count > 0) (computePs, note) = WithCopies(computePs, transfers, copies, note);
-        return new OpCost(_dsp, Ps.FromSeconds(InstructionS), computePs, transfers, computeEnergy, note)
-        {
-            MathPs = Math.Min(computePs, Ps.FromSeconds(math)),
-        };
+            $"dataflow: {ops.Count} stages over {totalChains} DSP chains and {Spec.HbmPorts} HBM channels in {segments} segment{(segments == 1 ? "" : "s")}, {tiles} {(byFeatures ? "feature " : "")}tile{(tiles == 1 ? "" : "s")}, fill/drain {fillDrain:0.###e0} s; {onChip.Count} of {internalActs.Count} intermediates ({onChipBytes} B) kept on chip{(onChip.Count < internalActs.Count ? $", the rest through {Spec.ActivationSpillTier}" : "")}");
+        return new PipelinePlan(Ps.FromSeconds(total), Ps.FromSeconds(math), traffic, computeEnergy, note);
     }
 
     // ---- a region's ops in sequence, reconfigured per op ----

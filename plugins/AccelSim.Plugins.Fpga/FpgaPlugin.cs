@@ -20,7 +20,7 @@ public sealed class FpgaPlugin : IDevicePlugin
         "FPGA accelerator: matmuls on cascaded DSP chains (MACs per DSP by type with int8/int4 packing, achieved clock, " +
         "chain-shape utilisation, optional N:M sparse chains), other ops on a vector unit, one instruction decode per op; " +
         "op by op every activation goes through HBM or DDR, weights and KV from their tiers; " +
-        "dataflow regions run as a pipeline over a static DSP partition, intermediates on chip (FIFOs, or whole buffers that cut the pipeline into segments); " +
+        "dataflow regions run as a pipeline over a static DSP partition, intermediates on chip (FIFOs, or whole buffers that cut the pipeline into segments), the stages that run at once on HBM pseudo-channels in proportion to their bytes; " +
         "copies between HBM and DDR (offload, KV swap, expert switches) on a data-mover engine beside the DSPs.",
         FpgaParameters.All);
 
@@ -69,6 +69,7 @@ public static class FpgaParameters
             new("dma.setup_s", "s", "fixed start-up of one copy on the data mover (descriptor issue, first burst)"),
             new("instruction.overhead_cycles", "cycles", "per-op instruction decode and engine configuration (paid once per dataflow region)"),
             new("dataflow.tile_rows", "rows", "rows per pipeline tile: a region streams its coarsest stage's rows in blocks of this"),
+            new("dataflow.vector_tile_elements", "elements", "features per pipeline tile when a region's rows fit in one tile (decode): hand-offs stream along their features in blocks of this"),
             new("dataflow.buffer_fraction", "fraction", "share of BRAM/URAM for the stream FIFOs of a dataflow pipeline"),
             new("power.max_board_W", "W", "board power limit (datasheet)"),
             new("power.static_W", "W", "board idle power (leakage, HBM refresh, fans)"),

@@ -54,6 +54,7 @@ public sealed class FpgaSpec
     // instruction stream and dataflow
     public required double InstructionOverheadCycles { get; init; }
     public required int DataflowTileRows { get; init; }
+    public required int DataflowVectorTileElements { get; init; }
     public required double DataflowBufferFraction { get; init; }
 
     // power, energy, cost
@@ -126,6 +127,7 @@ public sealed class FpgaSpec
             DmaSetupS = b.Number("dma.setup_s", 0, 1),
             InstructionOverheadCycles = b.Number("instruction.overhead_cycles"),
             DataflowTileRows = (int)b.Integer("dataflow.tile_rows", 1, 1 << 20),
+            DataflowVectorTileElements = (int)b.Integer("dataflow.vector_tile_elements", 1, 1 << 30),
             DataflowBufferFraction = b.Fraction("dataflow.buffer_fraction"),
             MaxBoardW = b.Positive("power.max_board_W"),
             StaticW = b.Number("power.static_W"),

@@ -1,3 +1,4 @@
+using AccelSim.Core.Config;
 using AccelSim.Core.Devices;
 using AccelSim.Core.Graph;
 using AccelSim.Core.Simulation;
@@ -49,7 +50,9 @@ public class FpgaLawTests
 
     /// <summary>Random device parameters around the U280: DSPs, clock, chain length, on-chip memory and
     /// its shares, HBM bandwidth, spill tier.</summary>
-    private static Gen<FpgaDeviceModel> Devices() =>
+    private static Gen<FpgaDeviceModel> Devices() => DeviceConfigs().Select(FpgaTestSupport.Model);
+
+    private static Gen<HardwareConfig> DeviceConfigs() =>
         from dsps in Gen.Choose(64, 20000)
         from clock in Gen.Choose(100, 700)
         from chain in Gen.Elements(1, 4, 8, 16, 32)
@@ -58,11 +61,11 @@ public class FpgaLawTests
         from buf in Gen.Choose(1, 100)
         from hbm in Gen.Choose(50, 2000)
         from spill in Gen.Elements("hbm", "ddr")
-        select FpgaTestSupport.Model(FpgaTestSupport.Load("u280")
+        select FpgaTestSupport.Load("u280")
             .With(("compute.dsp_count", dsps), ("compute.clock_Hz", clock * 1e6), ("compute.dsp_chain_length", chain),
                 ("memory.sram.capacity_bytes", sramMb * 1_000_000.0), ("memory.sram.activation_fraction", act / 100.0),
                 ("dataflow.buffer_fraction", buf / 100.0), ("memory.hbm.bandwidth_Bps", hbm * 1e9))
-            .WithText("placement.activation_spill", spill));
+            .WithText("placement.activation_spill", spill);
 
     private static long OffChip(OpCost cost, DeviceTopology topology) =>
         cost.Transfers.Where(t => topology.Channels[t.Channel].OffChip).Sum(t => t.Bytes);
@@ -192,6 +195,30 @@ public class FpgaLawTests
         Assert.Equal(2 * device.PeakFlops(DType.Int8), device.PeakFlops(DType.Int4));
         Assert.Equal(4 * device.PeakFlops(DType.Fp16), device.PeakFlops(DType.Int8));
         Assert.Equal(DType.Bf16, device.Supported(DType.Fp8));
+    }
+
+    [Fact]
+    public void StreamingAOneRowRegionAlongItsFeaturesIsNeverSlowerThanHandingItOverWhole()
+    {
+        // A region whose rows fit in one tile may stream along its features; with feature tiles larger
+        // than every intermediate it can only hand them over whole. Offering the choice is never slower.
+        var gen = from n in Gen.Choose(1, 8)
+                  from rows in Gen.Choose(1, 16)
+                  from widths in Gen.ArrayOf(Gen.Choose(1, 8192), n + 1)
+                  from kinds in Gen.ArrayOf(Gen.Choose(0, 2), n)
+                  from layers in Gen.ArrayOf(Gen.Choose(0, 2), n)
+                  from bf16 in Gen.Elements(false, true)
+                  from config in DeviceConfigs()
+                  select (Chain(rows, widths, kinds, layers, bf16 ? DType.Bf16 : DType.Int8), config);
+        Prop.ForAll(gen.ToArbitrary(), x =>
+        {
+            var (graph, config) = x;
+            var device = FpgaTestSupport.Model(config);
+            var whole = FpgaTestSupport.Model(config.With(("dataflow.vector_tile_elements", 1 << 30)));
+            var streamed = FpgaTestSupport.Seconds(graph, device, "dataflow");
+            var handed = FpgaTestSupport.Seconds(graph, whole, "dataflow");
+            return (streamed <= handed * (1 + 1e-9)).Label($"streamed {streamed} s, whole {handed} s");
+        }).QuickCheckThrowOnFailure();
     }
 
     [Fact]

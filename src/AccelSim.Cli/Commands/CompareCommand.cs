@@ -17,14 +17,18 @@ public static class CompareCommand
         var c = new Command("compare", "Run one workload on several devices and schedules and print them side by side");
         var hardware = new Option<string>("--hardware") { Required = true, Description = "Comma-separated hardware names or paths" };
         var workload = new WorkloadOptions(c);
+        var placement = new PlacementOptions(c);
         var schedules = new Option<string?>("--schedule") { Description = "Comma-separated schedules: sequential, dataflow, auto, eager (default: sequential, or eager for a trace that records an eager program)" };
+        var set = CommonOptions.Set();
+        set.Description = "Override a hardware field on every device: --set memory.hbm.bandwidth_Bps=6.4e12 (repeatable; each device must have the field)";
         var format = CommonOptions.Format();
         var outPath = CommonOptions.Out();
-        foreach (var o in new Option[] { hardware, schedules, format, outPath }) c.Options.Add(o);
+        foreach (var o in new Option[] { hardware, schedules, set, format, outPath }) c.Options.Add(o);
 
         c.SetAction(p =>
         {
             var hardwareNames = Split(p.GetValue(hardware)!, "--hardware");
+            var configs = LoadAll(hardwareNames, p.GetValue(set));
             var graph = workload.Build(p);
             var explicitSchedules = p.GetValue(schedules);
             var (defaultSchedule, defaultLaunch) = Execution.ResolveSchedule(null, graph.Info);
@@ -32,22 +36,34 @@ public static class CompareCommand
 
             using var services = Composition.Build(p.GetValue(CommonOptions.Plugins));
             var runs = new List<RunMetrics>();
-            foreach (var hw in hardwareNames)
+            foreach (var config in configs)
             {
-                var device = CommonOptions.CreateDevice(services.Registry(), hw, null);
+                var device = services.Registry().Create(config);
+                var placed = placement.Apply(p, graph, device);
                 foreach (var s in scheduleNames)
                 {
-                    var metrics = Execution.Simulate(graph, device, Execution.Schedule(s), services.Bus(), null, progress: false).Metrics;
+                    var metrics = Execution.Simulate(placed, device, Execution.Schedule(s), services.Bus(), null, progress: false).Metrics;
                     var launch = explicitSchedules is null ? defaultLaunch : Execution.ResolveSchedule(s, graph.Info).Launch;
                     runs.Add(metrics with { Launch = Execution.Reported(launch) });
                 }
             }
+            var fastest = Fastest(runs);
 
             using var files = new OutputFiles();
             var json = new JObject
             {
                 ["schema"] = "accelsim.compare/1",
-                ["runs"] = new JArray(runs.Select(r => JsonReport.ToJson(r, includeOps: false))),
+                ["runs"] = new JArray(runs.Select(r =>
+                {
+                    var o = JsonReport.ToJson(r, includeOps: false);
+                    o["fits"] = Fits(r);
+                    return o;
+                })),
+                ["fastest"] = fastest is null ? JValue.CreateNull() : new JObject
+                {
+                    ["hardware"] = fastest.HardwareName,
+                    ["schedule"] = fastest.Schedule,
+                },
             };
             if (p.GetValue(outPath) is { } path)
             {
@@ -55,11 +71,57 @@ public static class CompareCommand
                 w.Write(JsonReport.Format(json));
             }
             if (p.GetValue(format) == "json") cli.Out.Write(JsonReport.Format(json));
-            else Render(runs, Execution.ConsoleFor(cli.Out));
+            else Render(runs, fastest, Execution.ConsoleFor(cli.Out, width: 160));
             files.Commit();
             return 0;
         });
         return c;
+    }
+
+    /// <summary>Every device's config with the --set overrides applied; a key some device lacks is
+    /// reported for each such device, all at once.</summary>
+    private static List<HardwareConfig> LoadAll(IEnumerable<string> names, IReadOnlyList<string>? sets)
+    {
+        var configs = new List<HardwareConfig>();
+        var problems = new List<InputProblem>();
+        foreach (var name in names)
+        {
+            try
+            {
+                configs.Add(CommonOptions.LoadHardware(name, sets));
+            }
+            catch (InputException e)
+            {
+                problems.AddRange(e.Problems);
+            }
+        }
+        if (problems.Count > 0) throw new InputException(problems);
+        return configs;
+    }
+
+    /// <summary>Whether the run's peak occupancy stayed within every tier's capacity.</summary>
+    public static bool Fits(RunMetrics run)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        return run.Memory.OverCapacityBytes.Values.All(b => b <= 0);
+    }
+
+    /// <summary>The fastest run that fits (the first on a tie), or null when none fits.</summary>
+    public static RunMetrics? Fastest(IEnumerable<RunMetrics> runs)
+    {
+        RunMetrics? best = null;
+        foreach (var r in runs)
+            if (Fits(r) && (best is null || r.LatencyS < best.LatencyS)) best = r;
+        return best;
+    }
+
+    /// <summary>"does not fit: needs X of hbm, has Y" for every tier the run overflows.</summary>
+    public static string DoesNotFit(RunMetrics run)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        var parts = run.Memory.OverCapacityBytes.Where(kv => kv.Value > 0).OrderBy(kv => kv.Key, StringComparer.Ordinal)
+            .Select(kv => $"needs {Bytes(run.Memory.PeakBytes.GetValueOrDefault(kv.Key))} of {kv.Key}, has {Bytes(run.Memory.CapacityBytes.GetValueOrDefault(kv.Key))}");
+        return "does not fit: " + string.Join("; ", parts);
     }
 
     private static string[] Split(string list, string option)
@@ -69,31 +131,42 @@ public static class CompareCommand
         return items;
     }
 
-    private static void Render(IReadOnlyList<RunMetrics> runs, IAnsiConsole console)
+    private static void Render(IReadOnlyList<RunMetrics> runs, RunMetrics? fastest, IAnsiConsole console)
     {
         var first = runs[0].Workload;
         console.MarkupLine($"[bold]{Markup.Escape(first.Name)}[/] {Markup.Escape(first.Phase)} | batch {first.Batch} | seq {first.SeqLen} | context {first.Context} | {runs[0].OpCount} ops");
         if (runs[0].Launch?.Note(first) is { } note) console.MarkupLine(Markup.Escape(note));
         var table = new Table().AddColumns("hardware", "schedule", "latency", "tokens/s", "compute util", "memory-bw util",
-            "off-chip bytes", "memory-bound time", "energy", "tokens/J", "spilled");
+            "off-chip bytes", "memory-bound time", "energy", "tokens/J", "spilled", "over capacity");
         foreach (var col in table.Columns.Skip(2)) col.RightAligned();
-        var best = runs.Min(r => r.LatencyS);
         foreach (var r in runs)
         {
-            var offChip = r.OffChipBytes;
             var spilled = r.Memory.SpilledBytes.Values.Sum();
+            var over = r.Memory.OverCapacityBytes.Where(kv => kv.Value > 0).OrderBy(kv => kv.Key, StringComparer.Ordinal)
+                .Select(kv => $"{kv.Key} {Bytes(kv.Value)}").ToList();
             table.AddRow(
                 Markup.Escape(r.HardwareName), Markup.Escape(r.Schedule),
-                (r.LatencyS == best ? "[bold green]" : "[default]") + Markup.Escape(Seconds(r.LatencyS)) + "[/]",
+                (ReferenceEquals(r, fastest) ? "[bold green]" : "[default]") + Markup.Escape(Seconds(r.LatencyS)) + "[/]",
                 r.TokensPerS.ToString("N0", CultureInfo.InvariantCulture),
                 Pct(r.ComputeUtilisation), Pct(r.MemoryBandwidthUtilisation),
-                Bytes(offChip), Pct(r.MemoryWall.MemoryBoundTimeFraction),
+                Bytes(r.OffChipBytes), Pct(r.MemoryWall.MemoryBoundTimeFraction),
                 r.Energy.TotalJ.ToString("0.###", CultureInfo.InvariantCulture) + " J",
                 (r.Energy.TotalJ > 0 ? r.Workload.Tokens / r.Energy.TotalJ : 0).ToString("0.##", CultureInfo.InvariantCulture),
-                spilled > 0 ? "[yellow]" + Bytes(spilled) + "[/]" : "0");
+                spilled > 0 ? "[yellow]" + Bytes(spilled) + "[/]" : "0",
+                over.Count > 0 ? "[bold red]" + Markup.Escape(string.Join(", ", over)) + "[/]" : "0");
         }
         console.Write(table);
-        console.MarkupLine($"fastest: [bold]{Markup.Escape(runs.First(r => r.LatencyS == best).HardwareName)}[/] ({Markup.Escape(runs.First(r => r.LatencyS == best).Schedule)})");
+        foreach (var r in runs.Where(r => !Fits(r)))
+            console.MarkupLine($"[bold red]{Markup.Escape(r.HardwareName)} ({Markup.Escape(r.Schedule)}) {Markup.Escape(DoesNotFit(r))}[/]");
+        if (fastest is not null)
+        {
+            var excluded = runs.Any(r => !Fits(r)) ? " of the runs that fit" : "";
+            console.MarkupLine($"fastest: [bold]{Markup.Escape(fastest.HardwareName)}[/] ({Markup.Escape(fastest.Schedule)}){excluded}");
+        }
+        else
+        {
+            console.MarkupLine("fastest: [bold red]none[/]: no run fits in its device's memory (--placement offload streams what does not fit from a slower tier)");
+        }
     }
 
     private static string Pct(double v) => (v * 100).ToString("0.0", CultureInfo.InvariantCulture) + " %";

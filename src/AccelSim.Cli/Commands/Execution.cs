@@ -125,7 +125,9 @@ public static class Execution
         return 0;
     }
 
-    public static IAnsiConsole ConsoleFor(TextWriter writer)
+    /// <summary>A console for <paramref name="writer"/>: the terminal's own when it is one, else plain
+    /// text <paramref name="width"/> columns wide.</summary>
+    public static IAnsiConsole ConsoleFor(TextWriter writer, int width = 140)
     {
         var isConsole = ReferenceEquals(writer, Console.Out) && !Console.IsOutputRedirected;
         var console = AnsiConsole.Create(new AnsiConsoleSettings
@@ -136,7 +138,7 @@ public static class Execution
             Interactive = isConsole ? InteractionSupport.Detect : InteractionSupport.No,
         });
         // Redirected output (a file, a pipe, a test) gets a fixed width wide enough for every table.
-        if (!isConsole) console.Profile.Width = 140;
+        if (!isConsole) console.Profile.Width = width;
         return console;
     }
 }

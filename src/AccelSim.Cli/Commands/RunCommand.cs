@@ -15,21 +15,7 @@ public static class RunCommand
         var hardware = CommonOptions.Hardware();
         var workload = new WorkloadOptions(c);
         var schedule = new Option<string?>("--schedule") { Description = "sequential (kernel by kernel; the default), dataflow (each layer as one spatial pipeline) auto (per layer, whichever is faster) or eager (a host thread issues every op, as eager PyTorch does; the default for a trace that records an eager program)" };
-        var placement = new Option<string>("--placement")
-        {
-            DefaultValueFactory = _ => "resident",
-            Description = "resident (all in device memory; over-capacity is reported), fit (error if it does not fit), offload (stream what does not fit from the next tier); training: zero-infinity (gradients and optimizer states on the host, AdamW on the host CPU after the backward) or ssd-pipelined (optimizer states on NVMe, swapped in a pipeline with a per-layer CPU AdamW that overlaps the backward)",
-        };
-        var kvPolicy = new Option<string>("--kv-policy")
-        {
-            DefaultValueFactory = _ => "fit",
-            Description = "fit (the KV cache stays in device memory) or swap (KV that does not fit lives in the next tier and is swapped in layer by layer)",
-        };
-        var experts = new Option<int>("--experts")
-        {
-            DefaultValueFactory = _ => 0,
-            Description = "Composition of Experts: switch this many expert models (each the size of the model's weights) from the tier below device memory before the step",
-        };
+        var placement = new PlacementOptions(c);
         var roofline = new Option<string?>("--roofline") { Description = "Write every op on the device's roofline to this CSV file" };
         var rooflinePlot = new Option<string?>("--roofline-plot") { Description = "Write a log-log roofline plot (PNG) of every op to this file" };
         var set = CommonOptions.Set();
@@ -39,7 +25,7 @@ public static class RunCommand
         var ops = CommonOptions.Ops();
         var carbon = new CarbonOptions();
         foreach (var o in carbon.All) c.Options.Add(o);
-        foreach (var o in new Option[] { hardware, schedule, placement, kvPolicy, experts, set, format, outPath, timeline, ops, roofline, rooflinePlot })
+        foreach (var o in new Option[] { hardware, schedule, set, format, outPath, timeline, ops, roofline, rooflinePlot })
             c.Options.Add(o);
 
         c.SetAction(p =>
@@ -48,9 +34,7 @@ public static class RunCommand
             var config = CommonOptions.LoadHardware(p.GetValue(hardware)!, p.GetValue(set));
             var device = services.Registry().Create(config);
             var graph = workload.Build(p);
-            var switches = p.GetValue(experts);
-            if (switches != 0) graph = ExpertSwitching.Compose(graph, switches, device);
-            graph = Execution.Place(graph, device, p.GetValue(placement)!, p.GetValue(kvPolicy)!);
+            graph = placement.Apply(p, graph, device);
             var (scheduleName, launch) = Execution.ResolveSchedule(p.GetValue(schedule), graph.Info);
             if (scheduleName == "eager" && device is not IHostDispatchDevice)
                 cli.Error.WriteLine($"note: {device.Name} has no host model; eager runs its ops kernel by kernel (the sequential schedule)");
