@@ -11,7 +11,9 @@ public sealed class ConfigBinder
     public HardwareConfig Config { get; }
     public IReadOnlyList<InputProblem> Problems => _problems;
 
-    public void Fail(string path, string message) => _problems.Add(new InputProblem(Config.File, path, message));
+    /// <summary>A problem at <paramref name="path"/>, naming where its value came from (the product file,
+    /// its family file or <c>--set</c>).</summary>
+    public void Fail(string path, string message) => _problems.Add(new InputProblem(Config.OriginOf(path), path, message));
 
     /// <summary>A required number within [min, max].</summary>
     public double Number(string path, double min = 0, double max = double.MaxValue, bool exclusiveMin = false)
