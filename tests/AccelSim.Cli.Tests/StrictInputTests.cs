@@ -260,6 +260,7 @@ public class StrictInputTests
     [InlineData("--context with train", "--context", "--phase", "train", "--context", "512")]
     [InlineData("--recompute without train", "--recompute", "--phase", "prefill", "--recompute")]
     [InlineData("--expert-skew on a dense model", "--expert-skew", "--phase", "decode", "--expert-skew", "0.5")]
+    [InlineData("--kv-policy swap without a KV cache", "--kv-policy", "--phase", "train", "--seq", "128", "--kv-policy", "swap")]
     public void OptionTheWorkloadIgnoresIsAnError(string what, string option, params string[] extra)
     {
         var o = CliHarness.Run(["run", "--hardware", "h100", "--model", "llama2-7b", .. extra]);

@@ -73,6 +73,23 @@ public class StrictConfigTests
         Assert.Equal("toy.json", c.OriginOf("memory.hbm.capacity_bytes"));
     }
 
+    [Fact]
+    public void A_binder_of_its_own_file_type_reports_problems_and_unknown_keys_together()
+    {
+        var c = Config(("links.bandwidth_Bps", -1), ("links.latncy_s", 1e-6));
+        var b = new ConfigBinder(c);
+        b.Positive("links.bandwidth_Bps");
+        b.OptionalNumber("links.latency_s", 0);
+        var e = Assert.Throws<InputException>(b.ThrowIfInvalidOrUnknown);
+        Assert.Equal(["links.bandwidth_Bps", "links.latncy_s"], e.Problems.Select(p => p.Path));
+        Assert.Contains("did you mean links.latency_s", e.Problems[1].Message);
+
+        var clean = Config(("links.bandwidth_Bps", 1));
+        var ok = new ConfigBinder(clean);
+        ok.Positive("links.bandwidth_Bps");
+        ok.ThrowIfInvalidOrUnknown();
+    }
+
     [Theory]
     [InlineData("h1OO", "h100")]
     [InlineData("LLAMA2-7b", "llama2-7b")]

@@ -67,6 +67,15 @@ public sealed class ConfigBinder
         if (_problems.Count > 0) throw new InputException(_problems.ToArray());
     }
 
+    /// <summary>For a binder that reads a whole config (a file type of its own, not a device through
+    /// <see cref="Plugins.PluginRegistry"/>, which checks this itself): every problem, plus every value of the
+    /// config that no binder asked for (<see cref="HardwareConfig.WithUnknownKeys"/>).</summary>
+    public void ThrowIfInvalidOrUnknown()
+    {
+        var all = Config.WithUnknownKeys(_problems);
+        if (all.Count > 0) throw new InputException(all);
+    }
+
     private double Check(string path, ConfigValue v, double min, double max, bool exclusiveMin)
     {
         if (v.Number is not { } d)

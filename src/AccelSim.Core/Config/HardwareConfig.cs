@@ -96,7 +96,7 @@ public sealed class HardwareConfig
         {
             if (IsAnnotation(key) || known.Contains(key)) continue;
             var near = NearestNames.Find(known, key);
-            var message = $"unknown key: the '{Kind}' device model does not read it";
+            var message = $"unknown key for kind '{Kind}'";
             if (near.Count > 0)
             {
                 var missing = problems.FindIndex(p => p.Path == near[0] && p.Message.StartsWith("missing", StringComparison.Ordinal));
