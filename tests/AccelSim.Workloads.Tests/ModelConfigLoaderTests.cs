@@ -93,7 +93,7 @@ public class ModelConfigLoaderTests
         var e = LoadBad(j);
         var p = Assert.Single(e.Problems);
         Assert.Equal(key, p.Path);
-        Assert.Contains("whole number > 0", p.Message);
+        Assert.Contains("whole number in [1, 2147483647]", p.Message);
     }
 
     [Fact]

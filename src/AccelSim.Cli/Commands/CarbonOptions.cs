@@ -62,6 +62,6 @@ public sealed class CarbonOptions
 
     private static double Number(JObject root, string path, string key) =>
         root.SelectToken(key) is { Type: JTokenType.Float or JTokenType.Integer } t
-            ? t.Value<double>()
+            ? JsonInput.ToDouble(t)
             : throw new InputException(path, key, "missing; expected a number");
 }

@@ -68,6 +68,11 @@ public static class Execution
             throw new Core.Config.InputException(null, "--placement", $"expected {Core.Memory.PlacementPolicies.Expected}, got '{policy}'");
         if (!Core.Memory.KvPolicies.TryParse(kvPolicy, out var kv))
             throw new Core.Config.InputException(null, "--kv-policy", $"expected {Core.Memory.KvPolicies.Expected}, got '{kvPolicy}'");
+        if (kv == Core.Memory.KvPolicy.Swap && !graph.Tensors.Any(t => t.Role == Core.Graph.TensorRole.KvCache))
+        {
+            throw new Core.Config.InputException(null, "--kv-policy",
+                $"swap moves a KV cache, and {graph.Info.Name} ({graph.Info.Phase}) has none; it applies to prefill and decode");
+        }
         return Core.Memory.Placement.Apply(graph, device, p, kv).Graph;
     }
 

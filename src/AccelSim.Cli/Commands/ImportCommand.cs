@@ -86,6 +86,8 @@ public static class ImportCommand
         c.Options.Add(forwardMs);
         c.SetAction(p =>
         {
+            if (p.GetValue(forwardMs) is not null && p.GetValue(kineto) is null)
+                throw new InputException(null, "--forward-ms", "calibrates the host against a Kineto profile; give --kineto too");
             var (file, target, name, phase, batch, seq, context) = args.Read(p);
             var result = PytorchEtImporter.Import(file,
                 new PytorchEtOptions { Name = name, Phase = phase, Batch = batch, SeqLen = seq, Context = context });

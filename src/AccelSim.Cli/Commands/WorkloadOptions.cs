@@ -29,6 +29,9 @@ public sealed class WorkloadOptions
         foreach (var o in new Option[] { Phase, Batch, Seq, Context, DType, ExpertSkew, Recompute, Weights, Sparsity }) command.Options.Add(o);
     }
 
+    /// <summary>Whether the command line gave <paramref name="option"/> (not its default).</summary>
+    public static bool IsGiven(ParseResult p, Option option) => p.GetResult(option) is { Implicit: false };
+
     public WorkloadGraph Build(ParseResult p)
     {
         var graph = BuildGraph(p);
@@ -48,6 +51,12 @@ public sealed class WorkloadOptions
             throw new InputException(null, "--model/--trace", "give exactly one of --model or --trace");
         if (trace is not null)
         {
+            // A trace fixes its own ops and shapes: the options that shape a model's graph would be ignored.
+            var ignored = new Option[] { Phase, Batch, Seq, Context, DType, ExpertSkew, Recompute }
+                .Where(o => IsGiven(p, o))
+                .Select(o => new InputProblem(null, o.Name, "applies to --model workloads only; a --trace fixes its own phase, shapes and data types"))
+                .ToArray();
+            if (ignored.Length > 0) throw new InputException(ignored);
             if (!File.Exists(trace)) throw new InputException(trace, null, "no such trace file");
             return NativeTraceReader.Read(trace);
         }
@@ -56,6 +65,11 @@ public sealed class WorkloadOptions
         if (!Phases.TryParse(phaseText, out var phase))
             throw new InputException(null, "--phase", $"expected {Phases.Expected}, got '{phaseText}'");
         var decode = phase == Workloads.Models.Phase.Decode;
+        if (decode && p.GetValue(Seq) is { } seq)
+        {
+            throw new InputException(null, "--seq",
+                $"decode makes one new token per sequence and ignores --seq (got {seq}); give the cached tokens with --context");
+        }
         var dtypeText = p.GetValue(DType);
         Core.Graph.DType? dtype = dtypeText is null ? null : CommonOptions.ParseDType(dtypeText, "--dtype");
         var request = new WorkloadRequest(phase, p.GetValue(Batch),

@@ -168,7 +168,7 @@ public static class CalibrationValidator
     {
         if (row[key] is { Type: JTokenType.Float or JTokenType.Integer } t)
         {
-            var d = t.Value<double>();
+            var d = JsonInput.ToDouble(t);
             if (double.IsFinite(d) && d > 0) return d;
         }
         throw new InputException(path, $"rows[{i}].{key}", "missing or not positive; expected a number > 0");

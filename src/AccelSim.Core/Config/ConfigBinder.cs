@@ -11,7 +11,9 @@ public sealed class ConfigBinder
     public HardwareConfig Config { get; }
     public IReadOnlyList<InputProblem> Problems => _problems;
 
-    public void Fail(string path, string message) => _problems.Add(new InputProblem(Config.File, path, message));
+    /// <summary>A problem at <paramref name="path"/>, naming where its value came from (the product file,
+    /// its family file or <c>--set</c>).</summary>
+    public void Fail(string path, string message) => _problems.Add(new InputProblem(Config.OriginOf(path), path, message));
 
     /// <summary>A required number within [min, max].</summary>
     public double Number(string path, double min = 0, double max = double.MaxValue, bool exclusiveMin = false)
@@ -63,6 +65,15 @@ public sealed class ConfigBinder
     public void ThrowIfInvalid()
     {
         if (_problems.Count > 0) throw new InputException(_problems.ToArray());
+    }
+
+    /// <summary>For a binder that reads a whole config (a file type of its own, not a device through
+    /// <see cref="Plugins.PluginRegistry"/>, which checks this itself): every problem, plus every value of the
+    /// config that no binder asked for (<see cref="HardwareConfig.WithUnknownKeys"/>).</summary>
+    public void ThrowIfInvalidOrUnknown()
+    {
+        var all = Config.WithUnknownKeys(_problems);
+        if (all.Count > 0) throw new InputException(all);
     }
 
     private double Check(string path, ConfigValue v, double min, double max, bool exclusiveMin)

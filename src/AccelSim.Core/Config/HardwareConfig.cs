@@ -16,18 +16,34 @@ public readonly record struct ConfigValue(double? Number, string? Text, bool? Fl
 /// <summary>A hardware description, flattened to JSON paths (<c>memory.hbm.bandwidth_Bps</c>,
 /// <c>gemm.tiles[0].m</c>) so that plugins bind it without knowing JSON, errors name the exact path,
 /// and <c>--set path=value</c> overrides are one dictionary write. Keys named <c>source</c>,
-/// <c>comment</c> or ending in <c>_source</c> are documentation and never bound.</summary>
+/// <c>comment</c> or ending in <c>_source</c> are documentation and never bound.
+/// <para>Strict binding: the config records every path a binder asks for (<see cref="TryGet"/>,
+/// <see cref="Contains"/>), present or not. After binding, <see cref="WithUnknownKeys"/> turns every
+/// value nobody asked for into an error naming the nearest known paths, so a new key is known as
+/// soon as a binder reads it, and a misspelt or misplaced key is never silently ignored.</para></summary>
 public sealed class HardwareConfig
 {
-    private readonly SortedDictionary<string, ConfigValue> _values;
+    /// <summary>Keys that every kind of device may carry and that are read outside the device plugin
+    /// (the carbon report reads them after the run; cost-efficiency studies read the price).</summary>
+    public static readonly IReadOnlyList<string> SharedKeys = ["carbon.embodied_kgCO2e", "carbon.lifetime_years", "cost.price_USD"];
 
-    public HardwareConfig(string name, string kind, string? file, IEnumerable<KeyValuePair<string, ConfigValue>> values)
+    private readonly SortedDictionary<string, ConfigValue> _values;
+    private readonly Dictionary<string, string> _origins;
+    private readonly HashSet<string> _asked = new(StringComparer.Ordinal);
+
+    public HardwareConfig(string name, string kind, string? file, IEnumerable<KeyValuePair<string, ConfigValue>> values,
+        IReadOnlyDictionary<string, string>? origins = null)
     {
         Name = name;
         Kind = kind;
         File = file;
         _values = new SortedDictionary<string, ConfigValue>(StringComparer.Ordinal);
         foreach (var (k, v) in values) _values[k] = v;
+        _origins = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (origins is not null)
+        {
+            foreach (var (k, o) in origins) _origins[k] = o;
+        }
     }
 
     public string Name { get; }
@@ -38,9 +54,66 @@ public sealed class HardwareConfig
 
     public IReadOnlyDictionary<string, ConfigValue> Values => _values;
 
-    public bool Contains(string path) => _values.ContainsKey(path);
+    public bool Contains(string path)
+    {
+        MarkRead(path);
+        return _values.ContainsKey(path);
+    }
 
-    public bool TryGet(string path, out ConfigValue value) => _values.TryGetValue(path, out value);
+    public bool TryGet(string path, out ConfigValue value)
+    {
+        MarkRead(path);
+        return _values.TryGetValue(path, out value);
+    }
+
+    /// <summary>Where the value at <paramref name="path"/> came from, for error messages: the product
+    /// file, the family file beneath it, or <c>--set</c>; <see cref="File"/> for a path not given.</summary>
+    public string? OriginOf(string path) => _origins.TryGetValue(path, out var o) ? o : File;
+
+    /// <summary>Records <paramref name="path"/> as known, as <see cref="TryGet"/> does, for a consumer
+    /// that reads it later (see <see cref="SharedKeys"/>).</summary>
+    public void MarkRead(string path)
+    {
+        lock (_asked) _asked.Add(path);
+    }
+
+    /// <summary>Every path asked for so far, given or not.</summary>
+    public IReadOnlyCollection<string> KnownPaths()
+    {
+        lock (_asked) return _asked.ToArray();
+    }
+
+    /// <summary>After binding: <paramref name="bindingProblems"/> plus one problem for every value no binder
+    /// asked for (documentation, <c>provenance</c> and <c>*_provenance</c> fields aside), each naming the
+    /// nearest known paths. A misspelt required key is reported once, as the unknown key, naming the
+    /// missing key it was probably meant to be.</summary>
+    public IReadOnlyList<InputProblem> WithUnknownKeys(IReadOnlyList<InputProblem> bindingProblems)
+    {
+        ArgumentNullException.ThrowIfNull(bindingProblems);
+        var known = KnownPaths();
+        var problems = bindingProblems.ToList();
+        foreach (var key in _values.Keys)
+        {
+            if (IsAnnotation(key) || known.Contains(key)) continue;
+            var near = NearestNames.Find(known, key);
+            var message = $"unknown key for kind '{Kind}'";
+            if (near.Count > 0)
+            {
+                var missing = problems.FindIndex(p => p.Path == near[0] && p.Message.StartsWith("missing", StringComparison.Ordinal));
+                if (missing >= 0)
+                {
+                    problems.RemoveAt(missing);
+                    message += $"; did you mean {near[0]} (required, missing)?";
+                }
+                else
+                {
+                    message += $"; did you mean {string.Join(", ", near)}?";
+                }
+            }
+            problems.Add(new InputProblem(OriginOf(key), key, message));
+        }
+        return problems;
+    }
 
     /// <summary>Immediate child names under <paramref name="prefix"/> (object keys, not array indices).</summary>
     public IReadOnlyList<string> Children(string prefix)
@@ -65,6 +138,23 @@ public sealed class HardwareConfig
         return n;
     }
 
+    /// <summary>Documentation (<see cref="IsDocumentation"/>), a key starting with '_', or provenance
+    /// metadata (a top-level <c>provenance</c> object, any key ending in <c>_provenance</c>): never bound,
+    /// never an unknown key.</summary>
+    public static bool IsAnnotation(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (IsDocumentation(path)) return true;
+        foreach (var segment in path.Split('.'))
+        {
+            var bracket = segment.IndexOf('[');
+            var name = bracket >= 0 ? segment[..bracket] : segment;
+            if (name == "provenance" || name.StartsWith('_') || name.EndsWith("_provenance", StringComparison.Ordinal)
+                || IsDocumentation(name)) return true;
+        }
+        return false;
+    }
+
     public static bool IsDocumentation(string path)
     {
         var leaf = path[(path.LastIndexOf('.') + 1)..];
@@ -79,17 +169,17 @@ public sealed class HardwareConfig
     public HardwareConfig With(IEnumerable<KeyValuePair<string, string>> overrides, string origin = "--set")
     {
         var copy = new SortedDictionary<string, ConfigValue>(_values, StringComparer.Ordinal);
+        var origins = new Dictionary<string, string>(_origins, StringComparer.Ordinal);
         var problems = new List<InputProblem>();
         foreach (var (path, text) in overrides)
         {
             if (!copy.TryGetValue(path, out var old))
             {
-                var near = copy.Keys.Where(k => !IsDocumentation(k))
-                    .OrderBy(k => Distance(k, path)).Take(3);
                 problems.Add(new InputProblem(origin, path,
-                    $"no such field in hardware '{Name}'; did you mean {string.Join(", ", near)}?"));
+                    $"no such field in hardware '{Name}'{NearestNames.DidYouMean(copy.Keys.Where(k => !IsAnnotation(k)), path)}"));
                 continue;
             }
+            origins[path] = origin;
             if (old.Number is not null)
             {
                 if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d))
@@ -108,17 +198,6 @@ public sealed class HardwareConfig
             }
         }
         if (problems.Count > 0) throw new InputException(problems);
-        return new HardwareConfig(Name, Kind, File, copy);
-    }
-
-    private static int Distance(string a, string b)
-    {
-        var d = new int[a.Length + 1, b.Length + 1];
-        for (var i = 0; i <= a.Length; i++) d[i, 0] = i;
-        for (var j = 0; j <= b.Length; j++) d[0, j] = j;
-        for (var i = 1; i <= a.Length; i++)
-        for (var j = 1; j <= b.Length; j++)
-            d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
-        return d[a.Length, b.Length];
+        return new HardwareConfig(Name, Kind, File, copy, origins);
     }
 }

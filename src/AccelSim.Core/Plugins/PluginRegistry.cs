@@ -33,7 +33,22 @@ public sealed class PluginRegistry
         if (!_plugins.TryGetValue(config.Kind, out var plugin))
             throw new InputException(config.File, "kind",
                 $"no device plugin for kind '{config.Kind}'; known kinds: {string.Join(", ", _plugins.Keys)}");
-        return plugin.Create(config);
+        foreach (var key in HardwareConfig.SharedKeys) config.MarkRead(key);
+        IDeviceModel? model = null;
+        IReadOnlyList<InputProblem> problems = [];
+        try
+        {
+            model = plugin.Create(config);
+        }
+        catch (InputException e)
+        {
+            problems = e.Problems;
+        }
+        // Strict: a value the plugin never asked for is a misspelt or misplaced key, reported with the
+        // binding problems, all at once.
+        var all = config.WithUnknownKeys(problems);
+        if (all.Count > 0) throw new InputException(all);
+        return model!;
     }
 }
 

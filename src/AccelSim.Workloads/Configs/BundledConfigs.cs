@@ -25,15 +25,21 @@ public static class BundledConfigs
             ? Directory.GetFiles(dir, "*.json").Select(f => Path.GetFileNameWithoutExtension(f)!).Order(StringComparer.Ordinal).ToArray()
             : [];
 
-    /// <summary>A bundled name or a path to a JSON file. <paramref name="what"/> names the option for errors.</summary>
+    /// <summary>A bundled name (matched case-insensitively: <c>H100</c> is <c>h100</c>) or a path to a JSON
+    /// file. <paramref name="what"/> names the option for errors; an unknown name lists the nearest bundled ones.</summary>
     public static string Resolve(string nameOrPath, string dir, string what)
     {
         if (File.Exists(nameOrPath)) return Path.GetFullPath(nameOrPath);
-        var bundled = Path.Combine(dir, nameOrPath + ".json");
-        if (!nameOrPath.Contains('/') && !nameOrPath.Contains('\\') && File.Exists(bundled)) return bundled;
         var known = Names(dir);
-        throw new InputException(null, null,
-            $"{what} '{nameOrPath}' is neither a bundled name nor an existing file; bundled: {string.Join(", ", known)}");
+        if (!nameOrPath.Contains('/') && !nameOrPath.Contains('\\'))
+        {
+            var match = known.FirstOrDefault(n => n == nameOrPath)
+                ?? known.FirstOrDefault(n => string.Equals(n, nameOrPath, StringComparison.OrdinalIgnoreCase));
+            if (match is not null) return Path.Combine(dir, match + ".json");
+        }
+        var option = "--" + what;
+        throw new InputException(null, option,
+            $"'{nameOrPath}' is neither a bundled {what} name nor an existing file{NearestNames.DidYouMean(known, nameOrPath)} (bundled: {string.Join(", ", known)})");
     }
 
     private static string FindRoot()

@@ -21,6 +21,7 @@ public static class HardwareConfigLoader
         var name = RequiredString(root, "name", path, problems);
         var kind = RequiredString(root, "kind", path, problems);
         var values = new Dictionary<string, ConfigValue>(StringComparer.Ordinal);
+        var origins = new Dictionary<string, string>(StringComparer.Ordinal);
 
         if (root["family"] is { } familyToken)
         {
@@ -49,17 +50,24 @@ public static class HardwareConfigLoader
                         if (prop.Name is "name" or "kind" or "family") continue;
                         Flatten(prop.Value, prop.Name, familyPath, values, problems);
                     }
+                    foreach (var key in values.Keys) origins[key] = familyPath;
                 }
             }
         }
 
+        var own = new Dictionary<string, ConfigValue>(StringComparer.Ordinal);
         foreach (var prop in root.Properties())
         {
             if (prop.Name is "name" or "kind" or "family") continue;
-            Flatten(prop.Value, prop.Name, path, values, problems);
+            Flatten(prop.Value, prop.Name, path, own, problems);
+        }
+        foreach (var (key, value) in own)
+        {
+            values[key] = value;
+            origins.Remove(key);
         }
         if (problems.Count > 0) throw new InputException(problems);
-        return new HardwareConfig(name, kind, path, values);
+        return new HardwareConfig(name, kind, path, values, origins);
     }
 
     private static string RequiredString(JObject root, string key, string path, List<InputProblem> problems)
@@ -82,8 +90,8 @@ public static class HardwareConfigLoader
                 break;
             case JTokenType.Integer:
             case JTokenType.Float:
-                var d = token.Value<double>();
-                if (!double.IsFinite(d)) problems.Add(new InputProblem(file, prefix, "expected a finite number"));
+                var d = JsonInput.ToDouble(token);
+                if (!double.IsFinite(d)) problems.Add(new InputProblem(file, prefix, $"expected a finite number, got {token.ToString(Newtonsoft.Json.Formatting.None)}"));
                 into[prefix] = ConfigValue.Of(d);
                 break;
             case JTokenType.String:
@@ -93,7 +101,7 @@ public static class HardwareConfigLoader
                 into[prefix] = ConfigValue.Of((bool)token);
                 break;
             case JTokenType.Null:
-                if (!HardwareConfig.IsDocumentation(prefix))
+                if (!HardwareConfig.IsAnnotation(prefix))
                     problems.Add(new InputProblem(file, prefix, "is null; expected a value"));
                 break;
             default:

@@ -43,16 +43,7 @@ public static class PytorchEtImporter
     public static PytorchEtImport ImportText(string json, string source = "<trace>", PytorchEtOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(json);
-        JToken token;
-        try
-        {
-            using var reader = new JsonTextReader(new StringReader(json)) { DateParseHandling = DateParseHandling.None, FloatParseHandling = FloatParseHandling.Double };
-            token = JToken.ReadFrom(reader);
-        }
-        catch (JsonReaderException e)
-        {
-            throw new InputException(source, string.IsNullOrEmpty(e.Path) ? null : e.Path, $"malformed JSON at line {e.LineNumber}, position {e.LinePosition}");
-        }
+        var token = JsonInput.ParseText(json, source);
         return Parse(token, source, options);
     }
 

@@ -21,6 +21,16 @@ public sealed class DeepSeekGraphBuilder : IModelBuilder
         new("topk_method", IsOneOf("greedy", "group_limited_greedy", "noaux_tc"), "expected greedy, group_limited_greedy or noaux_tc"),
     ];
 
+    /// <summary>DeepseekV2Config's and DeepseekV3Config's fields.</summary>
+    public IReadOnlySet<string> KnownKeys { get; } = HfConfigKeys.Of(HfConfigKeys.Rope,
+    [
+        "hidden_act", "rms_norm_eps", "pretraining_tp", "attention_bias", "attention_dropout", "moe_intermediate_size",
+        "n_shared_experts", "n_routed_experts", "routed_scaling_factor", "kv_lora_rank", "q_lora_rank", "qk_rope_head_dim",
+        "v_head_dim", "qk_nope_head_dim", "topk_method", "n_group", "topk_group", "num_experts_per_tok", "moe_layer_freq",
+        "first_k_dense_replace", "norm_topk_prob", "scoring_func", "aux_loss_alpha", "seq_aux", "ep_size",
+        "num_nextn_predict_layers", "rope_interleave", "head_dim",
+    ]);
+
     public string Id => "deepseek";
 
     public IReadOnlyList<string> ModelTypes { get; } = ["deepseek_v2", "deepseek_v3"];

@@ -21,6 +21,14 @@ public sealed class FalconGraphBuilder : IModelBuilder
         new("apply_residual_connection_post_layernorm", IsAbsentOrFalse, "residuals taken after the norm are not modelled; expected false"),
     ];
 
+    /// <summary>FalconConfig's fields (and the names of the original RW checkpoints).</summary>
+    public IReadOnlySet<string> KnownKeys { get; } = HfConfigKeys.Of(HfConfigKeys.Rope,
+    [
+        "n_head", "n_layer", "n_embed", "num_kv_heads", "n_head_kv", "multi_query", "new_decoder_architecture", "parallel_attn",
+        "bias", "alibi", "activation", "ffn_hidden_size", "num_ln_in_parallel_attn", "layer_norm_epsilon", "hidden_dropout",
+        "attention_dropout", "apply_residual_connection_post_layernorm",
+    ]);
+
     public string Id => "falcon";
 
     public IReadOnlyList<string> ModelTypes { get; } = ["falcon"];
@@ -60,6 +68,9 @@ public sealed class FalconGraphBuilder : IModelBuilder
         Bool(model, "parallel_attn", problems);
         Bool(model, "bias", problems);
         Bool(model, "new_decoder_architecture", problems);
+        // Normalize reads these only when they have the right type; a wrong type must not pass unnoticed.
+        Bool(model, "multi_query", problems);
+        Int(model, "num_kv_heads", problems);
         var ln = Int(model, "num_ln_in_parallel_attn", problems);
         if (ln is > 2) problems.Add(new InputProblem(model.Source, "num_ln_in_parallel_attn", $"expected 1 or 2, got {ln}"));
     }

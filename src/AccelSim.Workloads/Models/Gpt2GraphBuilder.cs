@@ -18,6 +18,15 @@ public sealed class Gpt2GraphBuilder : IModelBuilder
         new("add_cross_attention", IsAbsentOrFalse, "cross-attention layers are not modelled; expected false"),
     ];
 
+    /// <summary>GPT2Config's fields (and the older OpenAI GPT ones that GPT-2 checkpoints still carry).</summary>
+    public IReadOnlySet<string> KnownKeys { get; } = HfConfigKeys.Of(
+    [
+        "n_positions", "n_ctx", "n_embd", "n_layer", "n_head", "n_inner", "activation_function", "resid_pdrop", "embd_pdrop",
+        "attn_pdrop", "layer_norm_epsilon", "summary_type", "summary_use_proj", "summary_activation", "summary_first_dropout",
+        "summary_proj_to_labels", "scale_attn_weights", "scale_attn_by_inverse_layer_idx", "reorder_and_upcast_attn",
+        "n_special", "predict_special_tokens",
+    ]);
+
     public string Id => "gpt2";
 
     public IReadOnlyList<string> ModelTypes { get; } = ["gpt2"];

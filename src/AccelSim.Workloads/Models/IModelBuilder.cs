@@ -29,6 +29,14 @@ public interface IModelBuilder
     /// <summary>No renamed fields.</summary>
     static readonly IReadOnlyDictionary<string, string> NoAliases = new Dictionary<string, string>();
 
+    /// <summary>The fields of the family's Hugging Face config class(es) that a config may carry besides
+    /// <see cref="HfConfigKeys.Common"/> and the fields <see cref="ModelConfigLoader"/> reads, whether this
+    /// builder uses them or not (dropout rates, router loss weights, ...). Any other key is an error.</summary>
+    IReadOnlySet<string> KnownKeys => NoKeys;
+
+    /// <summary>No family fields.</summary>
+    static readonly IReadOnlySet<string> NoKeys = new HashSet<string>();
+
     /// <summary>Adds a problem for every field of <paramref name="model"/> that would change the
     /// compute in a way this builder does not model (a guess is never made silently).</summary>
     void Check(ModelConfig model, ICollection<InputProblem> problems);

@@ -32,6 +32,14 @@ public sealed class LlamaGraphBuilder : IModelBuilder
         new("layer_types", IsNull, "per-layer attention types are not modelled; expected null"),
     ];
 
+    /// <summary>LlamaConfig's and MistralConfig's fields.</summary>
+    public IReadOnlySet<string> KnownKeys { get; } = HfConfigKeys.Of(HfConfigKeys.Rope,
+    [
+        "hidden_act", "rms_norm_eps", "pretraining_tp", "attention_bias", "attention_dropout", "mlp_bias", "head_dim",
+        "sliding_window", "partial_rotary_factor", "attention_chunk_size", "use_sliding_window", "layer_types",
+        "num_experts", "num_local_experts", "n_routed_experts", "n_shared_experts", "num_experts_per_tok", "moe_intermediate_size",
+    ]);
+
     public string Id => "llama";
 
     public IReadOnlyList<string> ModelTypes { get; } = ["llama", "mistral"];

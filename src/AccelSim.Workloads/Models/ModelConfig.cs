@@ -90,6 +90,23 @@ public sealed class ModelConfig
     /// family-specific fields.</summary>
     public JObject Raw { get; }
 
+    private readonly HashSet<string> _read = new(StringComparer.Ordinal);
+
+    /// <summary>Records a family field a builder reads (<see cref="Internal.ConfigChecks"/>), so that it is
+    /// a known key even if no list names it.</summary>
+    internal void MarkRead(string key)
+    {
+        lock (_read) _read.Add(key);
+    }
+
+    internal IReadOnlyCollection<string> ReadKeys
+    {
+        get
+        {
+            lock (_read) return _read.ToArray();
+        }
+    }
+
     /// <summary>The data type a workload uses unless the request names one: <c>torch_dtype</c>, else bf16.</summary>
     public DType DefaultDType => TorchDType ?? DType.Bf16;
 

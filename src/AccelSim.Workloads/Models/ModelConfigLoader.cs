@@ -6,10 +6,20 @@ using Newtonsoft.Json.Linq;
 namespace AccelSim.Workloads.Models;
 
 /// <summary>Reads a Hugging Face <c>config.json</c> into a validated <see cref="ModelConfig"/>.
-/// Keys starting with "_" are comments (e.g. <c>_source</c>) and are ignored. Every problem is
-/// reported at once with the file and the JSON path.</summary>
+/// Keys starting with "_" are comments (e.g. <c>_source</c>) and are ignored. Every other key must be
+/// read by the loader or the family's builder, or be a known Hugging Face field
+/// (<see cref="HfConfigKeys.Common"/>, <see cref="IModelBuilder.KnownKeys"/>): an unknown key is an error
+/// naming the nearest known ones. Every problem is reported at once with the file and the JSON path.</summary>
 public static class ModelConfigLoader
 {
+    /// <summary>The fields this loader reads for every family.</summary>
+    public static readonly IReadOnlyList<string> LoaderKeys =
+    [
+        "model_type", "architectures", "hidden_size", "intermediate_size", "num_attention_heads", "num_key_value_heads",
+        "num_hidden_layers", "vocab_size", "head_dim", "sliding_window", "max_position_embeddings", "tie_word_embeddings",
+        "rms_norm_eps", "torch_dtype", "dtype",
+    ];
+
     /// <summary>Loads a bundled model name (configs/models/&lt;name&gt;.json) or a path.</summary>
     public static ModelConfig LoadNamed(string nameOrPath, ModelBuilderRegistry? registry = null)
     {
@@ -75,14 +85,16 @@ public static class ModelConfigLoader
         var window = OptionalPositive(root, "sliding_window", path, problems);
         var maxPos = OptionalPositive(root, "max_position_embeddings", path, problems);
         var tie = OptionalBool(root, "tie_word_embeddings", path, problems) ?? false;
-        var eps = OptionalPositiveNumber(root, "rms_norm_eps", path, problems);
+        var eps = OptionalEpsilon(root, "rms_norm_eps", path, problems);
 
+        // HF v5 writes "dtype"; earlier versions "torch_dtype". Both name the weights' type.
         DType? dtype = null;
-        var dtypeText = OptionalString(root, "torch_dtype", path, problems);
+        var dtypeKey = root["torch_dtype"] is { Type: not JTokenType.Null } || root["dtype"] is null or { Type: JTokenType.Null } ? "torch_dtype" : "dtype";
+        var dtypeText = OptionalString(root, dtypeKey, path, problems);
         if (dtypeText is not null)
         {
             if (DTypes.TryParse(dtypeText, out var d)) dtype = d;
-            else problems.Add(new InputProblem(path, "torch_dtype", $"unknown data type '{dtypeText}'; expected {DTypes.Expected} (or float32, bfloat16, float16)"));
+            else problems.Add(new InputProblem(path, dtypeKey, $"unknown data type '{dtypeText}'; expected {DTypes.Expected} (or float32, bfloat16, float16)"));
         }
 
         if (heads > 0 && kvHeads > 0 && heads % kvHeads != 0)
@@ -101,13 +113,47 @@ public static class ModelConfigLoader
             if (problems[i].Path is { } key && aliases.TryGetValue(key, out var original) && original != key)
                 problems[i] = problems[i] with { Path = original };
         }
-        if (problems.Count > 0) throw new InputException(problems);
+        if (builder is null) throw new InputException(problems);
+        if (problems.Count > 0) throw new InputException(WithUnknownKeys(raw, path, resolvedType, builder, aliases, [], problems));
 
         var config = new ModelConfig(NameOf(path), path, resolvedType, architectures, hidden, inter, heads, kvHeads, layers, vocab,
             tie, headDim, window, maxPos, dtype, eps, raw);
-        builder!.Check(config, problems);
-        if (problems.Count > 0) throw new InputException(problems);
+        builder.Check(config, problems);
+        var all = WithUnknownKeys(raw, path, resolvedType, builder, aliases, config.ReadKeys, problems);
+        if (all.Count > 0) throw new InputException(all);
         return config;
+    }
+
+    /// <summary><paramref name="problems"/> plus one for every key of <paramref name="raw"/> that is neither read
+    /// nor a known Hugging Face field of the family, naming the nearest known keys. A misspelt required key
+    /// is reported once, as the unknown key, naming the missing key it was probably meant to be.</summary>
+    private static List<InputProblem> WithUnknownKeys(JObject raw, string path, string modelType, IModelBuilder builder,
+        IReadOnlyDictionary<string, string> aliases, IReadOnlyCollection<string> read, List<InputProblem> problems)
+    {
+        var known = new HashSet<string>(HfConfigKeys.Common, StringComparer.Ordinal);
+        known.UnionWith(LoaderKeys);
+        known.UnionWith(builder.KnownKeys);
+        known.UnionWith(aliases.Values);
+        known.UnionWith(read);
+        var all = problems.ToList();
+        foreach (var p in raw.Properties())
+        {
+            if (known.Contains(p.Name)) continue;
+            var near = NearestNames.Find(known, p.Name);
+            var message = $"unknown key: neither used by the {builder.Id} model builder nor a known Hugging Face field of model_type '{modelType}'";
+            var missing = near.Count == 0 ? -1 : all.FindIndex(q => q.Path == near[0] && q.Message.StartsWith("missing", StringComparison.Ordinal));
+            if (missing >= 0)
+            {
+                all.RemoveAt(missing);
+                message += $"; did you mean {near[0]} (required, missing)?";
+            }
+            else if (near.Count > 0)
+            {
+                message += $"; did you mean {string.Join(", ", near)}?";
+            }
+            all.Add(new InputProblem(path, p.Name, message));
+        }
+        return all;
     }
 
     private static string NameOf(string path)
@@ -177,27 +223,21 @@ public static class ModelConfigLoader
 
     private static int? Positive(JToken token, string key, string path, List<InputProblem> problems)
     {
-        if (token.Type == JTokenType.Integer && token is JValue { Value: long v })
-        {
-            if (v > 0 && v <= int.MaxValue) return (int)v;
-            problems.Add(new InputProblem(path, key, v <= 0
-                ? $"expected a whole number > 0, got {v}"
-                : $"expected a whole number > 0 and at most {int.MaxValue}, got {v}"));
-            return null;
-        }
-        problems.Add(new InputProblem(path, key, $"expected a whole number > 0, got {Describe(token)}"));
+        if (token.Type == JTokenType.Integer && token is JValue { Value: long v } && v > 0 && v <= int.MaxValue) return (int)v;
+        problems.Add(new InputProblem(path, key, $"expected a whole number in [1, {int.MaxValue}], got {Describe(token)}"));
         return null;
     }
 
-    private static double? OptionalPositiveNumber(JObject root, string key, string path, List<InputProblem> problems)
+    /// <summary>A normalisation epsilon: a number in (0, 1).</summary>
+    private static double? OptionalEpsilon(JObject root, string key, string path, List<InputProblem> problems)
     {
         if (root[key] is not { } token || token.Type == JTokenType.Null) return null;
         if (token.Type is JTokenType.Integer or JTokenType.Float)
         {
-            var d = token.Value<double>();
-            if (double.IsFinite(d) && d > 0) return d;
+            var d = JsonInput.ToDouble(token);
+            if (double.IsFinite(d) && d > 0 && d < 1) return d;
         }
-        problems.Add(new InputProblem(path, key, $"expected a number > 0, got {Describe(token)}"));
+        problems.Add(new InputProblem(path, key, $"expected a number in (0, 1), got {Describe(token)}"));
         return null;
     }
 

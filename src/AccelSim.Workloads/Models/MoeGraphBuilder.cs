@@ -26,6 +26,15 @@ public sealed class MoeGraphBuilder : IModelBuilder
         new("use_sliding_window", IsAbsentOrFalse, "per-layer sliding windows are not modelled; expected false"),
     ];
 
+    /// <summary>MixtralConfig's and Qwen2MoeConfig's fields.</summary>
+    public IReadOnlySet<string> KnownKeys { get; } = HfConfigKeys.Of(HfConfigKeys.Rope,
+    [
+        "hidden_act", "rms_norm_eps", "attention_bias", "attention_dropout", "sliding_window", "head_dim", "layer_types",
+        "num_local_experts", "num_experts_per_tok", "output_router_logits", "router_aux_loss_coef", "router_jitter_noise",
+        "num_experts", "moe_intermediate_size", "shared_expert_intermediate_size", "decoder_sparse_step", "norm_topk_prob",
+        "mlp_only_layers", "use_sliding_window", "max_window_layers", "qkv_bias",
+    ]);
+
     public string Id => "moe";
 
     public IReadOnlyList<string> ModelTypes { get; } = ["mixtral", "qwen2_moe"];

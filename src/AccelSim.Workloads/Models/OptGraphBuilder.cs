@@ -23,6 +23,13 @@ public sealed class OptGraphBuilder : IModelBuilder
         new("layer_norm_elementwise_affine", IsAbsentOrTrue, "LayerNorm without learned parameters is not modelled; expected true"),
     ];
 
+    /// <summary>OPTConfig's fields.</summary>
+    public IReadOnlySet<string> KnownKeys { get; } = HfConfigKeys.Of(
+    [
+        "ffn_dim", "do_layer_norm_before", "_remove_final_layer_norm", "word_embed_proj_dim", "dropout", "attention_dropout",
+        "activation_dropout", "activation_function", "layerdrop", "init_std", "enable_bias", "layer_norm_elementwise_affine",
+    ]);
+
     public string Id => "opt";
 
     public IReadOnlyList<string> ModelTypes { get; } = ["opt"];

@@ -20,6 +20,13 @@ public sealed class Qwen2GraphBuilder : IModelBuilder
         new("layer_types", IsNull, "per-layer attention types are not modelled; expected null"),
     ];
 
+    /// <summary>Qwen2Config's fields.</summary>
+    public IReadOnlySet<string> KnownKeys { get; } = HfConfigKeys.Of(HfConfigKeys.Rope,
+    [
+        "hidden_act", "rms_norm_eps", "attention_dropout", "use_sliding_window", "sliding_window", "max_window_layers",
+        "layer_types", "head_dim", "num_experts", "num_experts_per_tok", "moe_intermediate_size",
+    ]);
+
     public string Id => "qwen2";
 
     public IReadOnlyList<string> ModelTypes { get; } = ["qwen2"];

@@ -37,19 +37,7 @@ public static class NativeTraceReader
     public static WorkloadGraph ReadText(string json, string source = "<trace>")
     {
         ArgumentNullException.ThrowIfNull(json);
-        JToken token;
-        try
-        {
-            using var reader = new JsonTextReader(new StringReader(json)) { DateParseHandling = DateParseHandling.None, FloatParseHandling = FloatParseHandling.Double };
-            token = JToken.ReadFrom(reader, new JsonLoadSettings { DuplicatePropertyNameHandling = DuplicatePropertyNameHandling.Error });
-            if (reader.Read() && reader.TokenType != JsonToken.Comment)
-                throw new InputException(source, null, $"unexpected content after the JSON value at line {reader.LineNumber}");
-        }
-        catch (JsonReaderException e)
-        {
-            throw new InputException(source, string.IsNullOrEmpty(e.Path) ? null : e.Path,
-                $"malformed JSON at line {e.LineNumber}, position {e.LinePosition}");
-        }
+        var token = JsonInput.ParseText(json, source);
         return Parse(token, source);
     }
 

@@ -1,4 +1,5 @@
 using AccelSim.Core.Config;
+using AccelSim.Workloads.Configs;
 using Newtonsoft.Json.Linq;
 
 namespace AccelSim.Workloads.Models.Internal;
@@ -17,13 +18,14 @@ public static class ConfigChecks
         ArgumentNullException.ThrowIfNull(problems);
         foreach (var (key, harmless, why) in rules)
         {
+            model.MarkRead(key);
             if (model.Raw[key] is { } token && !harmless(token))
                 problems.Add(new InputProblem(model.Source, key, $"{why} (got {ModelConfigLoader.Describe(token)})"));
         }
     }
 
     public static bool IsAbsentOrZero(JToken t) =>
-        t.Type == JTokenType.Null || (t.Type is JTokenType.Integer or JTokenType.Float && t.Value<double>() == 0);
+        t.Type == JTokenType.Null || (t.Type is JTokenType.Integer or JTokenType.Float && JsonInput.ToDouble(t) == 0);
 
     public static bool IsAbsentOrFalse(JToken t) => t.Type == JTokenType.Null || (t.Type == JTokenType.Boolean && !(bool)t);
 
@@ -35,26 +37,28 @@ public static class ConfigChecks
         t => t.Type == JTokenType.Null || (t.Type == JTokenType.String && values.Contains((string?)t, StringComparer.Ordinal));
 
     public static Func<JToken, bool> IsNumber(double value) =>
-        t => t.Type == JTokenType.Null || (t.Type is JTokenType.Integer or JTokenType.Float && t.Value<double>() == value);
+        t => t.Type == JTokenType.Null || (t.Type is JTokenType.Integer or JTokenType.Float && JsonInput.ToDouble(t) == value);
 
     /// <summary>A whole number >= <paramref name="min"/>; null when absent (a problem when <paramref name="required"/>).</summary>
     public static int? Int(ModelConfig model, string key, ICollection<InputProblem> problems, bool required = false, int min = 1)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(problems);
+        model.MarkRead(key);
         if (model.Raw[key] is not { } token || token.Type == JTokenType.Null)
         {
             if (required) problems.Add(new InputProblem(model.Source, key, $"missing; expected a whole number >= {min}"));
             return null;
         }
         if (token.Type == JTokenType.Integer && token is JValue { Value: long v } && v >= min && v <= int.MaxValue) return (int)v;
-        problems.Add(new InputProblem(model.Source, key, $"expected a whole number >= {min}, got {ModelConfigLoader.Describe(token)}"));
+        problems.Add(new InputProblem(model.Source, key, $"expected a whole number in [{min}, {int.MaxValue}], got {ModelConfigLoader.Describe(token)}"));
         return null;
     }
 
     public static bool? Bool(ModelConfig model, string key, ICollection<InputProblem> problems)
     {
         ArgumentNullException.ThrowIfNull(model);
+        model.MarkRead(key);
         if (model.Raw[key] is not { } token || token.Type == JTokenType.Null) return null;
         if (token.Type == JTokenType.Boolean) return (bool)token;
         problems.Add(new InputProblem(model.Source, key, $"expected true or false, got {ModelConfigLoader.Describe(token)}"));
@@ -64,6 +68,7 @@ public static class ConfigChecks
     public static string? Str(ModelConfig model, string key, ICollection<InputProblem> problems)
     {
         ArgumentNullException.ThrowIfNull(model);
+        model.MarkRead(key);
         if (model.Raw[key] is not { } token || token.Type == JTokenType.Null) return null;
         if (token.Type == JTokenType.String) return (string)token!;
         problems.Add(new InputProblem(model.Source, key, $"expected a string, got {ModelConfigLoader.Describe(token)}"));

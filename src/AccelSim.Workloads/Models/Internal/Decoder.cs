@@ -1,3 +1,4 @@
+using AccelSim.Core.Config;
 using AccelSim.Core.Graph;
 
 namespace AccelSim.Workloads.Models.Internal;
@@ -43,6 +44,8 @@ public sealed record MoeSpec(long Experts, long TopK, long ExpertIntermediate, l
 /// backward pass and optimizer (<see cref="TrainingStep"/>). Families compose them per layer.</summary>
 public sealed class Decoder
 {
+    private int _moeLayers;
+
     public Decoder(ModelConfig model, WorkloadRequest request)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -219,6 +222,7 @@ public sealed class Decoder
     public Tensor Moe(string p, int l, Tensor x, long hidden, MoeSpec m, bool routerBias = false)
     {
         long e = m.Experts, k = m.TopK, ie = m.ExpertIntermediate;
+        _moeLayers++;
         var router = Linear(p + "router", l, [x], hidden, e, routerBias);
         var gates = G.Activation(p + "router_topk.out", B, Q, k);
         G.Add(p + "router_topk", OpKind.Softmax, l, [router], [gates], (ElementFlops.Softmax + k) * T * e);
@@ -270,6 +274,11 @@ public sealed class Decoder
     /// <c>lm_head.weight</c>; otherwise the (tied) table.</summary>
     public WorkloadGraph Finish(Tensor x, long width, long vocab, Tensor? head)
     {
+        if (Request.ExpertSkew != 0 && _moeLayers == 0)
+        {
+            throw new InputException(null, "--expert-skew",
+                $"model '{Model.Name}' has no mixture-of-experts layers; expert skew applies to MoE models only");
+        }
         var wlm = head ?? G.Weight("lm_head.weight", width, vocab);
         if (!IsTrain)
         {
