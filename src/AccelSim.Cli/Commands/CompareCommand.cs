@@ -32,9 +32,14 @@ public static class CompareCommand
             var runs = new List<RunMetrics>();
             foreach (var hw in hardwareNames)
             {
-                var device = CommonOptions.CreateDevice(services.Registry(), hw, null);
+                var config = CommonOptions.LoadHardware(hw, null);
+                var device = services.Registry().Create(config);
                 foreach (var s in scheduleNames)
-                    runs.Add(Execution.Simulate(graph, device, Execution.Schedule(s), services.Bus(), null, progress: false).Metrics);
+                {
+                    var schedule = Execution.Schedule(s);
+                    var metrics = Execution.Simulate(graph, device, schedule, services.Bus(), null, progress: false).Metrics;
+                    runs.Add(Execution.Annotate(metrics, graph, schedule, new HardwareContext(config, services.Registry(), s)));
+                }
             }
 
             using var files = new OutputFiles();
@@ -68,7 +73,7 @@ public static class CompareCommand
         var first = runs[0].Workload;
         console.MarkupLine($"[bold]{Markup.Escape(first.Name)}[/] {Markup.Escape(first.Phase)} | batch {first.Batch} | seq {first.SeqLen} | context {first.Context} | {runs[0].OpCount} ops");
         var table = new Table().AddColumns("hardware", "schedule", "latency", "tokens/s", "compute util", "memory-bw util",
-            "off-chip bytes", "memory-bound time", "energy", "tokens/J", "spilled");
+            "off-chip bytes", "memory-bound time", "energy", "tokens/J", "spilled", "on estimates");
         foreach (var col in table.Columns.Skip(2)) col.RightAligned();
         var best = runs.Min(r => r.LatencyS);
         foreach (var r in runs)
@@ -76,16 +81,25 @@ public static class CompareCommand
             var offChip = r.OffChipBytes;
             var spilled = r.Memory.SpilledBytes.Values.Sum();
             table.AddRow(
-                Markup.Escape(r.HardwareName), Markup.Escape(r.Schedule),
-                (r.LatencyS == best ? "[bold green]" : "[default]") + Markup.Escape(Seconds(r.LatencyS)) + "[/]",
+                Markup.Escape(r.DisplayName), Markup.Escape(r.Schedule),
+                (r.LatencyS == best ? "[bold green]" : "[default]") + Markup.Escape(Seconds(r.LatencyS)) + "[/]"
+                    + (r.Interval is { HasBounds: true } iv ? Markup.Escape($" ({Seconds(iv.LatencyLowS!.Value)}-{Seconds(iv.LatencyHighS!.Value)})") : ""),
                 r.TokensPerS.ToString("N0", CultureInfo.InvariantCulture),
                 Pct(r.ComputeUtilisation), Pct(r.MemoryBandwidthUtilisation),
                 Bytes(offChip), Pct(r.MemoryWall.MemoryBoundTimeFraction),
                 r.Energy.TotalJ.ToString("0.###", CultureInfo.InvariantCulture) + " J",
                 (r.Energy.TotalJ > 0 ? r.Workload.Tokens / r.Energy.TotalJ : 0).ToString("0.##", CultureInfo.InvariantCulture),
-                spilled > 0 ? "[yellow]" + Bytes(spilled) + "[/]" : "0");
+                spilled > 0 ? "[yellow]" + Bytes(spilled) + "[/]" : "0",
+                r.Provenance?.EstimateTimeShare is { } share ? Pct(share) : "n/a");
         }
         console.Write(table);
+        var level = runs.Select(r => r.Interval).FirstOrDefault(i => i is { HasBounds: true });
+        if (level is not null)
+            console.WriteLine($"latency in brackets: {(level.Level * 100).ToString("0", CultureInfo.InvariantCulture)}% prediction interval from validation residuals (docs/validation.md); devices without measurements have none");
+        console.WriteLine("on estimates: share of busy time whose duration changes when every estimate-tagged parameter moves 10%");
+        foreach (var r in runs.DistinctBy(r => r.HardwareName))
+            if (r.Provenance is { } p)
+                console.WriteLine($"{r.DisplayName}: " + string.Join(", ", p.Files.Select(f => $"{f.Name} (sha256 {f.Sha256[..8]})")) + $" | stack {p.Stack}");
         console.MarkupLine($"fastest: [bold]{Markup.Escape(runs.First(r => r.LatencyS == best).HardwareName)}[/] ({Markup.Escape(runs.First(r => r.LatencyS == best).Schedule)})");
     }
 

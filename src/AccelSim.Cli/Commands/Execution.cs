@@ -21,6 +21,10 @@ public sealed record OutputRequest(string Format, string? OutPath, string? Timel
     public CarbonInputs? Carbon { get; init; }
 }
 
+/// <summary>The hardware description a run used and the registry that built its device: what a report
+/// needs to name its inputs and measure how much rests on estimates.</summary>
+public sealed record HardwareContext(Core.Config.HardwareConfig Config, Core.Plugins.PluginRegistry Registry, string ScheduleName);
+
 /// <summary>The path every simulating command shares: schedule, simulate with observers attached,
 /// compute metrics, emit reports.</summary>
 public static class Execution
@@ -47,6 +51,15 @@ public static class Execution
         return Core.Memory.Placement.Apply(graph, device, p, kv).Graph;
     }
 
+    /// <summary>Adds the report's provenance (files, hashes, overrides, stack, estimate share) and its
+    /// prediction interval to <paramref name="metrics"/>, the run of <paramref name="graph"/> under
+    /// <paramref name="schedule"/>.</summary>
+    public static RunMetrics Annotate(RunMetrics metrics, WorkloadGraph graph, ISchedule schedule, HardwareContext hardware) => metrics with
+    {
+        Provenance = Provenance.ProvenanceBuilder.Build(hardware.Config, hardware.Registry, graph, schedule, hardware.ScheduleName, metrics),
+        Interval = Validation.ErrorModel.Interval(metrics, hardware.Config, Validation.ErrorModel.Bundled(hardware.Config.Kind)),
+    };
+
     public static (SimulationResult Result, RunMetrics Metrics) Simulate(
         WorkloadGraph graph, IDeviceModel device, ISchedule schedule, SimulationEventBus bus, TimelineRecorder? timeline, bool progress)
     {
@@ -59,12 +72,13 @@ public static class Execution
 
     /// <summary>Simulates and writes every requested output; files appear only if everything succeeded.</summary>
     public static int RunAndReport(CliContext cli, WorkloadGraph graph, IDeviceModel device, ISchedule schedule,
-        SimulationEventBus bus, OutputRequest output)
+        SimulationEventBus bus, OutputRequest output, HardwareContext? hardware = null)
     {
         using var files = new OutputFiles();
         using var timeline = output.TimelinePath is null ? null : new TimelineRecorder(bus);
         var (result, metrics) = Simulate(graph, device, schedule, bus, timeline, progress: output.Format == "table");
         if (output.Carbon is { } carbon) metrics = metrics with { Carbon = Carbon.Compute(metrics, carbon) };
+        if (hardware is not null) metrics = Annotate(metrics, graph, schedule, hardware);
 
         if (output.OutPath is not null)
         {

@@ -59,7 +59,7 @@ public static class RunCommand
                     RooflinePath = p.GetValue(roofline),
                     RooflinePlotPath = p.GetValue(rooflinePlot),
                     Carbon = carbon.Resolve(p, config),
-                });
+                }, new HardwareContext(config, services.Registry(), p.GetValue(schedule)!));
         });
         return c;
     }
