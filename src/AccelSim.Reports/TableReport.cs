@@ -119,7 +119,7 @@ public static class TableReport
             lines.Add("Overrides: " + string.Join(", ", p.Overrides.Select(o => $"{o.Key}={o.Value}")));
         var counts = string.Join(", ", p.ParameterCounts.OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => $"{k.Value} {k.Key}"));
         var share = p.EstimateTimeShare is { } s
-            ? $"; {Units.Percent(s)} of busy time depends on estimates (latency {SignedPercent(p.EstimateLatencyChange ?? 0)} with estimates x{Units.Num(p.EstimatePerturbation, 1)})"
+            ? $"; {Units.Percent(s)} of busy time depends on estimates (latency {SignedPercent(p.EstimateLatencyChange ?? 0)} with estimates x{Units.Num(p.EstimatePerturbation, 3)})"
             : "";
         lines.Add($"Parameters: {counts}{share}");
         return lines;

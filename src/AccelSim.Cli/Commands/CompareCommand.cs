@@ -38,7 +38,7 @@ public static class CompareCommand
                 {
                     var schedule = Execution.Schedule(s);
                     var metrics = Execution.Simulate(graph, device, schedule, services.Bus(), null, progress: false).Metrics;
-                    runs.Add(Execution.Annotate(metrics, graph, schedule, new HardwareContext(config, services.Registry(), s)));
+                    runs.Add(Execution.Annotate(metrics, graph, device, schedule, new HardwareContext(config, services.Registry(), s)));
                 }
             }
 
@@ -82,8 +82,7 @@ public static class CompareCommand
             var spilled = r.Memory.SpilledBytes.Values.Sum();
             table.AddRow(
                 Markup.Escape(r.DisplayName), Markup.Escape(r.Schedule),
-                (r.LatencyS == best ? "[bold green]" : "[default]") + Markup.Escape(Seconds(r.LatencyS)) + "[/]"
-                    + (r.Interval is { HasBounds: true } iv ? Markup.Escape($" ({Seconds(iv.LatencyLowS!.Value)}-{Seconds(iv.LatencyHighS!.Value)})") : ""),
+                (r.LatencyS == best ? "[bold green]" : "[default]") + Markup.Escape(Seconds(r.LatencyS)) + "[/]",
                 r.TokensPerS.ToString("N0", CultureInfo.InvariantCulture),
                 Pct(r.ComputeUtilisation), Pct(r.MemoryBandwidthUtilisation),
                 Bytes(offChip), Pct(r.MemoryWall.MemoryBoundTimeFraction),
@@ -93,10 +92,17 @@ public static class CompareCommand
                 r.Provenance?.EstimateTimeShare is { } share ? Pct(share) : "n/a");
         }
         console.Write(table);
-        var level = runs.Select(r => r.Interval).FirstOrDefault(i => i is { HasBounds: true });
-        if (level is not null)
-            console.WriteLine($"latency in brackets: {(level.Level * 100).ToString("0", CultureInfo.InvariantCulture)}% prediction interval from validation residuals (docs/validation.md); devices without measurements have none");
-        console.WriteLine("on estimates: share of busy time whose duration changes when every estimate-tagged parameter moves 10%");
+        foreach (var r in runs)
+        {
+            if (r.Interval is not { HasBounds: true } iv) continue;
+            var energy = iv.EnergyLowJ is { } lo && iv.EnergyHighJ is { } hi
+                ? $", energy {lo.ToString("0.###", CultureInfo.InvariantCulture)}-{hi.ToString("0.###", CultureInfo.InvariantCulture)} J" : "";
+            console.WriteLine($"{r.DisplayName} {r.Schedule}: {(iv.Level * 100).ToString("0", CultureInfo.InvariantCulture)}% interval latency {Seconds(iv.LatencyLowS!.Value)}-{Seconds(iv.LatencyHighS!.Value)}{energy}");
+        }
+        var without = runs.Where(r => r.Interval is { HasBounds: false }).Select(r => r.DisplayName).Distinct().ToArray();
+        if (without.Length > 0)
+            console.WriteLine($"no interval for {string.Join(", ", without)}: no measurements (docs/validation.md, error bars)");
+        console.WriteLine("on estimates: share of busy time whose duration changes when every estimate-tagged parameter moves 10% (x1.1, or 1/1.1 where x1.1 breaks a constraint)");
         foreach (var r in runs.DistinctBy(r => r.HardwareName))
             if (r.Provenance is { } p)
                 console.WriteLine($"{r.DisplayName}: " + string.Join(", ", p.Files.Select(f => $"{f.Name} (sha256 {f.Sha256[..8]})")) + $" | stack {p.Stack}");

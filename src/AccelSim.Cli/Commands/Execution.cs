@@ -54,11 +54,16 @@ public static class Execution
     /// <summary>Adds the report's provenance (files, hashes, overrides, stack, estimate share) and its
     /// prediction interval to <paramref name="metrics"/>, the run of <paramref name="graph"/> under
     /// <paramref name="schedule"/>.</summary>
-    public static RunMetrics Annotate(RunMetrics metrics, WorkloadGraph graph, ISchedule schedule, HardwareContext hardware) => metrics with
+    public static RunMetrics Annotate(RunMetrics metrics, WorkloadGraph graph, IDeviceModel device, ISchedule schedule, HardwareContext hardware)
     {
-        Provenance = Provenance.ProvenanceBuilder.Build(hardware.Config, hardware.Registry, graph, schedule, hardware.ScheduleName, metrics),
-        Interval = Validation.ErrorModel.Interval(metrics, hardware.Config, Validation.ErrorModel.Bundled(hardware.Config.Kind)),
-    };
+        // A device without a host model runs an eager schedule kernel by kernel: its launch mode is that of the sequential run.
+        var scheduleName = hardware.ScheduleName == "eager" && device is not IHostDispatchDevice ? "sequential" : hardware.ScheduleName;
+        return metrics with
+        {
+            Provenance = Provenance.ProvenanceBuilder.Build(hardware.Config, hardware.Registry, graph, schedule, scheduleName, metrics),
+            Interval = Validation.ErrorModel.Interval(metrics, hardware.Config, Validation.ErrorModel.Bundled(hardware.Config.Kind)),
+        };
+    }
 
     public static (SimulationResult Result, RunMetrics Metrics) Simulate(
         WorkloadGraph graph, IDeviceModel device, ISchedule schedule, SimulationEventBus bus, TimelineRecorder? timeline, bool progress)
@@ -78,7 +83,7 @@ public static class Execution
         using var timeline = output.TimelinePath is null ? null : new TimelineRecorder(bus);
         var (result, metrics) = Simulate(graph, device, schedule, bus, timeline, progress: output.Format == "table");
         if (output.Carbon is { } carbon) metrics = metrics with { Carbon = Carbon.Compute(metrics, carbon) };
-        if (hardware is not null) metrics = Annotate(metrics, graph, schedule, hardware);
+        if (hardware is not null) metrics = Annotate(metrics, graph, device, schedule, hardware);
 
         if (output.OutPath is not null)
         {

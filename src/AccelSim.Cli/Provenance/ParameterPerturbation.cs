@@ -4,7 +4,7 @@ namespace AccelSim.Cli.Provenance;
 
 /// <summary>How a hardware parameter is moved for a perturbation study (the estimate share of a report,
 /// <c>accelsim sensitivity</c>). Zero stays zero (0 means "unsupported", not a small number); a whole
-/// number moves to a whole number, at least one step, because plugins bind counts as integers; elements
+/// number of at least 2 moves to a whole number, at least one step, because plugins bind counts as integers; elements
 /// of arrays (GEMM tile shapes) are structural and not moved.</summary>
 public static class ParameterPerturbation
 {
@@ -12,7 +12,9 @@ public static class ParameterPerturbation
     /// is never perturbed: a whole number inside an array (a tile's m, n or k).</summary>
     public static bool IsStructural(string path, double value) => IsWhole(value) && path.Contains('[', StringComparison.Ordinal);
 
-    public static bool IsWhole(double v) => Math.Abs(v) < 9e15 && v == Math.Floor(v);
+    /// <summary>A count-like value: a whole number of at least 2. Values up to 1 (efficiencies, fractions,
+    /// exponents) are continuous even when they are exactly 1.</summary>
+    public static bool IsWhole(double v) => Math.Abs(v) >= 2 && Math.Abs(v) < 9e15 && v == Math.Floor(v);
 
     /// <summary><paramref name="value"/> times <paramref name="factor"/>, rounded to a different whole number
     /// when <paramref name="value"/> is whole; null when the value cannot move (zero or structural).</summary>

@@ -39,27 +39,38 @@ public static class ProvenanceBuilder
         string scheduleName, RunMetrics baseline)
     {
         var basic = Basic(config, scheduleName);
-        var moved = new List<KeyValuePair<string, double>>();
-        foreach (var path in ParameterPerturbation.Tagged(config, ParameterSource.Estimate))
-        {
-            var v = config.Values[path].Number!.Value;
-            if (ParameterPerturbation.Scale(path, v, ParameterPerturbation.Direction(v, EstimateFactor)) is { } p) moved.Add(new(path, p));
-        }
-        if (moved.Count == 0) return basic with { EstimateTimeShare = 0, EstimateLatencyChange = 0 };
+        var estimates = ParameterPerturbation.Tagged(config, ParameterSource.Estimate);
+        if (estimates.Count == 0) return basic with { EstimateTimeShare = 0, EstimateLatencyChange = 0 };
 
-        RunMetrics perturbed;
-        try
+        // Every estimate up by the factor (fractions that would pass 1 go down); if that breaks a constraint
+        // between parameters (a mesh larger than its cores), every estimate down instead.
+        RunMetrics? perturbed = null;
+        var used = EstimateFactor;
+        foreach (var factor in new[] { EstimateFactor, 1 / EstimateFactor })
         {
-            var device = registry.Create(config.WithNumbers(moved));
-            var result = new Simulator(schedule.Map(graph, device), device).Run();
-            perturbed = MetricsCalculator.Compute(result, device);
+            var moved = new List<KeyValuePair<string, double>>();
+            foreach (var path in estimates)
+            {
+                var v = config.Values[path].Number!.Value;
+                if (ParameterPerturbation.Scale(path, v, ParameterPerturbation.Direction(v, factor)) is { } p) moved.Add(new(path, p));
+            }
+            try
+            {
+                var device = registry.Create(config.WithNumbers(moved));
+                var result = new Simulator(schedule.Map(graph, device), device).Run();
+                perturbed = MetricsCalculator.Compute(result, device);
+                used = factor;
+                break;
+            }
+            catch (InputException)
+            {
+                // try the other direction; if neither binds there is no share rather than a wrong one
+            }
         }
-        catch (InputException)
-        {
-            return basic; // the perturbed description does not bind: no share rather than a wrong one
-        }
+        if (perturbed is null) return basic;
         return basic with
         {
+            EstimatePerturbation = used,
             EstimateTimeShare = ChangedBusyShare(baseline, perturbed),
             EstimateLatencyChange = baseline.LatencyS > 0 ? perturbed.LatencyS / baseline.LatencyS - 1 : 0,
         };
