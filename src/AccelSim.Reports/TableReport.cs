@@ -127,13 +127,19 @@ public static class TableReport
 
     private static string SignedPercent(double fraction) => (fraction >= 0 ? "+" : "") + Units.Percent(fraction);
 
-    /// <summary>"48.872 ms (90% interval 46.1-51.3 ms)", or the figure with the reason there is no interval.</summary>
+    /// <summary>"48.872 ms (90% interval 43.671-54.627 ms)", or the figure with the reason there is no interval.</summary>
     public static string WithInterval(double value, double? low, double? high, Func<double, string> format, PredictionInterval? iv)
     {
         ArgumentNullException.ThrowIfNull(format);
         var text = format(value);
         if (iv is null || low is null || high is null) return text;
-        return $"{text} ({Units.Num(iv.Level * 100, 0)}% interval {format(low.Value)} - {format(high.Value)})";
+        var lo = format(low.Value);
+        var hi = format(high.Value);
+        var loUnit = lo.LastIndexOf(' ');
+        var hiUnit = hi.LastIndexOf(' ');
+        // One unit for both bounds when they share it: "43.671-54.627 ms".
+        var range = loUnit > 0 && hiUnit > 0 && lo[loUnit..] == hi[hiUnit..] ? lo[..loUnit] + "-" + hi : lo + " - " + hi;
+        return $"{text} ({Units.Num(iv.Level * 100, 0)}% interval {range})";
     }
 
     private static Table KeyFigures(RunMetrics m)
