@@ -74,6 +74,15 @@ public sealed partial class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IRe
     public double StaticPowerW => Spec.StaticW + Spec.DesignW;
 
     /// <summary>The design's peak: usable DSPs x MACs per DSP per cycle x 2 x achieved clock.</summary>
+    /// <summary>The card: peaks of the design's MAC array and topology, the board's power limit, DSPs and clocks.</summary>
+    public DeviceCard Describe() => DeviceCards.Generic(this, Spec.MaxBoardW,
+    [
+        new CardFigure("DSPs", Spec.DspCount, ""),
+        new CardFigure("usable DSP fraction", Spec.UsableDspFraction, ""),
+        new CardFigure("design clock", Spec.ClockHz, "Hz"),
+        new CardFigure("static + design power", StaticPowerW, "W"),
+    ]);
+
     public double PeakFlops(DType dtype) =>
         dtype == DType.Tf32 ? 0 : Spec.MacsPerDspPerCycle.TryGetValue(dtype, out var m) ? 2.0 * Spec.UsableDsps * m * Spec.ClockHz : 0;
 

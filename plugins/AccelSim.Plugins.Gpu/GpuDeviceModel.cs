@@ -71,6 +71,15 @@ public sealed partial class GpuDeviceModel : IDeviceModel, IHostDispatchDevice
     /// calls at <c>.nested</c> (<see cref="GpuHostDispatchSpec"/>).</summary>
     public long DispatchPs(Op op) => Ps.FromSeconds(Spec.HostDispatch.DispatchS(op));
 
+    /// <summary>The card: peaks and topology, the power cap, SMs, clock and static power.</summary>
+    public DeviceCard Describe() => DeviceCards.Generic(this, Spec.CapW,
+    [
+        new CardFigure("SMs", Spec.SmCount, ""),
+        new CardFigure("boost clock", Spec.ClockMHz * 1e6, "Hz"),
+        new CardFigure("static power", Spec.StaticW, "W"),
+        new CardFigure("TDP", Spec.TdpW, "W"),
+    ]);
+
     public double PeakFlops(DType dtype) => Spec.PeakFlops.TryGetValue(dtype, out var p) ? p : 0;
 
     /// <summary>The op's data type, promoted to a wider one the device supports when it has no peak

@@ -57,6 +57,15 @@ public sealed class RduDeviceModel : IDeviceModel, IDataflowDevice, IMemoryHiera
     public double StaticPowerW => Spec.Sockets * Spec.StaticWPerSocket;
 
     /// <summary>Node peak: sockets x per-socket peak.</summary>
+    /// <summary>The card: peaks and topology of all sockets, sockets, PCUs and PMUs; the config gives no power cap.</summary>
+    public DeviceCard Describe() => DeviceCards.Generic(this, null,
+    [
+        new CardFigure("sockets", Spec.Sockets, ""),
+        new CardFigure("PCUs per socket", Spec.PcuCount, ""),
+        new CardFigure("PMUs per socket", Spec.PmuCount, ""),
+        new CardFigure("static power", StaticPowerW, "W"),
+    ]);
+
     public double PeakFlops(DType dtype) => Spec.PeakFlops.TryGetValue(dtype, out var p) ? Spec.Sockets * p : 0;
 
     public DType ComputeDType(Op op) => Supported(op.ComputeDType);

@@ -68,6 +68,16 @@ public sealed class WaferDeviceModel : IDeviceModel, IDataflowDevice, INativeStr
 
     public double StaticPowerW => Spec.StaticW;
 
+    /// <summary>The card: peaks and topology, cores and mesh; the config gives no power cap.</summary>
+    public DeviceCard Describe() => DeviceCards.Generic(this, null,
+    [
+        new CardFigure("cores", Spec.Cores, ""),
+        new CardFigure("mesh width", Spec.MeshWidth, "cores"),
+        new CardFigure("mesh height", Spec.MeshHeight, "cores"),
+        new CardFigure("fabric bandwidth", Spec.FabricBandwidthBps, "B/s"),
+        new CardFigure("static power", Spec.StaticW, "W"),
+    ]);
+
     public double PeakFlops(DType dtype) => Spec.PeakFlops.TryGetValue(dtype, out var p) ? p : 0;
 
     public DType ComputeDType(Op op) => Supported(op.ComputeDType);

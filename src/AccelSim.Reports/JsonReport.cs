@@ -125,6 +125,12 @@ public static class JsonReport
         root["power_w"] = new JObject { ["average"] = Num(m.AveragePowerW), ["peak"] = Num(m.PeakPowerW) };
         root["tokens_per_j"] = Num(m.TokensPerJ);
         if (m.Carbon is { } c) root["carbon"] = CarbonJson(c);
+        if (m.Interval is { } iv) root["interval"] = IntervalJson(iv);
+        if (m.Provenance is { } pv)
+        {
+            root["hardware"]!["modified"] = pv.Modified;
+            root["provenance"] = ProvenanceJson(pv);
+        }
         if (includeOps)
         {
             var arr = new JArray();
@@ -141,6 +147,45 @@ public static class JsonReport
             }));
         }
         return root;
+    }
+
+    /// <summary>The <c>provenance</c> object: hardware files and hashes, overrides, stack, launch mode,
+    /// parameters by tag and the estimate share (docs/report-schema.md).</summary>
+    public static JObject ProvenanceJson(RunProvenance p)
+    {
+        ArgumentNullException.ThrowIfNull(p);
+        var files = new JArray();
+        foreach (var f in p.Files) files.Add(new JObject { ["role"] = f.Role, ["file"] = f.Name, ["sha256"] = f.Sha256 });
+        var sets = new JArray();
+        foreach (var (path, value) in p.Overrides) sets.Add(new JObject { ["path"] = path, ["value"] = value });
+        var counts = new JObject();
+        foreach (var k in p.ParameterCounts.Keys.Order(StringComparer.Ordinal)) counts[k] = p.ParameterCounts[k];
+        return new JObject
+        {
+            ["files"] = files,
+            ["overrides"] = sets,
+            ["stack"] = p.Stack,
+            ["launch"] = p.Launch,
+            ["parameters_by_tag"] = counts,
+            ["estimate_time_share"] = p.EstimateTimeShare is { } s ? Num(s) : JValue.CreateNull(),
+            ["estimate_latency_change"] = p.EstimateLatencyChange is { } l ? Num(l) : JValue.CreateNull(),
+            ["estimate_perturbation"] = Num(p.EstimatePerturbation),
+        };
+    }
+
+    /// <summary>The <c>interval</c> object: bounds of latency and energy at <c>level</c>, or nulls and a note.</summary>
+    public static JObject IntervalJson(PredictionInterval iv)
+    {
+        ArgumentNullException.ThrowIfNull(iv);
+        static JToken N(double? v) => v is { } d ? Num(d) : JValue.CreateNull();
+        return new JObject
+        {
+            ["level"] = Num(iv.Level),
+            ["latency_s"] = new JObject { ["low"] = N(iv.LatencyLowS), ["high"] = N(iv.LatencyHighS) },
+            ["energy_j"] = new JObject { ["low"] = N(iv.EnergyLowJ), ["high"] = N(iv.EnergyHighJ) },
+            ["source"] = iv.Source,
+            ["note"] = iv.Note is null ? JValue.CreateNull() : iv.Note,
+        };
     }
 
     private static JObject CarbonJson(CarbonMetrics c) => new()

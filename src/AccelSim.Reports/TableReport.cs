@@ -25,6 +25,7 @@ public static class TableReport
 
         Header(m, console);
         console.Write(KeyFigures(m));
+        if (m.Interval is { Note: { } note }) console.WriteLine("Interval: " + note);
         console.WriteLine();
         console.Write(MemoryWall(m, facts));
         console.MarkupLine(VerdictLine(m, facts));
@@ -93,27 +94,66 @@ public static class TableReport
     private static void Header(RunMetrics m, IAnsiConsole console)
     {
         var w = m.Workload;
-        var line = $"[bold]{Markup.Escape(m.HardwareName)}[/] ({Markup.Escape(m.HardwareKind)}) | " +
+        var line = $"[bold]{Markup.Escape(m.DisplayName)}[/] ({Markup.Escape(m.HardwareKind)}) | " +
                    $"[bold]{Markup.Escape(w.Name)}[/] | phase {Markup.Escape(w.Phase)} | " +
                    $"batch {w.Batch} | seq {w.SeqLen} | context {w.Context} | {Units.Count(w.Tokens)} tokens | " +
                    $"{m.OpCount} ops | schedule {Markup.Escape(m.Schedule)}";
         console.Write(new Rule("[bold]AccelSim run[/]").LeftJustified());
         console.MarkupLine(line);
         if (m.Launch?.Note(w) is { } note) console.MarkupLine(Markup.Escape(note));
+        if (m.Provenance is { } p)
+            foreach (var l in ProvenanceLines(p)) console.WriteLine(l);
         console.WriteLine();
+    }
+
+    /// <summary>The inputs of a report as plain lines: files and hashes (first 8 hex digits), overrides,
+    /// stack and launch mode, parameters by tag and the estimate share.</summary>
+    public static IReadOnlyList<string> ProvenanceLines(RunProvenance p)
+    {
+        ArgumentNullException.ThrowIfNull(p);
+        var lines = new List<string>
+        {
+            "Inputs: " + string.Join(", ", p.Files.Select(f => $"{f.Name} (sha256 {f.Sha256[..Math.Min(8, f.Sha256.Length)]})"))
+                + $" | stack {p.Stack}, launch {p.Launch}",
+        };
+        if (p.Overrides.Count > 0)
+            lines.Add("Overrides: " + string.Join(", ", p.Overrides.Select(o => $"{o.Key}={o.Value}")));
+        var counts = string.Join(", ", p.ParameterCounts.OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => $"{k.Value} {k.Key}"));
+        var share = p.EstimateTimeShare is { } s
+            ? $"; {Units.Percent(s)} of busy time depends on estimates (latency {SignedPercent(p.EstimateLatencyChange ?? 0)} with estimates x{Units.Num(p.EstimatePerturbation, 3)})"
+            : "";
+        lines.Add($"Parameters: {counts}{share}");
+        return lines;
+    }
+
+    private static string SignedPercent(double fraction) => (fraction >= 0 ? "+" : "") + Units.Percent(fraction);
+
+    /// <summary>"48.872 ms (90% interval 43.671-54.627 ms)", or the figure with the reason there is no interval.</summary>
+    public static string WithInterval(double value, double? low, double? high, Func<double, string> format, PredictionInterval? iv)
+    {
+        ArgumentNullException.ThrowIfNull(format);
+        var text = format(value);
+        if (iv is null || low is null || high is null) return text;
+        var lo = format(low.Value);
+        var hi = format(high.Value);
+        var loUnit = lo.LastIndexOf(' ');
+        var hiUnit = hi.LastIndexOf(' ');
+        // One unit for both bounds when they share it: "43.671-54.627 ms".
+        var range = loUnit > 0 && hiUnit > 0 && lo[loUnit..] == hi[hiUnit..] ? lo[..loUnit] + "-" + hi : lo + " - " + hi;
+        return $"{text} ({Units.Num(iv.Level * 100, 0)}% interval {range})";
     }
 
     private static Table KeyFigures(RunMetrics m)
     {
         var t = NewTable("Key figures", ("Figure", false), ("Value", true), ("What it means", false));
         var tokensPerJ = m.Energy.TotalJ > 0 ? m.Workload.Tokens / m.Energy.TotalJ : 0;
-        Row(t, "Latency", Units.Ms(m.LatencyS), "first op start to last op end");
+        Row(t, "Latency", WithInterval(m.LatencyS, m.Interval?.LatencyLowS, m.Interval?.LatencyHighS, Units.Ms, m.Interval), "first op start to last op end");
         Row(t, "Throughput", Units.Count(m.TokensPerS) + " tokens/s", "tokens processed / latency");
         Row(t, "Work", Units.Flops(m.TotalFlops), "floating-point operations of the workload");
         Row(t, "Achieved rate", Units.FlopRate(m.LatencyS > 0 ? m.TotalFlops / m.LatencyS : 0), "FLOPs / latency");
         Row(t, "Compute utilisation", Units.Percent(m.ComputeUtilisation), "time the math needs at peak / latency");
         Row(t, "Memory-bandwidth utilisation", Units.Percent(m.MemoryBandwidthUtilisation), "main-memory bytes / (bandwidth x latency)");
-        Row(t, "Energy", Units.Energy(m.Energy.TotalJ), "dynamic (compute + memory) + static");
+        Row(t, "Energy", WithInterval(m.Energy.TotalJ, m.Interval?.EnergyLowJ, m.Interval?.EnergyHighJ, Units.Energy, m.Interval), "dynamic (compute + memory) + static");
         Row(t, "Average power", Num(m.LatencyS > 0 ? m.Energy.TotalJ / m.LatencyS : 0, 1) + " W", "energy / latency");
         Row(t, "Peak power", Num(m.PeakPowerW, 1) + " W", "static + dynamic power of the ops running at once, highest");
         Row(t, "Energy efficiency", Units.Count(tokensPerJ) + " tokens/J", "tokens processed / energy");

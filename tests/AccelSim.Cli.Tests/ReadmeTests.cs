@@ -20,6 +20,7 @@ public class ReadmeTests
 
     [Theory]
     [InlineData("── AccelSim run", "run --hardware h100 --model llama2-7b --phase prefill --batch 1 --seq 2048")]
+    [InlineData("── AccelSim sensitivity", "sensitivity --hardware h100 --model llama2-7b --phase decode --batch 1 --context 2048")]
     [InlineData("llama2-7b decode | batch 1", "compare --hardware h100,a100-80g,u280,wse2,sn40l-8 --model llama2-7b --phase decode --batch 1 --context 2048 --schedule sequential,dataflow")]
     public void ExampleOutputIsWhatTheCommandPrints(string firstLine, string command)
     {

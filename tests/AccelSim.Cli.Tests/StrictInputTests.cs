@@ -105,7 +105,7 @@ public class StrictInputTests
         var o = OnH100(j =>
         {
             j["_comment"] = "a note";
-            j["provenance"] = new JObject { ["datasheet"] = "H100 SXM5", ["revision"] = 3, ["fitted"] = new JObject { ["by"] = "x" } };
+            j["provenance"] = new JObject { ["compute.sm_count"] = "datasheet", ["memory.*"] = "estimate" };
             j["compute"]!["sm_count_provenance"] = "datasheet table 1";
             j["memory"]!["notes"] = "HBM3";
         }, Copy);

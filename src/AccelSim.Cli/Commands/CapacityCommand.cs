@@ -61,14 +61,26 @@ public static class CapacityCommand
         c.SetAction(p =>
         {
             using var services = Composition.Build(p.GetValue(CommonOptions.Plugins));
-            var device = CommonOptions.CreateDevice(services.Registry(), p.GetValue(hardware)!, p.GetValue(set));
+            var hw = CommonOptions.LoadHardware(p.GetValue(hardware)!, p.GetValue(set));
+            var device = services.Registry().Create(hw);
+            var provenance = Provenance.ProvenanceBuilder.Basic(hw, "sequential");
             var d = p.GetValue(dtype) is { } text ? CommonOptions.ParseDType(text, "--dtype") : (DType?)null;
             var config = LongContext(ModelConfigLoader.LoadNamed(p.GetValue(model)!), p.GetValue(context), out var note);
             var report = Analyse(device, config, p.GetValue(context), p.GetValue(batch), d);
             var notes = new[] { note, report.Note }.Where(n => n is not null);
             report = report with { Note = notes.Any() ? string.Join("; ", notes) : null };
-            if (p.GetValue(format) == "json") cli.Out.Write(JsonReport.Format(ToJson(report)));
-            else Render(report, Execution.ConsoleFor(cli.Out));
+            if (p.GetValue(format) == "json")
+            {
+                var json = ToJson(report);
+                json["provenance"] = JsonReport.ProvenanceJson(provenance);
+                cli.Out.Write(JsonReport.Format(json));
+            }
+            else
+            {
+                var console = Execution.ConsoleFor(cli.Out);
+                Render(report, console);
+                foreach (var line in TableReport.ProvenanceLines(provenance)) console.WriteLine(line);
+            }
             return 0;
         });
         return c;

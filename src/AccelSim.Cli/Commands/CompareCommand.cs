@@ -42,9 +42,11 @@ public static class CompareCommand
                 var placed = placement.Apply(p, graph, device);
                 foreach (var s in scheduleNames)
                 {
-                    var metrics = Execution.Simulate(placed, device, Execution.Schedule(s), services.Bus(), null, progress: false).Metrics;
+                    var schedule = Execution.Schedule(s);
+                    var metrics = Execution.Simulate(placed, device, schedule, services.Bus(), null, progress: false).Metrics;
                     var launch = explicitSchedules is null ? defaultLaunch : Execution.ResolveSchedule(s, graph.Info).Launch;
-                    runs.Add(metrics with { Launch = Execution.Reported(launch) });
+                    runs.Add(Execution.Annotate(metrics with { Launch = Execution.Reported(launch) }, placed, device, schedule,
+                        new HardwareContext(config, services.Registry(), s)));
                 }
             }
             var fastest = Fastest(runs);
@@ -137,7 +139,7 @@ public static class CompareCommand
         console.MarkupLine($"[bold]{Markup.Escape(first.Name)}[/] {Markup.Escape(first.Phase)} | batch {first.Batch} | seq {first.SeqLen} | context {first.Context} | {runs[0].OpCount} ops");
         if (runs[0].Launch?.Note(first) is { } note) console.MarkupLine(Markup.Escape(note));
         var table = new Table().AddColumns("hardware", "schedule", "latency", "tokens/s", "compute util", "memory-bw util",
-            "off-chip bytes", "memory-bound time", "energy", "tokens/J", "spilled", "over capacity");
+            "off-chip bytes", "memory-bound time", "energy", "tokens/J", "spilled", "over capacity", "on estimates");
         foreach (var col in table.Columns.Skip(2)) col.RightAligned();
         foreach (var r in runs)
         {
@@ -145,7 +147,7 @@ public static class CompareCommand
             var over = r.Memory.OverCapacityBytes.Where(kv => kv.Value > 0).OrderBy(kv => kv.Key, StringComparer.Ordinal)
                 .Select(kv => $"{kv.Key} {Bytes(kv.Value)}").ToList();
             table.AddRow(
-                Markup.Escape(r.HardwareName), Markup.Escape(r.Schedule),
+                Markup.Escape(r.DisplayName), Markup.Escape(r.Schedule),
                 (ReferenceEquals(r, fastest) ? "[bold green]" : "[default]") + Markup.Escape(Seconds(r.LatencyS)) + "[/]",
                 r.TokensPerS.ToString("N0", CultureInfo.InvariantCulture),
                 Pct(r.ComputeUtilisation), Pct(r.MemoryBandwidthUtilisation),
@@ -153,9 +155,24 @@ public static class CompareCommand
                 r.Energy.TotalJ.ToString("0.###", CultureInfo.InvariantCulture) + " J",
                 (r.Energy.TotalJ > 0 ? r.Workload.Tokens / r.Energy.TotalJ : 0).ToString("0.##", CultureInfo.InvariantCulture),
                 spilled > 0 ? "[yellow]" + Bytes(spilled) + "[/]" : "0",
-                over.Count > 0 ? "[bold red]" + Markup.Escape(string.Join(", ", over)) + "[/]" : "0");
+                over.Count > 0 ? "[bold red]" + Markup.Escape(string.Join(", ", over)) + "[/]" : "0",
+                r.Provenance?.EstimateTimeShare is { } share ? Pct(share) : "n/a");
         }
         console.Write(table);
+        foreach (var r in runs)
+        {
+            if (r.Interval is not { HasBounds: true } iv) continue;
+            var energy = iv.EnergyLowJ is { } lo && iv.EnergyHighJ is { } hi
+                ? $", energy {lo.ToString("0.###", CultureInfo.InvariantCulture)}-{hi.ToString("0.###", CultureInfo.InvariantCulture)} J" : "";
+            console.WriteLine($"{r.DisplayName} {r.Schedule}: {(iv.Level * 100).ToString("0", CultureInfo.InvariantCulture)}% interval latency {Seconds(iv.LatencyLowS!.Value)}-{Seconds(iv.LatencyHighS!.Value)}{energy}");
+        }
+        var without = runs.Where(r => r.Interval is { HasBounds: false }).Select(r => r.DisplayName).Distinct().ToArray();
+        if (without.Length > 0)
+            console.WriteLine($"no interval for {string.Join(", ", without)}: no measurements (docs/validation.md, error bars)");
+        console.WriteLine("on estimates: share of busy time whose duration changes when every estimate-tagged parameter moves 10% (x1.1, or 1/1.1 where x1.1 breaks a constraint)");
+        foreach (var r in runs.DistinctBy(r => r.HardwareName))
+            if (r.Provenance is { } p)
+                console.WriteLine($"{r.DisplayName}: " + string.Join(", ", p.Files.Select(f => $"{f.Name} (sha256 {f.Sha256[..8]})")) + $" | stack {p.Stack}");
         foreach (var r in runs.Where(r => !Fits(r)))
             console.MarkupLine($"[bold red]{Markup.Escape(r.HardwareName)} ({Markup.Escape(r.Schedule)}) {Markup.Escape(DoesNotFit(r))}[/]");
         if (fastest is not null)

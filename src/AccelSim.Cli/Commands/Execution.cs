@@ -24,6 +24,10 @@ public sealed record OutputRequest(string Format, string? OutPath, string? Timel
     public LaunchDecision? Launch { get; init; }
 }
 
+/// <summary>The hardware description a run used and the registry that built its device: what a report
+/// needs to name its inputs and measure how much rests on estimates.</summary>
+public sealed record HardwareContext(Core.Config.HardwareConfig Config, Core.Plugins.PluginRegistry Registry, string ScheduleName);
+
 /// <summary>The path every simulating command shares: schedule, simulate with observers attached,
 /// compute metrics, emit reports.</summary>
 public static class Execution
@@ -76,6 +80,20 @@ public static class Execution
         return Core.Memory.Placement.Apply(graph, device, p, kv).Graph;
     }
 
+    /// <summary>Adds the report's provenance (files, hashes, overrides, stack, estimate share) and its
+    /// prediction interval to <paramref name="metrics"/>, the run of <paramref name="graph"/> under
+    /// <paramref name="schedule"/>.</summary>
+    public static RunMetrics Annotate(RunMetrics metrics, WorkloadGraph graph, IDeviceModel device, ISchedule schedule, HardwareContext hardware)
+    {
+        // A device without a host model runs an eager schedule kernel by kernel: its launch mode is that of the sequential run.
+        var scheduleName = hardware.ScheduleName == "eager" && device is not IHostDispatchDevice ? "sequential" : hardware.ScheduleName;
+        return metrics with
+        {
+            Provenance = Provenance.ProvenanceBuilder.Build(hardware.Config, hardware.Registry, graph, schedule, scheduleName, metrics),
+            Interval = Validation.ErrorModel.Interval(metrics, hardware.Config, Validation.ErrorModel.Bundled(hardware.Config.Kind)),
+        };
+    }
+
     public static (SimulationResult Result, RunMetrics Metrics) Simulate(
         WorkloadGraph graph, IDeviceModel device, ISchedule schedule, SimulationEventBus bus, TimelineRecorder? timeline, bool progress)
     {
@@ -88,13 +106,14 @@ public static class Execution
 
     /// <summary>Simulates and writes every requested output; files appear only if everything succeeded.</summary>
     public static int RunAndReport(CliContext cli, WorkloadGraph graph, IDeviceModel device, ISchedule schedule,
-        SimulationEventBus bus, OutputRequest output)
+        SimulationEventBus bus, OutputRequest output, HardwareContext? hardware = null)
     {
         using var files = new OutputFiles();
         using var timeline = output.TimelinePath is null ? null : new TimelineRecorder(bus);
         var (result, metrics) = Simulate(graph, device, schedule, bus, timeline, progress: output.Format == "table");
         if (output.Launch is { } launch) metrics = metrics with { Launch = launch };
         if (output.Carbon is { } carbon) metrics = metrics with { Carbon = Carbon.Compute(metrics, carbon) };
+        if (hardware is not null) metrics = Annotate(metrics, graph, device, schedule, hardware);
 
         if (output.OutPath is not null)
         {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using AccelSim.Cli.Hosting;
 using AccelSim.Core.Config;
+using AccelSim.Reports;
 using AccelSim.Workloads.Configs;
 using Spectre.Console;
 
@@ -15,12 +16,15 @@ public static class ListCommand
         var what = new Argument<string>("what") { Description = "hardware, models or plugins" };
         what.AcceptOnlyFromAmong("hardware", "models", "plugins");
         c.Arguments.Add(what);
+        var name = new Argument<string?>("name") { Description = "hardware: one device (bundled name or path) in detail", Arity = ArgumentArity.ZeroOrOne };
+        c.Arguments.Add(name);
         c.SetAction(p =>
         {
             var console = Execution.ConsoleFor(cli.Out);
             switch (p.GetValue(what))
             {
-                case "hardware": return Hardware(console);
+                case "hardware":
+                    return p.GetValue(name) is { } one ? HardwareDetail(console, one, p.GetValue(CommonOptions.Plugins)) : Hardware(console, p.GetValue(CommonOptions.Plugins));
                 case "models": return Models(console);
                 default: return Plugins(cli, console, p.GetValue(CommonOptions.Plugins));
             }
@@ -28,9 +32,11 @@ public static class ListCommand
         return c;
     }
 
-    private static int Hardware(IAnsiConsole console)
+    private static int Hardware(IAnsiConsole console, string? plugins)
     {
+        using var services = Composition.Build(plugins);
         var table = new Table().AddColumns("name", "kind", "family", "file");
+        var cards = new List<Table>();
         foreach (var name in BundledConfigs.Names(BundledConfigs.HardwareDir))
         {
             var path = Path.Combine(BundledConfigs.HardwareDir, name + ".json");
@@ -39,6 +45,7 @@ public static class ListCommand
                 var config = HardwareConfigLoader.Load(path);
                 var family = JsonInput.LoadObject(path)["family"]?.ToString() ?? "";
                 table.AddRow(Markup.Escape(name), Markup.Escape(config.Kind), Markup.Escape(family), Markup.Escape(Path.GetRelativePath(BundledConfigs.Root, path)));
+                cards.Add(DeviceCardReport.ToTable(services.Registry().Create(config).Describe()));
             }
             catch (InputException e)
             {
@@ -46,6 +53,21 @@ public static class ListCommand
             }
         }
         console.Write(table);
+        foreach (var card in cards) console.Write(card);
+        return 0;
+    }
+
+    /// <summary>One device: its card, its files and hashes, and every numeric parameter with its provenance tag.</summary>
+    private static int HardwareDetail(IAnsiConsole console, string name, string? plugins)
+    {
+        using var services = Composition.Build(plugins);
+        var config = HardwareConfigLoader.LoadNamed(name);
+        console.Write(DeviceCardReport.ToTable(services.Registry().Create(config).Describe()));
+        foreach (var f in config.Files) console.WriteLine($"{f.Role}: {f.Name} (sha256 {f.Sha256})");
+        var t = new Table().Title("parameters").AddColumns("parameter", "value", "provenance");
+        foreach (var path in config.NumericPaths())
+            t.AddRow(Markup.Escape(path), Markup.Escape(config.Values[path].ToString()), config.TagOf(path)?.Name() ?? "[red]untagged[/]");
+        console.Write(t);
         return 0;
     }
 

@@ -33,10 +33,12 @@ public static class OpCommand
     private static int Execute(CliContext cli, ParseResult p, Common common, Func<WorkloadGraph> build)
     {
         using var services = Composition.Build(p.GetValue(CommonOptions.Plugins));
-        var device = CommonOptions.CreateDevice(services.Registry(), p.GetValue(common.Hardware)!, p.GetValue(common.Set));
+        var config = CommonOptions.LoadHardware(p.GetValue(common.Hardware)!, p.GetValue(common.Set));
+        var device = services.Registry().Create(config);
         var graph = build();
         return Execution.RunAndReport(cli, graph, device, Execution.Schedule("sequential"), services.Bus(),
-            new OutputRequest(p.GetValue(common.Format)!, p.GetValue(common.Out), p.GetValue(common.Timeline), IncludeOps: true));
+            new OutputRequest(p.GetValue(common.Format)!, p.GetValue(common.Out), p.GetValue(common.Timeline), IncludeOps: true),
+            new HardwareContext(config, services.Registry(), "sequential"));
     }
 
     private static Command MatMul(CliContext cli)

@@ -45,7 +45,7 @@ public static class RunCommand
                     RooflinePlotPath = p.GetValue(rooflinePlot),
                     Carbon = carbon.Resolve(p, config),
                     Launch = device is IHostDispatchDevice ? Execution.Reported(launch) : null,
-                });
+                }, new HardwareContext(config, services.Registry(), scheduleName));
         });
         return c;
     }

@@ -26,7 +26,8 @@ public static class ValidateCommand
         var worst = new Option<int>("--worst") { DefaultValueFactory = _ => 5, Description = "How many worst rows to list" };
         var rows = new Option<bool>("--summary") { Description = "Only the per-file summary and the worst rows" };
         var plot = new Option<string?>("--plot") { Description = "Write a predicted-vs-measured scatter plot (PNG, log-log) to this file" };
-        foreach (var o in new Option[] { data, hardware, set, format, worst, rows, plot }) c.Options.Add(o);
+        var errorModel = new Option<string?>("--write-error-model") { Description = "Write the error model (log residuals per op category, for the prediction intervals of run and compare) to this JSON file, e.g. configs/error-models/gpu.json" };
+        foreach (var o in new Option[] { data, hardware, set, format, worst, rows, plot, errorModel }) c.Options.Add(o);
         c.SetAction(p =>
         {
             var folder = ResolveData(p.GetValue(data));
@@ -34,6 +35,11 @@ public static class ValidateCommand
             var device = CommonOptions.CreateDevice(services.Registry(), p.GetValue(hardware)!, p.GetValue(set));
             var report = CalibrationValidator.Validate(folder, device);
             using var files = new OutputFiles();
+            if (p.GetValue(errorModel) is { } modelPath)
+            {
+                using var w = files.Create(modelPath, "--write-error-model");
+                w.Write(JsonReport.Format(ErrorModel.From(report, device.Kind).ToJson()));
+            }
             if (p.GetValue(plot) is { } plotPath)
             {
                 if (!string.Equals(Path.GetExtension(plotPath), ".png", StringComparison.OrdinalIgnoreCase))

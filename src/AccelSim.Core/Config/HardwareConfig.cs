@@ -54,6 +54,22 @@ public sealed class HardwareConfig
 
     public IReadOnlyDictionary<string, ConfigValue> Values => _values;
 
+    /// <summary>The provenance tag of each numeric field that has one (from the files' <c>provenance</c>
+    /// objects; docs/hardware-config.md). An override keeps the field's tag.</summary>
+    public IReadOnlyDictionary<string, ParameterSource> Tags { get; init; } = new Dictionary<string, ParameterSource>();
+
+    /// <summary>The files this description was read from, product first; empty when built in code.</summary>
+    public IReadOnlyList<ConfigFileInfo> Files { get; init; } = [];
+
+    /// <summary>The <c>--set</c> overrides applied, in order, as (path, value as given).</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Overrides { get; init; } = [];
+
+    /// <summary>True when overrides changed the description (reports then mark the device, e.g. <c>h100*</c>).</summary>
+    public bool Modified => Overrides.Count > 0;
+
+    /// <summary>The tag of a field, or null when it has none.</summary>
+    public ParameterSource? TagOf(string path) => Tags.TryGetValue(path, out var t) ? t : null;
+
     public bool Contains(string path)
     {
         MarkRead(path);
@@ -198,6 +214,28 @@ public sealed class HardwareConfig
             }
         }
         if (problems.Count > 0) throw new InputException(problems);
-        return new HardwareConfig(Name, Kind, File, copy, origins);
+        return new HardwareConfig(Name, Kind, File, copy, origins)
+        {
+            Tags = Tags,
+            Files = Files,
+            Overrides = Overrides.Concat(overrides).ToArray(),
+        };
     }
+
+    /// <summary>A copy with numeric fields set to new values, for perturbation studies (sensitivity, the
+    /// estimate share). Not recorded as overrides; every path must hold a number.</summary>
+    public HardwareConfig WithNumbers(IEnumerable<KeyValuePair<string, double>> values)
+    {
+        var copy = new SortedDictionary<string, ConfigValue>(_values, StringComparer.Ordinal);
+        foreach (var (path, v) in values)
+        {
+            if (!copy.TryGetValue(path, out var old) || old.Number is null)
+                throw new ArgumentException($"'{path}' is not a numeric field of hardware '{Name}'", nameof(values));
+            copy[path] = ConfigValue.Of(v);
+        }
+        return new HardwareConfig(Name, Kind, File, copy, _origins) { Tags = Tags, Files = Files, Overrides = Overrides };
+    }
+
+    /// <summary>Paths of the numeric fields, sorted (ordinal).</summary>
+    public IReadOnlyList<string> NumericPaths() => _values.Where(kv => kv.Value.Number is not null).Select(kv => kv.Key).ToArray();
 }

@@ -28,4 +28,8 @@ public interface IDeviceModel
 
     /// <summary>The cost of one op run on its own (a kernel, under a sequential schedule).</summary>
     OpCost Cost(Op op);
+
+    /// <summary>The device card: peaks, bandwidths, capacities, ridge point and power cap. Each family
+    /// adds its power cap and own figures; the default builds the card from the peaks and topology.</summary>
+    DeviceCard Describe() => DeviceCards.Generic(this);
 }

@@ -98,4 +98,13 @@ public sealed record RunMetrics(
     /// <summary>Operational and embodied emissions, when the caller supplied carbon inputs
     /// (<see cref="Carbon.Compute"/>).</summary>
     public CarbonMetrics? Carbon { get; init; }
+
+    /// <summary>The inputs the run rests on (files, hashes, overrides, stack); null when the caller gave none.</summary>
+    public RunProvenance? Provenance { get; init; }
+
+    /// <summary>The prediction interval of latency and energy; null when the caller computed none.</summary>
+    public PredictionInterval? Interval { get; init; }
+
+    /// <summary>The device's name as reports show it: with a star when overrides modified it.</summary>
+    public string DisplayName => Provenance?.Modified == true ? HardwareName + "*" : HardwareName;
 }

@@ -22,6 +22,8 @@ public static class HardwareConfigLoader
         var kind = RequiredString(root, "kind", path, problems);
         var values = new Dictionary<string, ConfigValue>(StringComparer.Ordinal);
         var origins = new Dictionary<string, string>(StringComparer.Ordinal);
+        var tags = new Dictionary<string, ParameterSource>(StringComparer.Ordinal);
+        var files = new List<ConfigFileInfo> { FileInfo("hardware", path) };
 
         if (root["family"] is { } familyToken)
         {
@@ -45,29 +47,87 @@ public static class HardwareConfigLoader
                 else
                 {
                     var familyRoot = JsonInput.LoadObject(familyPath);
+                    files.Add(FileInfo("family", familyPath));
+                    var own = new Dictionary<string, ConfigValue>(StringComparer.Ordinal);
                     foreach (var prop in familyRoot.Properties())
                     {
-                        if (prop.Name is "name" or "kind" or "family") continue;
-                        Flatten(prop.Value, prop.Name, familyPath, values, problems);
+                        if (IsHeader(prop.Name)) continue;
+                        Flatten(prop.Value, prop.Name, familyPath, own, problems);
                     }
-                    foreach (var key in values.Keys) origins[key] = familyPath;
+                    foreach (var (k, v) in own)
+                    {
+                        values[k] = v;
+                        origins[k] = familyPath;
+                    }
+                    foreach (var (k, t) in Tags(familyRoot, familyPath, own, problems)) tags[k] = t;
                 }
             }
         }
 
-        var own = new Dictionary<string, ConfigValue>(StringComparer.Ordinal);
+        var product = new Dictionary<string, ConfigValue>(StringComparer.Ordinal);
         foreach (var prop in root.Properties())
         {
-            if (prop.Name is "name" or "kind" or "family") continue;
-            Flatten(prop.Value, prop.Name, path, own, problems);
+            if (IsHeader(prop.Name)) continue;
+            Flatten(prop.Value, prop.Name, path, product, problems);
         }
-        foreach (var (key, value) in own)
+        foreach (var (k, v) in product)
         {
-            values[key] = value;
-            origins.Remove(key);
+            values[k] = v;
+            origins.Remove(k);
+            tags.Remove(k); // the product's value replaces the family's, and so does its tag
         }
+        foreach (var (k, t) in Tags(root, path, product, problems)) tags[k] = t;
         if (problems.Count > 0) throw new InputException(problems);
-        return new HardwareConfig(name, kind, path, values, origins);
+        return new HardwareConfig(name, kind, path, values, origins) { Tags = tags, Files = files };
+    }
+
+    /// <summary>Top-level keys that describe the file rather than the hardware.</summary>
+    public static bool IsHeader(string key) => key is "name" or "kind" or "family" or ProvenanceKey;
+
+    /// <summary>The key of a file's provenance object: JSON path pattern to tag (docs/hardware-config.md).</summary>
+    public const string ProvenanceKey = "provenance";
+
+    /// <summary>The name a report shows for a config file: relative to the bundled configs folder (with
+    /// forward slashes) when it lies there, else the file name. Never an absolute path, so that reports
+    /// do not depend on where the project lives.</summary>
+    public static string DisplayName(string path)
+    {
+        var full = Path.GetFullPath(path);
+        var root = Path.GetFullPath(BundledConfigs.Root);
+        var rel = Path.GetRelativePath(root, full);
+        return !rel.StartsWith("..", StringComparison.Ordinal) && !Path.IsPathRooted(rel)
+            ? "configs/" + rel.Replace('\\', '/')
+            : Path.GetFileName(full);
+    }
+
+    private static ConfigFileInfo FileInfo(string role, string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        return new ConfigFileInfo(role, DisplayName(path), Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)));
+    }
+
+    /// <summary>Reads a file's provenance object and tags the file's own numeric fields with it.</summary>
+    private static Dictionary<string, ParameterSource> Tags(JObject root, string file, Dictionary<string, ConfigValue> own, List<InputProblem> problems)
+    {
+        if (root[ProvenanceKey] is not { } token) return new Dictionary<string, ParameterSource>(StringComparer.Ordinal);
+        if (token is not JObject obj)
+        {
+            problems.Add(new InputProblem(file, ProvenanceKey, "expected an object mapping field paths or patterns to datasheet, measured, fitted or estimate"));
+            return new Dictionary<string, ParameterSource>(StringComparer.Ordinal);
+        }
+        var patterns = new List<KeyValuePair<string, ParameterSource>>();
+        foreach (var p in obj.Properties())
+        {
+            if (p.Name.Length == 0 || p.Name == "*")
+                problems.Add(new InputProblem(file, $"{ProvenanceKey}.{p.Name}", "expected a field path or a pattern below the top level (a bare '*' would tag everything)"));
+            else if (p.Value.Type != JTokenType.String || !ParameterSources.TryParse((string?)p.Value, out var tag))
+                problems.Add(new InputProblem(file, $"{ProvenanceKey}.{p.Name}", $"expected {ParameterSources.Expected}, got {p.Value.ToString(Newtonsoft.Json.Formatting.None)}"));
+            else
+                patterns.Add(new(p.Name, tag));
+        }
+        var numeric = own.Where(kv => kv.Value.Number is not null).Select(kv => kv.Key).ToArray();
+        return ParameterSources.Resolve(numeric, patterns,
+            (pattern, message) => problems.Add(new InputProblem(file, $"{ProvenanceKey}.{pattern}", message)));
     }
 
     private static string RequiredString(JObject root, string key, string path, List<InputProblem> problems)
