@@ -332,6 +332,8 @@ public sealed partial class GpuDeviceModel : IDeviceModel, IHostDispatchDevice
         var power = GpuPowerModel.Apply(Spec.Power, computeS, op.Flops * pj, bytePj, memS, start, minS - start);
         if (power.Throttled)
             note += string.Create(CultureInfo.InvariantCulture, $"; power-capped at {Spec.ClockMHz * power.ClockFraction:0} MHz");
+        if (power.Held)
+            note += string.Create(CultureInfo.InvariantCulture, $"; held to the {Spec.Power.CapW:0} W cap (its bytes alone would exceed it)");
         // The kernel occupies the SMs at least until its minimum duration: launch and tail effects.
         var busy = Math.Max(power.ComputeS, minS - start);
         return new OpCost(_sm, Ps.FromSeconds(start), Ps.FromSeconds(busy), transfers, power.ComputeEnergyPj, note);
