@@ -336,8 +336,14 @@ public sealed partial class GpuDeviceModel : IDeviceModel, IHostDispatchDevice
             note += string.Create(CultureInfo.InvariantCulture, $"; held to the {Spec.Power.CapW:0} W cap (its bytes alone would exceed it)");
         // The kernel occupies the SMs at least until its minimum duration: launch and tail effects.
         var busy = Math.Max(power.ComputeS, minS - start);
-        return new OpCost(_sm, Ps.FromSeconds(start), Ps.FromSeconds(busy), transfers, power.ComputeEnergyPj, note);
+        return new OpCost(_sm, Ps.FromSeconds(start), Ps.FromSeconds(busy), transfers, power.ComputeEnergyPj, note)
+        {
+            PowerLimit = power.Capped ? Limit(power.ClockFraction) : null,
+        };
     }
+
+    /// <summary>The power limit at SM clock fraction <paramref name="clockFraction"/>, for reports.</summary>
+    internal PowerLimit Limit(double clockFraction) => new(Spec.Power.CapW, Spec.ClockMHz * 1e6 * clockFraction, "SM clock");
 
     private static long Ceil(long a, long b) => (a + b - 1) / b;
 

@@ -67,10 +67,17 @@ public sealed partial class GpuDeviceModel : IDataflowDevice
         var bytes = new double[Topology.Channels.Count];
         var energy = new double[Topology.Channels.Count];
         double computeEnergy = 0;
+        // The clock the power limit left the capped kernels, weighted by their compute time.
+        double cappedPs = 0, cappedClockPs = 0;
         for (var i = 0; i < n; i++)
         {
             var op = ops[i];
             var cost = Cost(op);
+            if (cost.PowerLimit is { } limit && IsAnchor(op))
+            {
+                cappedPs += cost.ComputePs;
+                cappedClockPs += cost.ComputePs * limit.ClockHz;
+            }
             var k = kernelOf[i];
             var scale = op.Bytes > 0 ? Math.Max(0, (op.Bytes - saved[i]) / (double)op.Bytes) : 1.0;
             var anchor = IsAnchor(op);
@@ -107,7 +114,11 @@ public sealed partial class GpuDeviceModel : IDataflowDevice
         }
         var note = string.Create(CultureInfo.InvariantCulture,
             $"fused: {n} ops in {kernels} kernel{(kernels == 1 ? "" : "s")}, {onChip} B of intermediates kept on chip");
-        return new OpCost(_sm, latencyPs, totalPs, transfers, computeEnergy, note) { MathPs = mathPs };
+        return new OpCost(_sm, latencyPs, totalPs, transfers, computeEnergy, note)
+        {
+            MathPs = mathPs,
+            PowerLimit = cappedPs > 0 ? Limit(cappedClockPs / cappedPs / (Spec.ClockMHz * 1e6)) : null,
+        };
     }
 
     private static bool IsAnchor(Op op) => op.Kind is OpKind.MatMul or OpKind.Attention;
