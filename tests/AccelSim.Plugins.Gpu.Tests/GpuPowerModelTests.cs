@@ -167,4 +167,51 @@ public class GpuPowerModelTests
                 .Label($"{x.gpu} bw x{x.bw / 100.0} peak x{x.peak / 100.0} cap {cap:F1} W hbm pJ x{x.pj / 100.0} {x.g.Ops[0].Name}: peak {r.PeakW:F3} W");
         }).Check(Config.QuickThrowOnFailure.WithMaxTest(300));
     }
+
+    [Fact]
+    public void PeakPowerNeverExceedsTheCapForWholeModelsKernelByKernelOrFused()
+    {
+        // Whole models (llama2-7b), kernel by kernel and
+        // fused, on random bandwidths and caps: a fused kernel's epilogue bytes may not lift it over the cap.
+        var model = AccelSim.Workloads.Models.ModelConfigLoader.LoadNamed("llama2-7b");
+        var gen =
+            from gpu in Gen.Elements("h100", "a100-80g")
+            from bw in Gen.Choose(25, 400)
+            from capFraction in Gen.Choose(5, 150)
+            from prefill in Gen.Elements(true, false)
+            from tokens in Gen.Choose(1, 2048)
+            from fused in Gen.Elements(true, false)
+            select (gpu, bw, capFraction, prefill, tokens, fused);
+        Prop.ForAll(gen.ToArbitrary(), x =>
+        {
+            var baseConfig = GpuTestSupport.Load(x.gpu);
+            var staticW = baseConfig.Number("power.static_W");
+            var cap = staticW + (baseConfig.Number("power.cap_W") - staticW) * x.capFraction / 100.0;
+            var device = GpuTestSupport.Model(baseConfig.With(
+                ("memory.hbm.bandwidth_Bps", baseConfig.Number("memory.hbm.bandwidth_Bps") * x.bw / 100.0), ("power.cap_W", cap)));
+            var request = x.prefill ? AccelSim.Workloads.Models.WorkloadRequest.Prefill(1, x.tokens) : AccelSim.Workloads.Models.WorkloadRequest.Decode(4, x.tokens);
+            var graph = AccelSim.Workloads.Models.ModelBuilderRegistry.Default.Build(model, request);
+            ISchedule schedule = x.fused ? new DataflowSchedule() : new SequentialSchedule();
+            var m = MetricsCalculator.Compute(new Simulator(schedule.Map(graph, device), device).Run(), device);
+            return (m.PeakPowerW <= cap * (1 + 1e-9)).ToProperty()
+                .Label($"{x.gpu} bw x{x.bw / 100.0} cap {cap:F1} W {(x.prefill ? "prefill" : "decode")} {x.tokens} {(x.fused ? "fused" : "sequential")}: peak {m.PeakPowerW:F3} W");
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(60));
+    }
+
+    [Theory]
+    [InlineData(1e12, true, 512)]
+    [InlineData(1e12, false, 512)]
+    [InlineData(6.7e12, true, 2048)]
+    public void AFusedKernelWhoseEpilogueBytesWouldLiftItOverTheCapIsHeldToIt(double bandwidth, bool fused, int seq)
+    {
+        // A third of the H100's bandwidth, llama2-7b prefill fused: each GEMM is capped on its own, and
+        // the fused epilogues' bytes ran under its main loop, drawing 750.8 W before fused kernels were
+        // held to the cap.
+        var device = GpuTestSupport.Model(GpuTestSupport.Load("h100").With(("memory.hbm.bandwidth_Bps", bandwidth)));
+        var graph = AccelSim.Workloads.Models.ModelBuilderRegistry.Default.Build(
+            AccelSim.Workloads.Models.ModelConfigLoader.LoadNamed("llama2-7b"), AccelSim.Workloads.Models.WorkloadRequest.Prefill(1, seq));
+        ISchedule schedule = fused ? new DataflowSchedule() : new SequentialSchedule();
+        var m = MetricsCalculator.Compute(new Simulator(schedule.Map(graph, device), device).Run(), device);
+        Assert.InRange(m.PeakPowerW, device.Spec.Power.StaticW, device.Spec.Power.CapW * (1 + 1e-9));
+    }
 }
