@@ -186,10 +186,12 @@ public sealed partial class GpuDeviceModel : IDeviceModel, IHostDispatchDevice
         var dt = ComputeDType(op);
         var traffic = Split(op);
         var memS = Math.Max(HbmSeconds(traffic.HbmRead, traffic.HbmWrite, Spec.GemmBandwidthEfficiency), L2Seconds(traffic.L2));
-        var elemBytes = Math.Max(1, dt.Bits() / 8.0);
-        var aligned = IsAligned(g.K * elemBytes) && IsAligned(g.N * elemBytes);
-        var alignEff = aligned ? 1 : Spec.MisalignedEfficiency;
-        var perSm = SustainedFlops(dt) / Spec.SmCount * alignEff;
+        var align = Alignment(g, dt);
+        var perSm = SustainedFlops(dt) / Spec.SmCount;
+        // The fallback kernels' main loop: tensor-core math at mma.sync rate (SIMT fp32 is unchanged)
+        // and operand loads issued one vector at a time (see GemmAlignment).
+        var mathEff = align.Fast || dt == DType.Fp32 ? 1 : Spec.GemmFallback.MathFraction;
+        var vectorsPerS = Spec.GemmFallback.VectorsPerClockPerSm * Spec.ClockMHz * 1e6;
 
         // Options are compared at the clock the power limit leaves each of them (a library heuristic
         // times kernels as they run), so a faster device never picks a kernel that ends up slower.
@@ -208,7 +210,9 @@ public sealed partial class GpuDeviceModel : IDeviceModel, IHostDispatchDevice
                 var ctas = tilesMn * split;
                 var waves = Ceil(ctas, Spec.SmCount);
                 var kPer = Ceil(kSteps, split) * (double)t.K;
-                var tileS = 2.0 * t.M * t.N * kPer / (perSm * t.Efficiency) + Spec.TileOverheadS;
+                var mathS = 2.0 * t.M * t.N * kPer / (perSm * t.Efficiency * mathEff);
+                var loadS = align.Fast ? 0 : kPer * align.IssueSlotsPerK(t) / vectorsPerS;
+                var tileS = Math.Max(mathS, loadS) + Spec.TileOverheadS;
                 var computeS = waves * tileS;
                 if (split > 1)
                 {
@@ -222,14 +226,37 @@ public sealed partial class GpuDeviceModel : IDeviceModel, IHostDispatchDevice
                     best = total;
                     bestCompute = computeS;
                     note = string.Create(CultureInfo.InvariantCulture,
-                        $"tile {t.M}x{t.N}x{t.K}{(split > 1 ? $" split-k {split}" : "")}: {ctas} CTAs in {waves} wave{(waves == 1 ? "" : "s")}{(aligned ? "" : ", misaligned")}");
+                        $"tile {t.M}x{t.N}x{t.K}{(split > 1 ? $" split-k {split}" : "")}: {ctas} CTAs in {waves} wave{(waves == 1 ? "" : "s")}{align.Note}");
                 }
             }
         }
         return Build(op, dt, bestCompute, traffic, Spec.GemmBandwidthEfficiency, Spec.MinKernelS, note);
     }
 
-    private bool IsAligned(double pitchBytes) => Math.Abs(pitchBytes / Spec.AlignmentBytes - Math.Round(pitchBytes / Spec.AlignmentBytes)) < 1e-9;
+    /// <summary>The load vectors a GEMM's operands allow. A row-major operand is read in vectors of the
+    /// widest power of two (up to 16 B) that divides its row pitch in bytes: A (M x K) by K x elem, B
+    /// (K x N) and C (M x N) by N x elem. The fast path needs <c>gemm.alignment_bytes</c> on all three;
+    /// otherwise the fallback kernels load each operand in its own vectors, through an asynchronous copy
+    /// when the vector is at least <c>gemm.fallback.async_copy_min_bytes</c> and through registers
+    /// (<c>gemm.fallback.register_staged_issue_factor</c> issue slots a vector) when it is not.</summary>
+    public GemmAlignment Alignment(GemmShape g, DType dtype)
+    {
+        var bits = Math.Max(1, dtype.Bits());
+        var a = VectorBytes(g.K, bits);
+        var b = VectorBytes(g.N, bits);
+        var fast = a >= Spec.AlignmentBytes && b >= Spec.AlignmentBytes;
+        return new GemmAlignment(fast, bits / 8.0, a, b, Stage(a), Stage(b));
+    }
+
+    private double VectorBytes(long elements, int bits)
+    {
+        var pitchBits = elements * bits;
+        var lowest = pitchBits & -pitchBits;
+        return Math.Min(lowest / 8.0, Math.Max(Spec.AlignmentBytes, 16));
+    }
+
+    private double Stage(double vectorBytes) =>
+        Spec.GemmFallback.AsyncCopyMinBytes > 0 && vectorBytes >= Spec.GemmFallback.AsyncCopyMinBytes ? 1 : Spec.GemmFallback.RegisterStagedIssueFactor;
 
     private OpCost Attention(Op op, AttentionShape a)
     {
@@ -310,12 +337,42 @@ public sealed partial class GpuDeviceModel : IDeviceModel, IHostDispatchDevice
         var power = GpuPowerModel.Apply(Spec.Power, computeS, op.Flops * pj, bytePj, memS, start, minS - start);
         if (power.Throttled)
             note += string.Create(CultureInfo.InvariantCulture, $"; power-capped at {Spec.ClockMHz * power.ClockFraction:0} MHz");
+        if (power.Held)
+            note += string.Create(CultureInfo.InvariantCulture, $"; held to the {Spec.Power.CapW:0} W cap (its bytes alone would exceed it)");
         // The kernel occupies the SMs at least until its minimum duration: launch and tail effects.
         var busy = Math.Max(power.ComputeS, minS - start);
-        return new OpCost(_sm, Ps.FromSeconds(start), Ps.FromSeconds(busy), transfers, power.ComputeEnergyPj, note);
+        return new OpCost(_sm, Ps.FromSeconds(start), Ps.FromSeconds(busy), transfers, power.ComputeEnergyPj, note)
+        {
+            PowerLimit = power.Capped ? Limit(power.ClockFraction) : null,
+        };
     }
+
+    /// <summary>The power limit at SM clock fraction <paramref name="clockFraction"/>, for reports.</summary>
+    internal PowerLimit Limit(double clockFraction) => new(Spec.Power.CapW, Spec.ClockMHz * 1e6 * clockFraction, "SM clock");
 
     private static long Ceil(long a, long b) => (a + b - 1) / b;
 
     private static string Gbps(double bps) => (bps / 1e9).ToString("0.#", CultureInfo.InvariantCulture) + " GB/s";
+}
+
+/// <summary>The load vectors of a GEMM's operands (<see cref="GpuDeviceModel.Alignment"/>).</summary>
+/// <param name="Fast">Every row pitch allows the fast path's vector.</param>
+/// <param name="ElementBytes">Bytes per element.</param>
+/// <param name="VectorA">Vector of A (and of the K pitch), bytes.</param>
+/// <param name="VectorB">Vector of B and C (the N pitch), bytes.</param>
+/// <param name="IssueA">Issue slots per vector of A.</param>
+/// <param name="IssueB">Issue slots per vector of B.</param>
+public readonly record struct GemmAlignment(bool Fast, double ElementBytes, double VectorA, double VectorB, double IssueA, double IssueB)
+{
+    /// <summary>Load issue slots a tile spends per element of K: its rows of A and its columns of B,
+    /// each in vectors.</summary>
+    public double IssueSlotsPerK(GemmTile tile)
+    {
+        ArgumentNullException.ThrowIfNull(tile);
+        return tile.M * ElementBytes / VectorA * IssueA + tile.N * ElementBytes / VectorB * IssueB;
+    }
+
+    /// <summary>What the op's note says about alignment: nothing on the fast path.</summary>
+    public string Note => Fast ? ""
+        : string.Create(System.Globalization.CultureInfo.InvariantCulture, $", misaligned: {VectorA:0.#}/{VectorB:0.#}-byte vectors (A/B), fallback kernels");
 }

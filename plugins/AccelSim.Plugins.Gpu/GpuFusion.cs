@@ -66,11 +66,19 @@ public sealed partial class GpuDeviceModel : IDataflowDevice
         var latency = new long[kernels];
         var bytes = new double[Topology.Channels.Count];
         var energy = new double[Topology.Channels.Count];
+        var kernelEnergy = new double[kernels];
         double computeEnergy = 0;
+        // The clock the power limit left the capped kernels, weighted by their compute time.
+        double cappedPs = 0, cappedClockPs = 0;
         for (var i = 0; i < n; i++)
         {
             var op = ops[i];
             var cost = Cost(op);
+            if (cost.PowerLimit is { } limit && IsAnchor(op))
+            {
+                cappedPs += cost.ComputePs;
+                cappedClockPs += cost.ComputePs * limit.ClockHz;
+            }
             var k = kernelOf[i];
             var scale = op.Bytes > 0 ? Math.Max(0, (op.Bytes - saved[i]) / (double)op.Bytes) : 1.0;
             var anchor = IsAnchor(op);
@@ -78,11 +86,26 @@ public sealed partial class GpuDeviceModel : IDataflowDevice
             if (anchor || (k == 0 && latency[0] == 0)) latency[k] = Math.Max(latency[k], cost.LatencyPs);
             memory[k] += (long)Math.Ceiling(MetricsCalculator.PartTimes(cost, Topology).MemoryPs * scale);
             computeEnergy += cost.ComputeEnergyPj;
+            kernelEnergy[k] += cost.ComputeEnergyPj;
             foreach (var t in cost.Transfers)
             {
                 bytes[t.Channel] += t.Bytes * scale;
                 energy[t.Channel] += t.EnergyPj * scale;
+                kernelEnergy[k] += t.EnergyPj * scale;
             }
+        }
+
+        // Each op was held under the power cap on its own; a fused kernel also runs its prologue and
+        // epilogue ops' bytes under its main loop's time, so it could draw more. Such a kernel is held
+        // on the SMs until its energy fits the cap (GpuPowerModel: E / (cap_W - static_W)).
+        var budgetW = Spec.Power.CapW - Spec.Power.StaticW;
+        var held = false;
+        for (var k = 0; k < kernels; k++)
+        {
+            var minSpanPs = (long)Math.Ceiling(kernelEnergy[k] / budgetW); // pJ / W = ps
+            if (latency[k] + Math.Max(compute[k], memory[k]) >= minSpanPs) continue;
+            compute[k] = minSpanPs - latency[k];
+            held = true;
         }
 
         long mathPs = 0, memoryPs = 0, totalPs = 0, latencyPs = 0;
@@ -106,8 +129,12 @@ public sealed partial class GpuDeviceModel : IDataflowDevice
             transfers.Add(new TransferDemand(c, b, Math.Min(Topology.Channels[c].Bandwidth_Bps, b / seconds), energy[c]));
         }
         var note = string.Create(CultureInfo.InvariantCulture,
-            $"fused: {n} ops in {kernels} kernel{(kernels == 1 ? "" : "s")}, {onChip} B of intermediates kept on chip");
-        return new OpCost(_sm, latencyPs, totalPs, transfers, computeEnergy, note) { MathPs = mathPs };
+            $"fused: {n} ops in {kernels} kernel{(kernels == 1 ? "" : "s")}, {onChip} B of intermediates kept on chip{(held ? $"; held to the {Spec.Power.CapW:0} W cap" : "")}");
+        return new OpCost(_sm, latencyPs, totalPs, transfers, computeEnergy, note)
+        {
+            MathPs = mathPs,
+            PowerLimit = cappedPs > 0 ? Limit(cappedClockPs / cappedPs / (Spec.ClockMHz * 1e6)) : held ? Limit(1) : null,
+        };
     }
 
     private static bool IsAnchor(Op op) => op.Kind is OpKind.MatMul or OpKind.Attention;

@@ -26,9 +26,13 @@ public sealed record GpuPowerSpec(
     public static GpuPowerSpec Bind(ConfigBinder b, double clockMHz, double pjPerByteHbm)
     {
         ArgumentNullException.ThrowIfNull(b);
+        var cap = b.Positive("power.cap_W");
+        var staticW = b.Number("power.static_W");
+        if (cap > 0 && staticW >= cap)
+            b.Fail("power.cap_W", $"expected a power limit above power.static_W ({staticW} W), got {cap} W: the device could not run at all");
         return new GpuPowerSpec(
-            b.Positive("power.cap_W"),
-            b.Number("power.static_W"),
+            cap,
+            staticW,
             b.Number("power.dvfs.alpha", 0, 4),
             b.Number("power.dvfs.min_clock_fraction", 0, 1, exclusiveMin: true),
             b.OptionalNumber("compute.tensor_peak_clock_MHz", clockMHz),
@@ -39,12 +43,19 @@ public sealed record GpuPowerSpec(
 /// <summary>The clock a kernel runs at under the power limit, and what that does to its time and
 /// energy.</summary>
 /// <param name="ClockFraction">SM clock over <c>compute.clock_MHz</c> (1 = not throttled).</param>
-/// <param name="ComputeS">Compute time at that clock: the full-clock compute time / ClockFraction.</param>
+/// <param name="ComputeS">SM time at that clock: the full-clock compute time / ClockFraction, or longer
+/// when the kernel is held back so that its bytes' power fits under the cap (<see cref="Held"/>).</param>
 /// <param name="ComputeEnergyPj">FLOP energy at that clock: full-clock energy x ClockFraction^alpha.</param>
 /// <param name="PowerW">Board power over the kernel (static + dynamic) at that clock.</param>
-public readonly record struct KernelPower(double ClockFraction, double ComputeS, double ComputeEnergyPj, double PowerW)
+/// <param name="Held">The kernel would draw more than the cap even at the lowest clock (its bytes'
+/// energy does not follow the SM clock), so it is held on the SMs until its power is the cap: with the
+/// SMs that slow, its loads are issued no faster than that.</param>
+public readonly record struct KernelPower(double ClockFraction, double ComputeS, double ComputeEnergyPj, double PowerW, bool Held = false)
 {
     public bool Throttled => ClockFraction < 1;
+
+    /// <summary>The power limit set the kernel's pace: a lower clock or a held kernel.</summary>
+    public bool Capped => Throttled || Held;
 }
 
 /// <summary>The GPU power model. A kernel's board power at clock fraction r = f / f_max is
@@ -54,7 +65,11 @@ public readonly record struct KernelPower(double ClockFraction, double ComputeS,
 /// transfer time. P rises with r. When P(1) exceeds <c>power.cap_W</c> the SMs run at the r where
 /// P(r) = cap (found by bisection, no lower than <c>power.dvfs.min_clock_fraction</c>), so a
 /// compute-bound kernel is slower and draws the cap, while a memory-bound kernel (P(1) under the
-/// cap) is untouched. Time and energy follow from the same r. Pure and deterministic.</summary>
+/// cap) is untouched. When even the lowest clock leaves P above the cap (a kernel whose bytes alone
+/// draw more: a memory-bound kernel on a device with more bandwidth than its cap can feed), the kernel
+/// is held on the SMs for <c>d = (E_flop x r^alpha + E_bytes) / (cap_W - static_W)</c>, so it draws
+/// exactly the cap: the power limit, not the clock alone, sets its pace. A kernel never draws more
+/// than the cap. Time and energy follow from the same r. Pure and deterministic.</summary>
 public static class GpuPowerModel
 {
     private const int Iterations = 64;
@@ -72,23 +87,33 @@ public static class GpuPowerModel
     {
         ArgumentNullException.ThrowIfNull(spec);
         var full = Power(spec, 1, computeS, computeEnergyPj, byteEnergyPj, memoryS, fixedS, minBusyS);
-        if (full <= spec.CapW || computeS <= 0 || computeEnergyPj <= 0)
-            return new KernelPower(1, computeS, computeEnergyPj, full);
+        if (full <= spec.CapW) return new KernelPower(1, computeS, computeEnergyPj, full);
 
-        var lo = spec.MinClockFraction;
-        var hi = 1.0;
-        if (Power(spec, lo, computeS, computeEnergyPj, byteEnergyPj, memoryS, fixedS, minBusyS) < spec.CapW)
+        var r = 1.0;
+        if (computeS > 0 && computeEnergyPj > 0)
         {
-            for (var i = 0; i < Iterations; i++)
+            var lo = spec.MinClockFraction;
+            var hi = 1.0;
+            if (Power(spec, lo, computeS, computeEnergyPj, byteEnergyPj, memoryS, fixedS, minBusyS) < spec.CapW)
             {
-                var mid = 0.5 * (lo + hi);
-                if (Power(spec, mid, computeS, computeEnergyPj, byteEnergyPj, memoryS, fixedS, minBusyS) <= spec.CapW) lo = mid;
-                else hi = mid;
+                for (var i = 0; i < Iterations; i++)
+                {
+                    var mid = 0.5 * (lo + hi);
+                    if (Power(spec, mid, computeS, computeEnergyPj, byteEnergyPj, memoryS, fixedS, minBusyS) <= spec.CapW) lo = mid;
+                    else hi = mid;
+                }
             }
+            r = lo;
         }
-        var r = lo;
-        return new KernelPower(r, computeS / r, computeEnergyPj * Math.Pow(r, spec.Alpha),
-            Power(spec, r, computeS, computeEnergyPj, byteEnergyPj, memoryS, fixedS, minBusyS));
+        var energyPj = computeEnergyPj * Math.Pow(r, spec.Alpha);
+        var busyS = computeS / r;
+        var power = Power(spec, 1, busyS, energyPj, byteEnergyPj, memoryS, fixedS, minBusyS);
+        if (power <= spec.CapW) return new KernelPower(r, busyS, energyPj, power);
+
+        // Still over the cap at the lowest clock: hold the kernel until its energy fits the budget.
+        var spanS = (energyPj + byteEnergyPj) * 1e-12 / (spec.CapW - spec.StaticW);
+        busyS = Math.Max(busyS, spanS - fixedS);
+        return new KernelPower(r, busyS, energyPj, Power(spec, 1, busyS, energyPj, byteEnergyPj, memoryS, fixedS, minBusyS), Held: true);
     }
 
     /// <summary>Board power of the kernel at clock fraction <paramref name="r"/>, W.</summary>

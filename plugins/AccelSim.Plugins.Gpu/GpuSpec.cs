@@ -7,6 +7,23 @@ namespace AccelSim.Plugins.Gpu;
 /// sustains (larger tiles reuse operands more and reach a higher fraction).</summary>
 public sealed record GemmTile(int M, int N, int K, double Efficiency);
 
+/// <summary>The GEMM kernels a library falls back to when a row pitch rules out the fast path
+/// (<see cref="GpuSpec.AlignmentBytes"/>): their operands are loaded in vectors of the widest power of
+/// two that divides the pitch, so the main loop may be bound by how many load vectors an SM issues.</summary>
+/// <param name="MathFraction">Tensor-core rate of the fallback main loop over the fast path's
+/// (<c>gemm.fallback.math_fraction</c>): mma.sync against wgmma on Hopper, 1 where the fast path is
+/// already the same instruction.</param>
+/// <param name="AsyncCopyMinBytes">Narrowest vector an asynchronous global-to-shared copy moves
+/// (<c>gemm.fallback.async_copy_min_bytes</c>; cp.async takes 4, 8 or 16 B on sm80 and later; 0 = no
+/// such copy, every load goes through registers).</param>
+/// <param name="VectorsPerClockPerSm">Load vectors (one thread's one load) the fallback main loop
+/// issues per SM clock per SM (<c>gemm.fallback.vectors_per_clock_per_sm</c>), addressing, predication
+/// and shared-memory stores included.</param>
+/// <param name="RegisterStagedIssueFactor">Issue slots per vector when a load goes through registers
+/// (<c>gemm.fallback.register_staged_issue_factor</c>: a global load and a shared store in place of one
+/// asynchronous copy).</param>
+public sealed record GemmFallbackSpec(double MathFraction, double AsyncCopyMinBytes, double VectorsPerClockPerSm, double RegisterStagedIssueFactor);
+
 /// <summary>A bound, validated and frozen GPU hardware description (product merged over its
 /// family). Every field comes from the config; nothing here has a default that describes hardware.</summary>
 public sealed class GpuSpec
@@ -32,8 +49,11 @@ public sealed class GpuSpec
     public required int SplitKMax { get; init; }
     public required double SplitKOverheadS { get; init; }
     public required double GemmBandwidthEfficiency { get; init; }
+    /// <summary>Vector width, bytes, every operand's row pitch must allow for the fast path
+    /// (<c>gemm.alignment_bytes</c>); narrower pitches run the fallback kernels (<see cref="GemmFallback"/>).</summary>
     public required double AlignmentBytes { get; init; }
-    public required double MisalignedEfficiency { get; init; }
+    /// <summary>The kernels a misaligned GEMM falls back to (<c>gemm.fallback.*</c>).</summary>
+    public required GemmFallbackSpec GemmFallback { get; init; }
 
     // attention
     public required int AttentionBlockQ { get; init; }
@@ -141,7 +161,11 @@ public sealed class GpuSpec
             SplitKOverheadS = b.Number("gemm.split_k_overhead_s"),
             GemmBandwidthEfficiency = b.Number("gemm.bandwidth_efficiency", 0, 1, exclusiveMin: true),
             AlignmentBytes = b.Positive("gemm.alignment_bytes"),
-            MisalignedEfficiency = b.Number("gemm.misaligned_efficiency", 0, 1, exclusiveMin: true),
+            GemmFallback = new GemmFallbackSpec(
+                b.Number("gemm.fallback.math_fraction", 0, 1, exclusiveMin: true),
+                b.Number("gemm.fallback.async_copy_min_bytes", 0, 16),
+                b.Positive("gemm.fallback.vectors_per_clock_per_sm"),
+                b.Number("gemm.fallback.register_staged_issue_factor", 1, 16)),
             AttentionBlockQ = (int)b.Integer("attention.block_q", 1, 4096),
             AttentionBlockKv = (int)b.Integer("attention.block_kv", 1, 4096),
             AttentionEfficiency = b.Number("attention.efficiency", 0, 1, exclusiveMin: true),

@@ -116,11 +116,22 @@ public static class JsonReport
                     ["compute"] = Num(facts.ComputeBoundS),
                     ["memory"] = Num(facts.MemoryBoundS),
                     ["latency"] = Num(facts.LatencyBoundS),
+                    ["power"] = Num(facts.PowerBoundS),
                 },
                 ["verdict"] = Verdict(facts),
             },
             ["time_by_kind_s"] = ByKind(facts),
         };
+        if (facts.Power is { } limit)
+        {
+            // Present when some op's pace was set by the device's power limit (docs/report-schema.md).
+            ((JObject)root["memory_wall"]!)["power_bound"] = new JObject
+            {
+                ["cap_w"] = Num(limit.CapW),
+                ["clock_hz"] = Num(limit.ClockHz),
+                ["clock"] = limit.Clock,
+            };
+        }
         // Power and energy efficiency (added after energy_breakdown_j; see docs/energy.md).
         root["power_w"] = new JObject { ["average"] = Num(m.AveragePowerW), ["peak"] = Num(m.PeakPowerW) };
         root["tokens_per_j"] = Num(m.TokensPerJ);
@@ -210,7 +221,7 @@ public static class JsonReport
         },
     };
 
-    /// <summary>"memory-bound", "compute-bound" or "latency-bound": the bound that held for most of the busy time.</summary>
+    /// <summary>"memory-bound", "compute-bound", "latency-bound" or "power-bound": the bound that held for most of the busy time.</summary>
     internal static string Verdict(ReportFacts facts) => facts.Dominant.Name() + "-bound";
 
     private static JObject ByKind(ReportFacts facts)
@@ -250,6 +261,7 @@ public static class JsonReport
             ["energy_j"] = Num(o.EnergyJ),
             ["note"] = o.Note is null ? JValue.CreateNull() : o.Note,
         };
+        if (o.PowerLimit is { } p) j["power_limit"] = new JObject { ["cap_w"] = Num(p.CapW), ["clock_hz"] = Num(p.ClockHz), ["clock"] = p.Clock };
         return j;
     }
 

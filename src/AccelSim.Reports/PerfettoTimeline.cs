@@ -136,7 +136,7 @@ public static class PerfettoTimeline
                     w.Write(",\"ops\":"); j.Long(task.Ops.Count);
                     w.Write(",\"flops\":"); j.Long(flops);
                     w.Write(",\"bytes\":"); j.Long(bytes);
-                    w.Write(",\"bound\":"); j.Str(MetricsCalculator.Classify(cPs, mPs, lPs).Name());
+                    w.Write(",\"bound\":"); j.Str(MetricsCalculator.Classify(cost, cPs, mPs, lPs).Name());
                     if (cost.Note is not null) { w.Write(",\"note\":"); j.Str(cost.Note); }
                     j.EndX();
                     running--;

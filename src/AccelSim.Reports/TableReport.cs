@@ -1,3 +1,4 @@
+using System.Globalization;
 using AccelSim.Core.Devices;
 using AccelSim.Core.Metrics;
 using AccelSim.Core.Time;
@@ -166,8 +167,8 @@ public static class TableReport
         var t = NewTable("Memory wall", ("Figure", false), ("Value", true), ("What it means", false));
         Row(t, "Memory-bound ops", $"{mw.MemoryBoundOps} of {m.Ops.Count}", "ops whose bytes take longer than their math");
         Row(t, "Time in memory-bound ops", Units.Percent(mw.MemoryBoundTimeFraction), "share of the latency");
-        Row(t, "Time by bound", $"{Units.Time(facts.ComputeBoundS)} / {Units.Time(facts.MemoryBoundS)} / {Units.Time(facts.LatencyBoundS)}",
-            "busy time in compute- / memory- / latency-bound ops");
+        Row(t, "Time by bound", $"{Units.Time(facts.ComputeBoundS)} / {Units.Time(facts.MemoryBoundS)} / {Units.Time(facts.LatencyBoundS)} / {Units.Time(facts.PowerBoundS)}",
+            "busy time in compute- / memory- / latency- / power-bound ops");
         Row(t, "Stall time", Units.Time(mw.StallS), "time ops waited for data after their math was done");
         Row(t, "Arithmetic intensity", Units.Intensity(mw.ArithmeticIntensity), "FLOPs per off-chip byte, whole run");
         Row(t, "Ridge point", Units.Intensity(mw.RidgePoint), "peak FLOP/s / main-memory bandwidth");
@@ -178,19 +179,12 @@ public static class TableReport
     {
         var mw = m.MemoryWall;
         var verdict = JsonReport.Verdict(facts);
-        var share = facts.TotalOpTimeS > 0
-            ? (facts.Dominant switch
-            {
-                Bound.Memory => facts.MemoryBoundS,
-                Bound.Compute => facts.ComputeBoundS,
-                _ => facts.LatencyBoundS,
-            }) / facts.TotalOpTimeS
-            : 0;
+        var share = facts.TotalOpTimeS > 0 ? facts.TimeS(facts.Dominant) / facts.TotalOpTimeS : 0;
         var cmp = mw.ArithmeticIntensity < mw.RidgePoint ? "below" : "at or above";
         var intensity = double.IsPositiveInfinity(mw.ArithmeticIntensity)
             ? "no byte leaves the chip (arithmetic intensity unbounded)"
             : $"arithmetic intensity {Units.Intensity(mw.ArithmeticIntensity)} is {cmp} the ridge point {Units.Intensity(mw.RidgePoint)}";
-        var colour = facts.Dominant == Bound.Memory ? "yellow" : facts.Dominant == Bound.Compute ? "green" : "blue";
+        var colour = facts.Dominant switch { Bound.Memory => "yellow", Bound.Compute => "green", Bound.Power => "red", _ => "blue" };
         // Which link the bytes wait on: on a device whose traffic stays on chip (a wafer's fabric), the
         // memory wall is not its main memory.
         var waitingOn = "";
@@ -199,7 +193,11 @@ public static class TableReport
             var (channel, stall) = m.Memory.StallSByChannel.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal).First();
             if (stall > 0) waitingOn = $", most of the wait on {channel.EscapeMarkup()}";
         }
-        return $"Verdict: [bold {colour}]{verdict} overall[/]: {Units.Percent(share)} of busy time in {facts.Dominant.Name()}-bound ops{waitingOn}; " +
+        // Power-bound: the limit and the clock it held (time-weighted over the power-bound ops).
+        var held = facts.Dominant == Bound.Power && facts.Power is { } p
+            ? string.Create(CultureInfo.InvariantCulture, $"the {p.CapW:#,0} W cap holds the {p.Clock.EscapeMarkup()} at {p.ClockHz / 1e6:#,0} MHz; ")
+            : "";
+        return $"Verdict: [bold {colour}]{verdict} overall[/]: {held}{Units.Percent(share)} of busy time in {facts.Dominant.Name()}-bound ops{waitingOn}; " +
                intensity + ".";
     }
 

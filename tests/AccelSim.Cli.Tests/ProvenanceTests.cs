@@ -36,7 +36,8 @@ public class ProvenanceTests
         Assert.Equal(ParameterSource.Measured, h100.TagOf("power.static_W"));
         Assert.Equal(ParameterSource.Datasheet, h100.TagOf("gemm.tiles[0].m"));
         Assert.Equal(ParameterSource.Fitted, h100.TagOf("gemm.tiles[0].efficiency"));
-        Assert.Equal(ParameterSource.Estimate, h100.TagOf("gemm.misaligned_efficiency"));
+        Assert.Equal(ParameterSource.Estimate, h100.TagOf("gemm.fallback.math_fraction"));
+        Assert.Equal(ParameterSource.Fitted, h100.TagOf("gemm.fallback.vectors_per_clock_per_sm"));
         var a100 = HardwareConfigLoader.LoadNamed("a100-80g");
         Assert.Equal(ParameterSource.Estimate, a100.TagOf("memory.hbm.achievable_fraction"));
         Assert.Equal(2, h100.Files.Count);

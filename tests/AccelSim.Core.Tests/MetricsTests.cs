@@ -120,6 +120,18 @@ public class MetricsTests
     public void Classify_names_the_largest_part(long compute, long memory, long latency, Bound expected) =>
         Assert.Equal(expected, MetricsCalculator.Classify(compute, memory, latency));
 
+    [Theory]
+    [InlineData(10L, 5L, 1L, true, Bound.Power)]
+    [InlineData(10L, 5L, 1L, false, Bound.Compute)]
+    [InlineData(5L, 10L, 1L, true, Bound.Memory)]
+    [InlineData(5L, 10L, 10L, true, Bound.Latency)]
+    public void A_compute_bound_paced_by_the_power_limit_is_power_bound(long compute, long memory, long latency, bool capped, Bound expected)
+    {
+        var cost = new OpCost(0, latency, compute, [], 0) { PowerLimit = capped ? new PowerLimit(700, 1.4e9, "SM clock") : null };
+        Assert.Equal(expected, MetricsCalculator.Classify(cost, compute, memory, latency));
+        Assert.Equal(capped && expected == Bound.Power, MetricsCalculator.Classify(cost, compute, memory, latency).Name() == "power");
+    }
+
     [Fact]
     public void Energy_is_dynamic_plus_static_power_times_time()
     {

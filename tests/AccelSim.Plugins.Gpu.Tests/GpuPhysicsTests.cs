@@ -135,6 +135,88 @@ public class GpuPhysicsTests
         Assert.Contains("misaligned", H100.Cost(SingleOps.MatMul(4096, 4096, 4097, DType.Bf16).Ops[0]).Note);
     }
 
+    [Theory]
+    [InlineData(4097, DType.Bf16, 2)]
+    [InlineData(4098, DType.Bf16, 4)]
+    [InlineData(4100, DType.Bf16, 8)]
+    [InlineData(4104, DType.Bf16, 16)]
+    [InlineData(4096, DType.Bf16, 16)]
+    [InlineData(4097, DType.Fp32, 4)]
+    [InlineData(4098, DType.Fp32, 8)]
+    [InlineData(4097, DType.Fp8, 1)]
+    [InlineData(4112, DType.Fp8, 16)]
+    public void TheVectorIsTheLargestPowerOfTwoDividingThePitch(long k, DType d, double bytes)
+    {
+        var a = H100.Alignment(new GemmShape(1, 4096, 4096, k), d);
+        Assert.Equal(bytes, a.VectorA);
+        Assert.Equal(16, a.VectorB);
+        Assert.Equal(bytes >= 16, a.Fast);
+        var b = H100.Alignment(new GemmShape(1, 4096, k, 4096), d);
+        Assert.Equal(bytes, b.VectorB);
+        Assert.Equal(bytes >= 16, b.Fast);
+    }
+
+    [Fact]
+    public void NarrowerVectorsAreNeverFaster()
+    {
+        // Same work (K within 8 of each other), pitches of 2, 4, 8 and 16 bytes: the FLOP rate falls
+        // with the vector, and the 16-byte pitch runs as fast as the power-of-two shape.
+        double Rate(long k) => 2.0 * 4096 * 4096 * k / GpuTestSupport.Seconds(SingleOps.MatMul(4096, 4096, k, DType.Bf16), H100);
+        var r2 = Rate(4097);
+        var r4 = Rate(4098);
+        var r8 = Rate(4100);
+        var r16 = Rate(4104);
+        Assert.True(r2 < r4 && r4 <= r8 && r8 < r16, $"2 B {r2:E3}, 4 B {r4:E3}, 8 B {r8:E3}, 16 B {r16:E3}");
+        Assert.InRange(r16 / Rate(4096), 0.97, 1.03);
+    }
+
+    [Fact]
+    public void TheAllOddCubeMatchesItsAnchor()
+    {
+        // The single anchor of gemm.fallback.vectors_per_clock_per_sm: bf16 4097^3 on an H100 SXM, 1.01 ms.
+        var s = GpuTestSupport.Seconds(SingleOps.MatMul(4097, 4097, 4097, DType.Bf16), H100);
+        Assert.InRange(s, 1.01e-3 * 0.95, 1.01e-3 * 1.05);
+    }
+
+    [Theory]
+    [InlineData(1023)]
+    [InlineData(2047)]
+    [InlineData(3001)]
+    [InlineData(8191)]
+    public void EveryOddShapeFallsBackNotOnly4097(long n)
+    {
+        // The model is a function of the pitch: any odd size is in the 2-byte class and runs near the
+        // same fraction of the fallback rate as 4097 once the GPU is full.
+        var odd = GpuTestSupport.Seconds(SingleOps.MatMul(n, n, n, DType.Bf16), H100);
+        var even = GpuTestSupport.Seconds(SingleOps.MatMul(n + 1, n + 1, n + 1, DType.Bf16), H100);
+        Assert.True(odd > 2 * even, $"{n}^3: {odd} s against {n + 1}^3: {even} s");
+        Assert.Contains("2/2-byte vectors", H100.Cost(SingleOps.MatMul(n, n, n, DType.Bf16).Ops[0]).Note);
+    }
+
+    [Fact]
+    public void SimtFp32IsNotBoundByItsLoads()
+    {
+        // fp32 runs on the SIMT units, 16x slower than bf16 tensor cores: 4-byte loads keep up with it.
+        var aligned = GpuTestSupport.Seconds(SingleOps.MatMul(4096, 4096, 4096, DType.Fp32), H100);
+        var odd = GpuTestSupport.Seconds(SingleOps.MatMul(4096, 4096, 4097, DType.Fp32), H100);
+        Assert.InRange(odd / aligned, 0.99, 1.05);
+    }
+
+    [Theory]
+    [InlineData("a100-80g", DType.Bf16)]
+    [InlineData("rtx4090", DType.Fp16)]
+    [InlineData("v100", DType.Fp16)]
+    [InlineData("h200", DType.Bf16)]
+    public void EveryFamilyFallsBackOnOddPitches(string gpu, DType d)
+    {
+        var device = GpuTestSupport.Model(gpu);
+        var aligned = GpuTestSupport.Seconds(SingleOps.MatMul(4096, 4096, 4096, d), device);
+        var odd = GpuTestSupport.Seconds(SingleOps.MatMul(4097, 4097, 4097, d), device);
+        var four = GpuTestSupport.Seconds(SingleOps.MatMul(4096, 4096, 4098, d), device);
+        Assert.True(odd > 1.2 * aligned, $"{gpu}: 4097^3 {odd} s against 4096^3 {aligned} s");
+        Assert.True(four <= odd, $"{gpu}: 4-byte pitch {four} s slower than 2-byte {odd} s");
+    }
+
     [Fact]
     public void SmallCopiesStayInL2AndLargeOnesStreamFromHbm()
     {

@@ -48,6 +48,12 @@ public sealed class OpCost
     }
 
     private readonly long? _mathPs;
+
+    /// <summary>Set when the device's power limit set the op's pace: its clock was lowered (or the op
+    /// held back) to keep the device at the limit. Metrics class such an op as <see cref="Bound.Power"/>
+    /// when its compute part is what it waits on. Unset: the op ran at the full clock.</summary>
+    public PowerLimit? PowerLimit { get; init; }
+
     public IReadOnlyList<TransferDemand> Transfers { get; }
     public double ComputeEnergyPj { get; }
 
@@ -55,12 +61,20 @@ public sealed class OpCost
     public string? Note { get; }
 }
 
-/// <summary>What limits an op: its math, its bytes, or fixed start-up latency.</summary>
+/// <summary>How a power limit paced an op: the limit in force and the clock the op ran at.</summary>
+/// <param name="CapW">The device's power limit, W.</param>
+/// <param name="ClockHz">The clock the limit held the op's engine at, Hz.</param>
+/// <param name="Clock">What that clock drives, for reports ("SM clock").</param>
+public readonly record struct PowerLimit(double CapW, double ClockHz, string Clock);
+
+/// <summary>What limits an op: its math, its bytes, fixed start-up latency, or the device's power limit
+/// (its math, at the lower clock the limit leaves it).</summary>
 public enum Bound
 {
     Compute,
     Memory,
     Latency,
+    Power,
 }
 
 public static class Bounds
@@ -70,6 +84,7 @@ public static class Bounds
         Bound.Compute => "compute",
         Bound.Memory => "memory",
         Bound.Latency => "latency",
+        Bound.Power => "power",
         _ => throw new ArgumentOutOfRangeException(nameof(b)),
     };
 }

@@ -46,6 +46,15 @@ public static class MetricsCalculator
         return (cost.MathPs ?? c, m, l);
     }
 
+    /// <summary>The bound of a task: <see cref="Classify(long, long, long)"/>, with a compute bound set
+    /// by the device's power limit (<see cref="OpCost.PowerLimit"/>) reported as <see cref="Bound.Power"/>.</summary>
+    public static Bound Classify(OpCost cost, long computePs, long memoryPs, long latencyPs)
+    {
+        ArgumentNullException.ThrowIfNull(cost);
+        var bound = Classify(computePs, memoryPs, latencyPs);
+        return bound == Bound.Compute && cost.PowerLimit is not null ? Bound.Power : bound;
+    }
+
     public static Bound Classify(long computePs, long memoryPs, long latencyPs)
     {
         if (latencyPs >= computePs && latencyPs >= memoryPs) return Bound.Latency;
@@ -84,7 +93,7 @@ public static class MetricsCalculator
             }
             deviceSpans.Add((result.TaskStartPs[i], result.TaskEndPs[i]));
             var (cPs, mPs, lPs) = IsolatedTimes(cost, topo);
-            var bound = Classify(cPs, mPs, lPs);
+            var bound = Classify(cost, cPs, mPs, lPs);
             var start = result.TaskStartPs[i];
             var end = result.TaskEndPs[i];
             if (bound == Bound.Memory)
@@ -123,7 +132,8 @@ public static class MetricsCalculator
                     : bytesByTier.ToDictionary(kv => kv.Key, kv => (long)Math.Round(kv.Value * share));
                 ops.Add(new OpMetrics(op.Id, op.Name, op.Kind.Name(), op.Layer, topo.Engines[cost.Engine].Name, i,
                     start, end, op.Flops, dtype.Name(), opBytes, op.ArithmeticIntensity, bound,
-                    Ps.ToSeconds(cPs), Ps.ToSeconds(mPs), Ps.ToSeconds(lPs), energyJ * share, cost.Note));
+                    Ps.ToSeconds(cPs), Ps.ToSeconds(mPs), Ps.ToSeconds(lPs), energyJ * share, cost.Note)
+                { PowerLimit = bound == Bound.Power ? cost.PowerLimit : null });
             }
         }
         ops.Sort((a, b) => a.StartPs != b.StartPs ? a.StartPs.CompareTo(b.StartPs) : a.Id.CompareTo(b.Id));

@@ -24,6 +24,9 @@ public sealed record OpMetrics(
     double EnergyJ,
     string? Note)
 {
+    /// <summary>The power limit and clock of a <see cref="Bound.Power"/> op (null for other bounds).</summary>
+    public PowerLimit? PowerLimit { get; init; }
+
     public double DurationS => Time.Ps.ToSeconds(EndPs - StartPs);
     public double AchievedFlops => EndPs > StartPs ? Flops / DurationS : 0;
 }

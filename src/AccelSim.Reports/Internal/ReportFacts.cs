@@ -13,8 +13,10 @@ internal sealed class ReportFacts
     public sealed record KindTime(string Kind, int Ops, double TimeS, double Fraction, Bound DominantBound);
 
     private ReportFacts(double[] opTimeS, double totalOpTimeS, IReadOnlyList<KindTime> byKind,
-        double computeS, double memoryS, double latencyS)
+        double computeS, double memoryS, double latencyS, double powerS, PowerLimit? power)
     {
+        PowerBoundS = powerS;
+        Power = power;
         OpTimeS = opTimeS;
         TotalOpTimeS = totalOpTimeS;
         ByKind = byKind;
@@ -36,11 +38,31 @@ internal sealed class ReportFacts
     public double MemoryBoundS { get; }
     public double LatencyBoundS { get; }
 
-    /// <summary>The bound that held for most of the busy time (ties: memory, then compute, then latency).</summary>
-    public Bound Dominant =>
-        MemoryBoundS >= ComputeBoundS && MemoryBoundS >= LatencyBoundS ? Bound.Memory
-        : ComputeBoundS >= LatencyBoundS ? Bound.Compute
-        : Bound.Latency;
+    /// <summary>Busy time in ops whose pace the device's power limit set.</summary>
+    public double PowerBoundS { get; }
+
+    /// <summary>The power limit of the power-bound ops and their clock, time-weighted over them (null
+    /// when no op is power-bound).</summary>
+    public PowerLimit? Power { get; }
+
+    /// <summary>The bound that held for most of the busy time (ties: memory, then compute, then latency,
+    /// then power).</summary>
+    public Bound Dominant => DominantOf(ComputeBoundS, MemoryBoundS, LatencyBoundS, PowerBoundS);
+
+    /// <summary>Busy time in ops of <paramref name="bound"/>.</summary>
+    public double TimeS(Bound bound) => bound switch
+    {
+        Bound.Compute => ComputeBoundS,
+        Bound.Memory => MemoryBoundS,
+        Bound.Latency => LatencyBoundS,
+        _ => PowerBoundS,
+    };
+
+    private static Bound DominantOf(double compute, double memory, double latency, double power) =>
+        memory >= compute && memory >= latency && memory >= power ? Bound.Memory
+        : compute >= latency && compute >= power ? Bound.Compute
+        : latency >= power ? Bound.Latency
+        : Bound.Power;
 
     public static ReportFacts From(RunMetrics m)
     {
@@ -54,7 +76,8 @@ internal sealed class ReportFacts
             taskOps[o.Task] = taskOps.GetValueOrDefault(o.Task) + 1;
         }
 
-        double total = 0, comp = 0, mem = 0, lat = 0;
+        double total = 0, comp = 0, mem = 0, lat = 0, pow = 0, clockTime = 0;
+        PowerLimit? limit = null;
         var kindTime = new Dictionary<string, double>(StringComparer.Ordinal);
         var kindOps = new Dictionary<string, int>(StringComparer.Ordinal);
         var kindBound = new Dictionary<string, double[]>(StringComparer.Ordinal);
@@ -71,11 +94,19 @@ internal sealed class ReportFacts
             {
                 case Bound.Compute: comp += t; break;
                 case Bound.Memory: mem += t; break;
+                case Bound.Power:
+                    pow += t;
+                    if (o.PowerLimit is { } p)
+                    {
+                        clockTime += p.ClockHz * t;
+                        limit ??= p;
+                    }
+                    break;
                 default: lat += t; break;
             }
             kindTime[o.Kind] = kindTime.GetValueOrDefault(o.Kind) + t;
             kindOps[o.Kind] = kindOps.GetValueOrDefault(o.Kind) + 1;
-            if (!kindBound.TryGetValue(o.Kind, out var b)) kindBound[o.Kind] = b = new double[3];
+            if (!kindBound.TryGetValue(o.Kind, out var b)) kindBound[o.Kind] = b = new double[4];
             b[(int)o.Bound] += t;
         }
 
@@ -83,12 +114,12 @@ internal sealed class ReportFacts
         foreach (var (kind, t) in kindTime)
         {
             var b = kindBound[kind];
-            var dom = b[(int)Bound.Memory] >= b[(int)Bound.Compute] && b[(int)Bound.Memory] >= b[(int)Bound.Latency] ? Bound.Memory
-                : b[(int)Bound.Compute] >= b[(int)Bound.Latency] ? Bound.Compute : Bound.Latency;
+            var dom = DominantOf(b[(int)Bound.Compute], b[(int)Bound.Memory], b[(int)Bound.Latency], b[(int)Bound.Power]);
             byKind.Add(new KindTime(kind, kindOps[kind], t, total > 0 ? t / total : 0, dom));
         }
         byKind.Sort((a, c) => a.TimeS != c.TimeS ? c.TimeS.CompareTo(a.TimeS) : string.CompareOrdinal(a.Kind, c.Kind));
-        return new ReportFacts(opTime, total, byKind, comp, mem, lat);
+        var power = limit is { } l && pow > 0 ? l with { ClockHz = clockTime / pow } : (PowerLimit?)null;
+        return new ReportFacts(opTime, total, byKind, comp, mem, lat, pow, power);
     }
 
     /// <summary>Indices into <c>m.Ops</c> by descending attributed time, ties by op id.</summary>
