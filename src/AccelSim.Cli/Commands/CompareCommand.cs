@@ -26,6 +26,7 @@ public static class CompareCommand
         {
             var hardwareNames = Split(p.GetValue(hardware)!, "--hardware");
             var scheduleNames = Split(p.GetValue(schedules)!, "--schedule");
+            OutputFiles.Check((p.GetValue(outPath), "--out"));
             var graph = workload.Build(p);
 
             using var services = Composition.Build(p.GetValue(CommonOptions.Plugins));

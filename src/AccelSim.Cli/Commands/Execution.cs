@@ -61,6 +61,8 @@ public static class Execution
     public static int RunAndReport(CliContext cli, WorkloadGraph graph, IDeviceModel device, ISchedule schedule,
         SimulationEventBus bus, OutputRequest output)
     {
+        OutputFiles.Check((output.OutPath, "--out"), (output.TimelinePath, "--timeline"),
+            (output.RooflinePath, "--roofline"), (output.RooflinePlotPath, "--roofline-plot"));
         using var files = new OutputFiles();
         using var timeline = output.TimelinePath is null ? null : new TimelineRecorder(bus);
         var (result, metrics) = Simulate(graph, device, schedule, bus, timeline, progress: output.Format == "table");

@@ -64,6 +64,7 @@ public static class ImportCommand
             if (batch is < 0) throw new InputException(null, "--batch", "expected a whole number >= 0");
             if (seq is < 0) throw new InputException(null, "--seq", "expected a whole number >= 0");
             if (context < 0) throw new InputException(null, "--context", "expected a whole number >= 0");
+            Hosting.OutputFiles.Check((p.GetValue(_out), "--out"));
             return (p.GetValue(_input)!, p.GetValue(_out)!, p.GetValue(_name), p.GetValue(_phase)!, batch, seq, context);
         }
     }

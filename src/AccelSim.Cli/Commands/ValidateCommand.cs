@@ -29,6 +29,7 @@ public static class ValidateCommand
         foreach (var o in new Option[] { data, hardware, set, format, worst, rows, plot }) c.Options.Add(o);
         c.SetAction(p =>
         {
+            OutputFiles.Check((p.GetValue(plot), "--plot"));
             var folder = ResolveData(p.GetValue(data));
             using var services = Composition.Build(p.GetValue(CommonOptions.Plugins));
             var device = CommonOptions.CreateDevice(services.Registry(), p.GetValue(hardware)!, p.GetValue(set));

@@ -21,6 +21,7 @@ public static class JsonInput
             var token = JToken.ReadFrom(reader, new JsonLoadSettings { DuplicatePropertyNameHandling = DuplicatePropertyNameHandling.Error, LineInfoHandling = LineInfoHandling.Load });
             if (reader.Read() && reader.TokenType != JsonToken.Comment)
                 throw new InputException(path, null, $"unexpected content after the JSON value at line {reader.LineNumber}");
+            WidenBigIntegers(token);
             return token;
         }
         catch (JsonReaderException e)
@@ -46,6 +47,18 @@ public static class JsonInput
     {
         var token = Load(path);
         return token as JObject ?? throw new InputException(path, "$", $"expected a JSON object, got {token.Type}");
+    }
+
+    /// <summary>An integer literal beyond 64 bits (<c>1e20</c> written out) parses as a BigInteger, which
+    /// no reader expects; it becomes the nearest double, so range checks report it like any large number.</summary>
+    private static void WidenBigIntegers(JToken token)
+    {
+        if (token is JValue { Value: System.Numerics.BigInteger big } value) value.Value = (double)big;
+        else if (token is JContainer container)
+        {
+            foreach (var v in container.Descendants())
+                if (v is JValue { Value: System.Numerics.BigInteger b } jv) jv.Value = (double)b;
+        }
     }
 
     private static string FirstSentence(string message)
