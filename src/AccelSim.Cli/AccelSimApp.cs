@@ -31,6 +31,9 @@ public static class AccelSimApp
         }
         try
         {
+            // Checked before any command runs, whichever command it is.
+            if (parse.GetValue(CommonOptions.Plugins) is { } plugins && !Directory.Exists(plugins))
+                throw new InputException(null, "--plugins", $"plugin folder '{plugins}' does not exist");
             return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
         }
         catch (InputException e)

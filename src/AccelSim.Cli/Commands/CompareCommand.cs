@@ -35,7 +35,7 @@ public static class CompareCommand
             {
                 var device = CommonOptions.CreateDevice(services.Registry(), hw, null);
                 foreach (var s in scheduleNames)
-                    runs.Add(Execution.Simulate(graph, device, Execution.Schedule(s), services.Bus(), null, progress: false).Metrics);
+                    runs.Add(Execution.Simulate(graph, device, Execution.Schedule(s), services.Bus(), null, progress: true).Metrics);
             }
 
             using var files = new OutputFiles();

@@ -65,7 +65,8 @@ public static class Execution
             (output.RooflinePath, "--roofline"), (output.RooflinePlotPath, "--roofline-plot"));
         using var files = new OutputFiles();
         using var timeline = output.TimelinePath is null ? null : new TimelineRecorder(bus);
-        var (result, metrics) = Simulate(graph, device, schedule, bus, timeline, progress: output.Format == "table");
+        // Progress goes to stderr (and only to a terminal), so it shows with --format json too.
+        var (result, metrics) = Simulate(graph, device, schedule, bus, timeline, progress: true);
         if (output.Carbon is { } carbon) metrics = metrics with { Carbon = Carbon.Compute(metrics, carbon) };
 
         if (output.OutPath is not null)
