@@ -213,6 +213,28 @@ public class RobustnessCorpusTests
         AssertRefused(CliHarness.Run("run", "--hardware", "h100", "--model", "llama2-7b", option, value), option, "sanity limit");
     }
 
+    [Fact]
+    public void AbsurdExpertSwitchCountFailsFast()
+    {
+        // Once: an unhandled ArgumentOutOfRangeException sizing a list of 2^31 ops.
+        AssertRefused(CliHarness.Run("run", "--hardware", "h100", "--model", "llama2-7b", "--experts", "2147483647"), "--experts", "sanity limit");
+    }
+
+    [Fact]
+    public void AbsurdCapacityContextIsRefusedNamingTheOption() =>
+        AssertRefused(CliHarness.Run("capacity", "--hardware", "h100", "--model", "llama2-7b", "--context", "9223372036854775807"),
+            "--context", "sanity limit");
+
+    [Fact]
+    public void HardwareIntegerBeyond64BitsIsRangeChecked()
+    {
+        using var tmp = new CliHarness.TempDir();
+        var h100 = File.ReadAllText(CliHarness.RepoFile("configs/hardware/h100.json"));
+        var path = tmp.File("huge-sms.json");
+        File.WriteAllText(path, h100.Replace("\"sm_count\": 132", "\"sm_count\": 100000000000000000000000"));
+        AssertRefused(CliHarness.Run("op", "copy", "--bytes", "100", "--hardware", path), "huge-sms.json", "compute.sm_count");
+    }
+
     // ---- output files ----
 
     private static CliHarness.Outcome MatMulTo(params string[] outputs) =>
