@@ -344,6 +344,15 @@ public class RobustnessCorpusTests
     }
 
     [Fact]
+    public void ForwardTimeWithoutAProfileIsAnError()
+    {
+        using var tmp = new CliHarness.TempDir();
+        var et = CliHarness.RepoFile("traces/tinyllama-prefill512.pytorch-et.json.gz");
+        AssertRefused(CliHarness.Run("import", "pytorch-et", et, "--out", tmp.File("x.json"), "--forward-ms", "10"), "--forward-ms", "--kineto");
+        Assert.False(File.Exists(tmp.File("x.json")));
+    }
+
+    [Fact]
     public void ValidateSummaryWithJsonIsAnError() =>
         AssertRefused(CliHarness.Run("validate", "--summary", "--format", "json"), "--summary");
 
