@@ -54,158 +54,147 @@ public static class MetricsCalculator
 
     public static RunMetrics Compute(SimulationResult result, IDeviceModel device)
     {
-        // Totals are checked: a sum past 2^63 - 1 stops the run as bad input rather than wrapping.
-        try
+        var program = result.Program;
+        var topo = device.Topology;
+        var makespan = result.MakespanPs;
+        var makespanS = Ps.ToSeconds(makespan);
+        var tierNames = topo.Tiers.Select(t => t.Name).ToArray();
+
+        var memoryEnergyPj = new double[topo.Tiers.Count];
+        double computeEnergyPj = 0;
+        double flopTime = 0;
+        long totalFlops = 0;
+        var memoryBoundOps = 0;
+        var memoryBoundSpans = new List<(long Start, long End)>();
+        long stallPs = 0;
+        var flopsByDType = new Dictionary<DType, long>();
+        var ops = new List<OpMetrics>(program.Graph.Ops.Count);
+        var tierIndexOfChannel = topo.Channels.Select(c => topo.TierIndex(c.Tier)).ToArray();
+
+        long hostBusyPs = 0;
+        var deviceSpans = new List<(long Start, long End)>(program.Tasks.Count);
+        for (var i = 0; i < program.Tasks.Count; i++)
         {
-            checked
+            var task = program.Tasks[i];
+            var cost = task.Cost;
+            if (task.HostOnly)
             {
-                var program = result.Program;
-                var topo = device.Topology;
-                var makespan = result.MakespanPs;
-                var makespanS = Ps.ToSeconds(makespan);
-                var tierNames = topo.Tiers.Select(t => t.Name).ToArray();
+                hostBusyPs += result.TaskEndPs[i] - result.TaskStartPs[i];
+                continue;
+            }
+            deviceSpans.Add((result.TaskStartPs[i], result.TaskEndPs[i]));
+            var (cPs, mPs, lPs) = IsolatedTimes(cost, topo);
+            var bound = Classify(cPs, mPs, lPs);
+            var start = result.TaskStartPs[i];
+            var end = result.TaskEndPs[i];
+            if (bound == Bound.Memory)
+            {
+                memoryBoundOps += task.Ops.Count;
+                memoryBoundSpans.Add((start, end));
+            }
+            var wait = end - result.TaskLaunchPs[i] - (cost.MathPs ?? cost.ComputePs);
+            if (wait > 0) stallPs += wait;
 
-                var memoryEnergyPj = new double[topo.Tiers.Count];
-                double computeEnergyPj = 0;
-                double flopTime = 0;
-                long totalFlops = 0;
-                var memoryBoundOps = 0;
-                var memoryBoundSpans = new List<(long Start, long End)>();
-                long stallPs = 0;
-                var flopsByDType = new Dictionary<DType, long>();
-                var ops = new List<OpMetrics>(program.Graph.Ops.Count);
-                var tierIndexOfChannel = topo.Channels.Select(c => topo.TierIndex(c.Tier)).ToArray();
+            var bytesByTier = new SortedDictionary<string, long>(StringComparer.Ordinal);
+            double dynPj = cost.ComputeEnergyPj;
+            computeEnergyPj += cost.ComputeEnergyPj;
+            foreach (var t in cost.Transfers)
+            {
+                var tier = tierIndexOfChannel[t.Channel];
+                memoryEnergyPj[tier] += t.EnergyPj;
+                dynPj += t.EnergyPj;
+                bytesByTier[tierNames[tier]] = checked(bytesByTier.GetValueOrDefault(tierNames[tier]) + t.Bytes);
+            }
 
-                long hostBusyPs = 0;
-                var deviceSpans = new List<(long Start, long End)>(program.Tasks.Count);
-                for (var i = 0; i < program.Tasks.Count; i++)
-                {
-                    var task = program.Tasks[i];
-                    var cost = task.Cost;
-                    if (task.HostOnly)
-                    {
-                        hostBusyPs += result.TaskEndPs[i] - result.TaskStartPs[i];
-                        continue;
-                    }
-                    deviceSpans.Add((result.TaskStartPs[i], result.TaskEndPs[i]));
-                    var (cPs, mPs, lPs) = IsolatedTimes(cost, topo);
-                    var bound = Classify(cPs, mPs, lPs);
-                    var start = result.TaskStartPs[i];
-                    var end = result.TaskEndPs[i];
-                    if (bound == Bound.Memory)
-                    {
-                        memoryBoundOps += task.Ops.Count;
-                        memoryBoundSpans.Add((start, end));
-                    }
-                    var wait = end - result.TaskLaunchPs[i] - (cost.MathPs ?? cost.ComputePs);
-                    if (wait > 0) stallPs += wait;
-
-                    var bytesByTier = new SortedDictionary<string, long>(StringComparer.Ordinal);
-                    double dynPj = cost.ComputeEnergyPj;
-                    computeEnergyPj += cost.ComputeEnergyPj;
-                    foreach (var t in cost.Transfers)
-                    {
-                        var tier = tierIndexOfChannel[t.Channel];
-                        memoryEnergyPj[tier] += t.EnergyPj;
-                        dynPj += t.EnergyPj;
-                        bytesByTier[tierNames[tier]] = bytesByTier.GetValueOrDefault(tierNames[tier]) + t.Bytes;
-                    }
-
-                    // A fused task's time, energy and bytes are shared by its ops in proportion to their FLOPs
-                    // (or equally when it has none), so every op appears once and totals are conserved.
-                    var taskFlops = task.Ops.Sum(o => o.Flops);
-                    var energyJ = dynPj * 1e-12 + device.StaticPowerW * Ps.ToSeconds(end - start);
-                    foreach (var op in task.Ops)
-                    {
-                        var dtype = device.ComputeDType(op);
-                        var peak = device.PeakFlops(dtype);
-                        if (peak > 0) flopTime += op.Flops / peak;
-                        totalFlops += op.Flops;
-                        flopsByDType[dtype] = flopsByDType.GetValueOrDefault(dtype) + op.Flops;
-                        var share = task.Ops.Count == 1 ? 1.0 : taskFlops > 0 ? op.Flops / (double)taskFlops : 1.0 / task.Ops.Count;
-                        var opBytes = task.Ops.Count == 1
-                            ? (IReadOnlyDictionary<string, long>)bytesByTier
-                            : bytesByTier.ToDictionary(kv => kv.Key, kv => (long)Math.Round(kv.Value * share));
-                        ops.Add(new OpMetrics(op.Id, op.Name, op.Kind.Name(), op.Layer, topo.Engines[cost.Engine].Name, i,
-                            start, end, op.Flops, dtype.Name(), opBytes, op.ArithmeticIntensity, bound,
-                            Ps.ToSeconds(cPs), Ps.ToSeconds(mPs), Ps.ToSeconds(lPs), energyJ * share, cost.Note));
-                    }
-                }
-                ops.Sort((a, b) => a.StartPs != b.StartPs ? a.StartPs.CompareTo(b.StartPs) : a.Id.CompareTo(b.Id));
-
-                // Memory-bound time is the union of the memory-bound tasks' spans, so that tasks running at
-                // the same time on several units count once and the fraction stays within [0, 1].
-                var memoryBoundPs = UnionLength(memoryBoundSpans);
-                var deviceIdlePs = makespan - UnionLength(deviceSpans);
-
-                var main = device.MainMemoryChannel;
-                var mainCh = topo.Channels[main];
-                long offChipBytes = 0;
-                var bytesMoved = new SortedDictionary<string, long>(StringComparer.Ordinal);
-                for (var c = 0; c < topo.Channels.Count; c++)
-                {
-                    if (topo.Channels[c].OffChip) offChipBytes += result.ChannelBytes[c];
-                    var tier = topo.Channels[c].Tier;
-                    bytesMoved[tier] = bytesMoved.GetValueOrDefault(tier) + result.ChannelBytes[c];
-                }
-                var byChannel = new SortedDictionary<string, long>(StringComparer.Ordinal);
-                for (var c = 0; c < topo.Channels.Count; c++) byChannel[topo.Channels[c].Name] = result.ChannelBytes[c];
-                var dominant = flopsByDType.Count == 0 ? DType.Bf16 : flopsByDType.MaxBy(kv => kv.Value).Key;
-                var ridge = device.PeakFlops(dominant) / mainCh.Bandwidth_Bps;
-
-                var capacity = new SortedDictionary<string, long>(StringComparer.Ordinal);
-                var peakBytes = new SortedDictionary<string, long>(StringComparer.Ordinal);
-                var spilled = new SortedDictionary<string, long>(StringComparer.Ordinal);
-                var over = new SortedDictionary<string, long>(StringComparer.Ordinal);
-                var tensorsById = program.Graph.Tensors.ToDictionary(t => t.Id);
-                for (var t = 0; t < topo.Tiers.Count; t++)
-                {
-                    capacity[tierNames[t]] = topo.Tiers[t].CapacityBytes;
-                    peakBytes[tierNames[t]] = result.TierPeakBytes[t];
-                    over[tierNames[t]] = Math.Max(0, result.TierPeakBytes[t] - topo.Tiers[t].CapacityBytes);
-                    spilled[tierNames[t]] = 0;
-                }
-
-                // Spilled: put in a slower tier because it did not fit in a faster one. Nothing spills into the
-                // fastest placement tier (an expert switched into main memory is a copy, not a spill).
-                var top = Memory.Placement.Tiers(device)[0];
-                foreach (var (id, tier) in program.Graph.TierOf)
-                    if (tier != top && tensorsById.TryGetValue(id, out var tensor) && spilled.ContainsKey(tier)) spilled[tier] += tensor.Bytes;
-
-                var memJ = new SortedDictionary<string, double>(StringComparer.Ordinal);
-                for (var t = 0; t < tierNames.Length; t++) memJ[tierNames[t]] = memoryEnergyPj[t] * 1e-12;
-                var staticJ = device.StaticPowerW * makespanS;
-                var energy = new EnergyMetrics(computeEnergyPj * 1e-12 + memJ.Values.Sum() + staticJ, computeEnergyPj * 1e-12, memJ, staticJ);
-
-                var info = program.Graph.Info;
-                var peakPowerW = PeakPower(program, result, device);
-                return new RunMetrics(
-                    device.Name, device.Kind, info, program.Graph.Ops.Count, program.Schedule,
-                    makespanS,
-                    makespanS > 0 ? info.Tokens / makespanS : 0,
-                    makespanS > 0 ? flopTime / makespanS : 0,
-                    makespanS > 0 ? result.ChannelBytes[main] / (mainCh.Bandwidth_Bps * makespanS) : 0,
-                    totalFlops,
-                    offChipBytes,
-                    energy,
-                    new MemoryMetrics(capacity, peakBytes, spilled, bytesMoved, over)
-                    {
-                        BytesMovedByChannel = byChannel,
-                        StallSByChannel = ChannelStalls(result, topo),
-                    },
-                    new MemoryWallMetrics(memoryBoundOps, makespan > 0 ? memoryBoundPs / (double)makespan : 0, Ps.ToSeconds(stallPs),
-                        offChipBytes > 0 ? totalFlops / (double)offChipBytes : totalFlops > 0 ? double.PositiveInfinity : 0, ridge),
-                    ops,
-                    Ps.ToSeconds(hostBusyPs),
-                    Ps.ToSeconds(deviceIdlePs),
-                    peakPowerW);
+            // A fused task's time, energy and bytes are shared by its ops in proportion to their FLOPs
+            // (or equally when it has none), so every op appears once and totals are conserved.
+            var taskFlops = task.Ops.Sum(o => o.Flops);
+            var energyJ = dynPj * 1e-12 + device.StaticPowerW * Ps.ToSeconds(end - start);
+            foreach (var op in task.Ops)
+            {
+                var dtype = device.ComputeDType(op);
+                var peak = device.PeakFlops(dtype);
+                if (peak > 0) flopTime += op.Flops / peak;
+                // Totals are checked: a sum past 2^63 - 1 stops the run rather than wrapping.
+                totalFlops = checked(totalFlops + op.Flops);
+                flopsByDType[dtype] = checked(flopsByDType.GetValueOrDefault(dtype) + op.Flops);
+                var share = task.Ops.Count == 1 ? 1.0 : taskFlops > 0 ? op.Flops / (double)taskFlops : 1.0 / task.Ops.Count;
+                var opBytes = task.Ops.Count == 1
+                    ? (IReadOnlyDictionary<string, long>)bytesByTier
+                    : bytesByTier.ToDictionary(kv => kv.Key, kv => (long)Math.Round(kv.Value * share));
+                ops.Add(new OpMetrics(op.Id, op.Name, op.Kind.Name(), op.Layer, topo.Engines[cost.Engine].Name, i,
+                    start, end, op.Flops, dtype.Name(), opBytes, op.ArithmeticIntensity, bound,
+                    Ps.ToSeconds(cPs), Ps.ToSeconds(mPs), Ps.ToSeconds(lPs), energyJ * share, cost.Note));
             }
         }
-        catch (OverflowException)
+        ops.Sort((a, b) => a.StartPs != b.StartPs ? a.StartPs.CompareTo(b.StartPs) : a.Id.CompareTo(b.Id));
+
+        // Memory-bound time is the union of the memory-bound tasks' spans, so that tasks running at
+        // the same time on several units count once and the fraction stays within [0, 1].
+        var memoryBoundPs = UnionLength(memoryBoundSpans);
+        var deviceIdlePs = makespan - UnionLength(deviceSpans);
+
+        var main = device.MainMemoryChannel;
+        var mainCh = topo.Channels[main];
+        long offChipBytes = 0;
+        var bytesMoved = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        for (var c = 0; c < topo.Channels.Count; c++)
         {
-            throw new Config.InputException(null, null,
-                $"the run's total FLOPs, bytes or time exceed {WorkloadGraph.CountRange}, the largest count the simulator represents");
+            if (topo.Channels[c].OffChip) offChipBytes = checked(offChipBytes + result.ChannelBytes[c]);
+            var tier = topo.Channels[c].Tier;
+            bytesMoved[tier] = checked(bytesMoved.GetValueOrDefault(tier) + result.ChannelBytes[c]);
         }
+        var byChannel = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        for (var c = 0; c < topo.Channels.Count; c++) byChannel[topo.Channels[c].Name] = result.ChannelBytes[c];
+        var dominant = flopsByDType.Count == 0 ? DType.Bf16 : flopsByDType.MaxBy(kv => kv.Value).Key;
+        var ridge = device.PeakFlops(dominant) / mainCh.Bandwidth_Bps;
+
+        var capacity = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        var peakBytes = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        var spilled = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        var over = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        var tensorsById = program.Graph.Tensors.ToDictionary(t => t.Id);
+        for (var t = 0; t < topo.Tiers.Count; t++)
+        {
+            capacity[tierNames[t]] = topo.Tiers[t].CapacityBytes;
+            peakBytes[tierNames[t]] = result.TierPeakBytes[t];
+            over[tierNames[t]] = Math.Max(0, result.TierPeakBytes[t] - topo.Tiers[t].CapacityBytes);
+            spilled[tierNames[t]] = 0;
+        }
+
+        // Spilled: put in a slower tier because it did not fit in a faster one. Nothing spills into the
+        // fastest placement tier (an expert switched into main memory is a copy, not a spill).
+        var top = Memory.Placement.Tiers(device)[0];
+        foreach (var (id, tier) in program.Graph.TierOf)
+            if (tier != top && tensorsById.TryGetValue(id, out var tensor) && spilled.ContainsKey(tier)) spilled[tier] = checked(spilled[tier] + tensor.Bytes);
+
+        var memJ = new SortedDictionary<string, double>(StringComparer.Ordinal);
+        for (var t = 0; t < tierNames.Length; t++) memJ[tierNames[t]] = memoryEnergyPj[t] * 1e-12;
+        var staticJ = device.StaticPowerW * makespanS;
+        var energy = new EnergyMetrics(computeEnergyPj * 1e-12 + memJ.Values.Sum() + staticJ, computeEnergyPj * 1e-12, memJ, staticJ);
+
+        var info = program.Graph.Info;
+        var peakPowerW = PeakPower(program, result, device);
+        return new RunMetrics(
+            device.Name, device.Kind, info, program.Graph.Ops.Count, program.Schedule,
+            makespanS,
+            makespanS > 0 ? info.Tokens / makespanS : 0,
+            makespanS > 0 ? flopTime / makespanS : 0,
+            makespanS > 0 ? result.ChannelBytes[main] / (mainCh.Bandwidth_Bps * makespanS) : 0,
+            totalFlops,
+            offChipBytes,
+            energy,
+            new MemoryMetrics(capacity, peakBytes, spilled, bytesMoved, over)
+            {
+                BytesMovedByChannel = byChannel,
+                StallSByChannel = ChannelStalls(result, topo),
+            },
+            new MemoryWallMetrics(memoryBoundOps, makespan > 0 ? memoryBoundPs / (double)makespan : 0, Ps.ToSeconds(stallPs),
+                offChipBytes > 0 ? totalFlops / (double)offChipBytes : totalFlops > 0 ? double.PositiveInfinity : 0, ridge),
+            ops,
+            Ps.ToSeconds(hostBusyPs),
+            Ps.ToSeconds(deviceIdlePs),
+            peakPowerW);
     }
 
     /// <summary>Highest board power over the run: static power plus the dynamic power of every task
