@@ -582,8 +582,9 @@ public sealed partial class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IRe
             var t = Split(op, onChip);
             traffic = traffic.Plus(t);
             var (c, _) = ComputeSeconds(op, Spec.UsableDsps, 1);
-            ps += Ps.FromSeconds(Math.Max(c, MemorySeconds(t)));
-            mathPs += Ps.FromSeconds(c);
+            // Checked: a sum past the clock's range stops the run (reported as bad input) rather than wrapping.
+            ps = checked(ps + Ps.FromSeconds(Math.Max(c, MemorySeconds(t))));
+            mathPs = checked(mathPs + Ps.FromSeconds(c));
             computeEnergy += op.Flops * PjPerFlop(op);
         }
         var total = Math.Max(ps, Ps.FromSeconds(MemorySeconds(traffic)));
@@ -591,7 +592,7 @@ public sealed partial class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IRe
             $"reconfigured: {ops.Count} tasks in sequence on all {Spec.UsableDsps} DSPs, {ops.Count} reconfigurations of {Spec.InstructionOverheadCycles:0.###} cycles; {onChip.Count} of {internalActs.Count} intermediates ({onChipBytes} B) kept on chip{(onChip.Count < internalActs.Count ? $", the rest through {Spec.ActivationSpillTier}" : "")}; {traffic.OffChip} B off chip");
         var transfers = Transfers(traffic);
         if (copies.Count > 0) (total, note) = WithCopies(total, transfers, copies, note);
-        return new OpCost(_dsp, ops.Count * Ps.FromSeconds(InstructionS), total, transfers, computeEnergy, note)
+        return new OpCost(_dsp, checked(ops.Count * Ps.FromSeconds(InstructionS)), total, transfers, computeEnergy, note)
         {
             MathPs = Math.Min(total, mathPs),
         };

@@ -82,9 +82,9 @@ public sealed partial class GpuDeviceModel : IDataflowDevice
             var k = kernelOf[i];
             var scale = op.Bytes > 0 ? Math.Max(0, (op.Bytes - saved[i]) / (double)op.Bytes) : 1.0;
             var anchor = IsAnchor(op);
-            compute[k] += anchor ? cost.ComputePs : Ps.FromSeconds(op.Flops / SustainedFlops(DType.Fp32));
+            compute[k] = checked(compute[k] + (anchor ? cost.ComputePs : Ps.FromSeconds(op.Flops / SustainedFlops(DType.Fp32))));
             if (anchor || (k == 0 && latency[0] == 0)) latency[k] = Math.Max(latency[k], cost.LatencyPs);
-            memory[k] += (long)Math.Ceiling(MetricsCalculator.PartTimes(cost, Topology).MemoryPs * scale);
+            memory[k] = checked(memory[k] + (long)Math.Ceiling(MetricsCalculator.PartTimes(cost, Topology).MemoryPs * scale));
             computeEnergy += cost.ComputeEnergyPj;
             kernelEnergy[k] += cost.ComputeEnergyPj;
             foreach (var t in cost.Transfers)

@@ -32,11 +32,22 @@ public static class AccelSimApp
         }
         try
         {
+            // Checked before any command runs, whichever command it is.
+            if (parse.GetValue(CommonOptions.Plugins) is { } plugins && !Directory.Exists(plugins))
+                throw new InputException(null, "--plugins", $"plugin folder '{plugins}' does not exist");
             return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
         }
         catch (InputException e)
         {
             foreach (var p in e.Problems) stderr.WriteLine($"error: {p}");
+            return 2;
+        }
+        catch (OverflowException)
+        {
+            // Sizes are checked where they are built and named there; this is the net for a count
+            // or a duration that passes 2^63 - 1 somewhere else: refused, never wrapped.
+            stderr.WriteLine("error: a count, a size or a duration of this run exceeds the simulator's 64-bit range "
+                + "(2^63 - 1: about 9.2e18 FLOPs or bytes, or 106 days of simulated time); use smaller sizes or check the hardware's rates");
             return 2;
         }
     }

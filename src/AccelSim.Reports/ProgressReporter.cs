@@ -3,10 +3,24 @@ using Spectre.Console;
 
 namespace AccelSim.Reports;
 
-/// <summary>Shows a progress bar (tasks finished / total tasks) on stderr while a run goes, when stderr
-/// is a terminal; prints nothing otherwise. It only observes the event bus.</summary>
+/// <summary>Shows progress on stderr while a command works: a status line while a workload is read or
+/// built (<see cref="Stage{T}"/>), then a bar (tasks finished / total tasks) while it is simulated. It
+/// shows whatever <c>--format</c> is, since stdout is never touched, and only when stderr is an
+/// interactive terminal: redirected stderr (a file, a pipe, a test) gets nothing, so output that is
+/// captured stays deterministic. It only observes the event bus and never changes a result.</summary>
 public static class ProgressReporter
 {
+    /// <summary>Runs <paramref name="work"/> under a status line naming it (a spinner and the elapsed
+    /// time) when stderr is an interactive terminal; otherwise just runs it.</summary>
+    public static T Stage<T>(string description, Func<T> work)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        if (Console.IsErrorRedirected) return work();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        if (!console.Profile.Capabilities.Interactive) return work();
+        return console.Status().Start(description, _ => work());
+    }
+
     /// <summary>Runs <paramref name="run"/> (the simulation publishing on <paramref name="bus"/>) under a
     /// progress bar when stderr is an interactive terminal, and returns its result.</summary>
     public static T Run<T>(SimulationEventBus bus, int totalTasks, Func<T> run) =>

@@ -211,10 +211,10 @@ public class EndToEndTests
     }
 
     [Fact]
-    public void MissingPluginFolderIsAWarningNotACrash()
+    public void MissingPluginFolderIsBadInputNotACrash()
     {
         var o = CliHarness.Run("--plugins", "/nonexistent/plugins", "list", "plugins");
-        Assert.Equal(0, o.ExitCode);
+        Assert.Equal(2, o.ExitCode);
         Assert.Contains("does not exist", o.Error);
     }
 }

@@ -65,6 +65,8 @@ public static class CapacityCommand
             var device = services.Registry().Create(hw);
             var provenance = Provenance.ProvenanceBuilder.Basic(hw, "sequential");
             var d = p.GetValue(dtype) is { } text ? CommonOptions.ParseDType(text, "--dtype") : (DType?)null;
+            if (p.GetValue(context) > ModelLimits.MaxTokens)
+                throw new InputException(null, "--context", $"{p.GetValue(context)} is beyond the sanity limit of {ModelLimits.MaxTokens}");
             var config = LongContext(ModelConfigLoader.LoadNamed(p.GetValue(model)!), p.GetValue(context), out var note);
             var report = Analyse(device, config, p.GetValue(context), p.GetValue(batch), d);
             var notes = new[] { note, report.Note }.Where(n => n is not null);

@@ -29,6 +29,7 @@ public static class CompareCommand
         {
             var hardwareNames = Split(p.GetValue(hardware)!, "--hardware");
             var configs = LoadAll(hardwareNames, p.GetValue(set));
+            OutputFiles.Check((p.GetValue(outPath), "--out"));
             var graph = workload.Build(p);
             var explicitSchedules = p.GetValue(schedules);
             var (defaultSchedule, defaultLaunch) = Execution.ResolveSchedule(null, graph.Info);
@@ -43,7 +44,7 @@ public static class CompareCommand
                 foreach (var s in scheduleNames)
                 {
                     var schedule = Execution.Schedule(s);
-                    var metrics = Execution.Simulate(placed, device, schedule, services.Bus(), null, progress: false).Metrics;
+                    var metrics = Execution.Simulate(placed, device, schedule, services.Bus(), null, progress: true).Metrics;
                     var launch = explicitSchedules is null ? defaultLaunch : Execution.ResolveSchedule(s, graph.Info).Launch;
                     runs.Add(Execution.Annotate(metrics with { Launch = Execution.Reported(launch) }, placed, device, schedule,
                         new HardwareContext(config, services.Registry(), s)));

@@ -108,9 +108,12 @@ public static class Execution
     public static int RunAndReport(CliContext cli, WorkloadGraph graph, IDeviceModel device, ISchedule schedule,
         SimulationEventBus bus, OutputRequest output, HardwareContext? hardware = null)
     {
+        OutputFiles.Check((output.OutPath, "--out"), (output.TimelinePath, "--timeline"),
+            (output.RooflinePath, "--roofline"), (output.RooflinePlotPath, "--roofline-plot"));
         using var files = new OutputFiles();
         using var timeline = output.TimelinePath is null ? null : new TimelineRecorder(bus);
-        var (result, metrics) = Simulate(graph, device, schedule, bus, timeline, progress: output.Format == "table");
+        // Progress goes to stderr (and only to a terminal), so it shows with --format json too.
+        var (result, metrics) = Simulate(graph, device, schedule, bus, timeline, progress: true);
         if (output.Launch is { } launch) metrics = metrics with { Launch = launch };
         if (output.Carbon is { } carbon) metrics = metrics with { Carbon = Carbon.Compute(metrics, carbon) };
         if (hardware is not null) metrics = Annotate(metrics, graph, device, schedule, hardware);

@@ -17,8 +17,9 @@ public static class ExportCommand
         c.Options.Add(outPath);
         c.SetAction(p =>
         {
-            var graph = workload.Build(p);
             var target = p.GetValue(outPath)!;
+            OutputFiles.Check((target, "--out"));
+            var graph = workload.Build(p);
             WriteTrace(graph, target);
             cli.Out.WriteLine($"wrote {graph.Ops.Count} ops, {graph.Tensors.Count} tensors to {target}");
             return 0;

@@ -26,8 +26,8 @@ public static class ImportCommand
         c.SetAction(p =>
         {
             var (file, target, name, phase, batch, seq, context) = args.Read(p);
-            var result = ChakraEtImporter.Import(file,
-                new ChakraEtOptions { Name = name, Phase = phase, Batch = batch, SeqLen = seq, Context = context });
+            var result = Reports.ProgressReporter.Stage("reading the execution trace", () => ChakraEtImporter.Import(file,
+                new ChakraEtOptions { Name = name, Phase = phase, Batch = batch, SeqLen = seq, Context = context }));
             Report(cli, result.Graph, result.Summary.Format(), target);
             return 0;
         });
@@ -64,6 +64,7 @@ public static class ImportCommand
             if (batch is < 0) throw new InputException(null, "--batch", "expected a whole number >= 0");
             if (seq is < 0) throw new InputException(null, "--seq", "expected a whole number >= 0");
             if (context < 0) throw new InputException(null, "--context", "expected a whole number >= 0");
+            Hosting.OutputFiles.Check((p.GetValue(_out), "--out"));
             return (p.GetValue(_input)!, p.GetValue(_out)!, p.GetValue(_name), p.GetValue(_phase)!, batch, seq, context);
         }
     }
@@ -89,8 +90,10 @@ public static class ImportCommand
             if (p.GetValue(forwardMs) is not null && p.GetValue(kineto) is null)
                 throw new InputException(null, "--forward-ms", "calibrates the host against a Kineto profile; give --kineto too");
             var (file, target, name, phase, batch, seq, context) = args.Read(p);
-            var result = PytorchEtImporter.Import(file,
-                new PytorchEtOptions { Name = name, Phase = phase, Batch = batch, SeqLen = seq, Context = context });
+            if (p.GetValue(forwardMs) is not null && p.GetValue(kineto) is null)
+                throw new InputException(null, "--forward-ms", "applies with --kineto (the host calibration needs the profile's kernel time)");
+            var result = Reports.ProgressReporter.Stage("reading the execution trace", () => PytorchEtImporter.Import(file,
+                new PytorchEtOptions { Name = name, Phase = phase, Batch = batch, SeqLen = seq, Context = context }));
             Report(cli, result.Graph, result.Summary.Format(), target);
 
             if (p.GetValue(kineto) is { } kinetoPath)

@@ -30,6 +30,9 @@ public static class ValidateCommand
         foreach (var o in new Option[] { data, hardware, set, format, worst, rows, plot, errorModel }) c.Options.Add(o);
         c.SetAction(p =>
         {
+            OutputFiles.Check((p.GetValue(plot), "--plot"));
+            if (p.GetValue(rows) && p.GetValue(format) == "json")
+                throw new InputException(null, "--summary", "applies to the table; --format json always carries the summary and every row");
             var folder = ResolveData(p.GetValue(data));
             using var services = Composition.Build(p.GetValue(CommonOptions.Plugins));
             var device = CommonOptions.CreateDevice(services.Registry(), p.GetValue(hardware)!, p.GetValue(set));

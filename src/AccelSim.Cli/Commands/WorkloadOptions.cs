@@ -14,13 +14,16 @@ public sealed class WorkloadOptions
     public Option<string?> Trace { get; } = new("--trace") { Description = "A native trace JSON file (see docs/trace-format.md)" };
     public Option<string> Phase { get; } = new("--phase") { DefaultValueFactory = _ => "prefill", Description = "prefill, decode or train" };
     public Option<long> Batch { get; } = new("--batch") { DefaultValueFactory = _ => 1, Description = "Sequences" };
-    public Option<long?> Seq { get; } = new("--seq") { Description = "Prompt tokens per sequence (prefill and train; default 2048; decode makes 1 new token)" };
-    public Option<long?> Context { get; } = new("--context") { Description = "Cached tokens per sequence (decode; default 2048)" };
+    public Option<long?> Seq { get; } = new("--seq") { Description = "Prompt tokens per sequence (prefill and train; default 2048, or the model's max_position_embeddings if fewer; decode makes 1 new token)" };
+    public Option<long?> Context { get; } = new("--context") { Description = "Cached tokens per sequence (decode; default 2048, or max_position_embeddings - 1 if fewer)" };
     public Option<string?> DType { get; } = new("--dtype") { Description = "Weights and activations data type (default: the model's torch_dtype, else bf16)" };
     public Option<double> ExpertSkew { get; } = new("--expert-skew") { DefaultValueFactory = _ => 0, Description = "Mixture-of-experts routing skew in [0, 1): 0 spreads tokens uniformly" };
     public Option<bool> Recompute { get; } = new("--recompute") { Description = "Training: recompute each layer's forward in backward instead of keeping activations" };
     public Option<string?> Weights { get; } = new("--weights") { Description = "Store matmul weights as int4, int8, fp8, bf16 or fp16 (changes bytes; devices with packed arithmetic run faster)" };
     public Option<string?> Sparsity { get; } = new("--sparsity") { Description = "N:M structured sparsity of matmul weights, e.g. 2:4 (changes bytes and effective FLOPs)" };
+
+    /// <summary>Default prompt (prefill, train) and cache (decode) length, capped by the model's positions.</summary>
+    public const int DefaultTokens = 2048;
 
     public WorkloadOptions(Command command, bool allowTrace = true)
     {
@@ -34,7 +37,7 @@ public sealed class WorkloadOptions
 
     public WorkloadGraph Build(ParseResult p)
     {
-        var graph = BuildGraph(p);
+        var graph = Reports.ProgressReporter.Stage("reading the workload", () => BuildGraph(p));
         var weights = p.GetValue(Weights);
         var sparsity = p.GetValue(Sparsity);
         if (weights is null && sparsity is null) return graph;
@@ -72,15 +75,18 @@ public sealed class WorkloadOptions
         }
         var dtypeText = p.GetValue(DType);
         Core.Graph.DType? dtype = dtypeText is null ? null : CommonOptions.ParseDType(dtypeText, "--dtype");
+        var config = ModelConfigLoader.LoadNamed(model!);
+        // Defaults fit the model: 2048 tokens, or as many as its positions allow (a decode step needs
+        // one position for its new token). A length given explicitly is checked, never shortened.
+        var positions = config.MaxPositionEmbeddings ?? int.MaxValue;
         var request = new WorkloadRequest(phase, p.GetValue(Batch),
-            p.GetValue(Seq) ?? (decode ? 1 : 2048),
-            p.GetValue(Context) ?? (decode ? 2048 : 0),
+            p.GetValue(Seq) ?? (decode ? 1 : Math.Min(DefaultTokens, positions)),
+            p.GetValue(Context) ?? (decode ? Math.Min(DefaultTokens, positions - 1L) : 0),
             dtype)
         {
             ExpertSkew = p.GetValue(ExpertSkew),
             Recompute = p.GetValue(Recompute),
         };
-        var config = ModelConfigLoader.LoadNamed(model!);
         return ModelBuilderRegistry.Default.Build(config, request);
     }
 }

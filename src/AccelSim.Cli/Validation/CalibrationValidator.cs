@@ -56,6 +56,9 @@ public static class CalibrationValidator
         }
         if (found == 0)
             throw new InputException(folder, null, $"no calibration files; expected one of {string.Join(", ", KnownFiles)}");
+        // An error rather than a mean error of 0 % over nothing.
+        if (rows.Count == 0)
+            throw new InputException(folder, null, $"the calibration files ({found} found) hold no measurement rows; nothing to validate");
         return new ValidationReport(device.Name, folder, rows);
     }
 

@@ -11,6 +11,9 @@ public sealed class ConfigBinder
     public HardwareConfig Config { get; }
     public IReadOnlyList<InputProblem> Problems => _problems;
 
+    /// <summary>The smallest non-zero bandwidth a config may give (any field whose key ends in <c>_Bps</c>).</summary>
+    public const double MinBandwidth_Bps = 1;
+
     /// <summary>A problem at <paramref name="path"/>, naming where its value came from (the product file,
     /// its family file or <c>--set</c>).</summary>
     public void Fail(string path, string message) => _problems.Add(new InputProblem(Config.OriginOf(path), path, message));
@@ -87,6 +90,13 @@ public sealed class ConfigBinder
         {
             Fail(path, $"expected a number {Range(min, max, exclusiveMin)}, got {v}");
             return Math.Max(min, exclusiveMin ? 1 : 0);
+        }
+        // A bandwidth (units in the key) so small that rates derived from it round to zero, or a
+        // byte takes longer than the simulator's clock can count, is refused here, naming the key.
+        if (d > 0 && d < MinBandwidth_Bps && path.EndsWith("_Bps", StringComparison.Ordinal))
+        {
+            Fail(path, $"a bandwidth must be at least {MinBandwidth_Bps} B/s (0 < x < 1 rounds to nothing the simulator can represent), got {v}");
+            return MinBandwidth_Bps;
         }
         return d;
     }

@@ -27,7 +27,12 @@ public static class DTypes
     };
 
     /// <summary>Bytes to store <paramref name="elements"/> values, rounded up to whole bytes.</summary>
-    public static long BytesFor(this DType d, long elements) => (elements * d.Bits() + 7) / 8;
+    public static long BytesFor(this DType d, long elements)
+    {
+        // Whole groups of 8 elements first, so that only a true overflow of the byte count throws.
+        var bits = d.Bits();
+        return checked(elements / 8 * bits + (elements % 8 * bits + 7) / 8);
+    }
 
     /// <summary>The lowercase name used in configs, traces and reports.</summary>
     public static string Name(this DType d) => d switch

@@ -40,6 +40,8 @@ public sealed class Op
         BytesWritten = bytesWritten ?? Outputs.Sum(t => t.Bytes);
         if (BytesRead < 0 || BytesWritten < 0)
             throw new ArgumentOutOfRangeException(nameof(bytesRead), $"op '{name}' has negative bytes");
+        // Throws OverflowException when the op's traffic is past 2^63 - 1 bytes.
+        Bytes = checked(BytesRead + BytesWritten);
     }
 
     public int Id { get; }
@@ -87,7 +89,7 @@ public sealed class Op
     /// <summary>For a copy between memory tiers (weights streamed from host memory, KV swapped out),
     /// the tiers it moves bytes between; null for ordinary ops. Devices cost it on their copy path.</summary>
     public TierTransfer? Transfer { get; init; }
-    public long Bytes => BytesRead + BytesWritten;
+    public long Bytes { get; }
 
     /// <summary>FLOPs per byte of memory traffic (0 when the op moves no bytes).</summary>
     public double ArithmeticIntensity => Bytes == 0 ? 0 : Flops / (double)Bytes;

@@ -5,7 +5,8 @@ namespace AccelSim.Core.Graph;
 /// otherwise each batch element has its own B (attention-style bmm).</summary>
 public readonly record struct GemmShape(long Batch, long M, long N, long K, bool WeightShared = true)
 {
-    public long Flops => 2 * Batch * M * N * K;
+    /// <summary>2·B·M·N·K; a product past 2^63 - 1 throws <see cref="OverflowException"/> rather than wrapping.</summary>
+    public long Flops => checked(2 * Batch * M * N * K);
 }
 
 /// <summary>Scaled-dot-product attention over <see cref="QueryLen"/> new tokens attending to
@@ -21,17 +22,21 @@ public readonly record struct AttentionShape(
         {
             // Pairs (query i, key j) that are computed: with causal masking and a prefix of
             // KvLen - QueryLen cached keys, query i sees the prefix plus i+1 new keys.
-            long pairs;
-            if (Causal)
+            // Checked: a count past 2^63 - 1 throws OverflowException rather than wrapping.
+            checked
             {
-                var prefix = KvLen - QueryLen;
-                pairs = QueryLen * prefix + QueryLen * (QueryLen + 1) / 2;
+                long pairs;
+                if (Causal)
+                {
+                    var prefix = KvLen - QueryLen;
+                    pairs = QueryLen * prefix + QueryLen * (QueryLen + 1) / 2;
+                }
+                else
+                {
+                    pairs = QueryLen * KvLen;
+                }
+                return 4 * Batch * HeadsQ * HeadDim * pairs;
             }
-            else
-            {
-                pairs = QueryLen * KvLen;
-            }
-            return 4 * Batch * HeadsQ * HeadDim * pairs;
         }
     }
 }

@@ -26,6 +26,8 @@ public sealed class WorkloadGraph
         ArgumentNullException.ThrowIfNull(info);
         ArgumentNullException.ThrowIfNull(ops);
         Info = info;
+        if (ops.Count > MaxOps)
+            throw new Config.InputException(null, null, $"workload '{info.Name}' has {ops.Count} ops, beyond the sanity limit of {MaxOps} ops per graph");
         _ops = ops.ToArray();
         for (var i = 0; i < _ops.Length; i++)
         {
@@ -56,7 +58,30 @@ public sealed class WorkloadGraph
         }
         _tensors = tensors.Values.OrderBy(t => t.Id).ToArray();
         Producer = producer;
+        long flops = 0, bytes = 0;
+        try
+        {
+            foreach (var op in _ops)
+            {
+                flops = checked(flops + op.Flops);
+                bytes = checked(bytes + op.Bytes);
+            }
+        }
+        catch (OverflowException)
+        {
+            throw new Config.InputException(null, null,
+                $"workload '{info.Name}': its total FLOPs or bytes exceed {CountRange}, the largest count the simulator represents");
+        }
+        TotalFlops = flops;
+        TotalBytes = bytes;
     }
+
+    /// <summary>The most ops one graph may hold: far above any model or trace (a 1,000-layer model
+    /// has about 15,000 ops per step), low enough that an absurd input fails before it exhausts memory.</summary>
+    public const int MaxOps = 2_000_000;
+
+    /// <summary>The range of every count (elements, bytes, FLOPs), for messages.</summary>
+    public const string CountRange = "2^63 - 1 (about 9.2e18)";
 
     public WorkloadInfo Info { get; }
 
@@ -71,8 +96,11 @@ public sealed class WorkloadGraph
 
     public IBidirectionalGraph<Op, Edge<Op>> Graph => _graph;
 
-    public long TotalFlops => _ops.Sum(o => o.Flops);
-    public long TotalBytes => _ops.Sum(o => o.Bytes);
+    /// <summary>FLOPs of every op; the graph refuses ops whose total is past 2^63 - 1.</summary>
+    public long TotalFlops { get; }
+
+    /// <summary>Bytes every op reads and writes; the graph refuses ops whose total is past 2^63 - 1.</summary>
+    public long TotalBytes { get; }
 
     public IEnumerable<Op> Predecessors(Op op) => _graph.InEdges(op).Select(e => e.Source);
     public IEnumerable<Op> Successors(Op op) => _graph.OutEdges(op).Select(e => e.Target);

@@ -103,6 +103,9 @@ public static class ExpertSwitching
         ArgumentNullException.ThrowIfNull(step);
         if (switches < 0) throw new InputException(null, "--experts", $"expected a whole number >= 0, got {switches}");
         if (switches == 0) return step;
+        // Each switch is an op: the graph's op limit bounds them, checked before any list is sized.
+        if (switches > WorkloadGraph.MaxOps - step.Ops.Count)
+            throw new InputException(null, "--experts", $"{switches} switches beyond the sanity limit of {WorkloadGraph.MaxOps} ops per graph");
         var bytes = expertBytes ?? WeightBytes(step);
         if (bytes <= 0) throw new InputException(null, "--experts", "the expert model has no weights to switch");
         if (cacheSlots < 0) throw new ArgumentOutOfRangeException(nameof(cacheSlots), cacheSlots, "expected a number of cached experts >= 0");

@@ -112,7 +112,7 @@ public static class MetricsCalculator
                 var tier = tierIndexOfChannel[t.Channel];
                 memoryEnergyPj[tier] += t.EnergyPj;
                 dynPj += t.EnergyPj;
-                bytesByTier[tierNames[tier]] = bytesByTier.GetValueOrDefault(tierNames[tier]) + t.Bytes;
+                bytesByTier[tierNames[tier]] = checked(bytesByTier.GetValueOrDefault(tierNames[tier]) + t.Bytes);
             }
 
             // A fused task's time, energy and bytes are shared by its ops in proportion to their FLOPs
@@ -124,8 +124,9 @@ public static class MetricsCalculator
                 var dtype = device.ComputeDType(op);
                 var peak = device.PeakFlops(dtype);
                 if (peak > 0) flopTime += op.Flops / peak;
-                totalFlops += op.Flops;
-                flopsByDType[dtype] = flopsByDType.GetValueOrDefault(dtype) + op.Flops;
+                // Totals are checked: a sum past 2^63 - 1 stops the run rather than wrapping.
+                totalFlops = checked(totalFlops + op.Flops);
+                flopsByDType[dtype] = checked(flopsByDType.GetValueOrDefault(dtype) + op.Flops);
                 var share = task.Ops.Count == 1 ? 1.0 : taskFlops > 0 ? op.Flops / (double)taskFlops : 1.0 / task.Ops.Count;
                 var opBytes = task.Ops.Count == 1
                     ? (IReadOnlyDictionary<string, long>)bytesByTier
@@ -149,9 +150,9 @@ public static class MetricsCalculator
         var bytesMoved = new SortedDictionary<string, long>(StringComparer.Ordinal);
         for (var c = 0; c < topo.Channels.Count; c++)
         {
-            if (topo.Channels[c].OffChip) offChipBytes += result.ChannelBytes[c];
+            if (topo.Channels[c].OffChip) offChipBytes = checked(offChipBytes + result.ChannelBytes[c]);
             var tier = topo.Channels[c].Tier;
-            bytesMoved[tier] = bytesMoved.GetValueOrDefault(tier) + result.ChannelBytes[c];
+            bytesMoved[tier] = checked(bytesMoved.GetValueOrDefault(tier) + result.ChannelBytes[c]);
         }
         var byChannel = new SortedDictionary<string, long>(StringComparer.Ordinal);
         for (var c = 0; c < topo.Channels.Count; c++) byChannel[topo.Channels[c].Name] = result.ChannelBytes[c];
@@ -175,7 +176,7 @@ public static class MetricsCalculator
         // fastest placement tier (an expert switched into main memory is a copy, not a spill).
         var top = Memory.Placement.Tiers(device)[0];
         foreach (var (id, tier) in program.Graph.TierOf)
-            if (tier != top && tensorsById.TryGetValue(id, out var tensor) && spilled.ContainsKey(tier)) spilled[tier] += tensor.Bytes;
+            if (tier != top && tensorsById.TryGetValue(id, out var tensor) && spilled.ContainsKey(tier)) spilled[tier] = checked(spilled[tier] + tensor.Bytes);
 
         var memJ = new SortedDictionary<string, double>(StringComparer.Ordinal);
         for (var t = 0; t < tierNames.Length; t++) memJ[tierNames[t]] = memoryEnergyPj[t] * 1e-12;

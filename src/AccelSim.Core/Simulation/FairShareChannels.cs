@@ -114,7 +114,14 @@ internal sealed class FairShareChannels
     /// <summary>When a flow moving at its rate since its last update ends: exactly the arithmetic of an
     /// eager update, so computing it late changes nothing.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static long DueOf(in Flow f) => f.LastUpdate + (long)Math.Ceiling(f.Remaining / f.Rate * Time.Ps.PerSecond);
+    /// A due time past the clock's range throws <see cref="OverflowException"/> (the simulator reports it).
+    private static long DueOf(in Flow f)
+    {
+        var ps = Math.Ceiling(f.Remaining / f.Rate * Time.Ps.PerSecond);
+        // NaN (nothing left at rate 0) fails both tests: due at once.
+        if (ps < long.MaxValue) return checked(f.LastUpdate + (long)ps);
+        return ps >= long.MaxValue ? throw new OverflowException("a transfer's due time leaves the picosecond clock's range") : f.LastUpdate;
+    }
 
     /// <summary>Max-min fair rates with per-flow caps (water-filling over caps sorted ascending).
     /// Returns the earliest due time. A flow's bytes left are brought up to now only when its rate

@@ -235,10 +235,18 @@ public sealed class Simulator
             _tierPeak[t] = _tierResident[t];
             if (_tierResident[t] > 0) Publish(SimEventKind.MemoryChange, t, _tierOcc[t]);
         }
-        for (var i = 0; i < _n; i++)
-            if (_pendingPreds[i] == 0) Ready(i);
+        try
+        {
+            for (var i = 0; i < _n; i++)
+                if (_pendingPreds[i] == 0) Ready(i);
 
-        Loop();
+            Loop();
+        }
+        catch (OverflowException)
+        {
+            // A due time past 2^63 ps (a checked add in Schedule or a channel's due time).
+            throw Time.Ps.OutOfRange();
+        }
 
         for (var i = 0; i < _n; i++)
             if (_partsLeft[i] != -1)
@@ -298,6 +306,8 @@ public sealed class Simulator
     /// <summary>The kernel's pending events: the queue plus the channels' completions.</summary>
     private int PendingEvents => _queue.Count + _timers.Count;
 
+    /// <summary>Queues an event at <paramref name="time"/>; callers add durations to now with checked
+    /// arithmetic, so a run past the clock's range stops (<see cref="Time.Ps.OutOfRange"/>) instead of wrapping.</summary>
     private void Schedule(long time, int kind, int index)
     {
         var payload = (index << KindBits) | kind;
@@ -339,7 +349,7 @@ public sealed class Simulator
             Publish(SimEventKind.MemoryChange, tier, _tierOcc[tier]);
         }
         Publish(SimEventKind.TaskStart, task, 0);
-        Schedule(_now + _taskLatency[task], EvLaunch, task);
+        Schedule(checked(_now + _taskLatency[task]), EvLaunch, task);
     }
 
     private void Launch(int task)
@@ -357,10 +367,10 @@ public sealed class Simulator
             parts++;
             var lat = _chLatency[_trChannel[k]];
             if (lat == 0) Flow(k);
-            else Schedule(_now + lat, EvTransferFlow, k);
+            else Schedule(checked(_now + lat), EvTransferFlow, k);
         }
         _partsLeft[task] = parts;
-        Schedule(_now + _taskCompute[task], EvComputeDone, task);
+        Schedule(checked(_now + _taskCompute[task]), EvComputeDone, task);
     }
 
     private void Flow(int tr)
@@ -382,7 +392,7 @@ public sealed class Simulator
         {
             var tr = _done[i];
             _trEndPs[tr] = _now;
-            _chBytes[c] += _trBytes[tr];
+            _chBytes[c] = checked(_chBytes[c] + _trBytes[tr]);
             Publish(SimEventKind.TransferEnd, tr, _trBytes[tr]);
         }
         if (done > 0 && _sharing.Count(c) == 0) _chBusy[c] += _now - _chBusySince[c];

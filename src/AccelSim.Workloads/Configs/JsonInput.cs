@@ -101,6 +101,7 @@ public static class JsonInput
                 $"malformed JSON at line {e.LineNumber}, column {e.LinePosition + 1}: {FirstSentence(e.Message)}");
         }
         if (guard.TrailingComma is { } c) throw TrailingComma(source, c, token);
+        WidenBigIntegers(token);
         return token;
     }
 
@@ -128,6 +129,18 @@ public static class JsonInput
 
     private static bool Before((int Line, int Column) a, (int Line, int Column) b) =>
         a.Line < b.Line || (a.Line == b.Line && a.Column < b.Column);
+
+    /// <summary>An integer literal beyond 64 bits (<c>1e20</c> written out) parses as a BigInteger, which
+    /// no reader expects; it becomes the nearest double, so range checks report it like any large number.</summary>
+    private static void WidenBigIntegers(JToken token)
+    {
+        if (token is JValue { Value: System.Numerics.BigInteger big } value) value.Value = (double)big;
+        else if (token is JContainer container)
+        {
+            foreach (var v in container.Descendants())
+                if (v is JValue { Value: System.Numerics.BigInteger b } jv) jv.Value = (double)b;
+        }
+    }
 
     private static string FirstSentence(string message)
     {

@@ -64,8 +64,8 @@ public sealed class DeepSeekGraphBuilder : IModelBuilder
         var nope = Int(model, "qk_nope_head_dim", problems, required: true);
         var rope = Int(model, "qk_rope_head_dim", problems, required: true);
         var v = Int(model, "v_head_dim", problems, required: true);
-        var routed = Int(model, "n_routed_experts", problems, min: 0) ?? 0;
-        var shared = Int(model, "n_shared_experts", problems, min: 0) ?? 0;
+        var routed = Int(model, "n_routed_experts", problems, min: 0, max: ModelLimits.MaxExperts) ?? 0;
+        var shared = Int(model, "n_shared_experts", problems, min: 0, max: ModelLimits.MaxExperts) ?? 0;
         var k = Int(model, "num_experts_per_tok", problems);
         var moeInter = Int(model, "moe_intermediate_size", problems);
         var firstDense = Int(model, "first_k_dense_replace", problems, min: 0) ?? 0;

@@ -78,5 +78,9 @@ public sealed class ModelBuilderRegistry
     }
 
     /// <summary>Builds the graph for a request with the model's builder.</summary>
-    public WorkloadGraph Build(ModelConfig model, WorkloadRequest request) => For(model).Build(model, request);
+    public WorkloadGraph Build(ModelConfig model, WorkloadRequest request)
+    {
+        var builder = For(model);
+        return ModelLimits.Guard(model, request, () => builder.Build(model, request));
+    }
 }

@@ -108,6 +108,7 @@ public static class ModelConfigLoader
                 $"hidden_size ({hidden}) must be a multiple of num_attention_heads ({heads}) when head_dim is not given"));
         }
 
+        ModelLimits.CheckConfig(path, heads, kvHeads, layers, vocab, problems);
         for (var i = before; i < problems.Count; i++)
         {
             if (problems[i].Path is { } key && aliases.TryGetValue(key, out var original) && original != key)

@@ -71,7 +71,7 @@ public sealed class MoeGraphBuilder : IModelBuilder
         var before = problems.Count;
         if (model.ModelType == "mixtral")
         {
-            var e = Int(model, "num_local_experts", problems, required: true);
+            var e = Int(model, "num_local_experts", problems, required: true, max: ModelLimits.MaxExperts);
             var k = Int(model, "num_experts_per_tok", problems, required: true);
             if (e is null || k is null) return result;
             if (k > e) problems.Add(new InputProblem(model.Source, "num_experts_per_tok", $"expected at most num_local_experts ({e}), got {k}"));
@@ -80,7 +80,7 @@ public sealed class MoeGraphBuilder : IModelBuilder
             return result;
         }
 
-        var experts = Int(model, "num_experts", problems, required: true);
+        var experts = Int(model, "num_experts", problems, required: true, max: ModelLimits.MaxExperts);
         var topK = Int(model, "num_experts_per_tok", problems, required: true);
         var inter = Int(model, "moe_intermediate_size", problems, required: true);
         var shared = Int(model, "shared_expert_intermediate_size", problems, min: 0) ?? 0;

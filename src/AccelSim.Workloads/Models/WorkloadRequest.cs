@@ -59,6 +59,7 @@ public sealed record WorkloadRequest(Phase Phase, long Batch, long Seq, long Con
                 problems.Add(new InputProblem(null, "--phase", $"expected {Phases.Expected}"));
                 break;
         }
+        ModelLimits.CheckRequest(this, problems);
         if (!(ExpertSkew >= 0 && ExpertSkew < 1))
             problems.Add(new InputProblem(null, "--expert-skew", $"expected a number in [0, 1), got {ExpertSkew.ToString(System.Globalization.CultureInfo.InvariantCulture)}"));
         if (Recompute && Phase != Phase.Train)

@@ -60,7 +60,15 @@ public static class NativeTraceReader
         var tensors = r.Tensors(obj);
         var ops = r.Ops(obj, tensors);
         r.ThrowIfAny();
-        return ops.Build(info!);
+        try
+        {
+            return ops.Build(info!);
+        }
+        catch (InputException e)
+        {
+            // A graph-wide limit (total FLOPs or bytes, op count): name the trace.
+            throw new InputException(e.Problems.Select(p => p with { File = p.File ?? file }).ToArray());
+        }
     }
 
     private sealed class Reader(string file)
@@ -181,6 +189,11 @@ public static class NativeTraceReader
             if (root["ops"] is not JArray arr)
             {
                 Problem("ops", root["ops"] is null ? "missing; expected an array" : "expected an array");
+                return list;
+            }
+            if (arr.Count > WorkloadGraph.MaxOps)
+            {
+                Problem("ops", $"{arr.Count} ops, beyond the sanity limit of {WorkloadGraph.MaxOps} ops per graph");
                 return list;
             }
             var producer = new Dictionary<int, int>();
@@ -331,7 +344,9 @@ public static class NativeTraceReader
             var n = Long(g, p, "n", 0);
             var k = Long(g, p, "k", 0);
             var shared = g["weight_shared"] is null ? true : Bool(g, p, "weight_shared");
-            return b is null || m is null || n is null || k is null || shared is null ? null : new GemmShape(b.Value, m.Value, n.Value, k.Value, shared.Value);
+            if (b is null || m is null || n is null || k is null || shared is null) return null;
+            var shape = new GemmShape(b.Value, m.Value, n.Value, k.Value, shared.Value);
+            return FitsCounts(() => shape.Flops, p) ? shape : null;
         }
 
         private AttentionShape? Attention(JObject o, string path)
@@ -353,7 +368,23 @@ public static class NativeTraceReader
                 Problem(p + ".kv_len", $"causal attention needs kv_len >= query_len (the cache plus the new tokens), got {kl.Value} < {ql.Value}");
                 return null;
             }
-            return new AttentionShape(b.Value, hq.Value, hkv.Value, d.Value, ql.Value, kl.Value, causal.Value);
+            var shape = new AttentionShape(b.Value, hq.Value, hkv.Value, d.Value, ql.Value, kl.Value, causal.Value);
+            return FitsCounts(() => shape.Flops, p) ? shape : null;
+        }
+
+        /// <summary>Whether a shape's FLOPs fit in 2^63 - 1 (a problem at <paramref name="path"/> if not).</summary>
+        private bool FitsCounts(Func<long> flops, string path)
+        {
+            try
+            {
+                flops();
+                return true;
+            }
+            catch (OverflowException)
+            {
+                Problem(path, $"the shape's FLOPs exceed {WorkloadGraph.CountRange}, the largest count the simulator represents");
+                return false;
+            }
         }
 
         private long[]? Shape(JObject t, string path)

@@ -40,7 +40,7 @@ public static class ConfigChecks
         t => t.Type == JTokenType.Null || (t.Type is JTokenType.Integer or JTokenType.Float && JsonInput.ToDouble(t) == value);
 
     /// <summary>A whole number >= <paramref name="min"/>; null when absent (a problem when <paramref name="required"/>).</summary>
-    public static int? Int(ModelConfig model, string key, ICollection<InputProblem> problems, bool required = false, int min = 1)
+    public static int? Int(ModelConfig model, string key, ICollection<InputProblem> problems, bool required = false, int min = 1, int max = int.MaxValue)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(problems);
@@ -50,8 +50,13 @@ public static class ConfigChecks
             if (required) problems.Add(new InputProblem(model.Source, key, $"missing; expected a whole number >= {min}"));
             return null;
         }
-        if (token.Type == JTokenType.Integer && token is JValue { Value: long v } && v >= min && v <= int.MaxValue) return (int)v;
-        problems.Add(new InputProblem(model.Source, key, $"expected a whole number in [{min}, {int.MaxValue}], got {ModelConfigLoader.Describe(token)}"));
+        if (token.Type == JTokenType.Integer && token is JValue { Value: long v } && v >= min && v <= max) return (int)v;
+        if (max < int.MaxValue && token.Type == JTokenType.Integer && token is JValue { Value: long big } && big > max)
+        {
+            problems.Add(new InputProblem(model.Source, key, $"{big} is beyond the sanity limit of {max}"));
+            return null;
+        }
+        problems.Add(new InputProblem(model.Source, key, $"expected a whole number in [{min}, {max}], got {ModelConfigLoader.Describe(token)}"));
         return null;
     }
 
