@@ -105,7 +105,7 @@ public class StrictJsonTests
     [InlineData("llama2-7b", "rms_norm_eps", "100000000000000000000", "expected a number in (0, 1)")]
     [InlineData("llama2-7b", "num_hidden_layers", "1e30", "whole number in [1, 2147483647]")]
     [InlineData("llama2-7b", "num_hidden_layers", "100000000000000000000", "whole number in [1, 2147483647]")]
-    [InlineData("mixtral-8x7b", "num_local_experts", "\"8\"", "whole number in [1, 2147483647]")]
+    [InlineData("mixtral-8x7b", "num_local_experts", "\"8\"", "whole number in [1, 65536]")]
     [InlineData("llama2-7b", "attention_bias", "\"no\"", "expected false")]
     public void Mistyped_and_out_of_range_values_are_errors(string model, string key, string json, string expected)
     {

@@ -74,7 +74,7 @@ public static class CompareCommand
                 w.Write(JsonReport.Format(json));
             }
             if (p.GetValue(format) == "json") cli.Out.Write(JsonReport.Format(json));
-            else Render(runs, fastest, Execution.ConsoleFor(cli.Out, width: 160));
+            else Render(runs, fastest, Execution.ConsoleFor(cli.Out, width: 180));
             files.Commit();
             return 0;
         });
