@@ -17,16 +17,18 @@ public static class CompareCommand
         var c = new Command("compare", "Run one workload on several devices and schedules and print them side by side");
         var hardware = new Option<string>("--hardware") { Required = true, Description = "Comma-separated hardware names or paths" };
         var workload = new WorkloadOptions(c);
-        var schedules = new Option<string>("--schedule") { DefaultValueFactory = _ => "sequential", Description = "Comma-separated schedules: sequential, dataflow, auto" };
+        var schedules = new Option<string>("--schedule") { DefaultValueFactory = _ => "sequential", Description = "Comma-separated schedules: sequential, dataflow, auto (eager: alias of --launch eager)" };
+        var launch = CommonOptions.Launch();
         var format = CommonOptions.Format();
         var outPath = CommonOptions.Out();
-        foreach (var o in new Option[] { hardware, schedules, format, outPath }) c.Options.Add(o);
+        foreach (var o in new Option[] { hardware, schedules, launch, format, outPath }) c.Options.Add(o);
 
         c.SetAction(p =>
         {
             var hardwareNames = Split(p.GetValue(hardware)!, "--hardware");
             var scheduleNames = Split(p.GetValue(schedules)!, "--schedule");
             var graph = workload.Build(p);
+            var stack = workload.StackFor(p);
 
             using var services = Composition.Build(p.GetValue(CommonOptions.Plugins));
             var runs = new List<RunMetrics>();
@@ -34,7 +36,10 @@ public static class CompareCommand
             {
                 var device = CommonOptions.CreateDevice(services.Registry(), hw, null);
                 foreach (var s in scheduleNames)
-                    runs.Add(Execution.Simulate(graph, device, Execution.Schedule(s), services.Bus(), null, progress: false).Metrics);
+                {
+                    var (sched, mode) = Execution.Launch(s, p.GetValue(launch), stack);
+                    runs.Add(Execution.Simulate(Execution.Named(graph, mode), device, sched, services.Bus(), null, progress: false).Metrics);
+                }
             }
 
             using var files = new OutputFiles();
@@ -66,7 +71,9 @@ public static class CompareCommand
     private static void Render(IReadOnlyList<RunMetrics> runs, IAnsiConsole console)
     {
         var first = runs[0].Workload;
-        console.MarkupLine($"[bold]{Markup.Escape(first.Name)}[/] {Markup.Escape(first.Phase)} | batch {first.Batch} | seq {first.SeqLen} | context {first.Context} | {runs[0].OpCount} ops");
+        console.MarkupLine($"[bold]{Markup.Escape(first.Name)}[/] {Markup.Escape(first.Phase)} | batch {first.Batch} | seq {first.SeqLen} | context {first.Context} | {runs[0].OpCount} ops" +
+            (first.Stack is null ? "" : $" | stack {Markup.Escape(first.Stack)}") +
+            $" | launch {Markup.Escape(string.Join(",", runs.Select(r => r.Workload.Launch ?? "graph").Distinct()))}");
         var table = new Table().AddColumns("hardware", "schedule", "latency", "tokens/s", "compute util", "memory-bw util",
             "off-chip bytes", "memory-bound time", "energy", "tokens/J", "spilled");
         foreach (var col in table.Columns.Skip(2)) col.RightAligned();

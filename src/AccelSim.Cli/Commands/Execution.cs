@@ -34,6 +34,33 @@ public static class Execution
         _ => throw new Core.Config.InputException(null, "--schedule", $"expected sequential, dataflow, auto or eager, got '{name}'"),
     };
 
+    /// <summary>The schedule and launch mode of a run. <c>--launch eager</c> puts the host model of eager
+    /// execution on top of the sequential schedule (<see cref="EagerSchedule"/>); <c>--schedule eager</c> is
+    /// kept as its alias. <c>graph</c> runs the named schedule with no host cost. Without <c>--launch</c>
+    /// the stack's launch mode applies (a trace: graph). Eager launch with a dataflow schedule is an
+    /// error: a host issuing kernels one by one and a layer fused into one pipeline exclude each other.</summary>
+    public static (ISchedule Schedule, string Launch) Launch(string schedule, string? launch, Workloads.Stacks.SoftwareStack? stack)
+    {
+        if (schedule == "eager")
+        {
+            if (launch == "graph")
+                throw new Core.Config.InputException(null, "--launch", "--schedule eager is eager launch; drop --launch graph or use --schedule sequential");
+            return (new EagerSchedule(), "eager");
+        }
+        var mode = launch ?? (stack is null ? "graph" : Workloads.Stacks.SoftwareStack.LaunchName(stack.Launch));
+        if (mode != "eager") return (Schedule(schedule), mode);
+        if (schedule != "sequential")
+        {
+            throw new Core.Config.InputException(null, launch is null ? "--stack" : "--launch",
+                $"eager launch issues kernels one by one from the host and runs with --schedule sequential only, got '{schedule}'" +
+                (launch is null ? $" (stack '{stack!.Name}' launches eagerly; add --launch graph)" : ""));
+        }
+        return (new EagerSchedule(), "eager");
+    }
+
+    /// <summary>The graph with its stack and launch mode named, for the report.</summary>
+    public static WorkloadGraph Named(WorkloadGraph graph, string launch) => graph.WithInfo(graph.Info with { Launch = launch });
+
     /// <summary>Applies a placement policy (resident, fit, offload) to the graph.</summary>
     public static WorkloadGraph Place(WorkloadGraph graph, IDeviceModel device, string policy) => Place(graph, device, policy, "fit");
 

@@ -14,7 +14,7 @@ public static class RunCommand
         var c = new Command("run", "Simulate a workload on a device and report time, utilisation, energy and the memory wall");
         var hardware = CommonOptions.Hardware();
         var workload = new WorkloadOptions(c);
-        var schedule = new Option<string>("--schedule") { DefaultValueFactory = _ => "sequential", Description = "sequential (kernel by kernel), dataflow (each layer as one spatial pipeline) auto (per layer, whichever is faster) or eager (a host thread issues every op, as eager PyTorch does)" };
+        var schedule = new Option<string>("--schedule") { DefaultValueFactory = _ => "sequential", Description = "sequential (kernel by kernel), dataflow (each layer as one spatial pipeline) auto (per layer, whichever is faster) or eager (alias of --launch eager: a host thread issues every op, as eager PyTorch does)" };
         var placement = new Option<string>("--placement")
         {
             DefaultValueFactory = _ => "resident",
@@ -30,6 +30,7 @@ public static class RunCommand
             DefaultValueFactory = _ => 0,
             Description = "Composition of Experts: switch this many expert models (each the size of the model's weights) from the tier below device memory before the step",
         };
+        var launch = CommonOptions.Launch();
         var roofline = new Option<string?>("--roofline") { Description = "Write every op on the device's roofline to this CSV file" };
         var rooflinePlot = new Option<string?>("--roofline-plot") { Description = "Write a log-log roofline plot (PNG) of every op to this file" };
         var set = CommonOptions.Set();
@@ -39,7 +40,7 @@ public static class RunCommand
         var ops = CommonOptions.Ops();
         var carbon = new CarbonOptions();
         foreach (var o in carbon.All) c.Options.Add(o);
-        foreach (var o in new Option[] { hardware, schedule, placement, kvPolicy, experts, set, format, outPath, timeline, ops, roofline, rooflinePlot })
+        foreach (var o in new Option[] { hardware, schedule, launch, placement, kvPolicy, experts, set, format, outPath, timeline, ops, roofline, rooflinePlot })
             c.Options.Add(o);
 
         c.SetAction(p =>
@@ -47,13 +48,14 @@ public static class RunCommand
             using var services = Composition.Build(p.GetValue(CommonOptions.Plugins));
             var config = CommonOptions.LoadHardware(p.GetValue(hardware)!, p.GetValue(set));
             var device = services.Registry().Create(config);
-            var graph = workload.Build(p);
+            var (sched, launchMode) = Execution.Launch(p.GetValue(schedule)!, p.GetValue(launch), workload.StackFor(p));
+            var graph = Execution.Named(workload.Build(p), launchMode);
             var switches = p.GetValue(experts);
             if (switches != 0) graph = ExpertSwitching.Compose(graph, switches, device);
             graph = Execution.Place(graph, device, p.GetValue(placement)!, p.GetValue(kvPolicy)!);
-            if (p.GetValue(schedule) == "eager" && device is not IHostDispatchDevice)
+            if (launchMode == "eager" && device is not IHostDispatchDevice)
                 cli.Error.WriteLine($"note: {device.Name} has no host model; eager runs its ops kernel by kernel (the sequential schedule)");
-            return Execution.RunAndReport(cli, graph, device, Execution.Schedule(p.GetValue(schedule)!), services.Bus(),
+            return Execution.RunAndReport(cli, graph, device, sched, services.Bus(),
                 new OutputRequest(p.GetValue(format)!, p.GetValue(outPath), p.GetValue(timeline), p.GetValue(ops))
                 {
                     RooflinePath = p.GetValue(roofline),

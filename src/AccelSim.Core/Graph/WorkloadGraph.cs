@@ -4,7 +4,16 @@ using QuikGraph.Algorithms;
 namespace AccelSim.Core.Graph;
 
 /// <summary>Describes where a workload came from and how many tokens it processes.</summary>
-public sealed record WorkloadInfo(string Name, string Phase, long Batch, long SeqLen, long Context, long Tokens);
+public sealed record WorkloadInfo(string Name, string Phase, long Batch, long SeqLen, long Context, long Tokens)
+{
+    /// <summary>The software stack that lowered the model into kernels (e.g. <c>fused</c>,
+    /// <c>pytorch</c>); null for a trace, whose kernels are those recorded.</summary>
+    public string? Stack { get; init; }
+
+    /// <summary>How the kernels are launched: <c>graph</c> (CUDA-graph replay) or <c>eager</c> (host
+    /// dispatch per op); null when not stated.</summary>
+    public string? Launch { get; init; }
+}
 
 /// <summary>A dataflow graph of ops. Edges run from the op that produces a tensor to every op that
 /// consumes it (QuikGraph <see cref="BidirectionalGraph{TVertex,TEdge}"/>). Ops are kept in the
@@ -55,6 +64,9 @@ public sealed class WorkloadGraph
     }
 
     public WorkloadInfo Info { get; }
+
+    /// <summary>The same ops and placement with another description (stack and launch mode named by the caller).</summary>
+    public WorkloadGraph WithInfo(WorkloadInfo info) => new(info, _ops, TierOf);
 
     /// <summary>Tensors a placement policy has put in a named tier (by tensor id); the rest are placed
     /// by the device model.</summary>
