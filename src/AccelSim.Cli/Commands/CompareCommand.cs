@@ -38,6 +38,7 @@ public static class CompareCommand
                 foreach (var s in scheduleNames)
                 {
                     var (sched, mode) = Execution.Launch(s, p.GetValue(launch), stack);
+                    if (device is not Core.Simulation.IHostDispatchDevice) mode = "graph"; // no host model: kernel by kernel
                     runs.Add(Execution.Simulate(Execution.Named(graph, mode), device, sched, services.Bus(), null, progress: false).Metrics);
                 }
             }

@@ -49,12 +49,16 @@ public static class RunCommand
             var config = CommonOptions.LoadHardware(p.GetValue(hardware)!, p.GetValue(set));
             var device = services.Registry().Create(config);
             var (sched, launchMode) = Execution.Launch(p.GetValue(schedule)!, p.GetValue(launch), workload.StackFor(p));
-            var graph = Execution.Named(workload.Build(p), launchMode);
+            var graph = workload.Build(p);
             var switches = p.GetValue(experts);
             if (switches != 0) graph = ExpertSwitching.Compose(graph, switches, device);
             graph = Execution.Place(graph, device, p.GetValue(placement)!, p.GetValue(kvPolicy)!);
             if (launchMode == "eager" && device is not IHostDispatchDevice)
+            {
                 cli.Error.WriteLine($"note: {device.Name} has no host model; eager runs its ops kernel by kernel (the sequential schedule)");
+                launchMode = "graph";
+            }
+            graph = Execution.Named(graph, launchMode);
             return Execution.RunAndReport(cli, graph, device, sched, services.Bus(),
                 new OutputRequest(p.GetValue(format)!, p.GetValue(outPath), p.GetValue(timeline), p.GetValue(ops))
                 {
