@@ -39,7 +39,7 @@ public static class CompareCommand
                 {
                     var (sched, mode) = Execution.Launch(s, p.GetValue(launch), stack);
                     if (device is not Core.Simulation.IHostDispatchDevice) mode = "graph"; // no host model: kernel by kernel
-                    runs.Add(Execution.Simulate(Execution.Named(graph, mode), device, sched, services.Bus(), null, progress: false).Metrics);
+                    runs.Add(Execution.Simulate(Execution.Named(graph, mode, stack), device, sched, services.Bus(), null, progress: false).Metrics);
                 }
             }
 

@@ -48,7 +48,8 @@ public static class RunCommand
             using var services = Composition.Build(p.GetValue(CommonOptions.Plugins));
             var config = CommonOptions.LoadHardware(p.GetValue(hardware)!, p.GetValue(set));
             var device = services.Registry().Create(config);
-            var (sched, launchMode) = Execution.Launch(p.GetValue(schedule)!, p.GetValue(launch), workload.StackFor(p));
+            var stack = workload.StackFor(p);
+            var (sched, launchMode) = Execution.Launch(p.GetValue(schedule)!, p.GetValue(launch), stack);
             var graph = workload.Build(p);
             var switches = p.GetValue(experts);
             if (switches != 0) graph = ExpertSwitching.Compose(graph, switches, device);
@@ -58,7 +59,7 @@ public static class RunCommand
                 cli.Error.WriteLine($"note: {device.Name} has no host model; eager runs its ops kernel by kernel (the sequential schedule)");
                 launchMode = "graph";
             }
-            graph = Execution.Named(graph, launchMode);
+            graph = Execution.Named(graph, launchMode, stack);
             return Execution.RunAndReport(cli, graph, device, sched, services.Bus(),
                 new OutputRequest(p.GetValue(format)!, p.GetValue(outPath), p.GetValue(timeline), p.GetValue(ops))
                 {

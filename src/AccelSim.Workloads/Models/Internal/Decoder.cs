@@ -490,6 +490,6 @@ public sealed class Decoder
             G.Add("loss", OpKind.Softmax, -1, [logits], [loss], ElementFlops.CrossEntropy * logits.Elements, rule: GradRule.None);
             TrainingStep.Append(G, Request.Recompute);
         }
-        return G.Build(new WorkloadInfo(Model.Name, Request.Phase.Name(), B, Q, Ctx, T) { Stack = Stack.Name });
+        return G.Build(new WorkloadInfo(Model.Name, Request.Phase.Name(), B, Q, Ctx, T));
     }
 }
