@@ -124,4 +124,19 @@ public class StackCliTests
         var table = CliHarness.Run("validate", "--summary");
         Assert.Contains("e2e/llama2-7b.json (graph)", table.Out);
     }
+
+    [Fact]
+    public void AnExportedPytorchTraceRunsExactlyAsTheModel()
+    {
+        using var tmp = new CliHarness.TempDir();
+        var trace = tmp.File("pytorch.json");
+        var export = CliHarness.Run("export", "--model", "llama2-7b", "--phase", "decode", "--batch", "8", "--stack", "pytorch", "--out", trace);
+        Assert.True(export.ExitCode == 0, export.Error);
+        Assert.Contains("\"access\":\"strided\"", File.ReadAllText(trace));
+        var direct = CliHarness.Run("run", "--hardware", "h100", "--model", "llama2-7b", "--phase", "decode", "--batch", "8",
+            "--stack", "pytorch", "--launch", "eager", "--format", "json", "--ops");
+        var fromTrace = CliHarness.Run("run", "--hardware", "h100", "--trace", trace, "--launch", "eager", "--format", "json", "--ops");
+        Assert.True(fromTrace.ExitCode == 0, fromTrace.Error);
+        Assert.Equal(direct.Out, fromTrace.Out);
+    }
 }

@@ -60,7 +60,7 @@ public static class Execution
 
     /// <summary>The graph with its stack and launch mode named, for the report.</summary>
     public static WorkloadGraph Named(WorkloadGraph graph, string launch, Workloads.Stacks.SoftwareStack? stack) =>
-        graph.WithInfo(graph.Info with { Stack = stack?.Name, Launch = launch });
+        graph.WithInfo(graph.Info with { Stack = stack?.Name ?? graph.Info.Stack, Launch = launch });
 
     /// <summary>Applies a placement policy (resident, fit, offload) to the graph.</summary>
     public static WorkloadGraph Place(WorkloadGraph graph, IDeviceModel device, string policy) => Place(graph, device, policy, "fit");

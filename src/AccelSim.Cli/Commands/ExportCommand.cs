@@ -18,6 +18,7 @@ public static class ExportCommand
         c.SetAction(p =>
         {
             var graph = workload.Build(p);
+            if (workload.StackFor(p) is { } stack) graph = graph.WithInfo(graph.Info with { Stack = stack.Name });
             var target = p.GetValue(outPath)!;
             WriteTrace(graph, target);
             cli.Out.WriteLine($"wrote {graph.Ops.Count} ops, {graph.Tensors.Count} tensors to {target}");

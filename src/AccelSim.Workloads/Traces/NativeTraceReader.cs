@@ -16,10 +16,10 @@ public static class NativeTraceReader
     private const int MaxProblems = 100;
 
     private static readonly string[] RootKeys = ["schema", "workload", "tensors", "ops"];
-    private static readonly string[] WorkloadKeys = ["name", "phase", "batch", "seq_len", "context", "tokens"];
+    private static readonly string[] WorkloadKeys = ["name", "phase", "batch", "seq_len", "context", "tokens", "stack"];
     private static readonly string[] TensorKeys = ["id", "name", "shape", "dtype", "role"];
     private static readonly string[] OpKeys =
-        ["id", "name", "kind", "layer", "inputs", "outputs", "flops", "dtype", "bytes_read", "bytes_written", "gemm", "attention", "host_calls"];
+        ["id", "name", "kind", "layer", "inputs", "outputs", "flops", "dtype", "bytes_read", "bytes_written", "gemm", "attention", "host_calls", "access"];
     private static readonly string[] GemmKeys = ["batch", "m", "n", "k", "weight_shared"];
     private static readonly string[] AttentionKeys = ["batch", "heads_q", "heads_kv", "head_dim", "query_len", "kv_len", "causal"];
 
@@ -107,9 +107,10 @@ public static class NativeTraceReader
             var seq = Long(w, "workload", "seq_len", 0);
             var ctx = Long(w, "workload", "context", 0);
             var tokens = Long(w, "workload", "tokens", 0);
-            return name is null || phase is null || batch is null || seq is null || ctx is null || tokens is null
+            var stack = w["stack"] is null ? null : String(w, "workload", "stack");
+            return name is null || phase is null || batch is null || seq is null || ctx is null || tokens is null || (w["stack"] is not null && stack is null)
                 ? null
-                : new WorkloadInfo(name, phase, batch.Value, seq.Value, ctx.Value, tokens.Value);
+                : new WorkloadInfo(name, phase, batch.Value, seq.Value, ctx.Value, tokens.Value) { Stack = stack };
         }
 
         /// <summary>Tensor ids declared under "tensors", valid or not: an op referring to a
@@ -202,14 +203,20 @@ public static class NativeTraceReader
                 var bytesRead = o["bytes_read"] is null ? null : Long(o, path, "bytes_read", 0);
                 var bytesWritten = o["bytes_written"] is null ? null : Long(o, path, "bytes_written", 0);
                 var hostCalls = o["host_calls"] is null ? 1 : Int(o, path, "host_calls", 1);
+                ElementAccess? access = ElementAccess.Unspecified;
+                if (o["access"] is { } accessToken)
+                {
+                    access = (string?)accessToken switch { "vectorized" => ElementAccess.Vectorized, "strided" => ElementAccess.Strided, _ => null };
+                    if (access is null) Problem($"{path}.access", $"expected \"vectorized\" or \"strided\", got {accessToken.ToString(Newtonsoft.Json.Formatting.None)}");
+                }
                 var gemm = Gemm(o, path);
                 var attention = Attention(o, path);
                 var ok = id is not null && name is not null && kind is not null && layer is not null && inputs is not null
                     && outputs is not null && flops is not null && dtype is not null
                     && (o["bytes_read"] is null || bytesRead is not null) && (o["bytes_written"] is null || bytesWritten is not null)
-                    && (o["gemm"] is null || gemm is not null) && (o["attention"] is null || attention is not null) && hostCalls is not null;
+                    && (o["gemm"] is null || gemm is not null) && (o["attention"] is null || attention is not null) && hostCalls is not null && access is not null;
                 specs.Add(ok
-                    ? new OpSpec(name!, kind!.Value, layer!.Value, inputs!, outputs!, flops!.Value, dtype!.Value, gemm, attention, bytesRead, bytesWritten, hostCalls!.Value)
+                    ? new OpSpec(name!, kind!.Value, layer!.Value, inputs!, outputs!, flops!.Value, dtype!.Value, gemm, attention, bytesRead, bytesWritten, hostCalls!.Value) { Access = access!.Value }
                     : null);
             }
             if (_problems.Count > 0) return list;
@@ -249,6 +256,7 @@ public static class NativeTraceReader
                     list.Add(new Op(i, s.Name, s.Kind, s.Layer, s.Inputs, s.Outputs, s.Flops, s.DType, s.Gemm, s.Attention, s.BytesRead, s.BytesWritten)
                     {
                         HostCalls = s.HostCalls,
+                        Access = s.Access,
                     });
                 }
                 catch (Exception e) when (e is ArgumentException or OverflowException)
@@ -406,7 +414,10 @@ public static class NativeTraceReader
     }
 
     private sealed record OpSpec(string Name, OpKind Kind, int Layer, List<Tensor> Inputs, List<Tensor> Outputs, long Flops, DType DType,
-        GemmShape? Gemm, AttentionShape? Attention, long? BytesRead, long? BytesWritten, int HostCalls);
+        GemmShape? Gemm, AttentionShape? Attention, long? BytesRead, long? BytesWritten, int HostCalls)
+    {
+        public ElementAccess Access { get; init; }
+    }
 
     private sealed class OpList
     {
