@@ -172,4 +172,20 @@ public class StackTests
         var e = Assert.Throws<InputException>(() => StackLoader.LoadNamed("vllm"));
         Assert.Contains("fused, pytorch", e.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void NativeTracesKeepTheStackAndEachOpsAccess()
+    {
+        var g = Build("llama2-7b", WorkloadRequest.Prefill(1, 64), "pytorch");
+        g = g.WithInfo(g.Info with { Stack = "pytorch" });
+        var text = Traces.NativeTraceWriter.ToText(g);
+        var back = Traces.NativeTraceReader.ReadText(text);
+        Assert.Equal("pytorch", back.Info.Stack);
+        Assert.Equal(g.Ops.Select(o => o.Access), back.Ops.Select(o => o.Access));
+        Assert.Contains(back.Ops, o => o.Access == ElementAccess.Strided);
+        Assert.Contains(back.Ops, o => o.Access == ElementAccess.Vectorized);
+
+        var bad = Assert.Throws<InputException>(() => Traces.NativeTraceReader.ReadText(text.Replace("\"access\":\"strided\"", "\"access\":\"diagonal\"")));
+        Assert.Contains(bad.Problems, p => p.Path!.EndsWith(".access", StringComparison.Ordinal) && p.Message.Contains("\"strided\"", StringComparison.Ordinal));
+    }
 }
