@@ -139,4 +139,14 @@ public class StackCliTests
         Assert.True(fromTrace.ExitCode == 0, fromTrace.Error);
         Assert.Equal(direct.Out, fromTrace.Out);
     }
+
+    [Fact]
+    public void ListStacksShowsTheBundledStacks()
+    {
+        var o = CliHarness.Run("list", "stacks");
+        Assert.True(o.ExitCode == 0, o.Error);
+        Assert.Contains("unfused_fp32", o.Out);
+        Assert.Contains("slice_copy", o.Out);
+        Assert.Contains("fused", o.Out);
+    }
 }
