@@ -2,6 +2,9 @@ using AccelSim.Core.Config;
 using AccelSim.Core.Graph;
 using AccelSim.Workloads.Models;
 using AccelSim.Workloads.Stacks;
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
 
 namespace AccelSim.Workloads.Tests;
 
@@ -188,4 +191,20 @@ public class StackTests
         var bad = Assert.Throws<InputException>(() => Traces.NativeTraceReader.ReadText(text.Replace("\"access\":\"strided\"", "\"access\":\"diagonal\"")));
         Assert.Contains(bad.Problems, p => p.Path!.EndsWith(".access", StringComparison.Ordinal) && p.Message.Contains("\"strided\"", StringComparison.Ordinal));
     }
+
+    /// <summary>Law: for any shape, the pytorch stack keeps the fused stack's FLOPs (the final norm on the last
+    /// token aside) and launches 37 kernels per Llama layer; every layer's framework kernels are marked.</summary>
+    [Property(MaxTest = 25)]
+    public Property PytorchLoweringConservesFlopsForAnyShape() =>
+        Prop.ForAll(Gen.Choose(1, 4).ToArbitrary(), Gen.Choose(1, 700).ToArbitrary(), Gen.Choose(0, 1).ToArbitrary(), (batch, len, decode) =>
+        {
+            var request = decode == 1 ? WorkloadRequest.Decode(batch, len) : WorkloadRequest.Prefill(batch, len);
+            var fused = Build("llama3-8b", request, null);
+            var pytorch = Build("llama3-8b", request, "pytorch");
+            static long Flops(WorkloadGraph g) => g.Ops.Where(o => !o.Name.StartsWith("final_norm", StringComparison.Ordinal)).Sum(o => o.Flops);
+            var perLayer = pytorch.Ops.Where(o => o.Layer >= 0).GroupBy(o => o.Layer).All(l => l.Count() == 37);
+            var marked = pytorch.Ops.Where(o => o.Layer >= 0 && o.Kind is not (OpKind.MatMul or OpKind.Attention)).All(o => o.Access != ElementAccess.Unspecified);
+            return (Flops(fused) == Flops(pytorch) && perLayer && marked)
+                .Label($"batch {batch}, {(decode == 1 ? "context" : "seq")} {len}: flops {Flops(fused)} vs {Flops(pytorch)}, 37 per layer {perLayer}, marked {marked}");
+        });
 }
