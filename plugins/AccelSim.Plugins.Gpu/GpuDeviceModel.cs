@@ -113,6 +113,7 @@ public sealed partial class GpuDeviceModel : IDeviceModel, IHostDispatchDevice
         ArgumentNullException.ThrowIfNull(op);
         if (HostSideCost(op) is { } hostSide) return hostSide;
         if (op.Transfer is { } transfer) return TierCopy(op, transfer);
+        if (op.Access != ElementAccess.Unspecified && op.Kind is not (OpKind.MatMul or OpKind.Attention)) return FrameworkKernel(op);
         return op.Kind switch
         {
             OpKind.MatMul when op.Gemm is { } g && g.M > 0 && g.N > 0 && g.K > 0 && g.Batch > 0 => Gemm(op, g),
@@ -310,13 +311,39 @@ public sealed partial class GpuDeviceModel : IDeviceModel, IHostDispatchDevice
             string.Create(CultureInfo.InvariantCulture, $"{what}: {traffic.Hbm} B hbm, {traffic.L2} B l2"));
     }
 
+    /// <summary>A framework's generic element-wise kernel, copy or row reduction (<see cref="Op.Access"/>),
+    /// as an unfused stack launches it (docs/stacks.md). It pays the device-side launch gap of back-to-back
+    /// kernels (<c>stream.launch_gap_s</c>) and lasts at least its floor. A vectorised kernel streams its
+    /// bytes like any other (floor <c>stream.vectorized_min_s</c>); a strided one computes every element's
+    /// address from its index, so it is paced by an element rate (<c>stream.strided_elements_per_clock_per_sm</c>;
+    /// elements: the output's, a reduction's: the input's) as well as by its bytes, whichever is longer
+    /// (floor <c>stream.strided_min_s</c>, a reduction's <c>stream.reduction_min_s</c>).</summary>
+    private OpCost FrameworkKernel(Op op)
+    {
+        var dt = ComputeDType(op);
+        var traffic = Split(op);
+        var gap = Spec.StreamLaunchGapS;
+        var flopsS = op.Flops / SustainedFlops(DType.Fp32);
+        if (op.Access == ElementAccess.Vectorized)
+        {
+            return Build(op, dt, flopsS, traffic, 1, gap + Spec.VectorizedMinS,
+                string.Create(CultureInfo.InvariantCulture, $"vectorised element-wise: {traffic.Hbm} B hbm, {traffic.L2} B l2"), gap);
+        }
+        var reduction = op.Kind == OpKind.Reduction;
+        long elements = 0;
+        foreach (var t in reduction ? op.Inputs : op.Outputs) elements += t.Elements;
+        var computeS = Math.Max(elements / Spec.StridedElementsPerS, flopsS);
+        return Build(op, dt, computeS, traffic, 1, gap + (reduction ? Spec.ReductionMinS : Spec.StridedMinS),
+            string.Create(CultureInfo.InvariantCulture, $"strided {(reduction ? "reduction" : "element-wise")}: {elements} elements, {traffic.Hbm} B hbm, {traffic.L2} B l2"), gap);
+    }
+
     /// <summary>Energy of a kernel's bytes: HBM reads and writes and L2 traffic.</summary>
     private double BytePj(Traffic traffic) =>
         traffic.HbmRead * Spec.PjPerByteHbm + traffic.HbmWrite * Spec.Power.PjPerByteHbmWrite + traffic.L2 * Spec.PjPerByteL2;
 
-    private OpCost Build(Op op, DType dt, double computeS, Traffic traffic, double hbmEfficiency, double minS, string note)
+    private OpCost Build(Op op, DType dt, double computeS, Traffic traffic, double hbmEfficiency, double minS, string note, double? startS = null)
     {
-        var start = Spec.KernelStartS;
+        var start = startS ?? Spec.KernelStartS;
         var transfers = new List<TransferDemand>(2);
         double memS = 0;
         if (traffic.Hbm > 0)

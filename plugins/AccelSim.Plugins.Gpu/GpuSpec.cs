@@ -82,6 +82,26 @@ public sealed class GpuSpec
     public required double MinKernelS { get; init; }
     public required double CopyMinS { get; init; }
 
+    // a framework's generic element-wise kernels (Op.Access): docs/stacks.md
+    /// <summary>Device-side gap between back-to-back kernels replayed from a CUDA graph, paid by each
+    /// framework element-wise kernel instead of <see cref="KernelStartS"/> (family).</summary>
+    public required double StreamLaunchGapS { get; init; }
+
+    /// <summary>Shortest vectorised element-wise kernel, launch gap excluded (family).</summary>
+    public required double VectorizedMinS { get; init; }
+
+    /// <summary>Elements per SM clock per SM that a strided (non-vectorised) element-wise kernel processes (family).</summary>
+    public required double StridedElementsPerClockPerSm { get; init; }
+
+    /// <summary>Element rate of strided element-wise kernels: elements per clock per SM x SMs x boost clock.</summary>
+    public double StridedElementsPerS => StridedElementsPerClockPerSm * SmCount * ClockMHz * 1e6;
+
+    /// <summary>Shortest strided element-wise kernel, launch gap excluded (family).</summary>
+    public required double StridedMinS { get; init; }
+
+    /// <summary>Shortest strided row reduction (a mean over a few rows by one CTA), launch gap excluded (family).</summary>
+    public required double ReductionMinS { get; init; }
+
     // host link
     public required double PcieBandwidthBps { get; init; }
     public required double PcieLatencyS { get; init; }
@@ -183,6 +203,11 @@ public sealed class GpuSpec
             KernelStartS = b.Number("launch.kernel_start_s"),
             MinKernelS = b.Number("launch.min_kernel_s"),
             CopyMinS = b.Number("launch.copy_min_s"),
+            StreamLaunchGapS = b.Number("stream.launch_gap_s"),
+            VectorizedMinS = b.Number("stream.vectorized_min_s"),
+            StridedElementsPerClockPerSm = b.Positive("stream.strided_elements_per_clock_per_sm"),
+            StridedMinS = b.Number("stream.strided_min_s"),
+            ReductionMinS = b.Number("stream.reduction_min_s"),
             PcieBandwidthBps = b.Positive("host.pcie.bandwidth_Bps"),
             PcieLatencyS = b.Number("host.pcie.latency_s"),
             PciePinnedEfficiency = b.Number("host.pcie.pinned_efficiency", 0, 1, exclusiveMin: true),

@@ -133,6 +133,10 @@ public static class JsonReport
             };
         }
         // Power and energy efficiency (added after energy_breakdown_j; see docs/energy.md).
+        // The software stack and launch mode, for workloads built from a model (docs/stacks.md).
+        var workload = (JObject)root["workload"]!;
+        if (wl.Stack is not null) workload["stack"] = wl.Stack;
+        if (wl.Launch is not null) workload["launch"] = wl.Launch;
         root["power_w"] = new JObject { ["average"] = Num(m.AveragePowerW), ["peak"] = Num(m.PeakPowerW) };
         root["tokens_per_j"] = Num(m.TokensPerJ);
         if (m.Carbon is { } c) root["carbon"] = CarbonJson(c);

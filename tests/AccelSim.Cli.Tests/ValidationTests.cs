@@ -40,7 +40,7 @@ public class ValidationTests
     public void EveryMeasuredRowIsPredicted()
     {
         var r = Report.Value;
-        Assert.Equal(83 + 20 + 15 + 2 * 8, r.Rows.Count);
+        Assert.Equal(83 + 20 + 15 + 2 * 8 + 2 * 12, r.Rows.Count);
         Assert.All(r.Rows, row => Assert.True(row.PredictedMs > 0 && double.IsFinite(row.PredictedMs), row.Label));
         Assert.Equal(r.Rows.Average(x => x.AbsErrorPct), r.OverallMapePct, 9);
         Assert.True(r.Worst(5).Zip(r.Worst(5).Skip(1)).All(p => p.First.AbsErrorPct >= p.Second.AbsErrorPct));
@@ -65,6 +65,31 @@ public class ValidationTests
         var gemv = Assert.Single(power, r => r.Label.StartsWith("gemm bf16 1x28672x8192", StringComparison.Ordinal));
         Assert.Contains("model full clock", gemv.Label);
         Assert.True(gemv.PredictedMs < 600);
+    }
+
+    [Fact]
+    public void EndToEndRowsArePredictedWithThePytorchStackInBothLaunchModes()
+    {
+        var graph = Assert.Single(Report.Value.Files, f => f.File == "e2e/llama2-7b.json (graph)");
+        var eager = Assert.Single(Report.Value.Files, f => f.File == "e2e/llama2-7b.json (eager)");
+        Assert.Equal(12, graph.Rows);
+        Assert.Equal(12, eager.Rows);
+        // Graph replay: the pytorch stack's kernels and their device costs alone (docs/stacks.md); 5.7% MAPE,
+        // worst row 12.1% (prefill of 128 tokens). The bounds leave room for changes of the GEMM model.
+        Assert.True(graph.MapePct <= 10.0, $"graph MAPE {graph.MapePct:F1}%");
+        Assert.True(graph.MaxAbsErrorPct <= 20.0, $"graph max {graph.MaxAbsErrorPct:F1}%");
+        // Eager: plus the host dispatch model (host.dispatch_*); 11.9% MAPE, worst 23.2%.
+        Assert.True(eager.MapePct <= 15.0, $"eager MAPE {eager.MapePct:F1}%");
+        Assert.True(eager.MaxAbsErrorPct <= 26.0, $"eager max {eager.MaxAbsErrorPct:F1}%");
+        var rows = Report.Value.Rows.Where(r => r.File.StartsWith("e2e/", StringComparison.Ordinal)).ToArray();
+        Assert.Contains(rows, r => r.Label == "llama2-7b prefill b1 s2048 graph" && Math.Abs(r.MeasuredMs - 61.313) < 0.01);
+        Assert.Contains(rows, r => r.Label == "llama2-7b decode b8 ctx2048 eager" && Math.Abs(r.MeasuredMs - 20.875) < 0.01);
+        // An eager run is never faster than the same kernels replayed from a graph.
+        foreach (var g in rows.Where(r => r.File.EndsWith("(graph)", StringComparison.Ordinal)))
+        {
+            var e = rows.Single(r => r.Label == g.Label[..^"graph".Length] + "eager");
+            Assert.True(e.PredictedMs >= g.PredictedMs, g.Label);
+        }
     }
 
     [Fact]

@@ -34,6 +34,11 @@ public static class CommonOptions
         DefaultValueFactory = _ => "table",
     }.AcceptOnlyFromAmong("table", "json");
 
+    public static Option<string?> Launch() => new Option<string?>("--launch")
+    {
+        Description = "How kernels are launched: graph (CUDA-graph replay, no host cost) or eager (a host thread issues every kernel, as eager PyTorch does); default: the stack's",
+    }.AcceptOnlyFromAmong("graph", "eager");
+
     public static Option<string?> Out() => new("--out") { Description = "Also write the JSON report to this file" };
 
     public static Option<string?> Timeline() => new("--timeline") { Description = "Write a Perfetto/Chrome trace-event timeline to this file" };

@@ -18,12 +18,13 @@ public static class CompareCommand
         var hardware = new Option<string>("--hardware") { Required = true, Description = "Comma-separated hardware names or paths" };
         var workload = new WorkloadOptions(c);
         var placement = new PlacementOptions(c);
-        var schedules = new Option<string?>("--schedule") { Description = "Comma-separated schedules: sequential, dataflow, auto, eager (default: sequential, or eager for a trace that records an eager program)" };
+        var schedules = new Option<string?>("--schedule") { Description = "Comma-separated schedules: sequential, dataflow, auto, eager (eager: alias of --launch eager; default: sequential, or eager where the trace or the stack launches eagerly)" };
+        var launch = CommonOptions.Launch();
         var set = CommonOptions.Set();
         set.Description = "Override a hardware field on every device: --set memory.hbm.bandwidth_Bps=6.4e12 (repeatable; each device must have the field)";
         var format = CommonOptions.Format();
         var outPath = CommonOptions.Out();
-        foreach (var o in new Option[] { hardware, schedules, set, format, outPath }) c.Options.Add(o);
+        foreach (var o in new Option[] { hardware, schedules, launch, set, format, outPath }) c.Options.Add(o);
 
         c.SetAction(p =>
         {
@@ -31,9 +32,9 @@ public static class CompareCommand
             var configs = LoadAll(hardwareNames, p.GetValue(set));
             OutputFiles.Check((p.GetValue(outPath), "--out"));
             var graph = workload.Build(p);
+            var stack = workload.StackFor(p);
             var explicitSchedules = p.GetValue(schedules);
-            var (defaultSchedule, defaultLaunch) = Execution.ResolveSchedule(null, graph.Info);
-            var scheduleNames = explicitSchedules is null ? [defaultSchedule] : Split(explicitSchedules, "--schedule");
+            var scheduleNames = explicitSchedules is null ? [null] : Split(explicitSchedules, "--schedule").Select(x => (string?)x).ToArray();
 
             using var services = Composition.Build(p.GetValue(CommonOptions.Plugins));
             var runs = new List<RunMetrics>();
@@ -43,11 +44,13 @@ public static class CompareCommand
                 var placed = placement.Apply(p, graph, device);
                 foreach (var s in scheduleNames)
                 {
-                    var schedule = Execution.Schedule(s);
-                    var metrics = Execution.Simulate(placed, device, schedule, services.Bus(), null, progress: true).Metrics;
-                    var launch = explicitSchedules is null ? defaultLaunch : Execution.ResolveSchedule(s, graph.Info).Launch;
-                    runs.Add(Execution.Annotate(metrics with { Launch = Execution.Reported(launch) }, placed, device, schedule,
-                        new HardwareContext(config, services.Registry(), s)));
+                    var (scheduleName, decision) = Execution.ResolveSchedule(s, graph.Info, p.GetValue(launch), stack);
+                    var mode = device is Core.Simulation.IHostDispatchDevice ? decision.Mode : Core.Simulation.LaunchMode.Graph; // no host model: kernel by kernel
+                    var named = Execution.Named(placed, mode, stack);
+                    var schedule = Execution.Schedule(scheduleName);
+                    var metrics = Execution.Simulate(named, device, schedule, services.Bus(), null, progress: true).Metrics;
+                    runs.Add(Execution.Annotate(metrics with { Launch = device is Core.Simulation.IHostDispatchDevice ? Execution.Reported(decision) : null },
+                        named, device, schedule, new HardwareContext(config, services.Registry(), scheduleName)));
                 }
             }
             var fastest = Fastest(runs);
@@ -137,7 +140,9 @@ public static class CompareCommand
     private static void Render(IReadOnlyList<RunMetrics> runs, RunMetrics? fastest, IAnsiConsole console)
     {
         var first = runs[0].Workload;
-        console.MarkupLine($"[bold]{Markup.Escape(first.Name)}[/] {Markup.Escape(first.Phase)} | batch {first.Batch} | seq {first.SeqLen} | context {first.Context} | {runs[0].OpCount} ops");
+        console.MarkupLine($"[bold]{Markup.Escape(first.Name)}[/] {Markup.Escape(first.Phase)} | batch {first.Batch} | seq {first.SeqLen} | context {first.Context} | {runs[0].OpCount} ops" +
+            (first.Stack is null ? "" : $" | stack {Markup.Escape(first.Stack)}") +
+            $" | launch {Markup.Escape(string.Join(",", runs.Select(r => r.Workload.Launch ?? "graph").Distinct()))}");
         if (runs[0].Launch?.Note(first) is { } note) console.MarkupLine(Markup.Escape(note));
         var table = new Table().AddColumns("hardware", "schedule", "latency", "tokens/s", "compute util", "memory-bw util",
             "off-chip bytes", "memory-bound time", "energy", "tokens/J", "spilled", "over capacity", "on estimates");

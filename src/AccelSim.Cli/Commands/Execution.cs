@@ -41,26 +41,47 @@ public static class Execution
         _ => throw new Core.Config.InputException(null, "--schedule", $"expected sequential, dataflow, auto or eager, got '{name}'"),
     };
 
-    /// <summary>The schedule a run uses and the launch decision behind it. An explicit <c>--schedule</c>
-    /// wins (eager is an eager launch, every other schedule a graph launch); without one, the workload
-    /// decides through <see cref="LaunchDecision.Resolve"/> (a trace that records an eager program runs
-    /// eager) and the default is the sequential schedule (graph replay). A launch option plugs in as the
-    /// <paramref name="requested"/> mode.</summary>
-    public static (string Schedule, LaunchDecision Launch) ResolveSchedule(string? schedule, WorkloadInfo info, LaunchMode? requested = null)
+    /// <summary>The schedule a run uses and the launch decision behind it (docs/stacks.md, "Launch modes").
+    /// <c>--launch</c> wins; <c>--schedule eager</c> is its alias for eager; any other explicit
+    /// <c>--schedule</c> is a graph launch unless <c>--launch eager</c> says otherwise. Without either, the
+    /// workload decides through <see cref="LaunchDecision.Resolve"/>: a trace that records an eager program
+    /// runs eager, then the stack's own launch mode (plain PyTorch launches eagerly), else graph replay.
+    /// Eager launch runs on the sequential schedule only: a host issuing kernels one by one and a layer
+    /// fused into one pipeline exclude each other.</summary>
+    public static (string Schedule, LaunchDecision Launch) ResolveSchedule(string? schedule, WorkloadInfo info,
+        string? launch = null, Workloads.Stacks.SoftwareStack? stack = null)
     {
-        if (schedule is not null)
+        ArgumentNullException.ThrowIfNull(info);
+        LaunchMode? requested = null;
+        if (launch is not null)
         {
-            var mode = requested ?? (schedule == "eager" ? LaunchMode.Eager : LaunchMode.Graph);
-            return (schedule, new LaunchDecision(mode, LaunchSource.Option));
+            if (!LaunchModes.TryParse(launch, out var m))
+                throw new Core.Config.InputException(null, "--launch", $"expected graph or eager, got '{launch}'");
+            requested = m;
         }
-        var decision = LaunchDecision.Resolve(requested, info);
-        return (decision.Mode == LaunchMode.Eager ? "eager" : "sequential", decision);
+        if (schedule == "eager")
+        {
+            if (requested == LaunchMode.Graph)
+                throw new Core.Config.InputException(null, "--launch", "--schedule eager is eager launch; drop --launch graph or use --schedule sequential");
+            return ("eager", new LaunchDecision(LaunchMode.Eager, LaunchSource.Option));
+        }
+        if (schedule is not null && requested is null) requested = LaunchMode.Graph;
+        var decision = LaunchDecision.Resolve(requested, info, stack?.Launch);
+        if (decision.Mode != LaunchMode.Eager) return (schedule ?? "sequential", decision);
+        if (schedule is not null && schedule != "sequential")
+            throw new Core.Config.InputException(null, "--launch",
+                $"eager launch issues kernels one by one from the host and runs with --schedule sequential only, got '{schedule}'");
+        return ("eager", decision);
     }
 
     /// <summary>The decision worth recording in a report: an eager launch, or one the workload decided;
     /// a graph launch by default or by option leaves the report as it always was.</summary>
     public static LaunchDecision? Reported(LaunchDecision d) =>
         d.Source == LaunchSource.Workload || d.Mode == LaunchMode.Eager ? d : null;
+
+    /// <summary>The graph with its stack and launch mode named, for the report.</summary>
+    public static WorkloadGraph Named(WorkloadGraph graph, LaunchMode launch, Workloads.Stacks.SoftwareStack? stack) =>
+        graph.WithInfo(graph.Info with { Stack = stack?.Name ?? graph.Info.Stack, Launch = launch.Name() });
 
     /// <summary>Applies a placement policy (resident, fit, offload) to the graph.</summary>
     public static WorkloadGraph Place(WorkloadGraph graph, IDeviceModel device, string policy) => Place(graph, device, policy, "fit");

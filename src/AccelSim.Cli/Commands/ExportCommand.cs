@@ -20,6 +20,7 @@ public static class ExportCommand
             var target = p.GetValue(outPath)!;
             OutputFiles.Check((target, "--out"));
             var graph = workload.Build(p);
+            if (workload.StackFor(p) is { } stack) graph = graph.WithInfo(graph.Info with { Stack = stack.Name });
             WriteTrace(graph, target);
             cli.Out.WriteLine($"wrote {graph.Ops.Count} ops, {graph.Tensors.Count} tensors to {target}");
             return 0;

@@ -7,14 +7,14 @@ using Spectre.Console;
 
 namespace AccelSim.Cli.Commands;
 
-/// <summary><c>accelsim list hardware|models|plugins</c>.</summary>
+/// <summary><c>accelsim list hardware|models|stacks|plugins</c>.</summary>
 public static class ListCommand
 {
     public static Command Create(CliContext cli)
     {
-        var c = new Command("list", "List bundled hardware, bundled models or loaded device plugins");
-        var what = new Argument<string>("what") { Description = "hardware, models or plugins" };
-        what.AcceptOnlyFromAmong("hardware", "models", "plugins");
+        var c = new Command("list", "List bundled hardware, bundled models, bundled software stacks or loaded device plugins");
+        var what = new Argument<string>("what") { Description = "hardware, models, stacks or plugins" };
+        what.AcceptOnlyFromAmong("hardware", "models", "stacks", "plugins");
         c.Arguments.Add(what);
         var name = new Argument<string?>("name") { Description = "hardware: one device (bundled name or path) in detail", Arity = ArgumentArity.ZeroOrOne };
         c.Arguments.Add(name);
@@ -26,6 +26,7 @@ public static class ListCommand
                 case "hardware":
                     return p.GetValue(name) is { } one ? HardwareDetail(console, one, p.GetValue(CommonOptions.Plugins)) : Hardware(console, p.GetValue(CommonOptions.Plugins));
                 case "models": return Models(console);
+                case "stacks": return Stacks(console);
                 default: return Plugins(cli, console, p.GetValue(CommonOptions.Plugins));
             }
         });
@@ -84,6 +85,23 @@ public static class ListCommand
         console.Write(table);
         return 0;
     }
+
+    private static int Stacks(IAnsiConsole console)
+    {
+        var table = new Table().AddColumns("name", "launch", "norm", "rotary", "activation gate", "kv write", "logits", "host calls");
+        foreach (var name in BundledConfigs.Names(BundledConfigs.StacksDir))
+        {
+            var s = Workloads.Stacks.StackLoader.Load(Path.Combine(BundledConfigs.StacksDir, name + ".json"));
+            table.AddRow(Markup.Escape(s.Name), Workloads.Stacks.SoftwareStack.LaunchName(s.Launch), Snake(s.Norm), Snake(s.Rotary),
+                Snake(s.ActivationGate), Snake(s.KvCacheWrite), Snake(s.Logits), Snake(s.HostCalls));
+        }
+        console.Write(table);
+        return 0;
+    }
+
+    /// <summary>An enum value as the stack files spell it (UnfusedFp32 as unfused_fp32).</summary>
+    private static string Snake<T>(T value) where T : struct, Enum =>
+        System.Text.RegularExpressions.Regex.Replace(value.ToString(), "(?<=[a-z0-9])([A-Z])", "_$1").ToLowerInvariant();
 
     private static int Plugins(CliContext cli, IAnsiConsole console, string? folder)
     {

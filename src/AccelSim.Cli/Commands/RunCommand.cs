@@ -14,8 +14,9 @@ public static class RunCommand
         var c = new Command("run", "Simulate a workload on a device and report time, utilisation, energy and the memory wall");
         var hardware = CommonOptions.Hardware();
         var workload = new WorkloadOptions(c);
-        var schedule = new Option<string?>("--schedule") { Description = "sequential (kernel by kernel; the default), dataflow (each layer as one spatial pipeline) auto (per layer, whichever is faster) or eager (a host thread issues every op, as eager PyTorch does; the default for a trace that records an eager program)" };
+        var schedule = new Option<string?>("--schedule") { Description = "sequential (kernel by kernel; the default), dataflow (each layer as one spatial pipeline) auto (per layer, whichever is faster) or eager (alias of --launch eager: a host thread issues every op, as eager PyTorch does)" };
         var placement = new PlacementOptions(c);
+        var launch = CommonOptions.Launch();
         var roofline = new Option<string?>("--roofline") { Description = "Write every op on the device's roofline to this CSV file" };
         var rooflinePlot = new Option<string?>("--roofline-plot") { Description = "Write a log-log roofline plot (PNG) of every op to this file" };
         var set = CommonOptions.Set();
@@ -25,7 +26,7 @@ public static class RunCommand
         var ops = CommonOptions.Ops();
         var carbon = new CarbonOptions();
         foreach (var o in carbon.All) c.Options.Add(o);
-        foreach (var o in new Option[] { hardware, schedule, set, format, outPath, timeline, ops, roofline, rooflinePlot })
+        foreach (var o in new Option[] { hardware, schedule, launch, set, format, outPath, timeline, ops, roofline, rooflinePlot })
             c.Options.Add(o);
 
         c.SetAction(p =>
@@ -33,18 +34,24 @@ public static class RunCommand
             using var services = Composition.Build(p.GetValue(CommonOptions.Plugins));
             var config = CommonOptions.LoadHardware(p.GetValue(hardware)!, p.GetValue(set));
             var device = services.Registry().Create(config);
+            var stack = workload.StackFor(p);
             var graph = workload.Build(p);
             graph = placement.Apply(p, graph, device);
-            var (scheduleName, launch) = Execution.ResolveSchedule(p.GetValue(schedule), graph.Info);
-            if (scheduleName == "eager" && device is not IHostDispatchDevice)
+            var (scheduleName, decision) = Execution.ResolveSchedule(p.GetValue(schedule), graph.Info, p.GetValue(launch), stack);
+            var launchMode = decision.Mode;
+            if (launchMode == LaunchMode.Eager && device is not IHostDispatchDevice)
+            {
                 cli.Error.WriteLine($"note: {device.Name} has no host model; eager runs its ops kernel by kernel (the sequential schedule)");
+                launchMode = LaunchMode.Graph;
+            }
+            graph = Execution.Named(graph, launchMode, stack);
             return Execution.RunAndReport(cli, graph, device, Execution.Schedule(scheduleName), services.Bus(),
                 new OutputRequest(p.GetValue(format)!, p.GetValue(outPath), p.GetValue(timeline), p.GetValue(ops))
                 {
                     RooflinePath = p.GetValue(roofline),
                     RooflinePlotPath = p.GetValue(rooflinePlot),
                     Carbon = carbon.Resolve(p, config),
-                    Launch = device is IHostDispatchDevice ? Execution.Reported(launch) : null,
+                    Launch = device is IHostDispatchDevice ? Execution.Reported(decision) : null,
                 }, new HardwareContext(config, services.Registry(), scheduleName));
         });
         return c;

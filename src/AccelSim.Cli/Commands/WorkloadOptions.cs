@@ -2,6 +2,7 @@ using System.CommandLine;
 using AccelSim.Core.Config;
 using AccelSim.Core.Graph;
 using AccelSim.Workloads.Models;
+using AccelSim.Workloads.Stacks;
 using AccelSim.Workloads.Traces;
 
 namespace AccelSim.Cli.Commands;
@@ -21,6 +22,7 @@ public sealed class WorkloadOptions
     public Option<bool> Recompute { get; } = new("--recompute") { Description = "Training: recompute each layer's forward in backward instead of keeping activations" };
     public Option<string?> Weights { get; } = new("--weights") { Description = "Store matmul weights as int4, int8, fp8, bf16 or fp16 (changes bytes; devices with packed arithmetic run faster)" };
     public Option<string?> Sparsity { get; } = new("--sparsity") { Description = "N:M structured sparsity of matmul weights, e.g. 2:4 (changes bytes and effective FLOPs)" };
+    public Option<string?> Stack { get; } = new("--stack") { Description = "Software stack that lowers the model into kernels: fused (a serving engine, the default), pytorch (plain PyTorch modules) or a stack JSON file (docs/stacks.md)" };
 
     /// <summary>Default prompt (prefill, train) and cache (decode) length, capped by the model's positions.</summary>
     public const int DefaultTokens = 2048;
@@ -29,7 +31,7 @@ public sealed class WorkloadOptions
     {
         command.Options.Add(Model);
         if (allowTrace) command.Options.Add(Trace);
-        foreach (var o in new Option[] { Phase, Batch, Seq, Context, DType, ExpertSkew, Recompute, Weights, Sparsity }) command.Options.Add(o);
+        foreach (var o in new Option[] { Phase, Batch, Seq, Context, DType, ExpertSkew, Recompute, Weights, Sparsity, Stack }) command.Options.Add(o);
     }
 
     /// <summary>Whether the command line gave <paramref name="option"/> (not its default).</summary>
@@ -44,6 +46,20 @@ public sealed class WorkloadOptions
         return WeightFormat.Apply(graph,
             weights is null ? null : WeightFormat.ParseWeights(weights, "--weights"),
             sparsity is null ? null : NmSparsity.Parse(sparsity, "--sparsity"));
+    }
+
+    /// <summary>The software stack of <c>--stack</c> (bundled name or file), the fused one without it;
+    /// null for a trace, whose kernels are those it recorded.</summary>
+    public SoftwareStack? StackFor(ParseResult p)
+    {
+        var name = p.GetValue(Stack);
+        if (p.GetValue(Trace) is not null)
+        {
+            if (name is not null)
+                throw new InputException(null, "--stack", "a trace records its own kernels; --stack applies to --model");
+            return null;
+        }
+        return name is null ? SoftwareStack.Fused : StackLoader.LoadNamed(name);
     }
 
     private WorkloadGraph BuildGraph(ParseResult p)
@@ -86,6 +102,7 @@ public sealed class WorkloadOptions
         {
             ExpertSkew = p.GetValue(ExpertSkew),
             Recompute = p.GetValue(Recompute),
+            Stack = StackFor(p) ?? SoftwareStack.Fused,
         };
         return ModelBuilderRegistry.Default.Build(config, request);
     }

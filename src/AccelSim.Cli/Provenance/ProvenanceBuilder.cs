@@ -17,9 +17,9 @@ public static class ProvenanceBuilder
     public const double EstimateFactor = 1.1;
 
     /// <summary>The provenance of a run without the estimate share (for reports that run no simulation).</summary>
-    public static RunProvenance Basic(HardwareConfig config, string scheduleName)
+    public static RunProvenance Basic(HardwareConfig config, string scheduleName, WorkloadInfo? info = null)
     {
-        var (stack, launch) = SoftwareStack.For(scheduleName);
+        var (stack, launch) = SoftwareStack.For(scheduleName, info);
         var counts = new SortedDictionary<string, int>(StringComparer.Ordinal);
         foreach (var path in config.NumericPaths())
         {
@@ -38,7 +38,7 @@ public static class ProvenanceBuilder
     public static RunProvenance Build(HardwareConfig config, PluginRegistry registry, WorkloadGraph graph, ISchedule schedule,
         string scheduleName, RunMetrics baseline)
     {
-        var basic = Basic(config, scheduleName);
+        var basic = Basic(config, scheduleName, graph.Info);
         var estimates = ParameterPerturbation.Tagged(config, ParameterSource.Estimate);
         if (estimates.Count == 0) return basic with { EstimateTimeShare = 0, EstimateLatencyChange = 0 };
 

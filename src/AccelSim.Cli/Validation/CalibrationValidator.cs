@@ -12,7 +12,8 @@ using Newtonsoft.Json.Linq;
 namespace AccelSim.Cli.Validation;
 
 /// <summary>Checks a device model against measured single-kernel times (the calibration folder's
-/// <c>gemm.json</c>, <c>attention.json</c>, <c>bandwidth.json</c>). Every prediction goes through the
+/// <c>gemm.json</c>, <c>attention.json</c>, <c>bandwidth.json</c>, <c>energy.json</c>) and whole forward
+/// passes (<c>e2e/*.json</c>, <see cref="EndToEndValidation"/>). Every prediction goes through the
 /// normal path: a single-op graph, the sequential schedule, the simulator, the makespan.</summary>
 public static class CalibrationValidator
 {
@@ -54,8 +55,11 @@ public static class CalibrationValidator
                 if (r is not null) rows.Add(r with { File = name });
             }
         }
+        var e2e = rows.Count;
+        rows.AddRange(EndToEndValidation.Rows(folder, device));
+        if (rows.Count > e2e) found++;
         if (found == 0)
-            throw new InputException(folder, null, $"no calibration files; expected one of {string.Join(", ", KnownFiles)}");
+            throw new InputException(folder, null, $"no calibration files; expected one of {string.Join(", ", KnownFiles)} or {EndToEndValidation.Folder}/*.json");
         // An error rather than a mean error of 0 % over nothing.
         if (rows.Count == 0)
             throw new InputException(folder, null, $"the calibration files ({found} found) hold no measurement rows; nothing to validate");

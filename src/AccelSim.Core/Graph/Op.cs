@@ -1,5 +1,19 @@
 namespace AccelSim.Core.Graph;
 
+/// <summary>How a framework's generic element-wise kernel (PyTorch's TensorIterator loops) reaches its operands.</summary>
+public enum ElementAccess
+{
+    /// <summary>Not a framework element-wise kernel: the device costs the op by its kind.</summary>
+    Unspecified,
+
+    /// <summary>Contiguous operands of one data type: wide vector loads and stores.</summary>
+    Vectorized,
+
+    /// <summary>A strided, broadcast or dtype-converting operand (a transposed or sliced view, a row
+    /// vector broadcast over a matrix, bf16 to fp32): every element's address is computed from its index.</summary>
+    Strided,
+}
+
 /// <summary>A move of bytes from tier <see cref="From"/> to tier <see cref="To"/> (tier names of the device).</summary>
 public readonly record struct TierTransfer(string From, string To);
 
@@ -85,6 +99,10 @@ public sealed class Op
     /// <summary>The host waits for this op to finish before it issues anything else (a value read back to
     /// the host: <c>.item()</c>, <c>nonzero</c>, a copy to host memory).</summary>
     public bool HostSync { get; init; }
+
+    /// <summary>How a framework's generic element-wise kernel reaches its operands (docs/stacks.md);
+    /// <see cref="ElementAccess.Unspecified"/> for a purpose-built kernel (every op of a fused stack, a trace).</summary>
+    public ElementAccess Access { get; init; }
 
     /// <summary>For a copy between memory tiers (weights streamed from host memory, KV swapped out),
     /// the tiers it moves bytes between; null for ordinary ops. Devices cost it on their copy path.</summary>

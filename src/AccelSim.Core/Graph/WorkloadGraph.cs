@@ -8,6 +8,14 @@ public sealed record WorkloadInfo(string Name, string Phase, long Batch, long Se
 {
     /// <summary>The program the workload was recorded from (an imported trace), or null for a built one.</summary>
     public Simulation.RecordedProgram? Recorded { get; init; }
+
+    /// <summary>The software stack that lowered the model into kernels (e.g. <c>fused</c>,
+    /// <c>pytorch</c>); null for a trace, whose kernels are those recorded.</summary>
+    public string? Stack { get; init; }
+
+    /// <summary>How the kernels are launched: <c>graph</c> (CUDA-graph replay) or <c>eager</c> (host
+    /// dispatch per op); null when not stated.</summary>
+    public string? Launch { get; init; }
 }
 
 /// <summary>A dataflow graph of ops. Edges run from the op that produces a tensor to every op that
@@ -84,6 +92,9 @@ public sealed class WorkloadGraph
     public const string CountRange = "2^63 - 1 (about 9.2e18)";
 
     public WorkloadInfo Info { get; }
+
+    /// <summary>The same ops and placement with another description (stack and launch mode named by the caller).</summary>
+    public WorkloadGraph WithInfo(WorkloadInfo info) => new(info, _ops, TierOf);
 
     /// <summary>Tensors a placement policy has put in a named tier (by tensor id); the rest are placed
     /// by the device model.</summary>

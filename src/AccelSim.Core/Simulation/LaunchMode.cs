@@ -22,6 +22,9 @@ public enum LaunchSource
 
     /// <summary>The workload records the program it came from (an imported eager PyTorch trace).</summary>
     Workload,
+
+    /// <summary>The software stack that lowered the model launches this way (plain PyTorch: eager).</summary>
+    Stack,
 }
 
 /// <summary>The program a workload was recorded from, when it was recorded rather than built: how its
@@ -43,17 +46,19 @@ public sealed record LaunchDecision(LaunchMode Mode, LaunchSource Source)
         LaunchSource.Workload when Mode == LaunchMode.Eager =>
             $"launch eager: the trace records an eager {info.Recorded?.Framework ?? "host"} program",
         LaunchSource.Workload => $"launch graph: the trace records a {info.Recorded?.Framework ?? "captured"} program launched from a graph",
+        LaunchSource.Stack when Mode == LaunchMode.Eager => $"launch eager: stack '{info.Stack}' launches its kernels from the host one by one (--launch graph for CUDA-graph replay)",
         _ => null,
     };
 
     /// <summary>The launch mode for a run: the one the user asked for, else the one the workload records,
-    /// else graph replay. This is the seam every launch option plugs into: a command passes what its
+    /// else the one the software stack launches with (<paramref name="stackLaunch"/>), else graph replay. This is the seam every launch option plugs into: a command passes what its
     /// options ask for (null when they ask nothing) and maps the decision to a schedule.</summary>
-    public static LaunchDecision Resolve(LaunchMode? requested, WorkloadInfo info)
+    public static LaunchDecision Resolve(LaunchMode? requested, WorkloadInfo info, LaunchMode? stackLaunch = null)
     {
         ArgumentNullException.ThrowIfNull(info);
         if (requested is { } r) return new LaunchDecision(r, LaunchSource.Option);
         if (info.Recorded is { } rec) return new LaunchDecision(rec.Launch, LaunchSource.Workload);
+        if (stackLaunch is { } s && s != LaunchMode.Graph) return new LaunchDecision(s, LaunchSource.Stack);
         return new LaunchDecision(LaunchMode.Graph, LaunchSource.Default);
     }
 }
@@ -82,6 +87,7 @@ public static class LaunchModes
         LaunchSource.Default => "default",
         LaunchSource.Option => "option",
         LaunchSource.Workload => "workload",
+        LaunchSource.Stack => "stack",
         _ => throw new ArgumentOutOfRangeException(nameof(s)),
     };
 }

@@ -108,7 +108,7 @@ public sealed class FalconGraphBuilder : IModelBuilder
                 x = dec.G.Residual(p + "mlp_residual", l, x, dec.Mlp(p, l, nm, h, model.IntermediateSize, ActKind.GeluErf, bias));
             }
         }
-        var xf = dec.Norm(NormKind.Layer, "ln_f", -1, x, h);
+        var xf = dec.FinalNorm(NormKind.Layer, "ln_f", x, h);
         return dec.Finish(xf, h, model.VocabSize, model.TieWordEmbeddings ? table : null);
     }
 }

@@ -71,7 +71,7 @@ public sealed class Gpt2GraphBuilder : IModelBuilder
             var hn2 = dec.Norm(NormKind.Layer, p + "ln_2", l, x, h);
             x = dec.G.Residual(p + "mlp_residual", l, x, dec.Mlp(p, l, hn2, h, model.IntermediateSize, act, bias: true));
         }
-        var xf = dec.Norm(NormKind.Layer, "ln_f", -1, x, h);
+        var xf = dec.FinalNorm(NormKind.Layer, "ln_f", x, h);
         return dec.Finish(xf, h, model.VocabSize, model.TieWordEmbeddings ? wte : null);
     }
 }

@@ -93,7 +93,7 @@ public sealed class LlamaGraphBuilder : IModelBuilder
                 : dec.Mlp(p, l, hn2, h, model.IntermediateSize, ActKind.SiluGate);
             x = dec.G.Residual(p + "mlp_residual", l, x, mlp);
         }
-        var xf = dec.Norm(NormKind.Rms, "final_norm", -1, x, h);
+        var xf = dec.FinalNorm(NormKind.Rms, "final_norm", x, h);
         return dec.Finish(xf, h, model.VocabSize, model.TieWordEmbeddings ? embed : null);
     }
 }

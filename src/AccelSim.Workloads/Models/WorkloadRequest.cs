@@ -21,6 +21,10 @@ public sealed record WorkloadRequest(Phase Phase, long Batch, long Seq, long Con
     /// in the backward pass and only the layer inputs are kept from the forward pass.</summary>
     public bool Recompute { get; init; }
 
+    /// <summary>The software stack that lowers the model into kernels (docs/stacks.md); the fused
+    /// implementation of a serving engine by default.</summary>
+    public Stacks.SoftwareStack Stack { get; init; } = Stacks.SoftwareStack.Fused;
+
     public static WorkloadRequest Prefill(long batch, long seq, DType? dtype = null) => new(Phase.Prefill, batch, seq, 0, dtype);
 
     public static WorkloadRequest Decode(long batch, long context, DType? dtype = null) => new(Phase.Decode, batch, 1, context, dtype);

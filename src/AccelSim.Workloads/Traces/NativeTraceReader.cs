@@ -18,11 +18,11 @@ public static class NativeTraceReader
 
     private static readonly string[] RootKeys = ["schema", "workload", "recorded", "tensors", "ops"];
     private static readonly string[] RecordedKeys = ["launch", "framework", "source"];
-    private static readonly string[] WorkloadKeys = ["name", "phase", "batch", "seq_len", "context", "tokens"];
+    private static readonly string[] WorkloadKeys = ["name", "phase", "batch", "seq_len", "context", "tokens", "stack"];
     private static readonly string[] TensorKeys = ["id", "name", "shape", "dtype", "role"];
     private static readonly string[] OpKeys =
         ["id", "name", "kind", "layer", "inputs", "outputs", "flops", "dtype", "bytes_read", "bytes_written", "gemm", "attention", "host_calls", "host_views",
-        "host_nested", "host_sync"];
+        "host_nested", "host_sync", "access"];
     private static readonly string[] GemmKeys = ["batch", "m", "n", "k", "weight_shared"];
     private static readonly string[] AttentionKeys = ["batch", "heads_q", "heads_kv", "head_dim", "query_len", "kv_len", "causal"];
 
@@ -108,9 +108,10 @@ public static class NativeTraceReader
             var seq = Long(w, "workload", "seq_len", 0);
             var ctx = Long(w, "workload", "context", 0);
             var tokens = Long(w, "workload", "tokens", 0);
-            return name is null || phase is null || batch is null || seq is null || ctx is null || tokens is null
+            var stack = w["stack"] is null ? null : String(w, "workload", "stack");
+            return name is null || phase is null || batch is null || seq is null || ctx is null || tokens is null || (w["stack"] is not null && stack is null)
                 ? null
-                : new WorkloadInfo(name, phase, batch.Value, seq.Value, ctx.Value, tokens.Value);
+                : new WorkloadInfo(name, phase, batch.Value, seq.Value, ctx.Value, tokens.Value) { Stack = stack };
         }
 
         /// <summary>The optional "recorded" object: the program the trace was recorded from.</summary>
@@ -241,19 +242,26 @@ public static class NativeTraceReader
                     Problem(Join(path, o["host_views"] is null ? "host_nested" : "host_views"),
                         $"host_views + host_nested ({views} + {hostNested}) exceed host_calls ({hostCalls}); they count calls among the op's host calls");
                 }
+                ElementAccess? access = ElementAccess.Unspecified;
+                if (o["access"] is { } accessToken)
+                {
+                    access = (string?)accessToken switch { "vectorized" => ElementAccess.Vectorized, "strided" => ElementAccess.Strided, _ => null };
+                    if (access is null) Problem($"{path}.access", $"expected \"vectorized\" or \"strided\", got {accessToken.ToString(Newtonsoft.Json.Formatting.None)}");
+                }
                 var gemm = Gemm(o, path);
                 var attention = Attention(o, path);
                 var ok = id is not null && name is not null && kind is not null && layer is not null && inputs is not null
                     && outputs is not null && flops is not null && dtype is not null
                     && (o["bytes_read"] is null || bytesRead is not null) && (o["bytes_written"] is null || bytesWritten is not null)
                     && (o["gemm"] is null || gemm is not null) && (o["attention"] is null || attention is not null) && hostCalls is not null
-                    && (o["host_views"] is null || hostViews is not null) && hostNested is not null && hostSync is not null;
+                    && (o["host_views"] is null || hostViews is not null) && hostNested is not null && hostSync is not null && access is not null;
                 specs.Add(ok
                     ? new OpSpec(name!, kind!.Value, layer!.Value, inputs!, outputs!, flops!.Value, dtype!.Value, gemm, attention, bytesRead, bytesWritten, hostCalls!.Value)
                     {
                         HostViews = views,
                         HostNested = hostNested!.Value,
                         HostSync = hostSync!.Value,
+                        Access = access!.Value,
                     }
                     : null);
             }
@@ -297,6 +305,7 @@ public static class NativeTraceReader
                         HostViews = s.HostViews,
                         HostNested = s.HostNested,
                         HostSync = s.HostSync,
+                        Access = s.Access,
                     });
                 }
                 catch (Exception e) when (e is ArgumentException or OverflowException)
@@ -477,6 +486,7 @@ public static class NativeTraceReader
         public int HostViews { get; init; }
         public int HostNested { get; init; }
         public bool HostSync { get; init; }
+        public ElementAccess Access { get; init; }
     }
 
     private sealed class OpList

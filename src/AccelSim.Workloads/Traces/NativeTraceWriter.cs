@@ -91,6 +91,10 @@ public static class NativeTraceWriter
         w.WritePropertyName("seq_len"); w.WriteValue(info.SeqLen);
         w.WritePropertyName("context"); w.WriteValue(info.Context);
         w.WritePropertyName("tokens"); w.WriteValue(info.Tokens);
+        if (info.Stack is not null)
+        {
+            w.WritePropertyName("stack"); w.WriteValue(info.Stack);
+        }
         w.WriteEndObject();
     }
 
@@ -153,6 +157,10 @@ public static class NativeTraceWriter
         if (op.HostSync)
         {
             w.WritePropertyName("host_sync"); w.WriteValue(true);
+        }
+        if (op.Access != ElementAccess.Unspecified)
+        {
+            w.WritePropertyName("access"); w.WriteValue(op.Access == ElementAccess.Strided ? "strided" : "vectorized");
         }
         if (op.Gemm is { } g)
         {

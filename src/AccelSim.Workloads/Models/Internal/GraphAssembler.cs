@@ -79,6 +79,10 @@ public sealed class GraphAssembler
 
     public IReadOnlyList<Op> Ops => _ops;
 
+    /// <summary>How residual adds and sums reach their operands: unspecified (a purpose-built kernel)
+    /// or vectorised (a framework's element-wise add, under a stack whose <c>residual</c> is <c>framework_add</c>).</summary>
+    public ElementAccess SumAccess { get; set; }
+
     public Tensor Weight(string name, params long[] shape) => NewTensor(name, shape, TensorRole.Weight);
 
     public Tensor Activation(string name, params long[] shape) => NewTensor(name, shape, TensorRole.Activation);
@@ -91,9 +95,13 @@ public sealed class GraphAssembler
 
     public Op Add(string name, OpKind kind, int layer, Tensor[] inputs, Tensor[] outputs, long flops,
         GemmShape? gemm = null, AttentionShape? attention = null, long? bytesRead = null, long? bytesWritten = null,
-        DType? computeDType = null, GradRule rule = GradRule.ByKind)
+        DType? computeDType = null, GradRule rule = GradRule.ByKind, int hostCalls = 1, ElementAccess access = ElementAccess.Unspecified)
     {
-        var op = new Op(_ops.Count, name, kind, layer, inputs, outputs, flops, computeDType ?? DType, gemm, attention, bytesRead, bytesWritten);
+        var op = new Op(_ops.Count, name, kind, layer, inputs, outputs, flops, computeDType ?? DType, gemm, attention, bytesRead, bytesWritten)
+        {
+            HostCalls = hostCalls,
+            Access = access,
+        };
         _ops.Add(op);
         if (rule != GradRule.ByKind) _rules[op.Id] = rule;
         return op;
@@ -139,7 +147,7 @@ public sealed class GraphAssembler
     public Tensor Residual(string name, int layer, Tensor a, Tensor b)
     {
         var y = Activation(name + ".out", a.Shape.ToArray());
-        Add(name, OpKind.Elementwise, layer, [a, b], [y], ElementFlops.Add * a.Elements, rule: GradRule.PassThrough);
+        Add(name, OpKind.Elementwise, layer, [a, b], [y], ElementFlops.Add * a.Elements, rule: GradRule.PassThrough, access: SumAccess);
         return y;
     }
 
@@ -147,7 +155,7 @@ public sealed class GraphAssembler
     public Tensor Sum(string name, int layer, params Tensor[] terms)
     {
         var y = Activation(name + ".out", terms[0].Shape.ToArray());
-        Add(name, OpKind.Elementwise, layer, terms, [y], ElementFlops.Add * (terms.Length - 1) * terms[0].Elements, rule: GradRule.PassThrough);
+        Add(name, OpKind.Elementwise, layer, terms, [y], ElementFlops.Add * (terms.Length - 1) * terms[0].Elements, rule: GradRule.PassThrough, access: SumAccess);
         return y;
     }
 
