@@ -32,12 +32,12 @@ public sealed record HardwareContext(Core.Config.HardwareConfig Config, Core.Plu
 /// compute metrics, emit reports.</summary>
 public static class Execution
 {
-    public static ISchedule Schedule(string name) => name switch
+    public static ISchedule Schedule(string name, double hostCostFactor = 1.0) => name switch
     {
         "sequential" => new SequentialSchedule(),
         "dataflow" => new DataflowSchedule(auto: false),
         "auto" => new DataflowSchedule(auto: true),
-        "eager" => new EagerSchedule(),
+        "eager" => new EagerSchedule(hostCostFactor),
         _ => throw new Core.Config.InputException(null, "--schedule", $"expected sequential, dataflow, auto or eager, got '{name}'"),
     };
 
@@ -78,6 +78,17 @@ public static class Execution
     /// a graph launch by default or by option leaves the report as it always was.</summary>
     public static LaunchDecision? Reported(LaunchDecision d) =>
         d.Source == LaunchSource.Workload || d.Mode == LaunchMode.Eager ? d : null;
+
+    /// <summary>The host cost factor of a run's software stack: the stack given, else the bundled stack a
+    /// trace names as the one that lowered it (an exported <c>--stack pytorch</c> graph), else 1.</summary>
+    public static double HostCostFactor(Workloads.Stacks.SoftwareStack? stack, WorkloadInfo info)
+    {
+        ArgumentNullException.ThrowIfNull(info);
+        if (stack is not null) return stack.HostCostFactor;
+        if (info.Stack is { } name && Workloads.Configs.BundledConfigs.Names(Workloads.Configs.BundledConfigs.StacksDir).Contains(name, StringComparer.Ordinal))
+            return Workloads.Stacks.StackLoader.LoadNamed(name).HostCostFactor;
+        return 1.0;
+    }
 
     /// <summary>The graph with its stack and launch mode named, for the report.</summary>
     public static WorkloadGraph Named(WorkloadGraph graph, LaunchMode launch, Workloads.Stacks.SoftwareStack? stack) =>

@@ -45,7 +45,7 @@ public static class RunCommand
                 launchMode = LaunchMode.Graph;
             }
             graph = Execution.Named(graph, launchMode, stack);
-            return Execution.RunAndReport(cli, graph, device, Execution.Schedule(scheduleName), services.Bus(),
+            return Execution.RunAndReport(cli, graph, device, Execution.Schedule(scheduleName, Execution.HostCostFactor(stack, graph.Info)), services.Bus(),
                 new OutputRequest(p.GetValue(format)!, p.GetValue(outPath), p.GetValue(timeline), p.GetValue(ops))
                 {
                     RooflinePath = p.GetValue(roofline),

@@ -41,20 +41,25 @@ public static class SensitivityCommand
         var c = new Command("sensitivity", "Elasticity of latency and energy to every hardware parameter (d ln y / d ln p), the largest first, with each parameter's provenance");
         var hardware = CommonOptions.Hardware();
         var workload = new WorkloadOptions(c);
-        var schedule = new Option<string>("--schedule") { DefaultValueFactory = _ => "sequential", Description = "sequential, dataflow, auto or eager" };
+        var schedule = new Option<string?>("--schedule") { Description = "sequential (the default), dataflow, auto or eager (as for run)" };
+        var launch = CommonOptions.Launch();
         var placement = new Option<string>("--placement") { DefaultValueFactory = _ => "resident", Description = "resident, fit or offload (as for run)" };
         var kvPolicy = new Option<string>("--kv-policy") { DefaultValueFactory = _ => "fit", Description = "fit or swap (as for run)" };
         var top = new Option<int>("--top") { DefaultValueFactory = _ => 10, Description = "How many parameters to list (largest |elasticity| first)" };
         var set = CommonOptions.Set();
         var format = CommonOptions.Format();
         var outPath = CommonOptions.Out();
-        foreach (var o in new Option[] { hardware, schedule, placement, kvPolicy, top, set, format, outPath }) c.Options.Add(o);
+        foreach (var o in new Option[] { hardware, schedule, launch, placement, kvPolicy, top, set, format, outPath }) c.Options.Add(o);
         c.SetAction(p =>
         {
             using var services = Composition.Build(p.GetValue(CommonOptions.Plugins));
             var config = CommonOptions.LoadHardware(p.GetValue(hardware)!, p.GetValue(set));
             var graph = workload.Build(p);
-            var report = Analyse(config, services.Registry(), graph, p.GetValue(schedule)!, p.GetValue(placement)!, p.GetValue(kvPolicy)!);
+            var stack = workload.StackFor(p);
+            var (scheduleName, decision) = Execution.ResolveSchedule(p.GetValue(schedule), graph.Info, p.GetValue(launch), stack);
+            graph = Execution.Named(graph, decision.Mode, stack);
+            var report = Analyse(config, services.Registry(), graph, scheduleName, p.GetValue(placement)!, p.GetValue(kvPolicy)!,
+                Execution.HostCostFactor(stack, graph.Info));
             var n = Math.Max(0, p.GetValue(top));
             using var files = new OutputFiles();
             if (p.GetValue(outPath) is { } path)
@@ -72,9 +77,9 @@ public static class SensitivityCommand
 
     /// <summary>Runs the study: one base run, then two runs per perturbable parameter.</summary>
     public static SensitivityReport Analyse(HardwareConfig config, PluginRegistry registry, WorkloadGraph graph,
-        string scheduleName, string placement, string kvPolicy)
+        string scheduleName, string placement, string kvPolicy, double hostCostFactor = 1.0)
     {
-        var schedule = Execution.Schedule(scheduleName);
+        var schedule = Execution.Schedule(scheduleName, hostCostFactor);
         var (baseLatency, baseEnergy) = Measure(registry.Create(config), graph, schedule, placement, kvPolicy);
         var list = new List<Elasticity>();
         var skipped = new List<KeyValuePair<string, string>>();

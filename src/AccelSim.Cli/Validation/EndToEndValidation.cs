@@ -43,7 +43,7 @@ public static class EndToEndValidation
                 yield return new ValidationRow(file + " (graph)", label + " graph",
                     CalibrationValidator.Num(path, i, row, "graph_ms"), PredictMs(graph, device, new SequentialSchedule()));
                 yield return new ValidationRow(file + " (eager)", label + " eager",
-                    CalibrationValidator.Num(path, i, row, "eager_ms"), PredictMs(graph, device, new EagerSchedule()));
+                    CalibrationValidator.Num(path, i, row, "eager_ms"), PredictMs(graph, device, new EagerSchedule(stack.HostCostFactor)));
             }
         }
     }

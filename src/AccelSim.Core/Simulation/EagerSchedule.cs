@@ -21,6 +21,17 @@ public interface IHostDispatchDevice
 /// before issuing the next op. On a device without a host model this is the sequential schedule.</summary>
 public sealed class EagerSchedule : ISchedule
 {
+    /// <param name="hostCostFactor">Scales every host dispatch cost: the framework's cost per call
+    /// relative to the device's calibrated one (a software stack's <c>host_cost_factor</c>).</param>
+    public EagerSchedule(double hostCostFactor = 1.0)
+    {
+        if (!(hostCostFactor > 0) || !double.IsFinite(hostCostFactor))
+            throw new ArgumentOutOfRangeException(nameof(hostCostFactor), "expected a positive factor");
+        HostCostFactor = hostCostFactor;
+    }
+
+    public double HostCostFactor { get; }
+
     public string Name => "eager";
 
     public SimProgram Map(WorkloadGraph graph, IDeviceModel device)
@@ -35,7 +46,7 @@ public sealed class EagerSchedule : ISchedule
         foreach (var op in order)
         {
             var dispatch = tasks.Count;
-            tasks.Add(new SimTask(dispatch, [op], new OpCost(host.HostEngine, 0, host.DispatchPs(op), [], 0, "host dispatch")) { HostOnly = true });
+            tasks.Add(new SimTask(dispatch, [op], new OpCost(host.HostEngine, 0, Scaled(host.DispatchPs(op)), [], 0, "host dispatch")) { HostOnly = true });
             preds.Add(lastDispatch < 0 ? [] : syncedOn < 0 ? [lastDispatch] : [lastDispatch, syncedOn]);
             lastDispatch = dispatch;
 
@@ -47,4 +58,6 @@ public sealed class EagerSchedule : ISchedule
         }
         return new SimProgram(Name, graph, tasks, preds);
     }
+
+    private long Scaled(long ps) => HostCostFactor == 1.0 ? ps : (long)Math.Round(ps * HostCostFactor, MidpointRounding.AwayFromZero);
 }

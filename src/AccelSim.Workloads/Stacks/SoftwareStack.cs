@@ -83,6 +83,12 @@ public sealed record SoftwareStack
     public ProjectionLowering GateUp { get; init; } = ProjectionLowering.Fused;
     public HostCallsLowering HostCalls { get; init; } = HostCallsLowering.PerKernel;
 
+    /// <summary>The host time this framework spends per call, relative to the device family's
+    /// <c>host.dispatch.by_kind</c> costs (which are those of an eager Hugging Face transformers program,
+    /// the program the bundled PyTorch traces record). Plain PyTorch ops called from a script skip the
+    /// module machinery and cost less. Applies under eager launch only.</summary>
+    public double HostCostFactor { get; init; } = 1.0;
+
     /// <summary>Attention kernel family (descriptive; the device's attention model costs it).</summary>
     public string AttentionFamily { get; init; } = "flash";
 

@@ -20,11 +20,18 @@ public static class StackLoader
         var root = JsonInput.LoadObject(path);
         var problems = new List<InputProblem>();
         var r = new Reader(path, problems);
-        r.Known(root, "", ["name", "launch", "lowering", "attention", "gemm"]);
+        r.Known(root, "", ["name", "launch", "host_cost_factor", "lowering", "attention", "gemm"]);
         var name = r.Text(root, "name", null);
         var stack = new SoftwareStack { Name = name ?? Path.GetFileNameWithoutExtension(path), Source = (string?)root["source"] };
         if (name is null) problems.Add(new InputProblem(path, "name", "missing; expected the stack's name"));
         stack = stack with { Launch = r.Choice(root, "launch", "", LaunchMode.Graph, ("graph", LaunchMode.Graph), ("eager", LaunchMode.Eager)) };
+        if (root["host_cost_factor"] is { } factor)
+        {
+            if (factor.Type is JTokenType.Float or JTokenType.Integer && JsonInput.ToDouble(factor) is var f && f > 0 && f <= 100)
+                stack = stack with { HostCostFactor = f };
+            else
+                problems.Add(new InputProblem(path, "host_cost_factor", $"expected a number in (0, 100], got {factor.ToString(Newtonsoft.Json.Formatting.None)}"));
+        }
 
         if (r.Section(root, "lowering") is { } l)
         {
