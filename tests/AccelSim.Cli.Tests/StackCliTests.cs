@@ -92,6 +92,12 @@ public class StackCliTests
             Assert.Contains(path, bad.Error);
             Assert.Contains("lowering.rope", bad.Error);
             Assert.DoesNotContain("   at ", bad.Error);
+
+            File.WriteAllText(path, """{ "name": "x", "host_cost_factor": "fast" }""");
+            var factor = CliHarness.Run("run", "--hardware", "h100", "--model", "llama2-7b", "--stack", path);
+            Assert.Equal(2, factor.ExitCode);
+            Assert.Contains("host_cost_factor", factor.Error);
+            Assert.Contains("expected a number in (0, 100]", factor.Error);
         }
         finally
         {

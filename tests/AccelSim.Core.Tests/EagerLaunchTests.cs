@@ -91,4 +91,31 @@ public class EagerLaunchTests
         Assert.Equal(n * slowHost + shortKernel, Run(Chain(n), shortKernel, slowHost));
         Assert.Equal(n * slowHost + 2 * shortKernel, Run(Chain(n, syncAt: 4), shortKernel, slowHost));
     }
+
+    [Fact]
+    public void AHostCostFactorScalesEveryDispatchAndOnlyThat()
+    {
+        // Host-bound chain: the makespan is n scaled dispatches plus the last kernel.
+        const long kernel = 1_000_000, host = 5_000_000;
+        const int n = 10;
+        var d = new HostDevice(kernel, host);
+        var scaled = new Simulator(new EagerSchedule(0.62).Map(Chain(n), d), d).Run().MakespanPs;
+        Assert.Equal(n * 3_100_000 + kernel, scaled);
+        // Device-bound: the factor only shortens the first exposed dispatch.
+        var dev = new HostDevice(host, kernel);
+        Assert.Equal(620_000 + n * host, new Simulator(new EagerSchedule(0.62).Map(Chain(n), dev), dev).Run().MakespanPs);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new EagerSchedule(0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new EagerSchedule(double.NaN));
+    }
+
+    [Fact]
+    public void TheStackDecidesAfterTheOptionAndTheRecordedProgram()
+    {
+        Assert.Equal(new LaunchDecision(LaunchMode.Eager, LaunchSource.Stack), LaunchDecision.Resolve(null, Built, LaunchMode.Eager));
+        Assert.Equal(new LaunchDecision(LaunchMode.Graph, LaunchSource.Default), LaunchDecision.Resolve(null, Built, LaunchMode.Graph));
+        Assert.Equal(new LaunchDecision(LaunchMode.Graph, LaunchSource.Option), LaunchDecision.Resolve(LaunchMode.Graph, Built, LaunchMode.Eager));
+        var graphRecorded = Built with { Recorded = new RecordedProgram(LaunchMode.Graph, "PyTorch") };
+        Assert.Equal(new LaunchDecision(LaunchMode.Graph, LaunchSource.Workload), LaunchDecision.Resolve(null, graphRecorded, LaunchMode.Eager));
+        Assert.Contains("stack 'pytorch'", LaunchDecision.Resolve(null, Built with { Stack = "pytorch" }, LaunchMode.Eager).Note(Built with { Stack = "pytorch" }));
+    }
 }
