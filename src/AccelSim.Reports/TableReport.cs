@@ -101,11 +101,12 @@ public static class TableReport
                    $"{m.OpCount} ops | schedule {Markup.Escape(m.Schedule)}";
         console.Write(new Rule("[bold]AccelSim run[/]").LeftJustified());
         console.MarkupLine(line);
-        // The software stack and launch mode, for workloads built from a model (docs/stacks.md).
+        // The software stack and launch mode, for workloads built from a model (docs/stacks.md); the
+        // provenance lines name them when the run has provenance.
         var stack = new List<string>();
         if (w.Stack is not null) stack.Add($"stack {Markup.Escape(w.Stack)}");
         if (w.Launch is not null) stack.Add($"launch {Markup.Escape(w.Launch)}");
-        if (stack.Count > 0) console.MarkupLine(string.Join(" | ", stack));
+        if (stack.Count > 0 && m.Provenance is null) console.MarkupLine(string.Join(" | ", stack));
         if (m.Launch?.Note(w) is { } note) console.MarkupLine(Markup.Escape(note));
         if (m.Provenance is { } p)
             foreach (var l in ProvenanceLines(p)) console.WriteLine(l);

@@ -27,7 +27,8 @@ public class StackCliTests
 
         var table = CliHarness.Run("run", "--hardware", "h100", "--model", "llama2-7b", "--phase", "decode", "--stack", "pytorch");
         Assert.True(table.ExitCode == 0, table.Error);
-        Assert.Contains("stack pytorch | launch eager", table.Out);
+        Assert.Contains("stack pytorch, launch eager", table.Out);
+        Assert.Contains("launch eager: stack 'pytorch' launches its kernels from the host one by one", table.Out);
     }
 
     [Fact]
