@@ -46,4 +46,17 @@ public class CarbonCliTests
         Assert.Equal(2, r.ExitCode);
         Assert.Contains("--grid-intensity", r.Error);
     }
+
+    [Fact]
+    public void AMisspeltSiteKeyIsAnErrorNamingTheNearestKey()
+    {
+        using var dir = new CliHarness.TempDir();
+        var site = dir.File("site.json");
+        File.WriteAllText(site, """{ "name": "x", "grid": { "intensity_gCO2e_per_kwh": 100 }, "pue": 1.2, "pue_source": "a note" }""");
+        var o = CliHarness.Run("run", "--hardware", "h100", "--model", "llama2-7b", "--phase", "decode", "--site", site);
+        Assert.Equal(2, o.ExitCode);
+        Assert.Contains("grid.intensity_gCO2e_per_kwh", o.Error);
+        Assert.Contains("did you mean grid.intensity_gCO2e_per_kWh", o.Error);
+        Assert.DoesNotContain("   at ", o.Error);
+    }
 }

@@ -39,6 +39,7 @@ public sealed class CarbonOptions
         var path = File.Exists(site) ? site : Path.Combine(BundledConfigs.Root, "site", site + ".json");
         if (!File.Exists(path)) throw new InputException(null, "--site", $"no site config '{site}' (expected a name in configs/site or a JSON file)");
         var root = JsonInput.LoadObject(path);
+        CheckSiteKeys(root, path);
         var grid = gridIntensity ?? Number(root, path, "grid.intensity_gCO2e_per_kWh");
         var p = pue ?? Number(root, path, "pue");
         if (!(grid >= 0) || !double.IsFinite(grid)) throw new InputException(null, "--grid-intensity", $"expected a number >= 0 (gCO2e/kWh), got {grid}");
@@ -58,6 +59,28 @@ public sealed class CarbonOptions
             embodiedSource = hardware.TryGet("carbon.source", out var s) && s.Text is { } text ? text : "carbon.source not given";
         }
         return new CarbonInputs(grid, p, embodied, years, gridSource, embodiedSource);
+    }
+
+    /// <summary>The keys a site config may hold; documentation fields (<c>source</c>, <c>*_source</c>,
+    /// <c>_*</c>) aside, anything else is a typo and an error naming the nearest known key.</summary>
+    private static readonly string[] SiteKeys = ["name", "grid", "grid.intensity_gCO2e_per_kWh", "pue"];
+
+    private static void CheckSiteKeys(JObject root, string path)
+    {
+        var problems = new List<InputProblem>();
+        void Walk(JObject o, string prefix)
+        {
+            foreach (var prop in o.Properties())
+            {
+                var key = prefix + prop.Name;
+                if (prop.Name.StartsWith('_') || HardwareConfig.IsDocumentation(key)) continue;
+                if (!SiteKeys.Contains(key, StringComparer.Ordinal))
+                    problems.Add(new InputProblem(path, key, $"unknown key in a site config{NearestNames.DidYouMean(SiteKeys.Where(k => k != "grid"), key)}"));
+                else if (prop.Value is JObject child) Walk(child, key + ".");
+            }
+        }
+        Walk(root, "");
+        if (problems.Count > 0) throw new InputException(problems);
     }
 
     private static double Number(JObject root, string path, string key) =>
