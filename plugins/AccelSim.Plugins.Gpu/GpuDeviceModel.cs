@@ -33,6 +33,7 @@ public sealed partial class GpuDeviceModel : IDeviceModel, IHostDispatchDevice
     public GpuDeviceModel(GpuSpec spec)
     {
         Spec = spec ?? throw new ArgumentNullException(nameof(spec));
+        KernelPowerSpec = spec.Power;
         Topology = new DeviceTopology(
             [new EngineSpec("sm", 1), new EngineSpec("host", 1), .. HierarchyEngines(), .. HostCpuEngines()],
             [
@@ -220,7 +221,7 @@ public sealed partial class GpuDeviceModel : IDeviceModel, IHostDispatchDevice
                     // fp32 partial tiles written and read back through L2, then reduced.
                     computeS += Spec.SplitKOverheadS + L2Seconds(2.0 * split * g.Batch * g.M * g.N * 4);
                 }
-                var capped = GpuPowerModel.Apply(Spec.Power, computeS, flopPj, bytePj, memS, Spec.KernelStartS, minBusyS).ComputeS;
+                var capped = GpuPowerModel.Apply(KernelPowerSpec, computeS, flopPj, bytePj, memS, Spec.KernelStartS, minBusyS).ComputeS;
                 var total = Math.Max(Math.Max(capped, minBusyS), memS);
                 if (total < best * (1 - 1e-12))
                 {
@@ -361,11 +362,11 @@ public sealed partial class GpuDeviceModel : IDeviceModel, IHostDispatchDevice
         var bytePj = BytePj(traffic);
         var pj = Spec.PjPerFlop.TryGetValue(dt, out var e) ? e : Spec.PjPerFlop[DType.Fp32];
         // Above the power limit the SMs clock down: slower compute, less energy per FLOP (GpuPowerModel.cs).
-        var power = GpuPowerModel.Apply(Spec.Power, computeS, op.Flops * pj, bytePj, memS, start, minS - start);
+        var power = GpuPowerModel.Apply(KernelPowerSpec, computeS, op.Flops * pj, bytePj, memS, start, minS - start);
         if (power.Throttled)
             note += string.Create(CultureInfo.InvariantCulture, $"; power-capped at {Spec.ClockMHz * power.ClockFraction:0} MHz");
         if (power.Held)
-            note += string.Create(CultureInfo.InvariantCulture, $"; held to the {Spec.Power.CapW:0} W cap (its bytes alone would exceed it)");
+            note += string.Create(CultureInfo.InvariantCulture, $"; held to the {KernelPowerSpec.CapW:0} W cap (its bytes alone would exceed it)");
         // The kernel occupies the SMs at least until its minimum duration: launch and tail effects.
         var busy = Math.Max(power.ComputeS, minS - start);
         return new OpCost(_sm, Ps.FromSeconds(start), Ps.FromSeconds(busy), transfers, power.ComputeEnergyPj, note)
@@ -374,7 +375,8 @@ public sealed partial class GpuDeviceModel : IDeviceModel, IHostDispatchDevice
         };
     }
 
-    /// <summary>The power limit at SM clock fraction <paramref name="clockFraction"/>, for reports.</summary>
+    /// <summary>The power limit at SM clock fraction <paramref name="clockFraction"/>, for reports: the
+    /// board's cap (on <see cref="WithCopies"/> the kernel is held to less of it, the clock says so).</summary>
     internal PowerLimit Limit(double clockFraction) => new(Spec.Power.CapW, Spec.ClockMHz * 1e6 * clockFraction, "SM clock");
 
     private static long Ceil(long a, long b) => (a + b - 1) / b;

@@ -98,7 +98,7 @@ public sealed partial class GpuDeviceModel : IDataflowDevice
         // Each op was held under the power cap on its own; a fused kernel also runs its prologue and
         // epilogue ops' bytes under its main loop's time, so it could draw more. Such a kernel is held
         // on the SMs until its energy fits the cap (GpuPowerModel: E / (cap_W - static_W)).
-        var budgetW = Spec.Power.CapW - Spec.Power.StaticW;
+        var budgetW = KernelPowerSpec.CapW - KernelPowerSpec.StaticW;
         var held = false;
         for (var k = 0; k < kernels; k++)
         {
@@ -129,7 +129,7 @@ public sealed partial class GpuDeviceModel : IDataflowDevice
             transfers.Add(new TransferDemand(c, b, Math.Min(Topology.Channels[c].Bandwidth_Bps, b / seconds), energy[c]));
         }
         var note = string.Create(CultureInfo.InvariantCulture,
-            $"fused: {n} ops in {kernels} kernel{(kernels == 1 ? "" : "s")}, {onChip} B of intermediates kept on chip{(held ? $"; held to the {Spec.Power.CapW:0} W cap" : "")}");
+            $"fused: {n} ops in {kernels} kernel{(kernels == 1 ? "" : "s")}, {onChip} B of intermediates kept on chip{(held ? $"; held to the {KernelPowerSpec.CapW:0} W cap" : "")}");
         return new OpCost(_sm, latencyPs, totalPs, transfers, computeEnergy, note)
         {
             MathPs = mathPs,

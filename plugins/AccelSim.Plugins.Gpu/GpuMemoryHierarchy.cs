@@ -18,7 +18,7 @@ namespace AccelSim.Plugins.Gpu;
 /// the drive, and <c>hbm</c> for the staged bytes written into (or read out of) device memory, paced
 /// by the slowest link. Shared channels are shared by the simulator, so streaming and swapping contend
 /// with each other and with kernels for HBM.</para></summary>
-public sealed partial class GpuDeviceModel : IMemoryHierarchy
+public sealed partial class GpuDeviceModel : IMemoryHierarchy, ICopyPowerBudget
 {
     /// <summary>Engine of copies towards the device (host or ssd to hbm).</summary>
     public const string CopyEngine = "copy";
@@ -47,6 +47,71 @@ public sealed partial class GpuDeviceModel : IMemoryHierarchy
             if (Spec.NvmeCapacityBytes > 0 && Spec.NvmeBandwidthBps > 0) tiers.Add("ssd");
             return tiers;
         }
+    }
+
+    private GpuDeviceModel? _withCopies;
+    private double _copyPace = 1;
+
+    /// <summary>The power description kernels are held to: <see cref="GpuSpec.Power"/>, or on
+    /// <see cref="WithCopies"/> the same with <see cref="CopyReserveW"/> taken off the cap.</summary>
+    public GpuPowerSpec KernelPowerSpec { get; private init; }
+
+    /// <summary>Highest power the DMA copy engines (<c>copy</c> and <c>copy_d2h</c>) can draw together, W:
+    /// for each engine the largest over the copies it can run (between hbm and the host or the drive, as
+    /// <see cref="PlacementTiers"/> allow) of its path's rate x the energy per byte of every channel on the
+    /// path. A copy held back by contention draws less.</summary>
+    public double CopyPowerW
+    {
+        get
+        {
+            double toDevice = 0, fromDevice = 0;
+            foreach (var other in PlacementTiers)
+            {
+                if (other == "hbm") continue;
+                toDevice = Math.Max(toDevice, PathPowerW(new TierTransfer(other, "hbm")));
+                fromDevice = Math.Max(fromDevice, PathPowerW(new TierTransfer("hbm", other)));
+            }
+            return toDevice + fromDevice;
+        }
+    }
+
+    /// <summary>Part of <c>power.cap_W</c> that <see cref="WithCopies"/> keeps for the copy engines, W:
+    /// <see cref="CopyPowerW"/>, but no more than half of the dynamic budget (cap_W - static_W). When the
+    /// copies could draw more than that (a description whose cap barely exceeds its static power), they
+    /// are paced down to it, so kernels keep the other half.</summary>
+    public double CopyReserveW => Math.Min(CopyPowerW, 0.5 * (Spec.Power.CapW - Spec.Power.StaticW));
+
+    /// <summary>The device as it runs a graph with DMA copies. The power cap is shared statically: every
+    /// kernel is held to <c>power.cap_W</c> - <see cref="CopyReserveW"/>, whether or not a copy runs
+    /// beside it, and the copies never draw more than that reserve, so kernels and copies together
+    /// never exceed the cap however the schedule overlaps them. Conservative: a kernel with no copy
+    /// beside it gives up the reserve too.</summary>
+    public IDeviceModel WithCopies()
+    {
+        if (_copyPace < 1 || !ReferenceEquals(KernelPowerSpec, Spec.Power)) return this;
+        return _withCopies ??= CopiesVariant();
+    }
+
+    private GpuDeviceModel CopiesVariant()
+    {
+        var copyW = CopyPowerW;
+        var reserve = CopyReserveW;
+        if (reserve <= 0) return this;
+        return new GpuDeviceModel(Spec)
+        {
+            KernelPowerSpec = Spec.Power with { CapW = Spec.Power.CapW - reserve },
+            _copyPace = copyW > reserve ? reserve / copyW : 1,
+        };
+    }
+
+    private double PathPowerW(TierTransfer path)
+    {
+        const long probe = 1L << 30;
+        var cost = TierCopy(probe, path);
+        if (cost.Transfers.Count == 0) return 0;
+        var pj = 0.0;
+        foreach (var t in cost.Transfers) pj += t.EnergyPj;
+        return pj * 1e-12 * cost.Transfers[0].RateCap_Bps / probe;
     }
 
     /// <summary>Rate of a pinned DMA copy over the host link, B/s.</summary>
@@ -81,6 +146,8 @@ public sealed partial class GpuDeviceModel : IMemoryHierarchy
         if (usesPcie) rate = Math.Min(rate, PinnedPcieRate);
         if (usesNvme) rate = Math.Min(rate, NvmeRate);
         if (!usesPcie && !usesNvme) rate = HbmCopyRate;
+        // On WithCopies, a device whose copies could outdraw their reserve paces them down to it.
+        if (toDevice || fromDevice) rate *= _copyPace;
 
         var transfers = new List<TransferDemand>(3);
         if (bytes > 0)

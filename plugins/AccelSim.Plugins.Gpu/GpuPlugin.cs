@@ -34,7 +34,7 @@ public static class GpuParameters
     /// product of a known family is described by these keys alone.</summary>
     public static readonly IReadOnlyList<string> DatasheetKeys =
     [
-        "compute.sm_count", "compute.clock_MHz", "compute.tensor_peak_clock_MHz",
+        "compute.sm_count", "compute.peak_sm_count", "compute.clock_MHz", "compute.tensor_peak_clock_MHz",
         .. GpuSpec.ConfigDTypes.Select(d => $"compute.{d.Name()}.peak_flops"),
         "memory.hbm.capacity_bytes", "memory.hbm.bandwidth_Bps", "memory.l2.capacity_bytes",
         "host.pcie.bandwidth_Bps", "host.memory_bytes", "host.nvme.bandwidth_Bps", "host.nvme.capacity_bytes",
@@ -48,6 +48,7 @@ public static class GpuParameters
         var list = new List<PluginParameter>
         {
             new("compute.sm_count", "count", "streaming multiprocessors (datasheet)"),
+            new("compute.peak_sm_count", "count", "SMs the datasheet peaks are quoted for (default sm_count); each peak is scaled by sm_count / this, so more SMs of the same design raise the peaks", Required: false),
             new("compute.clock_MHz", "MHz", "boost SM clock the datasheet peaks are quoted at"),
             new("compute.tensor_peak_clock_MHz", "MHz", "SM clock the datasheet's tensor-core peaks are quoted at (default clock_MHz); tensor rate at clock_MHz = peak x clock_MHz / this", Required: false),
         };

@@ -40,6 +40,10 @@ public sealed class GpuSpec
     /// <see cref="GpuPowerSpec.TensorPeakClockMHz"/>); the power limit may lower the clock per kernel
     /// (<see cref="GpuPowerModel"/>).</summary>
     public double TensorClockFraction => ClockMHz / Power.TensorPeakClockMHz;
+    /// <summary>Dense peak rate per data type, FLOP/s, for <see cref="SmCount"/> SMs: the datasheet's
+    /// <c>compute.&lt;dtype&gt;.peak_flops</c> x <c>compute.sm_count</c> / <c>compute.peak_sm_count</c> (the SM
+    /// count the datasheet quotes its peaks for; defaults to <c>compute.sm_count</c>). An SM's rate is a
+    /// property of its design, so more SMs never lower the rate of each.</summary>
     public required IReadOnlyDictionary<DType, double> PeakFlops { get; init; }
     public required IReadOnlyDictionary<DType, double> DTypeEfficiency { get; init; }
 
@@ -168,10 +172,17 @@ public sealed class GpuSpec
 
         var clock = b.Positive("compute.clock_MHz");
 
+        // The datasheet's peaks are quoted for the chip's SMs (compute.peak_sm_count): each SM keeps its
+        // rate, so a description with more SMs has proportionally higher peaks.
+        var smCount = (int)b.Integer("compute.sm_count", 1, 1_000_000);
+        var peakSmCount = b.OptionalNumber("compute.peak_sm_count", smCount, 1, 1_000_000);
+        if (peakSmCount != smCount)
+            foreach (var d in ConfigDTypes) peak[d] *= smCount / peakSmCount;
+
         var spec = new GpuSpec
         {
             Name = config.Name,
-            SmCount = (int)b.Integer("compute.sm_count", 1, 1_000_000),
+            SmCount = smCount,
             ClockMHz = clock,
             PeakFlops = peak,
             DTypeEfficiency = eff,

@@ -75,6 +75,19 @@ public class ErrorBarsAndSensitivityTests
     }
 
     [Fact]
+    public void MoreSmsOrAFasterClockNeverSlowAPrefill()
+    {
+        // More SMs of the same design raise the peaks they are quoted for (compute.peak_sm_count): the
+        // elasticity was +0.555 when the same peak was split over more SMs. Only the clock and SM count
+        // the peaks are quoted at slow it when raised, by definition (less work per SM per clock).
+        var e = Sensitivity("--phase", "prefill", "--batch", "1", "--seq", "2048");
+        Assert.InRange(e["compute.sm_count"].Latency, -1, 0);
+        Assert.InRange(e["compute.clock_MHz"].Latency, -1, -0.3);
+        Assert.Equal(e["compute.tensor_peak_clock_MHz"].Latency, e["compute.peak_sm_count"].Latency, 3);
+        Assert.Equal(-e["compute.fp16.peak_flops"].Latency, e["compute.peak_sm_count"].Latency, 3);
+    }
+
+    [Fact]
     public void SensitivityIsDeterministicAndListsTheTopTen()
     {
         string[] args = ["sensitivity", "--hardware", "u280", "--model", "llama2-7b", "--phase", "decode", "--context", "512"];

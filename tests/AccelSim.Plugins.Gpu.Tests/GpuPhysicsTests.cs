@@ -59,6 +59,53 @@ public class GpuPhysicsTests
         }).QuickCheckThrowOnFailure();
     }
 
+    /// <summary>Law: more SMs of the same design (the datasheet's peaks stay quoted for
+    /// <c>compute.peak_sm_count</c>) are never slower, for GEMMs and attention on every bundled GPU, power
+    /// cap included. (Without that key the same peak is split over more SMs, and a one-wave GEMM slows.) Each
+    /// SM keeps its rate, a GEMM needs no more waves with more SMs, and under the cap a faster kernel at
+    /// the same energy per FLOP still finishes sooner (time ~ compute^(alpha/(alpha+1))).</summary>
+    [Fact]
+    public void MoreSmsAreNeverSlower()
+    {
+        var ops = Gen.OneOf(
+            from s in GemmShapes() select SingleOps.MatMul(s.M, s.N, s.K, s.D),
+            from b in Gen.Choose(1, 8)
+            from q in Gen.Choose(1, 8192)
+            from c in Gen.Choose(0, 8192)
+            select SingleOps.Attention(b, 32, 8, 128, q, c, DType.Bf16));
+        Prop.ForAll((from gpu in Gen.Elements(GpuTestSupport.BundledGpus) from g in ops from extra in Gen.Choose(1, 400) select (gpu, g, extra)).ToArbitrary(), x =>
+        {
+            var baseConfig = GpuTestSupport.Load(x.gpu);
+            var more = GpuTestSupport.Model(baseConfig.With(("compute.sm_count", baseConfig.Number("compute.sm_count") + x.extra)));
+            return GpuTestSupport.Seconds(x.g, more) <= GpuTestSupport.Seconds(x.g, GpuTestSupport.Model(baseConfig)) * (1 + 1e-12);
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(500));
+    }
+
+    [Fact]
+    public void AHigherClockIsNeverSlower()
+    {
+        var baseConfig = GpuTestSupport.Load("h100");
+        var clock = baseConfig.Number("compute.clock_MHz");
+        Prop.ForAll((from s in GemmShapes() from f in Gen.Choose(101, 200) select (s, f)).ToArbitrary(), x =>
+        {
+            var faster = GpuTestSupport.Model(baseConfig.With(("compute.clock_MHz", clock * x.f / 100.0)));
+            var g = SingleOps.MatMul(x.s.M, x.s.N, x.s.K, x.s.D);
+            return GpuTestSupport.Seconds(g, faster) <= GpuTestSupport.Seconds(g, H100) * (1 + 1e-12);
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(500));
+    }
+
+    [Fact]
+    public void PeaksScaleWithTheSmCountTheyAreQuotedFor()
+    {
+        var baseConfig = GpuTestSupport.Load("h100");
+        var peak = H100.PeakFlops(DType.Bf16);
+        var doubled = GpuTestSupport.Model(baseConfig.With(("compute.sm_count", 2 * baseConfig.Number("compute.sm_count"))));
+        Assert.Equal(2 * peak, doubled.PeakFlops(DType.Bf16), 6);
+        // Without compute.peak_sm_count the peaks are those of the SMs described.
+        var unquoted = GpuTestSupport.Model(baseConfig.Without("compute.peak_sm_count").With(("compute.sm_count", 2 * baseConfig.Number("compute.sm_count"))));
+        Assert.Equal(peak, unquoted.PeakFlops(DType.Bf16));
+    }
+
     [Fact]
     public void NoGemmBeatsItsRooflineFloor()
     {

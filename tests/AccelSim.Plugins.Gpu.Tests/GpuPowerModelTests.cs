@@ -198,6 +198,76 @@ public class GpuPowerModelTests
         }).Check(Config.QuickThrowOnFailure.WithMaxTest(60));
     }
 
+    [Fact]
+    public void PeakPowerNeverExceedsTheCapWithCopiesBesideKernels()
+    {
+        // Offloaded weights stream in on the copy engine while kernels run: random GPUs, models, HBM sizes
+        // (what does not fit is offloaded), caps and schedules. Kernels leave the copies' share of the cap.
+        var gen =
+            from gpu in Gen.Elements(GpuTestSupport.BundledGpus)
+            from model in Gen.Elements("llama2-7b", "mistral-7b", "deepseek-v2-lite")
+            from hbmPct in Gen.Choose(20, 90)
+            from capFraction in Gen.Choose(3, 150)
+            from prefill in Gen.Elements(true, false)
+            from tokens in Gen.Choose(1, 1024)
+            from schedule in Gen.Elements("sequential", "dataflow", "eager")
+            select (gpu, model, hbmPct, capFraction, prefill, tokens, schedule);
+        var copiesSeen = 0;
+        Prop.ForAll(gen.ToArbitrary(), x =>
+        {
+            var baseConfig = GpuTestSupport.Load(x.gpu);
+            var staticW = baseConfig.Number("power.static_W");
+            var cap = staticW + (baseConfig.Number("power.cap_W") - staticW) * x.capFraction / 100.0;
+            var request = x.prefill ? AccelSim.Workloads.Models.WorkloadRequest.Prefill(1, x.tokens) : AccelSim.Workloads.Models.WorkloadRequest.Decode(4, x.tokens);
+            var graph = AccelSim.Workloads.Models.ModelBuilderRegistry.Default.Build(AccelSim.Workloads.Models.ModelConfigLoader.LoadNamed(x.model), request);
+            var weights = graph.Tensors.Where(t => t.Role == TensorRole.Weight).Sum(t => t.Bytes);
+            var device = GpuTestSupport.Model(baseConfig.With(
+                ("memory.hbm.capacity_bytes", (double)(weights * x.hbmPct / 100 + (2L << 30))), ("power.cap_W", cap)));
+            var placed = AccelSim.Core.Memory.Placement.Apply(graph, device, AccelSim.Core.Memory.PlacementPolicy.Offload).Graph;
+            if (placed.Ops.Any(o => o.Transfer is not null)) copiesSeen++;
+            ISchedule schedule = x.schedule switch { "dataflow" => new DataflowSchedule(), "eager" => new EagerSchedule(), _ => new SequentialSchedule() };
+            var m = MetricsCalculator.Compute(new Simulator(schedule.Map(placed, device), device).Run(), device);
+            return (m.PeakPowerW <= cap * (1 + 1e-9)).ToProperty()
+                .Label($"{x.gpu} {x.model} hbm {x.hbmPct}% cap {cap:F1} W {(x.prefill ? "prefill" : "decode")} {x.tokens} {x.schedule}: peak {m.PeakPowerW:F3} W");
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(40));
+        Assert.True(copiesSeen > 20, $"only {copiesSeen} of 40 runs had copies");
+    }
+
+    [Fact]
+    public void KernelsLeaveTheCopyEnginesTheirShareOfTheCapOnlyWhenAGraphHasCopies()
+    {
+        var device = GpuTestSupport.Model("h100");
+        var reserve = device.CopyReserveW;
+        Assert.True(reserve > 0 && reserve < 0.1 * device.Spec.Power.CapW, $"reserve {reserve} W");
+        var withCopies = Assert.IsType<GpuDeviceModel>(device.WithCopies());
+        Assert.Equal(device.Spec.Power.CapW - reserve, withCopies.KernelPowerSpec.CapW, 9);
+        Assert.Same(withCopies, withCopies.WithCopies());
+        Assert.Equal(device.Topology.Engines.Count, withCopies.Topology.Engines.Count);
+        // No copies: the kernels keep the whole cap.
+        var gemm = SingleOps.MatMul(8192, 8192, 8192, DType.Bf16);
+        Assert.Same(device, AccelSim.Core.Devices.CopyPowerBudget.For(gemm, device));
+        // A power-capped GEMM held to the smaller cap is slower but never draws more than it.
+        var op = gemm.Ops[0];
+        var full = device.Cost(op);
+        var shared = withCopies.Cost(op);
+        Assert.True(shared.ComputePs > full.ComputePs, $"{shared.ComputePs} ps vs {full.ComputePs} ps");
+    }
+
+    [Fact]
+    public void ACopyEngineThatCouldOutdrawHalfTheBudgetIsPacedDownToIt()
+    {
+        // A cap barely above static power: the copies get half the dynamic budget and run slower.
+        var baseConfig = GpuTestSupport.Load("h100");
+        var device = GpuTestSupport.Model(baseConfig.With(("power.cap_W", baseConfig.Number("power.static_W") + 10)));
+        Assert.True(device.CopyPowerW > 5);
+        Assert.Equal(5, device.CopyReserveW, 9);
+        var withCopies = (GpuDeviceModel)device.WithCopies();
+        var path = new AccelSim.Core.Graph.TierTransfer("host", "hbm");
+        var paced = withCopies.TierCopy(1L << 30, path).Transfers[0].RateCap_Bps;
+        var free = device.TierCopy(1L << 30, path).Transfers[0].RateCap_Bps;
+        Assert.Equal(free * 5 / device.CopyPowerW, paced, 6);
+    }
+
     [Theory]
     [InlineData(1e12, true, 512)]
     [InlineData(1e12, false, 512)]

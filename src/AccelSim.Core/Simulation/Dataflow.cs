@@ -112,6 +112,7 @@ public sealed class DataflowSchedule(bool auto = false) : ISchedule
 
     public SimProgram Map(WorkloadGraph graph, IDeviceModel device)
     {
+        device = CopyPowerBudget.For(graph, device);
         var order = new TaskOrder(graph);
         var flow = device as IDataflowDevice;
         var reconfigurable = Auto ? device as IReconfigurableDevice : null;

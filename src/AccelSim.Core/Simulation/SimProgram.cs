@@ -56,6 +56,7 @@ public sealed class SequentialSchedule : ISchedule
 
     public SimProgram Map(WorkloadGraph graph, IDeviceModel device)
     {
+        device = CopyPowerBudget.For(graph, device);
         var order = new TaskOrder(graph);
         foreach (var op in graph.TopologicalOrder()) order.Add([op], device.Cost(op));
         return order.Program(Name);
