@@ -124,4 +124,21 @@ public class ProvenanceTests
         var cap = JObject.Parse(CliHarness.Run("capacity", "--hardware", "h100", "--model", "llama2-7b", "--context", "4096", "--format", "json").Out);
         Assert.Equal("configs/hardware/h100.json", (string?)cap["provenance"]!["files"]![0]!["file"]);
     }
+
+    [Fact]
+    public void ValidateNamesItsHardwareFilesAndTheBundledDataWithoutAnAbsolutePath()
+    {
+        var o = CliHarness.Run("validate", "--format", "json");
+        Assert.True(o.ExitCode == 0, o.Error);
+        var json = Newtonsoft.Json.Linq.JObject.Parse(o.Out);
+        Assert.Equal("validation/h100 (bundled)", (string?)json["folder"]);
+        var files = (Newtonsoft.Json.Linq.JArray)json["provenance"]!["files"]!;
+        Assert.Equal("configs/hardware/h100.json", (string?)files[0]["file"]);
+        Assert.Equal(64, ((string?)files[0]["sha256"])!.Length);
+        Assert.Contains("pytorch", (string?)json["provenance"]!["stack"]);
+        var table = CliHarness.Run("validate", "--summary", "--set", "memory.hbm.bandwidth_Bps=4e12");
+        Assert.True(table.ExitCode == 0, table.Error);
+        Assert.Contains("Validation of h100* against validation/h100 (bundled)", table.Out);
+        Assert.Contains("Overrides:", table.Out);
+    }
 }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using AccelSim.Cli.Hosting;
 using AccelSim.Cli.Validation;
 using AccelSim.Core.Config;
+using AccelSim.Core.Metrics;
 using AccelSim.Reports;
 using AccelSim.Reports.Plots;
 using Newtonsoft.Json.Linq;
@@ -35,8 +36,15 @@ public static class ValidateCommand
                 throw new InputException(null, "--summary", "applies to the table; --format json always carries the summary and every row");
             var folder = ResolveData(p.GetValue(data));
             using var services = Composition.Build(p.GetValue(CommonOptions.Plugins));
-            var device = CommonOptions.CreateDevice(services.Registry(), p.GetValue(hardware)!, p.GetValue(set));
+            var config = CommonOptions.LoadHardware(p.GetValue(hardware)!, p.GetValue(set));
+            var device = services.Registry().Create(config);
             var report = CalibrationValidator.Validate(folder, device);
+            // Kernel rows run the measured kernel alone; the end-to-end rows run the pytorch stack both ways.
+            var provenance = Provenance.ProvenanceBuilder.Basic(config, "sequential") with
+            {
+                Stack = $"kernels as measured; {Validation.EndToEndValidation.Folder}/ rows: {Validation.EndToEndValidation.Stack}",
+                Launch = "graph; end-to-end rows: graph and eager",
+            };
             using var files = new OutputFiles();
             if (p.GetValue(errorModel) is { } modelPath)
             {
@@ -54,9 +62,9 @@ public static class ValidateCommand
                     times.Select(r => r.File).ToArray());
             }
             if (p.GetValue(format) == "json")
-                cli.Out.WriteLine(JsonReport.Format(ToJson(report, p.GetValue(worst))));
+                cli.Out.WriteLine(JsonReport.Format(ToJson(report, p.GetValue(worst), provenance)));
             else
-                Render(report, Execution.ConsoleFor(cli.Out), p.GetValue(worst), !p.GetValue(rows));
+                Render(report, Execution.ConsoleFor(cli.Out), p.GetValue(worst), !p.GetValue(rows), provenance);
             files.Commit();
             return 0;
         });
@@ -89,9 +97,10 @@ public static class ValidateCommand
         return null;
     }
 
-    private static void Render(ValidationReport report, IAnsiConsole console, int worst, bool allRows)
+    private static void Render(ValidationReport report, IAnsiConsole console, int worst, bool allRows, RunProvenance provenance)
     {
-        console.MarkupLine($"[bold]Validation[/] of [bold]{Markup.Escape(report.Device)}[/] against {Markup.Escape(report.Folder)}");
+        console.MarkupLine($"[bold]Validation[/] of [bold]{Markup.Escape(report.Device)}{(provenance.Modified ? "*" : "")}[/] against {Markup.Escape(DataName(report.Folder))}");
+        foreach (var line in TableReport.ProvenanceLines(provenance)) console.WriteLine(line);
         if (allRows)
         {
             var table = new Table().AddColumns("file", "row", "unit", "measured", "predicted", "error %");
@@ -110,11 +119,17 @@ public static class ValidateCommand
         console.Write(w);
     }
 
-    private static JObject ToJson(ValidationReport report, int worst) => new()
+    /// <summary>How a report names a measurement folder: the bundled one by its repository path, so that
+    /// reports do not depend on where the project lives; another as given.</summary>
+    private static string DataName(string folder) =>
+        BundledData() is { } bundled && Path.GetFullPath(bundled) == Path.GetFullPath(folder) ? DefaultData + " (bundled)" : folder;
+
+    private static JObject ToJson(ValidationReport report, int worst, RunProvenance provenance) => new()
     {
         ["schema"] = "accelsim.validation/1",
         ["device"] = report.Device,
-        ["folder"] = report.Folder,
+        ["folder"] = DataName(report.Folder),
+        ["provenance"] = JsonReport.ProvenanceJson(provenance),
         ["overall_mape_pct"] = report.OverallMapePct,
         ["max_abs_error_pct"] = report.MaxAbsErrorPct,
         ["files"] = new JArray(report.Files.Select(f => new JObject
