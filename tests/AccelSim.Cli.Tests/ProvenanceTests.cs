@@ -141,4 +141,23 @@ public class ProvenanceTests
         Assert.Contains("Validation of h100* against validation/h100 (bundled)", table.Out);
         Assert.Contains("Overrides:", table.Out);
     }
+
+    [Fact]
+    public void ListHardwareAsJsonGivesEveryCardAndEveryParametersTag()
+    {
+        var o = CliHarness.Run("list", "hardware", "--format", "json");
+        Assert.True(o.ExitCode == 0, o.Error);
+        var devices = (Newtonsoft.Json.Linq.JArray)Newtonsoft.Json.Linq.JObject.Parse(o.Out)["devices"]!;
+        Assert.Equal(12, devices.Count);
+        var h100 = devices.Single(d => (string?)d["name"] == "h100");
+        Assert.Equal(989.4e12, (double)h100["peak_flops"]!["bf16"]!, 1e6);
+        Assert.Equal(700.0, (double)h100["power_cap_w"]!);
+        Assert.Equal(989.4e12 / 3.35e12, (double)h100["ridge_point_flop_per_byte"]!, 1e-9);
+        Assert.Equal("datasheet", (string?)h100["parameters"]!["memory.hbm.bandwidth_Bps"]!["provenance"]);
+        Assert.All(devices, d => Assert.All(((Newtonsoft.Json.Linq.JObject)d["parameters"]!).Properties(),
+            p => Assert.NotEqual("untagged", (string?)p.Value["provenance"])));
+        var models = CliHarness.Run("list", "models", "--format", "json");
+        Assert.Equal(2, models.ExitCode);
+        Assert.Contains("--format", models.Error);
+    }
 }

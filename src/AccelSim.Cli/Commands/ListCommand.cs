@@ -1,6 +1,8 @@
 using System.CommandLine;
 using AccelSim.Cli.Hosting;
 using AccelSim.Core.Config;
+using AccelSim.Core.Graph;
+using Newtonsoft.Json.Linq;
 using AccelSim.Reports;
 using AccelSim.Workloads.Configs;
 using Spectre.Console;
@@ -18,11 +20,20 @@ public static class ListCommand
         c.Arguments.Add(what);
         var name = new Argument<string?>("name") { Description = "hardware: one device (bundled name or path) in detail", Arity = ArgumentArity.ZeroOrOne };
         c.Arguments.Add(name);
+        var format = CommonOptions.Format();
+        format.Description = "table or json (json: hardware only, the device cards and every parameter's provenance)";
+        c.Options.Add(format);
         c.SetAction(p =>
         {
             var console = Execution.ConsoleFor(cli.Out);
+            var json = p.GetValue(format) == "json";
+            if (json && p.GetValue(what) != "hardware")
+                throw new InputException(null, "--format", "json applies to 'list hardware'; the other lists are tables");
             switch (p.GetValue(what))
             {
+                case "hardware" when json:
+                    cli.Out.WriteLine(JsonReport.Format(HardwareJson(p.GetValue(name), p.GetValue(CommonOptions.Plugins))));
+                    return 0;
                 case "hardware":
                     return p.GetValue(name) is { } one ? HardwareDetail(console, one, p.GetValue(CommonOptions.Plugins)) : Hardware(console, p.GetValue(CommonOptions.Plugins));
                 case "models": return Models(console);
@@ -56,6 +67,38 @@ public static class ListCommand
         console.Write(table);
         foreach (var card in cards) console.Write(card);
         return 0;
+    }
+
+    /// <summary><c>accelsim.hardware/1</c>: the card of every bundled device (or of one), its files with their
+    /// hashes, and every numeric parameter with its value and provenance tag.</summary>
+    private static JObject HardwareJson(string? one, string? plugins)
+    {
+        using var services = Composition.Build(plugins);
+        var names = one is null ? BundledConfigs.Names(BundledConfigs.HardwareDir) : [one];
+        var devices = new JArray();
+        foreach (var n in names)
+        {
+            var config = HardwareConfigLoader.LoadNamed(n);
+            var card = services.Registry().Create(config).Describe();
+            var parameters = new JObject();
+            foreach (var path in config.NumericPaths())
+                parameters[path] = new JObject { ["value"] = config.Values[path].Number, ["provenance"] = config.TagOf(path)?.Name() ?? "untagged" };
+            devices.Add(new JObject
+            {
+                ["name"] = card.Name,
+                ["kind"] = card.Kind,
+                ["peak_flops"] = new JObject(card.PeakFlops.Select(kv => new JProperty(kv.Key.Name(), kv.Value))),
+                ["bandwidth_Bps"] = new JObject(card.Bandwidths.Select(f => new JProperty(f.Name, f.Value))),
+                ["capacity_bytes"] = new JObject(card.Capacities.Select(f => new JProperty(f.Name, f.Value))),
+                ["ridge_point_flop_per_byte"] = card.RidgePointFlopPerByte,
+                ["ridge_dtype"] = card.RidgeDType.Name(),
+                ["power_cap_w"] = card.PowerCapW,
+                ["details"] = new JArray(card.Details.Select(f => new JObject { ["name"] = f.Name, ["value"] = f.Value, ["unit"] = f.Unit })),
+                ["files"] = new JArray(config.Files.Select(f => new JObject { ["role"] = f.Role, ["file"] = f.Name, ["sha256"] = f.Sha256 })),
+                ["parameters"] = parameters,
+            });
+        }
+        return new JObject { ["schema"] = "accelsim.hardware/1", ["devices"] = devices };
     }
 
     /// <summary>One device: its card, its files and hashes, and every numeric parameter with its provenance tag.</summary>
