@@ -26,3 +26,33 @@ public sealed class ExternalPluginSpecificationTests : DevicePluginSpecification
 
     protected override IReadOnlyList<string> PeakFlopsPaths(HardwareConfig config) => ["compute.peak_flops"];
 }
+
+/// <summary>docs/plugins.md's example config is one the external test plugin runs, fully tagged.</summary>
+public class PluginDocsTests
+{
+    [Fact]
+    public void TheDocumentedConfigRunsOnTheTestPlugin()
+    {
+        var doc = File.ReadAllText(CliHarness.RepoFile("docs/plugins.md")).Replace("\r\n", "\n");
+        var start = doc.IndexOf("```json\n", StringComparison.Ordinal);
+        Assert.True(start >= 0, "docs/plugins.md has no JSON example");
+        start += "```json\n".Length;
+        var json = doc[start..doc.IndexOf("\n```", start, StringComparison.Ordinal)];
+        var dir = Directory.CreateTempSubdirectory("accelsim-plugin-doc");
+        try
+        {
+            var path = Path.Combine(dir.FullName, "toy.json");
+            File.WriteAllText(path, json);
+            var config = HardwareConfigLoader.Load(path);
+            Assert.All(config.NumericPaths(), p => Assert.NotNull(config.TagOf(p)));
+            var run = CliHarness.Run("--plugins", CliHarness.TestPluginFolder(), "op", "matmul", "--m", "64", "--n", "64", "--k", "64",
+                "--hardware", path, "--format", "json");
+            Assert.True(run.ExitCode == 0, run.Error);
+            Assert.Contains("\"kind\": \"toy\"", run.Out);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+}
