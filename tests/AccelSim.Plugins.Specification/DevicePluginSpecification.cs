@@ -231,6 +231,34 @@ public abstract class DevicePluginSpecification
     }
 
     [Fact]
+    public void MoreBandwidthOrPeakFlopsNeverSlowsASmallModel()
+    {
+        // The single-op laws above, on a whole (two-layer) decode step and prefill under every schedule:
+        // each bandwidth doubled on its own, then the peaks doubled.
+        var bandwidthOptedOut = OptedOut(BandwidthMonotonicityOptOut);
+        var peakOptedOut = OptedOut(PeakFlopsMonotonicityOptOut);
+        if (bandwidthOptedOut && peakOptedOut) return;
+        foreach (var config in Configs)
+        {
+            var slow = Create(config);
+            var faster = new List<(string What, IDeviceModel Device)>();
+            if (!bandwidthOptedOut) faster.AddRange(BandwidthPaths(config).Select(p => (p, Create(ScaleBandwidth(config, p, 2)))));
+            if (!peakOptedOut) faster.Add(("peak FLOP/s", Create(ScalePeakFlops(config, 2))));
+            foreach (var graph in SmallModels())
+                foreach (var schedule in Schedules(slow))
+                {
+                    var baseline = Simulate(graph, slow, schedule).MakespanPs;
+                    foreach (var (what, fast) in faster)
+                    {
+                        var ps = Simulate(graph, fast, schedule).MakespanPs;
+                        Assert.True(ps <= baseline * (1 + Tolerance),
+                            $"{config.Name} {graph.Info.Name} {schedule.Name}: twice the {what} takes {ps} ps, more than {baseline} ps");
+                    }
+                }
+        }
+    }
+
+    [Fact]
     public void SchedulingConservesTheGraphsOpsFlopsAndBytes()
     {
         foreach (var config in Configs)
