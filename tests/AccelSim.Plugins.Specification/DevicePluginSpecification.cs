@@ -46,7 +46,7 @@ public abstract class DevicePluginSpecification
         Set(config, PeakFlopsPaths(config).Select(p => (p, Number(config, p) * factor)).ToArray());
 
     /// <summary>Random cases per property.</summary>
-    protected virtual int PropertyCases => 40;
+    protected virtual int PropertyCases => 100;
 
     /// <summary>Set (to the reason) where more bandwidth can make a run slower on this family.</summary>
     public virtual string? BandwidthMonotonicityOptOut => null;
