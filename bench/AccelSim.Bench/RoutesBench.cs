@@ -7,10 +7,10 @@ namespace AccelSim.Bench;
 /// <summary>Ring all-reduce steps over a two-level fat-tree on <see cref="FlowNetwork"/>: every step,
 /// each endpoint sends one chunk to its ring neighbour at once and the step ends when the last chunk
 /// lands; 2(N-1) steps make one all-reduce. Prints flows per second and wall time, one
-/// "name: value" line each.</summary>
+/// "name: value" line each. The permutation variant sends every endpoint's chunk across the spines.</summary>
 public static class RoutesBench
 {
-    public static void Run(TextWriter o, int endpoints, int steps)
+    public static void Run(TextWriter o, int endpoints, int steps, bool permutation = false)
     {
         const int perLeaf = 16;
         var leaves = (endpoints + perLeaf - 1) / perLeaf;
@@ -35,12 +35,15 @@ public static class RoutesBench
         var routes = new int[endpoints];
         for (var e = 0; e < endpoints; e++)
         {
-            var d = (e + 1) % endpoints;
+            // Ring: the next endpoint. Permutation: a fixed scatter (odd multiplier, so a bijection for a
+            // power-of-two count) with the spine picked by a hash of both ends, as ECMP would: flows then
+            // meet on shared spine links and the sharing components grow.
+            var d = permutation ? (int)((e * 421L + 17) % endpoints) : (e + 1) % endpoints;
             int ls = e / perLeaf, ld = d / perLeaf;
             if (ls == ld) routes[e] = net.AddRoute([up[e], down[d]]);
             else
             {
-                var s = e % spines;
+                var s = permutation ? (e * 7 + d * 13) % spines : e % spines;
                 routes[e] = net.AddRoute([up[e], leafUp[ls * spines + s], leafDown[ld * spines + s], down[d]]);
             }
         }
@@ -65,7 +68,7 @@ public static class RoutesBench
         var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         var rate = flows / sw.Elapsed.TotalSeconds;
         var target = 2L * (1024 - 1) * 1024;
-        o.WriteLine($"# ring all-reduce steps: {endpoints} endpoints, {leaves} leaves x {spines} spines, {steps} steps, {flows} flows");
+        o.WriteLine($"# {(permutation ? "permutation" : "ring all-reduce")} steps: {endpoints} endpoints, {leaves} leaves x {spines} spines, {steps} steps, {flows} flows");
         o.WriteLine($"routes_flows: {flows}");
         o.WriteLine($"routes_wall_s: {sw.Elapsed.TotalSeconds.ToString("F3", CultureInfo.InvariantCulture)}");
         o.WriteLine($"routes_flows_per_s: {rate.ToString("F0", CultureInfo.InvariantCulture)}");
