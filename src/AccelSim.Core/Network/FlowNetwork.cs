@@ -18,8 +18,8 @@ public readonly record struct FlowCompletion(int Flow, long Bytes, double Energy
 /// <para>Incremental re-solve. Events at one picosecond are taken as one batch; the links of the flows
 /// that joined or left are marked, and only the connected components of the flow-link graph that hold
 /// those links are re-solved (a flow outside them keeps its rate: its component's constraints did not
-/// change). Re-solving a component of F flows over L links takes O(R·(L + F) + Σ hops) for R distinct
-/// rate levels (R is 1 to 3 in the usual patterns). A flow whose rate is unchanged keeps its bytes-left
+/// change). Re-solving a component of F flows over L links takes O(L + F·hops·log(L + F·hops)) plus a
+/// sort of its capped flows. A flow whose rate is unchanged keeps its bytes-left
 /// and due time untouched.</para>
 ///
 /// <para>Rounding. Time is integer picoseconds; rates are doubles in bytes per second. When a flow's rate
@@ -78,6 +78,11 @@ public sealed class FlowNetwork
     private int[] _compLinks = new int[16], _compFlows = new int[16];
     private double[] _linkRem = new double[8];
     private int[] _linkUnfixed = new int[8];
+    private double[] _shareVal = new double[16];
+    private int[] _shareLink = new int[16];
+    private int _shareCount;
+    private double[] _capKeys = new double[16];
+    private int[] _capFlows = new int[16];
     private FlowCompletion[] _completed = new FlowCompletion[16];
     private int _completedCount;
     private long _now;
@@ -374,53 +379,69 @@ public sealed class FlowNetwork
         if (n > a.Length) Array.Resize(ref a, a.Length * 2);
     }
 
-    /// <summary>Progressive filling over the collected flows and links. Each round takes the lowest link
-    /// share s (capacity left / unfixed flows); every unfixed flow whose cap is at most s is fixed at its
-    /// cap (that never lowers a share); otherwise every unfixed flow on a link whose share is s is fixed
-    /// at s. Shares are compared exactly (the same expression each time), so ties are deterministic.</summary>
+    /// <summary>Progressive filling over the collected flows and links, bottleneck first. The lowest link
+    /// share s (capacity left / unfixed flows) comes from a min-heap of (share, link) whose stale entries
+    /// are skipped when they surface. While the lowest unfixed cap is at most s, that flow is fixed at its
+    /// cap (which never lowers a share); otherwise every unfixed flow on the link at s is fixed at s.
+    /// Fixing a flow updates the links of its route and pushes their new shares. Cost:
+    /// O(L + F·hops·log(L + F·hops) + C·log C) for C capped flows. Shares are compared exactly (the same
+    /// expression each time) and ties go to the lower link id and the earlier flow, so results are
+    /// deterministic.</summary>
     private void Solve(int nl, int nf, long now)
     {
         var fix = ++_fixEpoch;
+        _shareCount = 0;
         for (var i = 0; i < nl; i++)
         {
             var l = _compLinks[i];
             _linkRem[l] = _bandwidth[l];
             _linkUnfixed[l] = _linkCount[l];
+            if (_linkCount[l] > 0) SharePush(_bandwidth[l] / _linkCount[l], l);
         }
+        var nc = 0;
+        for (var i = 0; i < nf; i++)
+        {
+            var fl = _compFlows[i];
+            if (double.IsPositiveInfinity(_flows[fl].Cap)) continue;
+            if (nc == _capKeys.Length)
+            {
+                Array.Resize(ref _capKeys, nc * 2);
+                Array.Resize(ref _capFlows, nc * 2);
+            }
+            _capKeys[nc] = _flows[fl].Cap;
+            _capFlows[nc++] = fl;
+        }
+        if (nc > 1) Array.Sort(_capKeys, _capFlows, 0, nc);
+        var ci = 0;
         var unfixed = nf;
         while (unfixed > 0)
         {
-            var s = double.PositiveInfinity;
-            for (var i = 0; i < nl; i++)
+            // The lowest valid share.
+            while (true)
             {
-                var l = _compLinks[i];
-                if (_linkUnfixed[l] == 0) continue;
-                var share = _linkRem[l] / _linkUnfixed[l];
-                if (share < s) s = share;
-            }
-            var anyCapped = false;
-            for (var i = 0; i < nf; i++)
-            {
-                var fl = _compFlows[i];
-                if (_flowFixed[fl] == fix || !(_flows[fl].Cap <= s)) continue;
-                FixAt(fl, _flows[fl].Cap, fix, now);
-                unfixed--;
-                anyCapped = true;
-            }
-            if (anyCapped) continue;
-            for (var i = 0; i < nl; i++)
-            {
-                var l = _compLinks[i];
+                var l = _shareLink[0];
                 var n = _linkUnfixed[l];
-                if (n == 0 || _linkRem[l] / n != s) continue;
-                var list = _linkFlows[l];
-                for (var k = 0; k < _linkCount[l]; k++)
-                {
-                    var fl = list[k];
-                    if (_flowFixed[fl] == fix) continue;
-                    FixAt(fl, s, fix, now);
-                    unfixed--;
-                }
+                if (n > 0 && _linkRem[l] / n == _shareVal[0]) break;
+                SharePop();
+            }
+            var s = _shareVal[0];
+            while (ci < nc && _flowFixed[_capFlows[ci]] == fix) ci++;
+            if (ci < nc && _capKeys[ci] <= s)
+            {
+                FixAt(_capFlows[ci], _capKeys[ci], fix, now);
+                ci++;
+                unfixed--;
+                continue;
+            }
+            var bl = _shareLink[0];
+            SharePop();
+            var list = _linkFlows[bl];
+            for (var k = 0; k < _linkCount[bl]; k++)
+            {
+                var fl = list[k];
+                if (_flowFixed[fl] == fix) continue;
+                FixAt(fl, s, fix, now);
+                unfixed--;
             }
         }
     }
@@ -435,7 +456,8 @@ public sealed class FlowNetwork
             var l = _routeLinks[h];
             var left = _linkRem[l] - rate;
             _linkRem[l] = left > 0 ? left : 0;
-            _linkUnfixed[l]--;
+            var n = --_linkUnfixed[l];
+            if (n > 0) SharePush(_linkRem[l] / n, l);
         }
         if (rate == f.Rate && f.Key != long.MaxValue) return;
         var dt = now - f.LastUpdate;
@@ -448,6 +470,49 @@ public sealed class FlowNetwork
         f.Rate = rate;
         f.Key = DueOf(in f, now);
         HeapFix(fl);
+    }
+
+    // Min-heap of (share, link) for the solver; stale entries are skipped on top.
+
+    private void SharePush(double share, int link)
+    {
+        if (_shareCount == _shareVal.Length)
+        {
+            Array.Resize(ref _shareVal, _shareCount * 2);
+            Array.Resize(ref _shareLink, _shareCount * 2);
+        }
+        var i = _shareCount++;
+        while (i > 0)
+        {
+            var p = (i - 1) >> 1;
+            if (!(share < _shareVal[p] || (share == _shareVal[p] && link < _shareLink[p]))) break;
+            _shareVal[i] = _shareVal[p];
+            _shareLink[i] = _shareLink[p];
+            i = p;
+        }
+        _shareVal[i] = share;
+        _shareLink[i] = link;
+    }
+
+    private void SharePop()
+    {
+        var n = --_shareCount;
+        if (n == 0) return;
+        var v = _shareVal[n];
+        var l = _shareLink[n];
+        var i = 0;
+        while (true)
+        {
+            var c = 2 * i + 1;
+            if (c >= n) break;
+            if (c + 1 < n && (_shareVal[c + 1] < _shareVal[c] || (_shareVal[c + 1] == _shareVal[c] && _shareLink[c + 1] < _shareLink[c]))) c++;
+            if (!(_shareVal[c] < v || (_shareVal[c] == v && _shareLink[c] < l))) break;
+            _shareVal[i] = _shareVal[c];
+            _shareLink[i] = _shareLink[c];
+            i = c;
+        }
+        _shareVal[i] = v;
+        _shareLink[i] = l;
     }
 
     private void GrowFlows()
