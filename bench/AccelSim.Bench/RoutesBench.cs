@@ -74,6 +74,6 @@ public static class RoutesBench
         o.WriteLine($"routes_flows_per_s: {rate.ToString("F0", CultureInfo.InvariantCulture)}");
         o.WriteLine($"routes_bytes_allocated_per_flow: {(allocated / (double)flows).ToString("F4", CultureInfo.InvariantCulture)}");
         o.WriteLine($"routes_simulated_ps: {net.Now}");
-        o.WriteLine($"# at this rate, one 1024-endpoint ring all-reduce ({target} flows) would take {(target / rate).ToString("F1", CultureInfo.InvariantCulture)} s (extrapolated, not measured)");
+        o.WriteLine($"# {target} flows (one 1024-endpoint ring all-reduce) at this rate: {(target / rate).ToString("F1", CultureInfo.InvariantCulture)} s (linear extrapolation, not a measurement; where one component spans the fabric, the cost per flow grows with it)");
     }
 }
