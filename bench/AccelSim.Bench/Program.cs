@@ -34,6 +34,14 @@ if (args.Contains("--fingerprint"))
     }
     return 0;
 }
+if (args.Length >= 1 && args[0] == "--routes")
+{
+    // Flows over routes: --routes [endpoints] [steps] [ring|perm].
+    var endpoints = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 256;
+    var steps = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 2 * (endpoints - 1);
+    RoutesBench.Run(Console.Out, endpoints, steps, args.Length > 3 && args[3] == "perm");
+    return 0;
+}
 if (args.Contains("--quick"))
 {
     QuickBench.Run(Console.Out);
