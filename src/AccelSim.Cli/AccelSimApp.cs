@@ -8,11 +8,11 @@ namespace AccelSim.Cli;
 /// the JSON path and what was expected), 1 an internal error.</summary>
 public static class AccelSimApp
 {
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    /// <summary>The command tree: every command and its options.</summary>
+    public static RootCommand Commands(CliContext context)
     {
         var root = new RootCommand("AccelSim: a discrete-event simulator of LLM workloads on GPUs, FPGAs, wafer-scale meshes and RDUs.");
         root.Options.Add(CommonOptions.Plugins);
-        var context = new CliContext(stdout, stderr);
         root.Subcommands.Add(RunCommand.Create(context));
         root.Subcommands.Add(OpCommand.Create(context));
         root.Subcommands.Add(CompareCommand.Create(context));
@@ -22,7 +22,12 @@ public static class AccelSimApp
         root.Subcommands.Add(ValidateCommand.Create(context));
         root.Subcommands.Add(CapacityCommand.Create(context));
         root.Subcommands.Add(SensitivityCommand.Create(context));
+        return root;
+    }
 
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var root = Commands(new CliContext(stdout, stderr));
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
@@ -39,7 +44,7 @@ public static class AccelSimApp
         }
         catch (InputException e)
         {
-            foreach (var p in e.Problems) stderr.WriteLine($"error: {p}");
+            foreach (var p in e.Problems) stderr.WriteLine($"error: {CliParameterNames.Translate(p)}");
             return 2;
         }
         catch (OverflowException)

@@ -18,7 +18,7 @@ public static class SingleOps
         }
         catch (OverflowException)
         {
-            throw TooLarge("--m/--n/--k/--batch", $"matmul {m}x{n}x{k} (batch {batch})");
+            throw TooLarge("m/n/k/batch", $"matmul {m}x{n}x{k} (batch {batch})");
         }
     }
 
@@ -36,16 +36,16 @@ public static class SingleOps
     /// attending to <paramref name="context"/> cached tokens plus themselves (causal).</summary>
     public static WorkloadGraph Attention(long batch, long heads, long kvHeads, long headDim, long seq, long context, DType dtype)
     {
-        Positive(("batch", batch), ("heads", heads), ("kv-heads", kvHeads), ("head-dim", headDim), ("seq", seq));
-        if (context < 0) throw new InputException(null, "--context", $"expected a number >= 0, got {context}");
-        if (heads % kvHeads != 0) throw new InputException(null, "--kv-heads", $"heads ({heads}) must be a multiple of kv-heads ({kvHeads})");
+        Positive(("batch", batch), ("heads", heads), (RequestParameter.KvHeads, kvHeads), (RequestParameter.HeadDim, headDim), ("seq", seq));
+        if (context < 0) throw new InputException(null, RequestParameter.Context, $"expected a number >= 0, got {context}");
+        if (heads % kvHeads != 0) throw new InputException(null, RequestParameter.KvHeads, $"heads ({heads}) must be a multiple of kv-heads ({kvHeads})");
         try
         {
             return AttentionGraph(batch, heads, kvHeads, headDim, seq, context, dtype);
         }
         catch (OverflowException)
         {
-            throw TooLarge("--batch/--heads/--head-dim/--seq/--context", $"attention b{batch} h{heads} d{headDim} s{seq} ctx{context}");
+            throw TooLarge("batch/heads/head_dim/seq/context", $"attention b{batch} h{heads} d{headDim} s{seq} ctx{context}");
         }
     }
 
@@ -75,8 +75,8 @@ public static class SingleOps
         }
         catch (OverflowException)
         {
-            // The copy reads and writes its bytes: twice --bytes must fit.
-            throw TooLarge("--bytes", $"copy of {bytes} bytes");
+            // The copy reads and writes its bytes: twice the bytes must fit.
+            throw TooLarge(RequestParameter.Bytes, $"copy of {bytes} bytes");
         }
     }
 
@@ -86,7 +86,7 @@ public static class SingleOps
     private static void Positive(params (string Name, long Value)[] values)
     {
         var problems = values.Where(v => v.Value <= 0)
-            .Select(v => new InputProblem(null, "--" + v.Name, $"expected a whole number > 0, got {v.Value}")).ToArray();
+            .Select(v => new InputProblem(null, v.Name, $"expected a whole number > 0, got {v.Value}")).ToArray();
         if (problems.Length > 0) throw new InputException(problems);
     }
 }

@@ -46,7 +46,7 @@ public class ConfigTests
         var ex = Assert.Throws<InputException>(() => Sample().With([new("memory.hbm.bandwith_Bps", "1")]));
         var p = Assert.Single(ex.Problems);
         Assert.Equal("memory.hbm.bandwith_Bps", p.Path);
-        Assert.Equal("--set", p.File);
+        Assert.Equal(RequestParameter.Overrides, p.File);
         Assert.Contains("did you mean", p.Message);
         Assert.Contains("memory.hbm.bandwidth_Bps", p.Message);
         // Documentation keys are never suggested.

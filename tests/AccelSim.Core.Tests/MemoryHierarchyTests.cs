@@ -113,7 +113,7 @@ public class MemoryHierarchyTests
         var device = new TieredDevice(hbmBytes: 500_010_000);
         var e = Assert.Throws<InputException>(() => Placement.Apply(graph, device, PlacementPolicy.Fit));
         Assert.Contains("do not fit", e.Message);
-        Assert.Contains("--placement offload", e.Message);
+        Assert.Contains("placement=offload", e.Message);
         var (same, _) = Placement.Apply(graph, device, PlacementPolicy.Resident);
         var (_, metrics) = LayeredGraphs.Run(same, device);
         Assert.True(metrics.Memory.OverCapacityBytes["hbm"] > 0);
@@ -138,7 +138,7 @@ public class MemoryHierarchyTests
         var graph = LayeredGraphs.Build([50_000_000, 50_000_000, 50_000_000, 50_000_000], kvBytes: 100_000_000);
         var device = new TieredDevice(hbmBytes: 500_010_000);
         var e = Assert.Throws<InputException>(() => Placement.Apply(graph, device, PlacementPolicy.Fit));
-        Assert.Contains("--kv-policy swap", e.Message);
+        Assert.Contains("kv_policy=swap", e.Message);
         var (placed, report) = Placement.Apply(graph, device, PlacementPolicy.Fit, KvPolicy.Swap);
         Assert.Equal("fit+kv-swap", report.Policy);
         var copies = placed.Ops.Where(o => o.Transfer is not null).ToArray();

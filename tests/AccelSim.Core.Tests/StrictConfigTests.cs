@@ -69,7 +69,7 @@ public class StrictConfigTests
         var b = new ConfigBinder(c);
         b.Positive("memory.hbm.bandwidth_Bps");
         b.Number("shared.x", 0, 1);
-        Assert.Equal(["--set", "family.json"], b.Problems.Select(p => p.File));
+        Assert.Equal([RequestParameter.Overrides, "family.json"], b.Problems.Select(p => p.File));
         Assert.Equal("toy.json", c.OriginOf("memory.hbm.capacity_bytes"));
     }
 

@@ -149,7 +149,7 @@ public class FpgaMemoryHierarchyTests
     {
         var d = FpgaTestSupport.Model("u280");
         var e = Assert.Throws<InputException>(() => Placement.Apply(Llama13bDecode(), d, PlacementPolicy.Fit));
-        Assert.Contains("--placement offload", e.Message);
+        Assert.Contains("placement=offload", e.Message);
         Assert.Contains("ddr", e.Message);
     }
 

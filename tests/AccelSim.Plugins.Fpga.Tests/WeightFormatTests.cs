@@ -64,14 +64,14 @@ public class WeightFormatTests
     public void RejectsBadSparsityWithTheOption(string text)
     {
         var e = Assert.Throws<InputException>(() => NmSparsity.Parse(text));
-        Assert.Equal("--sparsity", Assert.Single(e.Problems).Path);
+        Assert.Equal(RequestParameter.Sparsity, Assert.Single(e.Problems).Path);
     }
 
     [Fact]
     public void RejectsBadWeightType()
     {
         var e = Assert.Throws<InputException>(() => WeightFormat.ParseWeights("int3"));
-        Assert.Equal("--weights", Assert.Single(e.Problems).Path);
+        Assert.Equal(RequestParameter.Weights, Assert.Single(e.Problems).Path);
         Assert.Equal(DType.Int4, WeightFormat.ParseWeights("int4"));
     }
 

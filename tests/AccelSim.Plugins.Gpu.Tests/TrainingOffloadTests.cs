@@ -125,7 +125,7 @@ public class TrainingOffloadTests
         var device = GpuTestSupport.Model("rtx4090");
         var prefill = ModelBuilderRegistry.Default.Build(Tiny(2, 256), WorkloadRequest.Prefill(1, 64));
         var e = Assert.Throws<InputException>(() => Placement.Apply(prefill, device, PlacementPolicy.SsdPipelined));
-        Assert.Contains("--phase train", e.Message);
+        Assert.Contains("phase=train", e.Message);
     }
 
     /// <summary>Law: more capacity in any tier (HBM, host memory, drives) never makes a training step

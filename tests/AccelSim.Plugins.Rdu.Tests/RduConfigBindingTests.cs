@@ -32,7 +32,7 @@ public class RduConfigBindingTests
             e.Problems.Select(p => p.Path).Order(StringComparer.Ordinal).ToArray());
         // A value given by an override is reported against it (as a --set is); a missing one against the file.
         string[] overridden = ["compute.bf16.peak_flops", "memory.sram.buffer_fraction", "node.sockets"];
-        Assert.All(e.Problems, p => Assert.Equal(overridden.Contains(p.Path) ? "--set" : config.File, p.File));
+        Assert.All(e.Problems, p => Assert.Equal(overridden.Contains(p.Path) ? RequestParameter.Overrides : config.File, p.File));
     }
 
     [Fact]

@@ -279,9 +279,9 @@ public class LlamaGraphBuilderTests
     }
 
     [Theory]
-    [InlineData(0, 16, 0, "--batch")]
-    [InlineData(1, 0, 0, "--seq")]
-    [InlineData(1, 16, 5, "--context")]
+    [InlineData(0, 16, 0, "batch")]
+    [InlineData(1, 0, 0, "seq")]
+    [InlineData(1, 16, 5, "context")]
     [InlineData(1, 4096, 0, "max_position_embeddings")]
     public void Bad_prefill_requests_are_input_errors(long batch, long seq, long ctx, string path)
     {
@@ -306,7 +306,7 @@ public class LlamaGraphBuilderTests
     public void Bad_decode_requests_are_input_errors()
     {
         var m = TestConfigs.Load("llama2-7b");
-        Assert.Equal("--context", Assert.Single(Assert.Throws<InputException>(() =>
+        Assert.Equal(RequestParameter.Context, Assert.Single(Assert.Throws<InputException>(() =>
             ModelBuilderRegistry.Default.Build(m, WorkloadRequest.Decode(1, -1))).Problems).Path);
         // 4095 cached + 1 new = 4096 positions fits; one more does not.
         ModelBuilderRegistry.Default.Build(m, WorkloadRequest.Decode(1, 4095));

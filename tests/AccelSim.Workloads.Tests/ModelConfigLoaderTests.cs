@@ -212,7 +212,7 @@ public class ModelConfigLoaderTests
         Assert.Equal(Phase.Train, Phases.Parse("train"));
         var e = Assert.Throws<InputException>(() => Phases.Parse("finetune"));
         Assert.Contains("prefill, decode, train", e.Message);
-        Assert.Equal("--phase", Assert.Single(e.Problems).Path);
+        Assert.Equal(RequestParameter.Phase, Assert.Single(e.Problems).Path);
     }
 
     private static JObject TestConfigsJson(string name) => JObject.Parse(File.ReadAllText(TestConfigs.ModelPath(name)));

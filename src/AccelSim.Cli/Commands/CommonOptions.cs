@@ -60,7 +60,7 @@ public static class CommonOptions
     public static HardwareConfig LoadHardware(string hardware, IReadOnlyList<string>? sets)
     {
         var config = HardwareConfigLoader.LoadNamed(hardware);
-        return sets is { Count: > 0 } ? config.With(ParseSets(sets)) : config;
+        return sets is { Count: > 0 } ? config.With(ParseSets(sets), "--set") : config;
     }
 
     public static IReadOnlyList<KeyValuePair<string, string>> ParseSets(IReadOnlyList<string> sets)

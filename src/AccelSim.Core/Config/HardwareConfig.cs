@@ -182,7 +182,7 @@ public sealed class HardwareConfig
 
     /// <summary>A copy with the given paths overridden. Each path must already exist (a typo must not
     /// silently add a field) and keeps its type: a number stays a number.</summary>
-    public HardwareConfig With(IEnumerable<KeyValuePair<string, string>> overrides, string origin = "--set")
+    public HardwareConfig With(IEnumerable<KeyValuePair<string, string>> overrides, string origin = RequestParameter.Overrides)
     {
         var copy = new SortedDictionary<string, ConfigValue>(_values, StringComparer.Ordinal);
         var origins = new Dictionary<string, string>(_origins, StringComparer.Ordinal);

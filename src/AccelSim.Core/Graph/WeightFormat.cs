@@ -32,7 +32,7 @@ public readonly record struct NmSparsity
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{N}:{M}");
 
     /// <summary>Parses "N:M" (for example "2:4"); <paramref name="path"/> names the option for errors.</summary>
-    public static NmSparsity Parse(string? text, string path = "--sparsity")
+    public static NmSparsity Parse(string? text, string path = RequestParameter.Sparsity)
     {
         var parts = (text ?? "").Split(':');
         if (parts.Length == 2
@@ -149,7 +149,7 @@ public static class WeightFormat
     }
 
     /// <summary>Parses a <c>--weights</c> value (int4, int8, fp8, bf16, fp16, fp32).</summary>
-    public static DType ParseWeights(string? text, string path = "--weights") =>
+    public static DType ParseWeights(string? text, string path = RequestParameter.Weights) =>
         DTypes.TryParse(text, out var d) && d != DType.Tf32
             ? d
             : throw new InputException(null, path, $"expected one of int4, int8, fp8, bf16, fp16, fp32, got '{text}'");

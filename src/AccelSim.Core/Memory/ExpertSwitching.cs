@@ -36,7 +36,7 @@ public static class ExpertSwitching
             return new TierTransfer(native.StreamTier, device.Topology.Channels[device.MainMemoryChannel].Tier);
         var tiers = Placement.Tiers(device);
         if (tiers.Count < 2)
-            throw new InputException(null, "--experts", $"{device.Name} has no memory tier below {tiers[0]} to keep experts in");
+            throw new InputException(null, RequestParameter.Experts, $"{device.Name} has no memory tier below {tiers[0]} to keep experts in");
         return new TierTransfer(tiers[1], tiers[0]);
     }
 
@@ -101,13 +101,13 @@ public static class ExpertSwitching
         int cacheSlots = int.MaxValue)
     {
         ArgumentNullException.ThrowIfNull(step);
-        if (switches < 0) throw new InputException(null, "--experts", $"expected a whole number >= 0, got {switches}");
+        if (switches < 0) throw new InputException(null, RequestParameter.Experts, $"expected a whole number >= 0, got {switches}");
         if (switches == 0) return step;
         // Each switch is an op: the graph's op limit bounds them, checked before any list is sized.
         if (switches > WorkloadGraph.MaxOps - step.Ops.Count)
-            throw new InputException(null, "--experts", $"{switches} switches beyond the sanity limit of {WorkloadGraph.MaxOps} ops per graph");
+            throw new InputException(null, RequestParameter.Experts, $"{switches} switches beyond the sanity limit of {WorkloadGraph.MaxOps} ops per graph");
         var bytes = expertBytes ?? WeightBytes(step);
-        if (bytes <= 0) throw new InputException(null, "--experts", "the expert model has no weights to switch");
+        if (bytes <= 0) throw new InputException(null, RequestParameter.Experts, "the expert model has no weights to switch");
         if (cacheSlots < 0) throw new ArgumentOutOfRangeException(nameof(cacheSlots), cacheSlots, "expected a number of cached experts >= 0");
 
         var nextTensor = step.Tensors.Count == 0 ? 0 : step.Tensors.Max(t => t.Id) + 1;

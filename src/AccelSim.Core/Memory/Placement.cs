@@ -148,7 +148,7 @@ public static class Placement
         ArgumentNullException.ThrowIfNull(device);
         if (policy is PlacementPolicy.ZeroInfinity or PlacementPolicy.SsdPipelined)
         {
-            if (kv != KvPolicy.Fit) throw new InputException(null, "--kv-policy", $"{policy.Name()} places a training step, which has no KV cache to swap");
+            if (kv != KvPolicy.Fit) throw new InputException(null, RequestParameter.KvPolicy, $"{policy.Name()} places a training step, which has no KV cache to swap");
             return TrainingPlacement.Apply(graph, device, policy);
         }
         var tiers = Tiers(device);
@@ -179,13 +179,13 @@ public static class Placement
         {
             var kvBytes = resident.Where(t => t.Role == TensorRole.KvCache).Sum(t => t.Bytes);
             var hint = tiers.Count > 1
-                ? $"use --placement offload to keep what does not fit in {tiers[1]} and stream it in" +
-                  (kvBytes > 0 ? $", or --kv-policy swap to swap the KV cache in from {tiers[1]}" : "")
+                ? $"use placement=offload to keep what does not fit in {tiers[1]} and stream it in" +
+                  (kvBytes > 0 ? $", or kv_policy=swap to swap the KV cache in from {tiers[1]}" : "")
                 : $"{device.Name} has no slower tier to offload to";
-            throw new InputException(null, "--placement",
+            throw new InputException(null, RequestParameter.Placement,
                 $"{need}, but {device.Name} has {Gb(capacity)} of {top}: {Gb(residentBytes + workingSet - capacity)} do not fit; {hint}");
         }
-        var option = policy == PlacementPolicy.Offload ? "--placement" : "--kv-policy";
+        var option = policy == PlacementPolicy.Offload ? RequestParameter.Placement : RequestParameter.KvPolicy;
         if (tiers.Count < 2)
             throw new InputException(null, option, $"{need}, but {device.Name} has {Gb(capacity)} of {top} and no slower tier to offload to");
         var roles = new HashSet<TensorRole>();
@@ -207,9 +207,9 @@ public static class Placement
             return (graph, new PlacementReport(name, top, capacity, residentBytes, workingSet,
                 new Dictionary<string, long>(), 0, $"{need}; {device.Name} keeps it all in {top}"));
         if (policy == PlacementPolicy.Fit)
-            throw new InputException(null, "--placement",
+            throw new InputException(null, RequestParameter.Placement,
                 $"{need}, but {device.Name} keeps only {Gb(residentBytes - streamed)} of weights and caches in {top}: " +
-                $"{Gb(streamed)} would stream from {native.StreamTier}, which {device.Name} does by itself (leave --placement at resident, or use offload)");
+                $"{Gb(streamed)} would stream from {native.StreamTier}, which {device.Name} does by itself (leave placement=resident, or use placement=offload)");
         return (graph, new PlacementReport(name, top, capacity, residentBytes - streamed, workingSet,
             new Dictionary<string, long> { [native.StreamTier] = streamed }, 0,
             $"{need}; {device.Name} streams {Gb(streamed)} from {native.StreamTier} by itself"));
@@ -266,7 +266,7 @@ public static class Placement
         var budget = capacity - workingSet - staging - fixedBytes;
         if (budget < 0)
         {
-            var hint = roles.Contains(TensorRole.Weight) ? "" : "; add --placement offload to stream the weights too";
+            var hint = roles.Contains(TensorRole.Weight) ? "" : "; add placement=offload to stream the weights too";
             throw new InputException(null, option,
                 $"{need}; even streaming every layer's {what}, the rest ({Gb(fixedBytes)} resident, {Gb(workingSet)} activations, " +
                 $"{Gb(staging)} for two staged layers) exceeds {device.Name}'s {Gb(capacity)} of {tiers[0]}{hint}");

@@ -52,15 +52,15 @@ public static class TrainingPlacement
         var loss = order.LastOrDefault(o => o.Name == "loss");
         var optimizers = order.Where(o => o.Kind == OpKind.Optimizer).ToArray();
         if (graph.Info.Phase != "train" || loss is null || optimizers.Length == 0)
-            throw new InputException(null, "--placement", $"{name} places a training step (forward, loss, backward, optimizer); {graph.Info.Name} is a {graph.Info.Phase} graph: use --phase train");
+            throw new InputException(null, RequestParameter.Placement, $"{name} places a training step (forward, loss, backward, optimizer); {graph.Info.Name} is a {graph.Info.Phase} graph: use phase=train");
         var tiers = Placement.Tiers(device);
         if (!tiers.Contains("host"))
-            throw new InputException(null, "--placement", $"{name} offloads optimizer states to host memory, but {device.Name} describes none (host.memory_bytes)");
+            throw new InputException(null, RequestParameter.Placement, $"{name} offloads optimizer states to host memory, but {device.Name} describes none (host.memory_bytes)");
         if (device is not IHostCompute { HasHostCpu: true })
-            throw new InputException(null, "--placement", $"{name} runs the optimizer on the host CPU, but {device.Name} describes none (host.cpu.peak_flops, host.cpu.memory_bandwidth_Bps)");
+            throw new InputException(null, RequestParameter.Placement, $"{name} runs the optimizer on the host CPU, but {device.Name} describes none (host.cpu.peak_flops, host.cpu.memory_bandwidth_Bps)");
         var hasSsd = tiers.Contains("ssd");
         if (policy == PlacementPolicy.SsdPipelined && !hasSsd)
-            throw new InputException(null, "--placement", $"{name} keeps optimizer states on NVMe drives, but {device.Name} describes none (host.nvme.capacity_bytes, host.nvme.bandwidth_Bps)");
+            throw new InputException(null, RequestParameter.Placement, $"{name} keeps optimizer states on NVMe drives, but {device.Name} describes none (host.nvme.capacity_bytes, host.nvme.bandwidth_Bps)");
         return new Planner(graph, device, policy, order, loss, optimizers, hasSsd).Run();
     }
 
@@ -123,10 +123,10 @@ public static class TrainingPlacement
             {
                 var budget = capacity - rest - staging;
                 if (budget < 0)
-                    throw new InputException(null, "--placement",
+                    throw new InputException(null, RequestParameter.Placement,
                         $"{need} under {name}: even streaming every layer's weights, {Placement.Gb(saved)} of saved activations, {Placement.Gb(workingSet)} working set, " +
                         $"{Placement.Gb(fixedWeights)} of embeddings and head, {Placement.Gb(2 * maxGrad)} of gradients in flight and {Placement.Gb(staging)} for two staged layers " +
-                        $"exceed {device.Name}'s {Placement.Gb(capacity)} of {top}; try --recompute or a smaller --batch");
+                        $"exceed {device.Name}'s {Placement.Gb(capacity)} of {top}; try recompute=true or a smaller batch");
                 keep = 0;
                 long kept = 0;
                 while (keep < layers.Length && kept + layerBytes[layers[keep].Layer] <= budget) kept += layerBytes[layers[keep++].Layer];
@@ -161,7 +161,7 @@ public static class TrainingPlacement
                 foreach (var s in states[opt.Id]) Put(s, tier);
             }
             if (hostUsed > hostCapacity)
-                throw new InputException(null, "--placement",
+                throw new InputException(null, RequestParameter.Placement,
                     $"{need} under {name} needs {Placement.Gb(hostUsed)} of host memory ({Placement.Gb(gradBytes)} gradients, {Placement.Gb(stateBytes)} optimizer states), " +
                     $"but {device.Name} has {Placement.Gb(hostCapacity)} and no NVMe drive to hold the rest");
 

@@ -27,7 +27,7 @@ public static class BundledConfigs
             : [];
 
     /// <summary>A bundled name (matched case-insensitively: <c>H100</c> is <c>h100</c>) or a path to a JSON
-    /// file. <paramref name="what"/> names the option for errors; an unknown name lists the nearest bundled ones.</summary>
+    /// file. <paramref name="what"/> names the parameter for errors (a <see cref="RequestParameter"/> name); an unknown name lists the nearest bundled ones.</summary>
     public static string Resolve(string nameOrPath, string dir, string what)
     {
         if (File.Exists(nameOrPath)) return Path.GetFullPath(nameOrPath);
@@ -38,8 +38,7 @@ public static class BundledConfigs
                 ?? known.FirstOrDefault(n => string.Equals(n, nameOrPath, StringComparison.OrdinalIgnoreCase));
             if (match is not null) return Path.Combine(dir, match + ".json");
         }
-        var option = "--" + what;
-        throw new InputException(null, option,
+        throw new InputException(null, what,
             $"'{nameOrPath}' is neither a bundled {what} name nor an existing file{NearestNames.DidYouMean(known, nameOrPath)} (bundled: {string.Join(", ", known)})");
     }
 

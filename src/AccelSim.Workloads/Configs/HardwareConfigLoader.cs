@@ -12,7 +12,7 @@ public static class HardwareConfigLoader
 {
     /// <summary>Loads a bundled hardware name or a path.</summary>
     public static HardwareConfig LoadNamed(string nameOrPath) =>
-        Load(BundledConfigs.Resolve(nameOrPath, BundledConfigs.HardwareDir, "hardware"));
+        Load(BundledConfigs.Resolve(nameOrPath, BundledConfigs.HardwareDir, RequestParameter.Hardware));
 
     public static HardwareConfig Load(string path)
     {

@@ -24,7 +24,7 @@ public static class ModelConfigLoader
     public static ModelConfig LoadNamed(string nameOrPath, ModelBuilderRegistry? registry = null)
     {
         ArgumentNullException.ThrowIfNull(nameOrPath);
-        return Load(BundledConfigs.Resolve(nameOrPath, BundledConfigs.ModelsDir, "model"), registry);
+        return Load(BundledConfigs.Resolve(nameOrPath, BundledConfigs.ModelsDir, RequestParameter.Model), registry);
     }
 
     public static ModelConfig Load(string path, ModelBuilderRegistry? registry = null)

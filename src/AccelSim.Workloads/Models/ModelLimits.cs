@@ -42,9 +42,9 @@ public static class ModelLimits
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(problems);
-        Check(problems, null, "--batch", request.Batch, MaxBatch);
-        Check(problems, null, "--seq", request.Seq, MaxTokens);
-        Check(problems, null, "--context", request.Context, MaxTokens);
+        Check(problems, null, RequestParameter.Batch, request.Batch, MaxBatch);
+        Check(problems, null, RequestParameter.Seq, request.Seq, MaxTokens);
+        Check(problems, null, RequestParameter.Context, request.Context, MaxTokens);
     }
 
     /// <summary>The graph of <paramref name="request"/> built by <paramref name="build"/>; a size past

@@ -39,6 +39,6 @@ public static class Phases
     }
 
     /// <summary>Parses a phase name; <paramref name="path"/> names the option or field for the error.</summary>
-    public static Phase Parse(string? text, string? path = "--phase") =>
+    public static Phase Parse(string? text, string? path = RequestParameter.Phase) =>
         TryParse(text, out var p) ? p : throw new InputException(null, path, $"unknown phase '{text}'; expected {Expected}");
 }

@@ -43,31 +43,31 @@ public sealed record WorkloadRequest(Phase Phase, long Batch, long Seq, long Con
     {
         ArgumentNullException.ThrowIfNull(model);
         var problems = new List<InputProblem>();
-        if (Batch <= 0) problems.Add(new InputProblem(null, "--batch", $"expected a whole number > 0, got {Batch}"));
+        if (Batch <= 0) problems.Add(new InputProblem(null, RequestParameter.Batch, $"expected a whole number > 0, got {Batch}"));
         switch (Phase)
         {
             case Phase.Prefill:
             case Phase.Train:
-                if (Seq <= 0) problems.Add(new InputProblem(null, "--seq", $"expected a whole number > 0, got {Seq}"));
+                if (Seq <= 0) problems.Add(new InputProblem(null, RequestParameter.Seq, $"expected a whole number > 0, got {Seq}"));
                 if (Context != 0)
                 {
-                    problems.Add(new InputProblem(null, "--context", Phase == Phase.Prefill
-                        ? $"prefill processes a prompt with no cache; expected 0, got {Context} (use --phase decode to attend to cached tokens)"
+                    problems.Add(new InputProblem(null, RequestParameter.Context, Phase == Phase.Prefill
+                        ? $"prefill processes a prompt with no cache; expected 0, got {Context} (use phase=decode to attend to cached tokens)"
                         : $"a training step processes whole sequences with no cache; expected 0, got {Context}"));
                 }
                 break;
             case Phase.Decode:
-                if (Context < 0) problems.Add(new InputProblem(null, "--context", $"expected a whole number >= 0, got {Context}"));
+                if (Context < 0) problems.Add(new InputProblem(null, RequestParameter.Context, $"expected a whole number >= 0, got {Context}"));
                 break;
             default:
-                problems.Add(new InputProblem(null, "--phase", $"expected {Phases.Expected}"));
+                problems.Add(new InputProblem(null, RequestParameter.Phase, $"expected {Phases.Expected}"));
                 break;
         }
         ModelLimits.CheckRequest(this, problems);
         if (!(ExpertSkew >= 0 && ExpertSkew < 1))
-            problems.Add(new InputProblem(null, "--expert-skew", $"expected a number in [0, 1), got {ExpertSkew.ToString(System.Globalization.CultureInfo.InvariantCulture)}"));
+            problems.Add(new InputProblem(null, RequestParameter.ExpertSkew, $"expected a number in [0, 1), got {ExpertSkew.ToString(System.Globalization.CultureInfo.InvariantCulture)}"));
         if (Recompute && Phase != Phase.Train)
-            problems.Add(new InputProblem(null, "--recompute", "activation recomputation applies to --phase train only"));
+            problems.Add(new InputProblem(null, RequestParameter.Recompute, "activation recomputation applies to the train phase only"));
         var positions = Context + NewTokensPerSequence;
         if (problems.Count == 0 && model.MaxPositionEmbeddings is { } max && positions > max)
         {

@@ -13,7 +13,7 @@ public static class StackLoader
 {
     /// <summary>Loads a bundled stack name (<c>fused</c>, <c>pytorch</c>) or a path.</summary>
     public static SoftwareStack LoadNamed(string nameOrPath) =>
-        Load(BundledConfigs.Resolve(nameOrPath, BundledConfigs.StacksDir, "stack"));
+        Load(BundledConfigs.Resolve(nameOrPath, BundledConfigs.StacksDir, RequestParameter.Stack));
 
     public static SoftwareStack Load(string path)
     {

@@ -476,7 +476,7 @@ public sealed class Decoder
     {
         if (Request.ExpertSkew != 0 && _moeLayers == 0)
         {
-            throw new InputException(null, "--expert-skew",
+            throw new InputException(null, RequestParameter.ExpertSkew,
                 $"model '{Model.Name}' has no mixture-of-experts layers; expert skew applies to MoE models only");
         }
         var wlm = head ?? G.Weight("lm_head.weight", width, vocab);

@@ -1,0 +1,40 @@
+namespace AccelSim.Core.Config;
+
+/// <summary>The names by which the libraries refer to the parameters of a request in an
+/// <see cref="InputProblem"/> that has no file: the path of the problem is one of these (several joined by
+/// '/' when a problem concerns them together), and a message that suggests a value writes it as
+/// <c>name=value</c>. The libraries never name a command-line flag; a front end (the command line, a
+/// service) maps these names to its own spelling.</summary>
+public static class RequestParameter
+{
+    public const string Batch = "batch";
+    public const string Seq = "seq";
+    public const string Context = "context";
+    public const string Phase = "phase";
+    public const string ExpertSkew = "expert_skew";
+    public const string Recompute = "recompute";
+    public const string Placement = "placement";
+    public const string KvPolicy = "kv_policy";
+    public const string Experts = "experts";
+    public const string Sparsity = "sparsity";
+    public const string Weights = "weights";
+    public const string M = "m";
+    public const string N = "n";
+    public const string K = "k";
+    public const string Heads = "heads";
+    public const string KvHeads = "kv_heads";
+    public const string HeadDim = "head_dim";
+    public const string Bytes = "bytes";
+    public const string Model = "model";
+    public const string Hardware = "hardware";
+    public const string Stack = "stack";
+
+    /// <summary>Every name above, for front ends that map them.</summary>
+    public static IReadOnlyList<string> All { get; } =
+        [Batch, Seq, Context, Phase, ExpertSkew, Recompute, Placement, KvPolicy, Experts, Sparsity, Weights,
+         M, N, K, Heads, KvHeads, HeadDim, Bytes, Model, Hardware, Stack];
+
+    /// <summary>The origin (the <see cref="InputProblem.File"/>) of problems with hardware overrides
+    /// given as path/value pairs rather than read from a file.</summary>
+    public const string Overrides = "overrides";
+}
