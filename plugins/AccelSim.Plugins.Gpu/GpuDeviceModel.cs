@@ -236,7 +236,7 @@ public sealed partial class GpuDeviceModel : IDeviceModel, IHostDispatchDevice
     }
 
     /// <summary>The load vectors a GEMM's operands allow. A row-major operand is read in vectors of the
-    /// widest power of two (up to 16 B) that divides its row pitch in bytes: A (M x K) by K x elem, B
+    /// widest power of two (up to <c>gemm.alignment_bytes</c>, the fast path's vector) that divides its row pitch in bytes: A (M x K) by K x elem, B
     /// (K x N) and C (M x N) by N x elem. The fast path needs <c>gemm.alignment_bytes</c> on all three;
     /// otherwise the fallback kernels load each operand in its own vectors, through an asynchronous copy
     /// when the vector is at least <c>gemm.fallback.async_copy_min_bytes</c> and through registers
@@ -254,7 +254,7 @@ public sealed partial class GpuDeviceModel : IDeviceModel, IHostDispatchDevice
     {
         var pitchBits = elements * bits;
         var lowest = pitchBits & -pitchBits;
-        return Math.Min(lowest / 8.0, Math.Max(Spec.AlignmentBytes, 16));
+        return Math.Min(lowest / 8.0, Spec.AlignmentBytes);
     }
 
     private double Stage(double vectorBytes) =>

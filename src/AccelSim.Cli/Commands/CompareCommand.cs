@@ -44,13 +44,10 @@ public static class CompareCommand
                 var placed = placement.Apply(p, graph, device);
                 foreach (var s in scheduleNames)
                 {
-                    var (scheduleName, decision) = Execution.ResolveSchedule(s, graph.Info, p.GetValue(launch), stack);
-                    var mode = device is Core.Simulation.IHostDispatchDevice ? decision.Mode : Core.Simulation.LaunchMode.Graph; // no host model: kernel by kernel
-                    var named = Execution.Named(placed, mode, stack);
-                    var schedule = Execution.Schedule(scheduleName, Execution.HostCostFactor(stack, graph.Info));
-                    var metrics = Execution.Simulate(named, device, schedule, services.Bus(), null, progress: true).Metrics;
-                    runs.Add(Execution.Annotate(metrics with { Launch = device is Core.Simulation.IHostDispatchDevice ? Execution.Reported(decision) : null },
-                        named, device, schedule, new HardwareContext(config, services.Registry(), scheduleName)));
+                    var plan = Execution.PlanLaunch(placed, device, s, p.GetValue(launch), stack);
+                    var metrics = Execution.Simulate(plan.Graph, device, plan.Schedule, services.Bus(), null, progress: true).Metrics;
+                    runs.Add(Execution.Annotate(metrics with { Launch = plan.Reported },
+                        plan.Graph, device, plan.Schedule, new HardwareContext(config, services.Registry(), plan.ScheduleName)));
                 }
             }
             var fastest = Fastest(runs);

@@ -79,6 +79,30 @@ public static class Execution
     public static LaunchDecision? Reported(LaunchDecision d) =>
         d.Source == LaunchSource.Workload || d.Mode == LaunchMode.Eager ? d : null;
 
+    /// <summary>How one run launches on one device: the graph named with its stack and launch mode, the
+    /// schedule (eager dispatches scaled by the stack's host cost factor), its name, the decision, and the
+    /// decision as the report shows it. A device without a host model runs an eager program kernel by
+    /// kernel (<see cref="RunsEagerAsGraph"/>).</summary>
+    public sealed record LaunchPlan(WorkloadGraph Graph, ISchedule Schedule, string ScheduleName, LaunchDecision Decision, LaunchDecision? Reported)
+    {
+        public bool RunsEagerAsGraph { get; init; }
+    }
+
+    /// <summary>The one path from <c>--schedule</c>, <c>--launch</c> and <c>--stack</c> to what a command runs
+    /// (<see cref="ResolveSchedule"/>).</summary>
+    public static LaunchPlan PlanLaunch(WorkloadGraph graph, IDeviceModel device, string? schedule, string? launch, Workloads.Stacks.SoftwareStack? stack)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        var (name, decision) = ResolveSchedule(schedule, graph.Info, launch, stack);
+        var host = device is IHostDispatchDevice;
+        var mode = host ? decision.Mode : LaunchMode.Graph;
+        return new LaunchPlan(Named(graph, mode, stack), Schedule(name, HostCostFactor(stack, graph.Info)), name, decision,
+            host ? Reported(decision) : null)
+        {
+            RunsEagerAsGraph = decision.Mode == LaunchMode.Eager && !host,
+        };
+    }
+
     /// <summary>The host cost factor of a run's software stack: the stack given, else the bundled stack a
     /// trace names as the one that lowered it (an exported <c>--stack pytorch</c> graph), else 1.</summary>
     public static double HostCostFactor(Workloads.Stacks.SoftwareStack? stack, WorkloadInfo info)

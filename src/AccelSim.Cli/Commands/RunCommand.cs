@@ -37,22 +37,17 @@ public static class RunCommand
             var stack = workload.StackFor(p);
             var graph = workload.Build(p);
             graph = placement.Apply(p, graph, device);
-            var (scheduleName, decision) = Execution.ResolveSchedule(p.GetValue(schedule), graph.Info, p.GetValue(launch), stack);
-            var launchMode = decision.Mode;
-            if (launchMode == LaunchMode.Eager && device is not IHostDispatchDevice)
-            {
+            var plan = Execution.PlanLaunch(graph, device, p.GetValue(schedule), p.GetValue(launch), stack);
+            if (plan.RunsEagerAsGraph)
                 cli.Error.WriteLine($"note: {device.Name} has no host model; eager runs its ops kernel by kernel (the sequential schedule)");
-                launchMode = LaunchMode.Graph;
-            }
-            graph = Execution.Named(graph, launchMode, stack);
-            return Execution.RunAndReport(cli, graph, device, Execution.Schedule(scheduleName, Execution.HostCostFactor(stack, graph.Info)), services.Bus(),
+            return Execution.RunAndReport(cli, plan.Graph, device, plan.Schedule, services.Bus(),
                 new OutputRequest(p.GetValue(format)!, p.GetValue(outPath), p.GetValue(timeline), p.GetValue(ops))
                 {
                     RooflinePath = p.GetValue(roofline),
                     RooflinePlotPath = p.GetValue(rooflinePlot),
                     Carbon = carbon.Resolve(p, config),
-                    Launch = device is IHostDispatchDevice ? Execution.Reported(decision) : null,
-                }, new HardwareContext(config, services.Registry(), scheduleName));
+                    Launch = plan.Reported,
+                }, new HardwareContext(config, services.Registry(), plan.ScheduleName));
         });
         return c;
     }

@@ -78,9 +78,8 @@ public sealed class FlowNetwork
     private int[] _compLinks = new int[16], _compFlows = new int[16];
     private double[] _linkRem = new double[8];
     private int[] _linkUnfixed = new int[8];
-    private double[] _shareVal = new double[16];
-    private int[] _shareLink = new int[16];
-    private int _shareCount;
+    // The solver's links by (share, link id), lowest first; stale entries are skipped at the top.
+    private readonly PriorityQueue<int, (double Share, int Link)> _shares = new(16);
     private double[] _capKeys = new double[16];
     private int[] _capFlows = new int[16];
     private FlowCompletion[] _completed = new FlowCompletion[16];
@@ -390,13 +389,13 @@ public sealed class FlowNetwork
     private void Solve(int nl, int nf, long now)
     {
         var fix = ++_fixEpoch;
-        _shareCount = 0;
+        _shares.Clear();
         for (var i = 0; i < nl; i++)
         {
             var l = _compLinks[i];
             _linkRem[l] = _bandwidth[l];
             _linkUnfixed[l] = _linkCount[l];
-            if (_linkCount[l] > 0) SharePush(_bandwidth[l] / _linkCount[l], l);
+            if (_linkCount[l] > 0) _shares.Enqueue(l, (_bandwidth[l] / _linkCount[l], l));
         }
         var nc = 0;
         for (var i = 0; i < nf; i++)
@@ -417,14 +416,19 @@ public sealed class FlowNetwork
         while (unfixed > 0)
         {
             // The lowest valid share.
+            double s;
+            int bl;
             while (true)
             {
-                var l = _shareLink[0];
+                _shares.TryPeek(out var l, out var top);
                 var n = _linkUnfixed[l];
-                if (n > 0 && _linkRem[l] / n == _shareVal[0]) break;
-                SharePop();
+                if (n > 0 && _linkRem[l] / n == top.Share)
+                {
+                    (s, bl) = (top.Share, l);
+                    break;
+                }
+                _shares.Dequeue();
             }
-            var s = _shareVal[0];
             while (ci < nc && _flowFixed[_capFlows[ci]] == fix) ci++;
             if (ci < nc && _capKeys[ci] <= s)
             {
@@ -433,8 +437,7 @@ public sealed class FlowNetwork
                 unfixed--;
                 continue;
             }
-            var bl = _shareLink[0];
-            SharePop();
+            _shares.Dequeue();
             var list = _linkFlows[bl];
             for (var k = 0; k < _linkCount[bl]; k++)
             {
@@ -457,7 +460,7 @@ public sealed class FlowNetwork
             var left = _linkRem[l] - rate;
             _linkRem[l] = left > 0 ? left : 0;
             var n = --_linkUnfixed[l];
-            if (n > 0) SharePush(_linkRem[l] / n, l);
+            if (n > 0) _shares.Enqueue(l, (_linkRem[l] / n, l));
         }
         if (rate == f.Rate && f.Key != long.MaxValue) return;
         var dt = now - f.LastUpdate;
@@ -470,49 +473,6 @@ public sealed class FlowNetwork
         f.Rate = rate;
         f.Key = DueOf(in f, now);
         HeapFix(fl);
-    }
-
-    // Min-heap of (share, link) for the solver; stale entries are skipped on top.
-
-    private void SharePush(double share, int link)
-    {
-        if (_shareCount == _shareVal.Length)
-        {
-            Array.Resize(ref _shareVal, _shareCount * 2);
-            Array.Resize(ref _shareLink, _shareCount * 2);
-        }
-        var i = _shareCount++;
-        while (i > 0)
-        {
-            var p = (i - 1) >> 1;
-            if (!(share < _shareVal[p] || (share == _shareVal[p] && link < _shareLink[p]))) break;
-            _shareVal[i] = _shareVal[p];
-            _shareLink[i] = _shareLink[p];
-            i = p;
-        }
-        _shareVal[i] = share;
-        _shareLink[i] = link;
-    }
-
-    private void SharePop()
-    {
-        var n = --_shareCount;
-        if (n == 0) return;
-        var v = _shareVal[n];
-        var l = _shareLink[n];
-        var i = 0;
-        while (true)
-        {
-            var c = 2 * i + 1;
-            if (c >= n) break;
-            if (c + 1 < n && (_shareVal[c + 1] < _shareVal[c] || (_shareVal[c + 1] == _shareVal[c] && _shareLink[c + 1] < _shareLink[c]))) c++;
-            if (!(_shareVal[c] < v || (_shareVal[c] == v && _shareLink[c] < l))) break;
-            _shareVal[i] = _shareVal[c];
-            _shareLink[i] = _shareLink[c];
-            i = c;
-        }
-        _shareVal[i] = v;
-        _shareLink[i] = l;
     }
 
     private void GrowFlows()
