@@ -4,14 +4,13 @@ using BenchmarkDotNet.Running;
 if (args.Length == 2 && args[0] == "--profile")
 {
     // Runs only the kernel on the synthetic program, for a sampling profiler: --profile <chains>.
-    var (program, device) = SyntheticWorkload.Build(QuickBench.Tasks, int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture));
+    var chains = int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture);
     var best = 0.0;
     for (var i = 0; i < 20; i++)
     {
-        var sim = new AccelSim.Core.Simulation.Simulator(program, device);
-        long events = 0;
-        var (_, cpu) = ThreadClock.Measure(() => events = sim.Run().EventCount);
-        best = Math.Max(best, events / cpu);
+        var kernel = SyntheticWorkload.Load(QuickBench.Tasks, chains).Kernel;
+        var (_, cpu) = ThreadClock.Measure(kernel.Run);
+        best = Math.Max(best, kernel.EventCount / cpu);
     }
     Console.WriteLine($"best des_events_per_cpu_s: {best:F0}");
     return 0;
@@ -30,7 +29,10 @@ if (args.Contains("--fingerprint"))
         Mix(r.MakespanPs); Mix(r.EventCount);
         foreach (var list in new[] { r.TaskReadyPs, r.TaskStartPs, r.TaskLaunchPs, r.TaskComputeEndPs, r.TaskEndPs, r.TransferStartPs, r.TransferEndPs, r.ChannelBytes, r.ChannelBusyPs, r.EngineBusyPs, r.TierPeakBytes })
             foreach (var v in list) Mix(v);
-        Console.WriteLine($"chains {chains}{(varied ? " varied caps" : "")}: makespan {r.MakespanPs} events {r.EventCount} hash {h:x16}");
+        var direct = SyntheticWorkload.Load(50_000, chains, varied).Kernel;
+        direct.Run();
+        Console.WriteLine($"chains {chains}{(varied ? " varied caps" : "")}: makespan {r.MakespanPs} events {r.EventCount} hash {h:x16}" +
+            (direct.Now == r.MakespanPs && direct.EventCount == r.EventCount ? "" : $" (loaded straight into a kernel: makespan {direct.Now} events {direct.EventCount})"));
     }
     return 0;
 }

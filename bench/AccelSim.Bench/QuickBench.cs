@@ -51,26 +51,23 @@ public static class QuickBench
 
     private static (long Events, double EventsPerSecond, double EventsPerCpuSecond, long BytesPerRun, int Pending) MeasureDes(int chains)
     {
-        var (program, device) = SyntheticWorkload.Build(Tasks, chains);
-
         // Warm-up (JIT, tiering) on the same program.
-        for (var i = 0; i < 3; i++) new Simulator(program, device).Run();
+        for (var i = 0; i < 3; i++) SyntheticWorkload.Load(Tasks, chains).Kernel.Run();
 
         var rates = new double[Repetitions];
         var cpuRates = new double[Repetitions];
         long events = 0, bytes = 0;
         for (var r = 0; r < Repetitions; r++)
         {
-            var sim = new Simulator(program, device);
-            SimulationResult? result = null;
+            var kernel = SyntheticWorkload.Load(Tasks, chains).Kernel;
             var before = GC.GetAllocatedBytesForCurrentThread();
-            var (wall, cpu) = ThreadClock.Measure(() => result = sim.Run());
+            var (wall, cpu) = ThreadClock.Measure(kernel.Run);
             bytes = GC.GetAllocatedBytesForCurrentThread() - before;
-            events = result!.EventCount;
+            events = kernel.EventCount;
             rates[r] = events / wall;
             cpuRates[r] = events / cpu;
         }
-        return (events, Median(rates), Median(cpuRates), bytes, AveragePending(program, device, chains));
+        return (events, Median(rates), Median(cpuRates), bytes, AveragePending(chains));
     }
 
     private static string Line(string name, string value) => $"{name}: {value}";
@@ -99,20 +96,20 @@ public static class QuickBench
     }
 
     /// <summary>The kernel's mean number of pending events over a run, sampled at every published event
-    /// of an untimed run. Reads the kernel's private count for this measurement only.</summary>
-    private static int AveragePending(SimProgram program, SyntheticDevice device, int chains)
+    /// of an untimed run. Reads the kernel's internal count for this measurement only.</summary>
+    private static int AveragePending(int chains)
     {
-        var pending = typeof(Simulator).GetProperty("PendingEvents", BindingFlags.NonPublic | BindingFlags.Instance);
+        var pending = typeof(Kernel).GetProperty("PendingEvents", BindingFlags.NonPublic | BindingFlags.Instance);
         if (pending is null) return 2 * chains;
         using var bus = new SimulationEventBus();
-        var sim = new Simulator(program, device, bus);
+        var kernel = SyntheticWorkload.Load(Tasks, chains, bus: bus).Kernel;
         long sum = 0, samples = 0;
         using var sub = bus.Subscribe(_ =>
         {
-            sum += (int)pending.GetValue(sim)!;
+            sum += (int)pending.GetValue(kernel)!;
             samples++;
         });
-        sim.Run();
+        kernel.Run();
         return samples == 0 ? 2 * chains : (int)Math.Max(1, Math.Round(sum / (double)samples));
     }
 

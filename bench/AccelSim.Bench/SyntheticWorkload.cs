@@ -43,11 +43,33 @@ public static class SyntheticWorkload
             simTasks[i] = new SimTask(i, [ops[i]], new OpCost(i % 2, 1000 + h % 4000, 100_000 + h % 1_000_000, transfers, 0));
             preds[i] = i >= chains ? [i - chains] : [];
         }
+        return (new SimProgram("synthetic", graph, simTasks, preds), new SyntheticDevice(Topology(chains)));
+    }
+
+    private static DeviceTopology Topology(int chains)
+    {
         var channels = Enumerable.Range(0, 8)
             .Select(c => new ChannelSpec($"ch{c}", 1e11 * (1 + c % 3), 500 * c, "m", c < 4)).ToArray();
-        var topology = new DeviceTopology(
+        return new DeviceTopology(
             [new EngineSpec("a", Math.Max(1, chains / 2)), new EngineSpec("b", Math.Max(1, chains / 4))],
             channels, [new TierSpec("m", 1L << 40, true)]);
-        return (new SimProgram("synthetic", graph, simTasks, preds), new SyntheticDevice(topology));
+    }
+
+    /// <summary>The same program loaded straight into a kernel as a task graph (no ops, no graph): what
+    /// the kernel itself holds per task, and its speed without the program's construction.</summary>
+    public static (Kernel Kernel, TaskGraphProcess Graph) Load(int tasks, int chains, bool variedCaps = false, SimulationEventBus? bus = null)
+    {
+        var kernel = new Kernel(Topology(chains), bus: bus, expectedTasks: tasks);
+        var graph = new TaskGraphProcess(kernel, tasks);
+        Span<int> pred = stackalloc int[1];
+        for (var i = 0; i < tasks; i++)
+        {
+            var h = (uint)i * 2654435761u;
+            pred[0] = i - chains;
+            var t = graph.TaskOf(graph.Add(i % 2, 1000 + h % 4000, 100_000 + h % 1_000_000, i >= chains ? pred : []));
+            kernel.AddTransfer(t, (int)(h % 8), 4096 + h % 65536, h % 3 == 0 ? 2e10 : variedCaps && h % 3 == 1 ? 4e9 * (1 + (h >> 12) % 16) : double.MaxValue);
+            if (h % 5 == 0) kernel.AddTransfer(t, (int)((h >> 8) % 8), 1024 + (h >> 4) % 8192, double.MaxValue);
+        }
+        return (kernel, graph);
     }
 }

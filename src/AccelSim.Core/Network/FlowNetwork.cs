@@ -110,6 +110,8 @@ public sealed class FlowNetwork
 
     public int LinkCount => _links;
 
+    public int RouteCount => _routes;
+
     /// <summary>Adds a link; returns its id.</summary>
     public int AddLink(double bandwidth_Bps, long latency_ps, double energy_pJ_per_byte)
     {

@@ -9,7 +9,8 @@ namespace AccelSim.Core.Simulation;
 /// cap (ties by id), so a re-solve walks contiguous memory: water-filling gives every flow whose cap
 /// is below the fair share its cap, and every later one the share. A flow's bytes left and due time
 /// are brought up to date only when its rate changes, so a flow whose rate holds keeps its due time
-/// exactly. All storage is sized before time zero: nothing here allocates.</summary>
+/// exactly. Storage is sized for the flows expected at once and doubles when a channel needs more (a
+/// run that adds work as it goes); in steady state nothing here allocates.</summary>
 internal sealed class FairShareChannels
 {
     private struct Flow
@@ -23,13 +24,13 @@ internal sealed class FairShareChannels
         public bool DueKnown;
     }
 
-    private readonly Flow[] _flows;
+    private Flow[] _flows;
     private readonly int[] _base, _count;
     private readonly double[] _bandwidth;
     private readonly long[] _next;
 
     /// <param name="bandwidth_Bps">Each channel's bandwidth.</param>
-    /// <param name="capacity">The most flows each channel can hold at once.</param>
+    /// <param name="capacity">The flows each channel is expected to hold at once (more make it grow).</param>
     public FairShareChannels(IReadOnlyList<double> bandwidth_Bps, IReadOnlyList<int> capacity)
     {
         var channels = bandwidth_Bps.Count;
@@ -40,7 +41,7 @@ internal sealed class FairShareChannels
         for (var c = 0; c < channels; c++)
         {
             _bandwidth[c] = bandwidth_Bps[c];
-            _base[c + 1] = _base[c] + capacity[c];
+            _base[c + 1] = _base[c] + Math.Max(1, capacity[c]);
             _next[c] = long.MaxValue;
         }
         _flows = new Flow[Math.Max(1, _base[channels])];
@@ -48,6 +49,9 @@ internal sealed class FairShareChannels
 
     /// <summary>Flows on channel <paramref name="c"/> now.</summary>
     public int Count(int c) => _count[c];
+
+    /// <summary>The most flows channel <paramref name="c"/> holds without growing.</summary>
+    public int Capacity(int c) => _base[c + 1] - _base[c];
 
     /// <summary>When channel <paramref name="c"/>'s earliest flow is due; <see cref="long.MaxValue"/> when idle.</summary>
     public long Next(int c) => _next[c];
@@ -59,7 +63,7 @@ internal sealed class FairShareChannels
     {
         var start = _base[c];
         var n = _count[c];
-        if (n == _base[c + 1] - start) throw new InvalidOperationException($"channel {c} holds at most {n} flows");
+        if (n == _base[c + 1] - start) Grow(c);
         var flows = _flows;
         // Insert keeping the flows sorted by cap, ties by id (deterministic).
         var pos = start + n;
@@ -75,6 +79,17 @@ internal sealed class FairShareChannels
         if (next == _next[c]) return false;
         _next[c] = next;
         return true;
+    }
+
+    /// <summary>Doubles channel <paramref name="c"/>'s room, moving the later channels' regions up.</summary>
+    private void Grow(int c)
+    {
+        var extra = _base[c + 1] - _base[c];
+        var grown = new Flow[_flows.Length + extra];
+        Array.Copy(_flows, 0, grown, 0, _base[c + 1]);
+        Array.Copy(_flows, _base[c + 1], grown, _base[c + 1] + extra, _flows.Length - _base[c + 1]);
+        for (var k = c + 1; k < _base.Length; k++) _base[k] += extra;
+        _flows = grown;
     }
 
     /// <summary>Ends every flow on channel <paramref name="c"/> due at or before <paramref name="now"/>,
