@@ -44,6 +44,16 @@ if (args.Length >= 1 && args[0] == "--routes")
     RoutesBench.Run(Console.Out, endpoints, steps, args.Length > 3 && args[3] == "perm");
     return 0;
 }
+if (args.Length >= 1 && args[0] == "--kernel")
+{
+    // The open-world figures alone: --kernel [endpoints] [tasks for the memory figure].
+    var endpoints = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1024;
+    var tasks = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 10_000_000;
+    KernelBench.OpenWorld(Console.Out);
+    KernelBench.AllReduce(Console.Out, endpoints);
+    KernelBench.Memory(Console.Out, tasks);
+    return 0;
+}
 if (args.Contains("--quick"))
 {
     QuickBench.Run(Console.Out);

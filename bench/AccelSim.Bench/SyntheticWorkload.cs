@@ -46,7 +46,7 @@ public static class SyntheticWorkload
         return (new SimProgram("synthetic", graph, simTasks, preds), new SyntheticDevice(Topology(chains)));
     }
 
-    private static DeviceTopology Topology(int chains)
+    public static DeviceTopology Topology(int chains)
     {
         var channels = Enumerable.Range(0, 8)
             .Select(c => new ChannelSpec($"ch{c}", 1e11 * (1 + c % 3), 500 * c, "m", c < 4)).ToArray();
