@@ -55,12 +55,12 @@ public sealed class RingAllReduce : KernelProcess
     /// <summary>When the last chunk arrived (ps); -1 until then.</summary>
     public long EndPs { get; private set; } = -1;
 
-    protected internal override void OnStart(Kernel kernel)
+    protected override void OnStart(Kernel kernel)
     {
         for (var r = 0; r < _ranks; r++) kernel.Ready(Send(r, 0));
     }
 
-    protected internal override void OnTaskEnd(Kernel kernel, int task)
+    protected override void OnTaskEnd(Kernel kernel, int task)
     {
         var tag = kernel.Tag(task);
         int rank = tag / _steps, step = tag % _steps;

@@ -402,7 +402,7 @@ public sealed class Kernel
         }
         try
         {
-            foreach (var p in _processes) p.OnStart(this);
+            foreach (var p in _processes) p.DispatchStart(this);
             Loop();
         }
         catch (OverflowException)
@@ -668,7 +668,7 @@ public sealed class Kernel
         var s = _timerSlots[slot];
         _freeTimerSlots[_freeTimerCount++] = slot;
         // The slot is free before the callback runs: the callback may set another timer.
-        _processes[s.Owner].OnTimer(this, s.Token);
+        _processes[s.Owner].DispatchTimer(this, s.Token);
     }
 
     private void PartDone(int task)
@@ -695,7 +695,7 @@ public sealed class Kernel
         Publish(SimEventKind.TaskEnd, task, 0);
         var owner = t.Owner;
         // The owner may add work (and grow the task table): t is not used past this call.
-        _processes[owner].OnTaskEnd(this, task);
+        _processes[owner].DispatchTaskEnd(this, task);
         if (e < 0) return;
         while (_freeUnits[e] > 0 && _waitCount[e] > 0)
         {

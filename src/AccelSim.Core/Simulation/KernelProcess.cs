@@ -25,14 +25,20 @@ public abstract class KernelProcess
 
     /// <summary>Time zero, after resident memory is in place and before the first event: add the
     /// initial work here.</summary>
-    protected internal virtual void OnStart(Kernel kernel) { }
+    protected virtual void OnStart(Kernel kernel) { }
 
     /// <summary>Task <paramref name="task"/> (one of this process's) has ended: its compute and every
     /// transfer are done, its engine unit is free, its buffers are released and its end is published.
     /// Tasks waiting for the same engine get the unit after this returns, so work readied here on that
     /// engine queues behind them in the order it was readied.</summary>
-    protected internal virtual void OnTaskEnd(Kernel kernel, int task) { }
+    protected virtual void OnTaskEnd(Kernel kernel, int task) { }
 
     /// <summary>A timer set with <see cref="Kernel.At"/> fired; <paramref name="token"/> is what was passed.</summary>
-    protected internal virtual void OnTimer(Kernel kernel, long token) { }
+    protected virtual void OnTimer(Kernel kernel, long token) { }
+
+    // The kernel calls the hooks through these, so a process overrides them as plain protected members
+    // wherever it is written.
+    internal void DispatchStart(Kernel kernel) => OnStart(kernel);
+    internal void DispatchTaskEnd(Kernel kernel, int task) => OnTaskEnd(kernel, task);
+    internal void DispatchTimer(Kernel kernel, long token) => OnTimer(kernel, token);
 }

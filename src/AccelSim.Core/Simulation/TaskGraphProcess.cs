@@ -98,7 +98,7 @@ public sealed class TaskGraphProcess : KernelProcess
     private bool _sealed;
     private int[] _roots = [];
 
-    protected internal override void OnStart(Kernel kernel)
+    protected override void OnStart(Kernel kernel)
     {
         Seal();
         foreach (var task in _roots) kernel.Ready(task);
@@ -112,7 +112,7 @@ public sealed class TaskGraphProcess : KernelProcess
         for (int k = _succStart[index], end = _succStart[index + 1]; k < end; k++) kernel.PrefetchTask(_succ[k]);
     }
 
-    protected internal override void OnTaskEnd(Kernel kernel, int task)
+    protected override void OnTaskEnd(Kernel kernel, int task)
     {
         var index = kernel.Tag(task);
         var succ = _succ;
