@@ -45,6 +45,9 @@ public static class QuickBench
             o.WriteLine(Line("des_vs_baseline_low_contention_cpu", (lowDesCpu / lowBaselineCpu).ToString("F3", CultureInfo.InvariantCulture)));
         }
         o.WriteLine(Llama());
+        KernelBench.OpenWorld(o);
+        KernelBench.AllReduce(o);
+        KernelBench.Memory(o);
     }
 
     private static string F0(double v) => v.ToString("F0", CultureInfo.InvariantCulture);

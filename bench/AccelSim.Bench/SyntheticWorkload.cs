@@ -70,6 +70,7 @@ public static class SyntheticWorkload
             kernel.AddTransfer(t, (int)(h % 8), 4096 + h % 65536, h % 3 == 0 ? 2e10 : variedCaps && h % 3 == 1 ? 4e9 * (1 + (h >> 12) % 16) : double.MaxValue);
             if (h % 5 == 0) kernel.AddTransfer(t, (int)((h >> 8) % 8), 1024 + (h >> 4) % 8192, double.MaxValue);
         }
+        graph.Seal();
         return (kernel, graph);
     }
 }

@@ -159,8 +159,12 @@ internal sealed class FairShareChannels
         for (; i < end; i++)
         {
             ref var f = ref flows[i];
-            var share = avail / (end - i);
-            if (!(f.Cap < share)) break;
+            // Is the cap below the share avail / (end - i)? Decided by a multiplication unless the two
+            // are within a part in 10^7, where the division decides exactly as it always did.
+            var k = end - i;
+            var scaled = f.Cap * k;
+            if (scaled > avail * 1.0000001) break;
+            if (!(scaled < avail * 0.9999999) && !(f.Cap < avail / k)) break;
             avail -= f.Cap;
             SetRate(ref f, f.Cap, now, ref lastOld, ref lastDt, ref lastMoved);
             if (!f.DueKnown)
