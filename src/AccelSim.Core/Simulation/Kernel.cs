@@ -32,11 +32,12 @@ public sealed class Kernel
     public const int NoEngine = -1;
 
     // An event's payload is its index shifted left by two bits over its kind. Channel and network
-    // completions are not in the queue: each channel (and the network) has at most one, in _timers.
+    // events are not in the queue: each channel has at most one pending completion and one pending
+    // join (the first of the transfers waiting out its latency, which join in launch order), and the
+    // network one next event, all in _timers.
     private const int EvLaunch = 0;
     private const int EvComputeDone = 1;
-    private const int EvTransferFlow = 2;
-    private const int EvTimer = 3;
+    private const int EvTimer = 2;
     private const int KindBits = 2;
     private const int KindMask = (1 << KindBits) - 1;
 
@@ -114,7 +115,18 @@ public sealed class Kernel
     private readonly long[] _chLatency;
     private readonly long[] _chBytes, _chBusy, _chBusySince;
     private int[] _done = new int[16], _netDone = new int[16];
-    private readonly int _netSlot;
+    private readonly int _channels, _netSlot;
+
+    // Per channel, the transfers waiting out its latency: a FIFO ring of (due time, sequence, transfer).
+    // A channel's latency is fixed, so launch order is join order.
+    private struct Join
+    {
+        public long Time, Seq;
+        public int Transfer;
+    }
+
+    private readonly Join[][] _joins;
+    private readonly int[] _joinHead, _joinCount;
     private long _netTimer = long.MaxValue;
 
     private readonly long[] _tierOcc, _tierPeak, _tierResident;
@@ -172,8 +184,14 @@ public sealed class Kernel
             room[c] = 8;
         }
         _sharing = new FairShareChannels(bandwidth, room);
-        _netSlot = channels;
-        _timers = new ChannelTimers(channels + 1);
+        _channels = channels;
+        _joins = new Join[channels][];
+        _joinHead = new int[channels];
+        _joinCount = new int[channels];
+        for (var c = 0; c < channels; c++) _joins[c] = new Join[8];
+        // Timer slots: channel completions, then channel joins, then the network.
+        _netSlot = 2 * channels;
+        _timers = new ChannelTimers(2 * channels + 1);
 
         var tiers = topology.Tiers.Count;
         _tierOcc = new long[tiers];
@@ -196,7 +214,15 @@ public sealed class Kernel
     public int TransferCount => _transferCount;
 
     /// <summary>Pending events: the queue plus the channels' and the network's completions.</summary>
-    internal int PendingEvents => _queue.Count + _timers.Count;
+    internal int PendingEvents
+    {
+        get
+        {
+            var waiting = 0;
+            foreach (var n in _joinCount) waiting += Math.Max(0, n - 1); // the first of each is in _timers
+            return _queue.Count + _timers.Count + waiting;
+        }
+    }
 
     /// <summary>Registers a process; its <see cref="KernelProcess.OnStart"/> runs at time zero, in
     /// the order processes were attached.</summary>
@@ -445,7 +471,6 @@ public sealed class Kernel
                             _times[index].ComputeEnd = _now;
                             PartDone(index);
                             break;
-                        case EvTransferFlow: Flow(index); break;
                         default: Timer(index); break;
                     }
                     if (_holdingTop)
@@ -460,8 +485,9 @@ public sealed class Kernel
             _now = timers.TopTime;
             _events++;
             var c = timers.TopChannel;
-            if (c == _netSlot) NetworkDue();
-            else ChannelDone(c);
+            if (c < _channels) ChannelDone(c);
+            else if (c < _netSlot) JoinDue(c - _channels);
+            else NetworkDue();
         }
     }
 
@@ -554,7 +580,7 @@ public sealed class Kernel
             parts++;
             var lat = _chLatency[path];
             if (lat == 0) Flow(k);
-            else Schedule(checked(_now + lat), EvTransferFlow, k);
+            else QueueJoin(path, checked(_now + lat), k);
         }
         // A task without an engine and without compute is done when its transfers are.
         if (t.Engine >= 0 || t.Compute > 0 || parts == 0)
@@ -567,6 +593,46 @@ public sealed class Kernel
             _times[task].ComputeEnd = _now;
             t.PartsLeft = parts;
         }
+    }
+
+    /// <summary>Transfer <paramref name="tr"/> joins channel <paramref name="c"/> at <paramref name="time"/>,
+    /// once its latency has passed: queued with a sequence number taken now, as a scheduled event would be.</summary>
+    private void QueueJoin(int c, long time, int tr)
+    {
+        var ring = _joins[c];
+        var count = _joinCount[c];
+        if (count == ring.Length)
+        {
+            var grown = new Join[ring.Length * 2];
+            var head = _joinHead[c];
+            Array.Copy(ring, head, grown, 0, ring.Length - head);
+            Array.Copy(ring, 0, grown, ring.Length - head, head);
+            _joinHead[c] = 0;
+            _joins[c] = ring = grown;
+        }
+        var tail = _joinHead[c] + count;
+        if (tail >= ring.Length) tail -= ring.Length;
+        var seq = _seq++;
+        ring[tail] = new Join { Time = time, Seq = seq, Transfer = tr };
+        _joinCount[c] = count + 1;
+        if (count == 0) _timers.Set(_channels + c, time, seq);
+    }
+
+    /// <summary>The first transfer waiting on channel <paramref name="c"/>'s latency joins the sharing.</summary>
+    private void JoinDue(int c)
+    {
+        var ring = _joins[c];
+        var head = _joinHead[c];
+        var tr = ring[head].Transfer;
+        head++;
+        _joinHead[c] = head == ring.Length ? 0 : head;
+        if (--_joinCount[c] > 0)
+        {
+            ref var next = ref ring[_joinHead[c]];
+            _timers.Set(_channels + c, next.Time, next.Seq);
+        }
+        else _timers.Remove(_channels + c);
+        Flow(tr);
     }
 
     private void Flow(int tr)

@@ -48,6 +48,8 @@ public sealed class SimulationResult
     public IReadOnlyList<long> TaskEndPs { get; }
 
     public IReadOnlyList<int> TransferTask { get; }
+    /// <summary>The device channel a transfer crossed (a static program's transfers are all on channels;
+    /// a flow on network route r would read ~r, a negative number).</summary>
     public IReadOnlyList<int> TransferChannel { get; }
     public IReadOnlyList<long> TransferBytes { get; }
 
