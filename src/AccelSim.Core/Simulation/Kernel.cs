@@ -85,7 +85,7 @@ public sealed class Kernel
     private readonly DeviceTopology _topology;
     private readonly SimulationEventBus? _bus;
     private readonly FlowNetwork? _net;
-    private readonly List<KernelProcess> _processes = [];
+    private KernelProcess[] _processes = [];
 
     private TaskState[] _tasks;
     private TimesState[] _times;
@@ -232,8 +232,9 @@ public sealed class Kernel
         if (process.AttachedTo is not null) throw new InvalidOperationException("a process is attached to one kernel");
         if (_running || _ran) throw new InvalidOperationException("processes are attached before the run");
         process.AttachedTo = this;
-        process.Id = _processes.Count;
-        _processes.Add(process);
+        process.Id = _processes.Length;
+        Array.Resize(ref _processes, _processes.Length + 1);
+        _processes[^1] = process;
     }
 
     /// <summary>Creates a task owned by <paramref name="owner"/> (which hears when it ends), carrying
@@ -391,6 +392,13 @@ public sealed class Kernel
         if (t.IsReady || t.PartsLeft <= 0) throw new InvalidOperationException($"task {task} waits for no prerequisite");
         if (!_running) throw new InvalidOperationException("prerequisites are signalled while the kernel runs: from OnStart or a callback");
         if (--t.PartsLeft == 0) MakeReady(task);
+    }
+
+    /// <summary><see cref="Signal"/> for a task graph of this assembly, which signals only tasks it
+    /// created with prerequisites, while the kernel runs.</summary>
+    internal void SignalOwned(int task)
+    {
+        if (--_tasks[task].PartsLeft == 0) MakeReady(task);
     }
 
     /// <summary>Calls <paramref name="owner"/>'s <see cref="KernelProcess.OnTimer"/> with

@@ -116,7 +116,7 @@ public sealed class TaskGraphProcess : KernelProcess
     {
         var index = kernel.Tag(task);
         var succ = _succ;
-        for (int k = _succStart[index], end = _succStart[index + 1]; k < end; k++) kernel.Signal(succ[k]);
+        for (int k = _succStart[index], end = _succStart[index + 1]; k < end; k++) kernel.SignalOwned(succ[k]);
     }
 
     /// <summary>Tasks that never became ready (a dependency no task satisfied); -1 when all ended.</summary>
