@@ -79,6 +79,9 @@ public class WaferPurityTests
             }
         Assert.Equal(streamed, device.StreamedBytes(graph));
         Assert.Equal(0, device.StreamedBytes(placed));
+        // Placing the placed graph again changes nothing.
+        var again = Placement.Apply(placed, device, PlacementPolicy.Resident).Graph;
+        Assert.Equal(placed.TierOf.OrderBy(kv => kv.Key), again.TierOf.OrderBy(kv => kv.Key));
         // Unplaced, nothing streams: the device never places by itself.
         Assert.All(graph.Tensors, t => Assert.Equal(device.Topology.TierIndex("sram"), device.PlaceTensor(t)));
     }
