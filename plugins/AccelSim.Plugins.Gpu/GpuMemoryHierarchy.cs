@@ -49,8 +49,12 @@ public sealed partial class GpuDeviceModel : IMemoryHierarchy, ICopyPowerBudget
         }
     }
 
+    // A memo of a pure function of the spec (the variant WithCopies builds), not state: every call
+    // builds an equal device, so a race between two first calls only builds it twice.
     private GpuDeviceModel? _withCopies;
-    private double _copyPace = 1;
+
+    /// <summary>The factor copies are paced by on <see cref="WithCopies"/> (1 elsewhere); set once, at construction.</summary>
+    private double CopyPace { get; init; } = 1;
 
     /// <summary>The power description kernels are held to: <see cref="GpuSpec.Power"/>, or on
     /// <see cref="WithCopies"/> the same with <see cref="CopyReserveW"/> taken off the cap.</summary>
@@ -88,7 +92,7 @@ public sealed partial class GpuDeviceModel : IMemoryHierarchy, ICopyPowerBudget
     /// beside it gives up the reserve too.</summary>
     public IDeviceModel WithCopies()
     {
-        if (_copyPace < 1 || !ReferenceEquals(KernelPowerSpec, Spec.Power)) return this;
+        if (CopyPace < 1 || !ReferenceEquals(KernelPowerSpec, Spec.Power)) return this;
         return _withCopies ??= CopiesVariant();
     }
 
@@ -100,7 +104,7 @@ public sealed partial class GpuDeviceModel : IMemoryHierarchy, ICopyPowerBudget
         return new GpuDeviceModel(Spec)
         {
             KernelPowerSpec = Spec.Power with { CapW = Spec.Power.CapW - reserve },
-            _copyPace = copyW > reserve ? reserve / copyW : 1,
+            CopyPace = copyW > reserve ? reserve / copyW : 1,
         };
     }
 
@@ -147,7 +151,7 @@ public sealed partial class GpuDeviceModel : IMemoryHierarchy, ICopyPowerBudget
         if (usesNvme) rate = Math.Min(rate, NvmeRate);
         if (!usesPcie && !usesNvme) rate = HbmCopyRate;
         // On WithCopies, a device whose copies could outdraw their reserve paces them down to it.
-        if (toDevice || fromDevice) rate *= _copyPace;
+        if (toDevice || fromDevice) rate *= CopyPace;
 
         var transfers = new List<TransferDemand>(3);
         if (bytes > 0)

@@ -17,21 +17,22 @@ namespace AccelSim.Plugins.Wafer;
 /// links. Weights and KV caches live in the cores' SRAM while they fit; what does not fit streams from
 /// the external weight store (<c>memoryx</c>). Resources: engine <c>mesh</c>; channels <c>sram</c>
 /// (aggregate local SRAM bandwidth), <c>fabric</c> (the mesh links, latency one hop) and
-/// <c>memoryx</c> (off-wafer).</summary>
-public sealed class WaferDeviceModel : IDeviceModel, IDataflowDevice, INativeStreaming
+/// <c>memoryx</c> (off-wafer).
+/// <para>Pure: which weights and caches live in SRAM is the placement transform's decision
+/// (<see cref="Placement.NativeFirstFit"/>, recorded in <see cref="WorkloadGraph.TierOf"/>); the schedules
+/// cost a graph on <see cref="ForPlacement"/>, bound to that decision, so an op costs the same however
+/// often and in whatever order it is asked. The caches below memoize pure functions of their keys.</para></summary>
+public sealed class WaferDeviceModel : IDeviceModel, IDataflowDevice, INativeStreaming, IPlacementAwareDevice
 {
     private readonly int _mesh, _sram, _fabric, _mx, _sramTier, _mxTier;
     private readonly MeshCostModel _costs;
 
-    // Placement: weights and caches take SRAM first-fit in the order the model meets them (topological
-    // order of the graph being mapped); the rest go to memoryx. Tensor ids are unique within a graph,
-    // so a different tensor object under an id already placed starts a new graph with a fresh budget.
     private readonly object _gate = new();
-    private readonly ConditionalWeakTable<Tensor, StrongBox<int>> _placed = new();
-    private readonly Dictionary<int, Tensor> _placedIds = [];
     private readonly ConditionalWeakTable<Op, OpCost> _costCache = new();
     private readonly Dictionary<string, OpCost> _regionCache = new(StringComparer.Ordinal);
-    private long _budgetLeft;
+
+    /// <summary>Ids of the tensors the bound placement keeps in memoryx (none on an unbound device).</summary>
+    private IReadOnlySet<int> Streamed { get; init; } = new HashSet<int>();
 
     public WaferDeviceModel(WaferSpec spec)
     {
@@ -54,7 +55,6 @@ public sealed class WaferDeviceModel : IDeviceModel, IDataflowDevice, INativeStr
         _mx = Topology.ChannelIndex("memoryx");
         _sramTier = Topology.TierIndex("sram");
         _mxTier = Topology.TierIndex("memoryx");
-        _budgetLeft = spec.ResidentBudgetBytes;
         _costs = new MeshCostModel(spec);
     }
 
@@ -101,35 +101,25 @@ public sealed class WaferDeviceModel : IDeviceModel, IDataflowDevice, INativeStr
         return d;
     }
 
-    /// <summary>Activations live in SRAM. Weights, KV caches and other resident state take SRAM
-    /// (up to <c>memory.sram.resident_fraction</c> of it) in the order they are met, the rest
-    /// lives in the external store and streams in when used.</summary>
+    /// <summary>Activations live in SRAM; so do weights, KV caches and other resident state, unless the
+    /// placement this device is bound to (<see cref="ForPlacement"/>) keeps them in the external store,
+    /// from which they stream in when used.</summary>
     public int PlaceTensor(Tensor tensor)
     {
         ArgumentNullException.ThrowIfNull(tensor);
-        if (tensor.Role == TensorRole.Activation) return _sramTier;
-        lock (_gate)
-        {
-            if (_placed.TryGetValue(tensor, out var box)) return box.Value;
-            if (_placedIds.TryGetValue(tensor.Id, out var other) && !ReferenceEquals(other, tensor))
-            {
-                _placedIds.Clear();
-                _budgetLeft = Spec.ResidentBudgetBytes;
-            }
-            _placedIds[tensor.Id] = tensor;
-            int tier;
-            if (tensor.Bytes <= _budgetLeft)
-            {
-                _budgetLeft -= tensor.Bytes;
-                tier = _sramTier;
-            }
-            else
-            {
-                tier = _mxTier;
-            }
-            _placed.Add(tensor, new StrongBox<int>(tier));
-            return tier;
-        }
+        return tensor.Role != TensorRole.Activation && Streamed.Contains(tensor.Id) ? _mxTier : _sramTier;
+    }
+
+    /// <summary>The wafer bound to <paramref name="graph"/>'s placement: its weights and caches that
+    /// <see cref="WorkloadGraph.TierOf"/> puts in memoryx stream from there, the rest live in SRAM.</summary>
+    public IDeviceModel ForPlacement(WorkloadGraph graph)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        var streamed = new HashSet<int>();
+        foreach (var (id, tier) in graph.TierOf)
+            if (tier == StreamTier) streamed.Add(id);
+        if (streamed.SetEquals(Streamed)) return this;
+        return new WaferDeviceModel(Spec) { Streamed = streamed };
     }
 
     /// <summary>What does not fit in SRAM streams from the external weight store.</summary>
@@ -138,19 +128,16 @@ public sealed class WaferDeviceModel : IDeviceModel, IDataflowDevice, INativeStr
     /// <summary>SRAM for weights and caches: <c>memory.sram.capacity_bytes x memory.sram.resident_fraction</c>.</summary>
     public long ResidentBudgetBytes => Spec.ResidentBudgetBytes;
 
-    /// <summary>Bytes of the graph's weights and caches placed in memoryx, met in the order the
-    /// schedules meet them (topological order, each op's inputs then outputs), so asking places them
-    /// exactly as costing the ops would.</summary>
+    /// <summary>Bytes of the graph's weights and caches, not yet placed, that its first-fit placement
+    /// (<see cref="Placement.NativeFirstFit"/>) keeps in memoryx.</summary>
     public long StreamedBytes(WorkloadGraph graph)
     {
         ArgumentNullException.ThrowIfNull(graph);
-        long bytes = 0;
-        var seen = new HashSet<int>();
-        foreach (var op in graph.TopologicalOrder())
-            foreach (var t in op.Inputs.Concat(op.Outputs))
-                if (t.Role != TensorRole.Activation && !graph.TierOf.ContainsKey(t.Id) && seen.Add(t.Id) && IsStreamed(t))
-                    bytes += t.Bytes;
-        return bytes;
+        var bytes = graph.Tensors.ToDictionary(t => t.Id, t => t.Bytes);
+        long streamed = 0;
+        foreach (var (id, tier) in Placement.NativeFirstFit(graph, this, this))
+            if (tier == StreamTier) streamed += bytes[id];
+        return streamed;
     }
 
     /// <summary>True when the tensor streams from the external store.</summary>

@@ -2,6 +2,7 @@ using System.Globalization;
 using AccelSim.Core.Config;
 using AccelSim.Core.Devices;
 using AccelSim.Core.Graph;
+using AccelSim.Core.Memory;
 using AccelSim.Core.Metrics;
 using AccelSim.Core.Plugins;
 using AccelSim.Core.Simulation;
@@ -90,6 +91,15 @@ public abstract class DevicePluginSpecification
             from ctx in Gen.Elements(0L, 512L, 4096L)
             select SingleOps.Attention(b, h, h, 128, seq, ctx + seq, DType.Bf16));
 
+    /// <summary>The workloads the call-order law costs op by op: the small models and a whole
+    /// llama2-70b decode step, whose weights (138 GB) overflow every bundled device's main memory, so that
+    /// a placement that fills a tier in the order ops are asked would show.</summary>
+    protected virtual IReadOnlyList<WorkloadGraph> CallOrderModels() =>
+    [
+        .. SmallModels(),
+        ModelBuilderRegistry.Default.Build(ModelConfigLoader.LoadNamed("llama2-70b"), WorkloadRequest.Decode(1, 512)),
+    ];
+
     // ---- Helpers ---------------------------------------------------------------------------------
 
     protected IDeviceModel Create(HardwareConfig config) => Plugin.Create(config);
@@ -168,6 +178,69 @@ public abstract class DevicePluginSpecification
                 }
             }
     }
+
+    /// <summary>A cost never depends on call order: every op (and, on a dataflow device, every layer's
+    /// region) of a placed graph costs the same, and every tensor lands in the same tier, whether asked
+    /// first to last or last to first, on a fresh device or on one that has costed this graph and others
+    /// before. The graph is costed on the device the schedules use for it (<see cref="CopyPowerBudget.For"/>).</summary>
+    [Fact]
+    public void CostsDoNotDependOnTheOrderTheyAreAskedIn()
+    {
+        foreach (var config in Configs)
+        {
+            var reused = Create(config);
+            foreach (var model in CallOrderModels())
+            {
+                var graph = Placement.Apply(model, Create(config), PlacementPolicy.Resident).Graph;
+                var forward = CostsInOrder(Create(config), graph, reverse: false);
+                var what = $"{config.Name} {graph.Info.Name} {graph.Info.Phase}";
+                Assert.Equal(forward, CostsInOrder(Create(config), graph, reverse: true));
+                Assert.Equal(forward, CostsInOrder(reused, graph, reverse: true));
+                Assert.Equal(forward, CostsInOrder(reused, graph, reverse: false));
+                Assert.True(forward.Length > graph.Ops.Count, what);
+            }
+        }
+    }
+
+    /// <summary>Every op's cost, every region's cost and every tensor's tier, asked in graph order or in
+    /// reverse, listed in graph order.</summary>
+    private static string[] CostsInOrder(IDeviceModel device, WorkloadGraph graph, bool reverse)
+    {
+        var bound = CopyPowerBudget.For(graph, device);
+        var ops = reverse ? graph.Ops.Reverse().ToArray() : graph.Ops.ToArray();
+        var costs = new Dictionary<int, string>();
+        foreach (var op in ops) costs[op.Id] = Fingerprint(bound.Cost(op));
+        var tensors = reverse ? graph.Tensors.Reverse().ToArray() : graph.Tensors.ToArray();
+        var tiers = new Dictionary<int, int>();
+        foreach (var t in tensors) tiers[t.Id] = bound.PlaceTensor(t);
+        var regions = new List<string>();
+        if (bound is IDataflowDevice flow)
+        {
+            var groups = Regions.ByLayer(graph).Where(g => g.Count > 1 && g.All(o => o.Transfer is null)).ToArray();
+            var order = Enumerable.Range(0, groups.Length).ToArray();
+            if (reverse) Array.Reverse(order);
+            var byIndex = new string[groups.Length];
+            foreach (var i in order)
+            {
+                var region = new Region(groups[i], graph);
+                byIndex[i] = Fingerprint(flow.CostRegion(region)) +
+                             (bound is IReconfigurableDevice r ? " / " + Fingerprint(r.CostRegionReconfigured(region)) : "");
+            }
+            regions.AddRange(byIndex);
+        }
+        return
+        [
+            .. graph.Ops.Select(o => $"op {o.Id}: {costs[o.Id]}"),
+            .. graph.Tensors.Select(t => $"tensor {t.Id}: tier {tiers[t.Id]}"),
+            .. regions.Select((r, i) => $"region {i}: {r}"),
+        ];
+    }
+
+    private static string Fingerprint(OpCost c) => string.Create(CultureInfo.InvariantCulture,
+        $"{c.Engine}|{c.LatencyPs}|{c.ComputePs}|{c.MathPs}|{c.PowerLimit}|{c.ComputeEnergyPj:R}|{c.Note}|{Transfers(c)}");
+
+    private static string Transfers(OpCost c) =>
+        string.Join(";", c.Transfers.Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Channel},{t.Bytes},{t.RateCap_Bps:R},{t.EnergyPj:R}")));
 
     [Fact]
     public void NoOpBeatsTheRooflineOfItsCard()

@@ -1,4 +1,5 @@
 using AccelSim.Core.Graph;
+using AccelSim.Core.Memory;
 using AccelSim.Core.Simulation;
 using AccelSim.Workloads;
 using AccelSim.Workloads.Models;
@@ -158,12 +159,16 @@ public class WaferPhysicsTests
         // 32768 x 32768 fp16 is 2 GiB; shrink the SRAM below it.
         var config = WaferTestSupport.Load("wse2").With(("memory.sram.capacity_bytes", 1e9));
         var device = WaferTestSupport.Model(config);
-        var g = SingleOps.MatMul(1, 32768, 32768, DType.Fp16);
-        var cost = device.Cost(g.Ops[0]);
+        var g = Placement.Apply(SingleOps.MatMul(1, 32768, 32768, DType.Fp16), device, PlacementPolicy.Resident).Graph;
+        Assert.Equal("memoryx", g.TierOf[g.Ops[0].Inputs[1].Id]);
+        var placed = device.ForPlacement(g);
+        var cost = placed.Cost(g.Ops[0]);
         var mx = device.Topology.ChannelIndex("memoryx");
         Assert.Equal(g.Ops[0].Inputs[1].Bytes, cost.Transfers.Where(t => t.Channel == mx).Sum(t => t.Bytes));
         Assert.Contains("streamed from memoryx", cost.Note);
-        Assert.Equal(device.Topology.TierIndex("memoryx"), device.PlaceTensor(g.Ops[0].Inputs[1]));
+        Assert.Equal(device.Topology.TierIndex("memoryx"), placed.PlaceTensor(g.Ops[0].Inputs[1]));
+        // Unplaced, the weight sits where the device puts it by default: in SRAM.
+        Assert.Equal(device.Topology.TierIndex("sram"), device.PlaceTensor(g.Ops[0].Inputs[1]));
         Assert.True(WaferTestSupport.Seconds(g, device) >= g.Ops[0].Inputs[1].Bytes / device.Spec.MemoryXBandwidthBps);
     }
 

@@ -1,4 +1,5 @@
 using AccelSim.Core.Graph;
+using AccelSim.Core.Memory;
 using AccelSim.Workloads.Models;
 
 namespace AccelSim.Plugins.Wafer.Tests;
@@ -48,8 +49,8 @@ public class WaferRunTests
         Assert.DoesNotContain(r.Program.Tasks, t => t.Cost.Note!.Contains("memoryx"));
 
         // llama2-70b (~138 GB in bf16) cannot live in 40 GB of SRAM: what does not fit streams every token.
-        var big = WaferTestSupport.Llama("llama2-70b", Phase.Decode, 1, 2048);
         var device2 = WaferTestSupport.Model("wse2");
+        var big = Placement.Apply(WaferTestSupport.Llama("llama2-70b", Phase.Decode, 1, 2048), device2, PlacementPolicy.Resident).Graph;
         var (r2, m2) = WaferTestSupport.Run(big, device2);
         var weights = big.Tensors.Where(t => t.Role != TensorRole.Activation).Sum(t => t.Bytes);
         var offChip = WaferTestSupport.OffChipBytes(r2, device2);

@@ -16,8 +16,12 @@ public class WaferStreamingTests
 
         var device = WaferTestSupport.Model("wse2");
         var (placed, report) = Placement.Apply(graph, device, PlacementPolicy.Offload);
-        Assert.Same(graph, placed);
+        // Offload places exactly as resident does: the same ops, the same tensors named in memoryx.
+        var asResident = Placement.Apply(graph, device, PlacementPolicy.Resident).Graph;
+        Assert.Equal(graph.Ops, placed.Ops);
+        Assert.Equal(asResident.TierOf.OrderBy(kv => kv.Key), placed.TierOf.OrderBy(kv => kv.Key));
         var streamed = report.OffloadedBytes["memoryx"];
+        Assert.Equal(streamed, placed.Tensors.Where(t => placed.TierOf.GetValueOrDefault(t.Id) == "memoryx").Sum(t => t.Bytes));
         // 138 GB of bf16 weights; SRAM keeps its resident budget (30 GB of 40 GB), the rest streams.
         Assert.InRange(streamed, 100e9, 115e9);
         Assert.Equal(device.StreamedBytes(graph), streamed);

@@ -50,16 +50,17 @@ public static class CompareCommand
                         plan.Graph, device, plan.Schedule, new HardwareContext(config, services.Registry(), plan.ScheduleName)));
                 }
             }
-            var fastest = Fastest(runs);
+            var comparison = new Comparison(runs);
+            var fastest = comparison.Fastest;
 
             using var files = new OutputFiles();
             var json = new JObject
             {
                 ["schema"] = "accelsim.compare/1",
-                ["runs"] = new JArray(runs.Select(r =>
+                ["runs"] = new JArray(comparison.Runs.Select(r =>
                 {
-                    var o = JsonReport.ToJson(r, includeOps: false);
-                    o["fits"] = Fits(r);
+                    var o = JsonReport.ToJson(r.Run, includeOps: false);
+                    o["fits"] = r.Fits;
                     return o;
                 })),
                 ["fastest"] = fastest is null ? JValue.CreateNull() : new JObject
@@ -74,7 +75,7 @@ public static class CompareCommand
                 w.Write(JsonReport.Format(json));
             }
             if (p.GetValue(format) == "json") cli.Out.Write(JsonReport.Format(json));
-            else Render(runs, fastest, Execution.ConsoleFor(cli.Out, width: 180));
+            else Render(comparison, Execution.ConsoleFor(cli.Out, width: 180));
             files.Commit();
             return 0;
         });
@@ -102,30 +103,9 @@ public static class CompareCommand
         return configs;
     }
 
-    /// <summary>Whether the run's peak occupancy stayed within every tier's capacity.</summary>
-    public static bool Fits(RunMetrics run)
-    {
-        ArgumentNullException.ThrowIfNull(run);
-        return run.Memory.OverCapacityBytes.Values.All(b => b <= 0);
-    }
-
-    /// <summary>The fastest run that fits (the first on a tie), or null when none fits.</summary>
-    public static RunMetrics? Fastest(IEnumerable<RunMetrics> runs)
-    {
-        RunMetrics? best = null;
-        foreach (var r in runs)
-            if (Fits(r) && (best is null || r.LatencyS < best.LatencyS)) best = r;
-        return best;
-    }
-
     /// <summary>"does not fit: needs X of hbm, has Y" for every tier the run overflows.</summary>
-    public static string DoesNotFit(RunMetrics run)
-    {
-        ArgumentNullException.ThrowIfNull(run);
-        var parts = run.Memory.OverCapacityBytes.Where(kv => kv.Value > 0).OrderBy(kv => kv.Key, StringComparer.Ordinal)
-            .Select(kv => $"needs {Bytes(run.Memory.PeakBytes.GetValueOrDefault(kv.Key))} of {kv.Key}, has {Bytes(run.Memory.CapacityBytes.GetValueOrDefault(kv.Key))}");
-        return "does not fit: " + string.Join("; ", parts);
-    }
+    private static string DoesNotFit(ComparedRun run) =>
+        "does not fit: " + string.Join("; ", run.Overflows.Select(o => $"needs {Bytes(o.PeakBytes)} of {o.Tier}, has {Bytes(o.CapacityBytes)}"));
 
     private static string[] Split(string list, string option)
     {
@@ -134,8 +114,10 @@ public static class CompareCommand
         return items;
     }
 
-    private static void Render(IReadOnlyList<RunMetrics> runs, RunMetrics? fastest, IAnsiConsole console)
+    private static void Render(Comparison comparison, IAnsiConsole console)
     {
+        var runs = comparison.Runs.Select(r => r.Run).ToArray();
+        var fastest = comparison.Fastest;
         var first = runs[0].Workload;
         console.MarkupLine($"[bold]{Markup.Escape(first.Name)}[/] {Markup.Escape(first.Phase)} | batch {first.Batch} | seq {first.SeqLen} | context {first.Context} | {runs[0].OpCount} ops" +
             (first.Stack is null ? "" : $" | stack {Markup.Escape(first.Stack)}") +
@@ -144,11 +126,11 @@ public static class CompareCommand
         var table = new Table().AddColumns("hardware", "schedule", "latency", "tokens/s", "compute util", "memory-bw util",
             "off-chip bytes", "memory-bound time", "energy", "tokens/J", "spilled", "over capacity", "on estimates");
         foreach (var col in table.Columns.Skip(2)) col.RightAligned();
-        foreach (var r in runs)
+        foreach (var c in comparison.Runs)
         {
-            var spilled = r.Memory.SpilledBytes.Values.Sum();
-            var over = r.Memory.OverCapacityBytes.Where(kv => kv.Value > 0).OrderBy(kv => kv.Key, StringComparer.Ordinal)
-                .Select(kv => $"{kv.Key} {Bytes(kv.Value)}").ToList();
+            var r = c.Run;
+            var spilled = c.SpilledBytes;
+            var over = c.Overflows.Select(o => $"{o.Tier} {Bytes(o.OverBytes)}").ToList();
             table.AddRow(
                 Markup.Escape(r.DisplayName), Markup.Escape(r.Schedule),
                 (ReferenceEquals(r, fastest) ? "[bold green]" : "[default]") + Markup.Escape(Seconds(r.LatencyS)) + "[/]",
@@ -156,7 +138,7 @@ public static class CompareCommand
                 Pct(r.ComputeUtilisation), Pct(r.MemoryBandwidthUtilisation),
                 Bytes(r.OffChipBytes), Pct(r.MemoryWall.MemoryBoundTimeFraction),
                 r.Energy.TotalJ.ToString("0.###", CultureInfo.InvariantCulture) + " J",
-                (r.Energy.TotalJ > 0 ? r.Workload.Tokens / r.Energy.TotalJ : 0).ToString("0.##", CultureInfo.InvariantCulture),
+                c.TokensPerJ.ToString("0.##", CultureInfo.InvariantCulture),
                 spilled > 0 ? "[yellow]" + Bytes(spilled) + "[/]" : "0",
                 over.Count > 0 ? "[bold red]" + Markup.Escape(string.Join(", ", over)) + "[/]" : "0",
                 r.Provenance?.EstimateTimeShare is { } share ? Pct(share) : "n/a");
@@ -176,11 +158,11 @@ public static class CompareCommand
         foreach (var r in runs.DistinctBy(r => r.HardwareName))
             if (r.Provenance is { } p)
                 console.WriteLine($"{r.DisplayName}: " + string.Join(", ", p.Files.Select(f => $"{f.Name} (sha256 {f.Sha256[..8]})")) + $" | stack {p.Stack}");
-        foreach (var r in runs.Where(r => !Fits(r)))
-            console.MarkupLine($"[bold red]{Markup.Escape(r.HardwareName)} ({Markup.Escape(r.Schedule)}) {Markup.Escape(DoesNotFit(r))}[/]");
+        foreach (var c in comparison.Runs.Where(c => !c.Fits))
+            console.MarkupLine($"[bold red]{Markup.Escape(c.Run.HardwareName)} ({Markup.Escape(c.Run.Schedule)}) {Markup.Escape(DoesNotFit(c))}[/]");
         if (fastest is not null)
         {
-            var excluded = runs.Any(r => !Fits(r)) ? " of the runs that fit" : "";
+            var excluded = comparison.AnyDoesNotFit ? " of the runs that fit" : "";
             console.MarkupLine($"fastest: [bold]{Markup.Escape(fastest.HardwareName)}[/] ({Markup.Escape(fastest.Schedule)}){excluded}");
         }
         else

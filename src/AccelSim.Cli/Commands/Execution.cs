@@ -124,6 +124,15 @@ public static class Execution
     /// <summary>Applies a placement policy (resident, fit, offload) and a KV-cache policy (fit, swap).</summary>
     public static WorkloadGraph Place(WorkloadGraph graph, IDeviceModel device, string policy, string kvPolicy)
     {
+        var (p, kv) = ParsePlacement(graph, policy, kvPolicy);
+        return Core.Memory.Placement.Apply(graph, device, p, kv).Graph;
+    }
+
+    /// <summary>The placement and KV-cache policies <c>--placement</c> and <c>--kv-policy</c> name, checked
+    /// against <paramref name="graph"/> (a KV swap needs a KV cache).</summary>
+    public static (Core.Memory.PlacementPolicy Placement, Core.Memory.KvPolicy Kv) ParsePlacement(WorkloadGraph graph, string policy, string kvPolicy)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
         if (!Core.Memory.PlacementPolicies.TryParse(policy, out var p))
             throw new Core.Config.InputException(null, "--placement", $"expected {Core.Memory.PlacementPolicies.Expected}, got '{policy}'");
         if (!Core.Memory.KvPolicies.TryParse(kvPolicy, out var kv))
@@ -133,7 +142,7 @@ public static class Execution
             throw new Core.Config.InputException(null, "--kv-policy",
                 $"swap moves a KV cache, and {graph.Info.Name} ({graph.Info.Phase}) has none; it applies to prefill and decode");
         }
-        return Core.Memory.Placement.Apply(graph, device, p, kv).Graph;
+        return (p, kv);
     }
 
     /// <summary>Adds the report's provenance (files, hashes, overrides, stack, estimate share) and its

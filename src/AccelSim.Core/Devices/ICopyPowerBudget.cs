@@ -14,14 +14,16 @@ public interface ICopyPowerBudget
     IDeviceModel WithCopies();
 }
 
-/// <summary>Picks the device a graph is costed on.</summary>
+/// <summary>Picks the device a graph is costed on; every schedule asks it before costing an op.</summary>
 public static class CopyPowerBudget
 {
-    /// <summary><paramref name="device"/>, or its <see cref="ICopyPowerBudget.WithCopies"/> when
+    /// <summary><paramref name="device"/> bound to <paramref name="graph"/>'s placement
+    /// (<see cref="PlacementAware.For"/>), then its <see cref="ICopyPowerBudget.WithCopies"/> when
     /// <paramref name="graph"/> has an op that copies between memory tiers.</summary>
     public static IDeviceModel For(WorkloadGraph graph, IDeviceModel device)
     {
         ArgumentNullException.ThrowIfNull(graph);
+        device = PlacementAware.For(graph, device);
         if (device is not ICopyPowerBudget budget) return device;
         foreach (var op in graph.Ops)
             if (op.Transfer is not null) return budget.WithCopies();

@@ -68,7 +68,7 @@ public static class ExpertSwitching
         if (device is INativeStreaming native && tier == device.Topology.Channels[device.MainMemoryChannel].Tier)
         {
             // A device that streams by itself keeps weights (switched-in experts too) in its resident
-            // budget, less what its own placement keeps there (asked the way its schedules place them).
+            // budget, less what its first-fit placement keeps there (Placement.NativeFirstFit).
             long resident = 0;
             foreach (var t in step.Tensors)
                 if ((t.Role != TensorRole.Activation || !step.Producer.ContainsKey(t.Id)) && !step.TierOf.ContainsKey(t.Id)) resident += t.Bytes;

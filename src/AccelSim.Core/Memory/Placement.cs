@@ -65,11 +65,12 @@ public interface IMemoryHierarchy
     IReadOnlyList<string> PlacementTiers { get; }
 }
 
-/// <summary>A device whose own placement keeps the weights and caches that do not fit in its main
-/// memory in a lower tier (<see cref="StreamTier"/>) and streams them in each time they are used, as a
-/// wafer streams weights from its external store. The placement policies leave its graphs alone:
-/// <c>offload</c> and <c>--kv-policy swap</c> are what it does already, <c>fit</c> fails when anything
-/// would stream; expert models rest in <see cref="StreamTier"/>.</summary>
+/// <summary>A device that keeps the weights and caches that do not fit in its main memory in a lower
+/// tier (<see cref="StreamTier"/>) and streams them in each time they are used, as a wafer streams
+/// weights from its external store. The placement transform places its graphs first fit by tier
+/// (<see cref="Placement.NativeFirstFit"/>: main memory up to <see cref="ResidentBudgetBytes"/>, the rest
+/// in <see cref="StreamTier"/>) whatever the policy: <c>offload</c> and <c>kv_policy=swap</c> are what it
+/// does already, <c>fit</c> fails when anything would stream; expert models rest in <see cref="StreamTier"/>.</summary>
 public interface INativeStreaming
 {
     /// <summary>The tier what does not fit lives in and streams from.</summary>
@@ -79,10 +80,14 @@ public interface INativeStreaming
     /// holds activations and buffers).</summary>
     long ResidentBudgetBytes { get; }
 
-    /// <summary>Bytes of <paramref name="graph"/>'s resident tensors the device keeps in
-    /// <see cref="StreamTier"/> rather than in its main memory.</summary>
+    /// <summary>Bytes of <paramref name="graph"/>'s resident tensors, not yet placed, that its first-fit
+    /// placement (<see cref="Placement.NativeFirstFit"/>) keeps in <see cref="StreamTier"/> rather than in
+    /// its main memory.</summary>
     long StreamedBytes(WorkloadGraph graph);
 }
+
+/// <summary>A tier and the bytes of resident tensors a first-fit placement may put in it.</summary>
+public readonly record struct TierBudget(string Tier, long Bytes);
 
 /// <summary>Where a workload's KV cache lives when it does not fit beside everything else.</summary>
 public enum KvPolicy
@@ -196,13 +201,23 @@ public static class Placement
     }
 
     /// <summary>A device that streams what does not fit by itself: <c>resident</c>, <c>offload</c> and KV
-    /// swap leave the graph as it is (the device's own placement does the streaming); <c>fit</c> fails
-    /// when the device would stream anything.</summary>
+    /// swap all place the graph first fit by tier (<see cref="NativeFirstFit"/>), the tensors that do not
+    /// fit named in <see cref="WorkloadGraph.TierOf"/> in the stream tier, where the device streams them
+    /// from; <c>fit</c> fails when anything would stream.</summary>
     private static (WorkloadGraph Graph, PlacementReport Report) ApplyNative(WorkloadGraph graph, IDeviceModel device,
         INativeStreaming native, PlacementPolicy policy, string name, string top, long capacity, long residentBytes,
         long workingSet, string need)
     {
-        var streamed = native.StreamedBytes(graph);
+        var placement = NativeFirstFit(graph, device, native);
+        var bytes = graph.Tensors.ToDictionary(t => t.Id, t => t.Bytes);
+        var tierOf = new Dictionary<int, string>(graph.TierOf);
+        long streamed = 0;
+        foreach (var (id, tier) in placement)
+        {
+            if (tier == top) continue;
+            tierOf[id] = tier;
+            streamed += bytes[id];
+        }
         if (streamed == 0)
             return (graph, new PlacementReport(name, top, capacity, residentBytes, workingSet,
                 new Dictionary<string, long>(), 0, $"{need}; {device.Name} keeps it all in {top}"));
@@ -210,9 +225,51 @@ public static class Placement
             throw new InputException(null, RequestParameter.Placement,
                 $"{need}, but {device.Name} keeps only {Gb(residentBytes - streamed)} of weights and caches in {top}: " +
                 $"{Gb(streamed)} would stream from {native.StreamTier}, which {device.Name} does by itself (leave placement=resident, or use placement=offload)");
-        return (graph, new PlacementReport(name, top, capacity, residentBytes - streamed, workingSet,
+        return (new WorkloadGraph(graph.Info, graph.Ops, tierOf), new PlacementReport(name, top, capacity, residentBytes - streamed, workingSet,
             new Dictionary<string, long> { [native.StreamTier] = streamed }, 0,
             $"{need}; {device.Name} streams {Gb(streamed)} from {native.StreamTier} by itself"));
+    }
+
+    /// <summary>First fit by tier: every weight, cache and other non-activation tensor of
+    /// <paramref name="graph"/> that no placement has named yet (<see cref="WorkloadGraph.TierOf"/>) takes the
+    /// first of <paramref name="tiers"/> whose budget still has room for it, in the order the graph meets
+    /// them (topological order, each op's inputs then its outputs); what fits in none lives in the last
+    /// tier, whatever its budget. A function of the graph alone: the same graph always places the same
+    /// way, whoever asks and in whatever order its ops are later costed. Activations are left to the
+    /// device. Returns the tier of each tensor it placed.</summary>
+    public static IReadOnlyDictionary<int, string> FirstFit(WorkloadGraph graph, IReadOnlyList<TierBudget> tiers)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        ArgumentNullException.ThrowIfNull(tiers);
+        if (tiers.Count == 0) throw new ArgumentException("first fit needs at least one tier", nameof(tiers));
+        var left = new long[tiers.Count];
+        for (var i = 0; i < tiers.Count; i++) left[i] = tiers[i].Bytes;
+        var placed = new Dictionary<int, string>();
+        foreach (var op in graph.TopologicalOrder())
+        {
+            foreach (var t in op.Inputs) Place(t);
+            foreach (var t in op.Outputs) Place(t);
+        }
+        return placed;
+
+        void Place(Tensor t)
+        {
+            if (t.Role == TensorRole.Activation || graph.TierOf.ContainsKey(t.Id) || placed.ContainsKey(t.Id)) return;
+            var i = 0;
+            while (i < tiers.Count - 1 && t.Bytes > left[i]) i++;
+            left[i] -= Math.Min(left[i], t.Bytes);
+            placed[t.Id] = tiers[i].Tier;
+        }
+    }
+
+    /// <summary>The first-fit placement of a device that streams by itself: its main memory (the first
+    /// of <see cref="Tiers"/>) up to <see cref="INativeStreaming.ResidentBudgetBytes"/>, the rest in
+    /// <see cref="INativeStreaming.StreamTier"/>.</summary>
+    public static IReadOnlyDictionary<int, string> NativeFirstFit(WorkloadGraph graph, IDeviceModel device, INativeStreaming native)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        ArgumentNullException.ThrowIfNull(native);
+        return FirstFit(graph, [new TierBudget(Tiers(device)[0], native.ResidentBudgetBytes), new TierBudget(native.StreamTier, long.MaxValue)]);
     }
 
     /// <summary>The tiers tensors may be placed in, fastest first: the device's

@@ -46,7 +46,7 @@ public sealed record LaunchDecision(LaunchMode Mode, LaunchSource Source)
         LaunchSource.Workload when Mode == LaunchMode.Eager =>
             $"launch eager: the trace records an eager {info.Recorded?.Framework ?? "host"} program",
         LaunchSource.Workload => $"launch graph: the trace records a {info.Recorded?.Framework ?? "captured"} program launched from a graph",
-        LaunchSource.Stack when Mode == LaunchMode.Eager => $"launch eager: stack '{info.Stack}' launches its kernels from the host one by one (--launch graph for CUDA-graph replay)",
+        LaunchSource.Stack when Mode == LaunchMode.Eager => $"launch eager: stack '{info.Stack}' launches its kernels from the host one by one (launch mode graph replays them as one CUDA graph)",
         _ => null,
     };
 

@@ -1,9 +1,7 @@
-using AccelSim.Core.Config;
+namespace AccelSim.Core.Config;
 
-namespace AccelSim.Cli.Provenance;
-
-/// <summary>How a hardware parameter is moved for a perturbation study (the estimate share of a report,
-/// <c>accelsim sensitivity</c>). Zero stays zero (0 means "unsupported", not a small number); a whole
+/// <summary>How a hardware parameter is moved for a perturbation study (the estimate share of a report, a
+/// sensitivity study). Zero stays zero (0 means "unsupported", not a small number); a whole
 /// number of at least 2 moves to a whole number, at least one step, because plugins bind counts as integers; elements
 /// of arrays (GEMM tile shapes) are structural and not moved.</summary>
 public static class ParameterPerturbation
