@@ -46,9 +46,9 @@ public sealed partial class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IRe
         Topology = new DeviceTopology(
             [new EngineSpec("dsp", 1), new EngineSpec(DmaEngine, 1)],
             [
-                new ChannelSpec("hbm", spec.HbmBandwidthBps, 0, "hbm", OffChip: true),
-                new ChannelSpec("ddr", spec.DdrBandwidthBps, 0, "ddr", OffChip: true),
-                new ChannelSpec("sram", spec.SramBandwidthBps, 0, "sram", OffChip: false),
+                ChannelSpec.Memory("hbm", spec.HbmBandwidthBps, 0, "hbm", offChip: true),
+                ChannelSpec.Memory("ddr", spec.DdrBandwidthBps, 0, "ddr", offChip: true),
+                ChannelSpec.Memory("sram", spec.SramBandwidthBps, 0, "sram", offChip: false),
             ],
             [
                 new TierSpec("hbm", spec.HbmCapacityBytes, OffChip: true),
@@ -62,6 +62,7 @@ public sealed partial class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IRe
         _sram = Topology.ChannelIndex("sram");
         _hbmTier = Topology.TierIndex("hbm");
         _ddrTier = Topology.TierIndex("ddr");
+        Capabilities = new DeviceCapabilities { MemoryHierarchy = this, Dataflow = this, Reconfiguration = this };
     }
 
     public FpgaSpec Spec { get; }
@@ -69,6 +70,10 @@ public sealed partial class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IRe
     public string Kind => FpgaPlugin.KindName;
     public DeviceTopology Topology { get; }
     public int MainMemoryChannel => _hbm;
+
+    /// <summary>HBM and DDR with a data mover between them (<see cref="PlacementTiers"/>), dataflow regions
+    /// (<see cref="CostRegion"/>) and reconfigured regions (<see cref="CostRegionReconfigured"/>).</summary>
+    public DeviceCapabilities Capabilities { get; }
 
     /// <summary>Board idle power plus the clocked fabric of the loaded design.</summary>
     public double StaticPowerW => Spec.StaticW + Spec.DesignW;

@@ -37,9 +37,9 @@ public sealed partial class GpuDeviceModel : IDeviceModel, IHostDispatchDevice
         Topology = new DeviceTopology(
             [new EngineSpec("sm", 1), new EngineSpec("host", 1), .. HierarchyEngines(), .. HostCpuEngines()],
             [
-                new ChannelSpec("hbm", spec.HbmBandwidthBps, 0, "hbm", OffChip: true),
-                new ChannelSpec("l2", spec.L2BandwidthBps, 0, "l2", OffChip: false),
-                new ChannelSpec("pcie", spec.PcieBandwidthBps, Ps.FromSeconds(spec.PcieLatencyS), "host", OffChip: true),
+                ChannelSpec.Memory("hbm", spec.HbmBandwidthBps, 0, "hbm", offChip: true),
+                ChannelSpec.Memory("l2", spec.L2BandwidthBps, 0, "l2", offChip: false),
+                ChannelSpec.Memory("pcie", spec.PcieBandwidthBps, Ps.FromSeconds(spec.PcieLatencyS), "host", offChip: true),
                 .. HierarchyChannels(spec),
                 .. HostCpuChannels(spec),
             ],
@@ -55,6 +55,14 @@ public sealed partial class GpuDeviceModel : IDeviceModel, IHostDispatchDevice
         _l2 = Topology.ChannelIndex("l2");
         _pcie = Topology.ChannelIndex("pcie");
         _hbmTier = Topology.TierIndex("hbm");
+        Capabilities = new DeviceCapabilities
+        {
+            MemoryHierarchy = this,
+            HostCompute = this,
+            CopyPowerBudget = this,
+            HostDispatch = this,
+            Dataflow = this,
+        };
     }
 
     public GpuSpec Spec { get; }
@@ -63,6 +71,11 @@ public sealed partial class GpuDeviceModel : IDeviceModel, IHostDispatchDevice
     public DeviceTopology Topology { get; }
     public int MainMemoryChannel => _hbm;
     public double StaticPowerW => Spec.StaticW;
+
+    /// <summary>Host, NVMe and host-CPU tiers (<see cref="PlacementTiers"/>, <see cref="HasHostCpu"/>), a
+    /// power limit shared with the copy engines (<see cref="WithCopies"/>), eager host dispatch
+    /// (<see cref="DispatchPs"/>) and fused regions (<see cref="CostRegion"/>), each costed on this model.</summary>
+    public DeviceCapabilities Capabilities { get; }
 
     /// <summary>The host thread that issues ops in eager execution.</summary>
     public int HostEngine => _host;

@@ -61,7 +61,7 @@ public sealed partial class GpuDeviceModel : IHostCompute
 
     // Without a described CPU the channel still exists (topologies have a fixed shape) at the host link's rate.
     private static ChannelSpec[] HostCpuChannels(GpuSpec spec) =>
-        [new ChannelSpec(HostMemoryChannel, spec.HostCpu.Described ? spec.HostCpu.MemoryBandwidthBps : spec.PcieBandwidthBps, 0, "host", OffChip: true)];
+        [ChannelSpec.Memory(HostMemoryChannel, spec.HostCpu.Described ? spec.HostCpu.MemoryBandwidthBps : spec.PcieBandwidthBps, 0, "host", offChip: true)];
 
     /// <summary>Sustained fp32 rate of the host CPU, FLOP/s.</summary>
     public double HostCpuFlops => Spec.HostCpu.PeakFlops * Spec.HostCpu.FlopsEfficiency;

@@ -30,16 +30,15 @@ public sealed class RduDeviceModel : IDeviceModel, IDataflowDevice, IMemoryHiera
         Topology = new DeviceTopology(
             [new EngineSpec("pcu", 1)],
             [
-                new ChannelSpec("hbm", s * spec.HbmBandwidthBps, 0, "hbm", OffChip: true),
-                new ChannelSpec("sram", SramRate, 0, "sram", OffChip: false),
-                new ChannelSpec("ddr", s * spec.DdrBandwidthBps, 0, "ddr", OffChip: true),
-                new ChannelSpec("p2p", spec.P2pBandwidthBps, 0, "p2p", OffChip: true),
+                ChannelSpec.Memory("hbm", s * spec.HbmBandwidthBps, 0, "hbm", offChip: true),
+                ChannelSpec.Memory("sram", SramRate, 0, "sram", offChip: false),
+                ChannelSpec.Memory("ddr", s * spec.DdrBandwidthBps, 0, "ddr", offChip: true),
+                ChannelSpec.Link("p2p", spec.P2pBandwidthBps, 0, offChip: true),
             ],
             [
                 new TierSpec("hbm", s * spec.HbmCapacityBytes, OffChip: true),
                 new TierSpec("sram", s * spec.SramCapacityBytes, OffChip: false),
                 new TierSpec("ddr", s * spec.DdrCapacityBytes, OffChip: true),
-                new TierSpec("p2p", 0, OffChip: true),
             ]);
         _pcu = Topology.EngineIndex("pcu");
         _hbm = Topology.ChannelIndex("hbm");
@@ -47,6 +46,7 @@ public sealed class RduDeviceModel : IDeviceModel, IDataflowDevice, IMemoryHiera
         _ddr = Topology.ChannelIndex("ddr");
         _p2p = Topology.ChannelIndex("p2p");
         _hbmTier = Topology.TierIndex("hbm");
+        Capabilities = new DeviceCapabilities { MemoryHierarchy = this, Dataflow = this };
     }
 
     public RduSpec Spec { get; }
@@ -55,6 +55,10 @@ public sealed class RduDeviceModel : IDeviceModel, IDataflowDevice, IMemoryHiera
     public DeviceTopology Topology { get; }
     public int MainMemoryChannel => _hbm;
     public double StaticPowerW => Spec.Sockets * Spec.StaticWPerSocket;
+
+    /// <summary>DDR below HBM (<see cref="PlacementTiers"/>: experts at rest, offloaded weights) and fused
+    /// decoder layers (<see cref="CostRegion"/>).</summary>
+    public DeviceCapabilities Capabilities { get; }
 
     /// <summary>Node peak: sockets x per-socket peak.</summary>
     /// <summary>The card: peaks and topology of all sockets, sockets, PCUs and PMUs; the config gives no power cap.</summary>

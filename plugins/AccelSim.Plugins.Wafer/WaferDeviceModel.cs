@@ -39,13 +39,12 @@ public sealed class WaferDeviceModel : IDeviceModel, IDataflowDevice, INativeStr
         Topology = new DeviceTopology(
             [new EngineSpec("mesh", 1)],
             [
-                new ChannelSpec("sram", spec.SramBandwidthBps, 0, "sram", OffChip: false),
-                new ChannelSpec("fabric", spec.FabricBandwidthBps, Ps.FromSeconds(spec.HopLatencyS), "fabric", OffChip: false),
-                new ChannelSpec("memoryx", spec.MemoryXBandwidthBps, Ps.FromSeconds(spec.MemoryXLatencyS), "memoryx", OffChip: true),
+                ChannelSpec.Memory("sram", spec.SramBandwidthBps, 0, "sram", offChip: false),
+                ChannelSpec.Link("fabric", spec.FabricBandwidthBps, Ps.FromSeconds(spec.HopLatencyS), offChip: false),
+                ChannelSpec.Memory("memoryx", spec.MemoryXBandwidthBps, Ps.FromSeconds(spec.MemoryXLatencyS), "memoryx", offChip: true),
             ],
             [
                 new TierSpec("sram", spec.SramCapacityBytes, OffChip: false),
-                new TierSpec("fabric", 0, OffChip: false),
                 new TierSpec("memoryx", spec.MemoryXCapacityBytes, OffChip: true),
             ]);
         _mesh = Topology.EngineIndex("mesh");
@@ -56,6 +55,7 @@ public sealed class WaferDeviceModel : IDeviceModel, IDataflowDevice, INativeStr
         _mxTier = Topology.TierIndex("memoryx");
         _budgetLeft = spec.ResidentBudgetBytes;
         _costs = new MeshCostModel(spec);
+        Capabilities = new DeviceCapabilities { Streaming = this, Dataflow = this };
     }
 
     public WaferSpec Spec { get; }
@@ -67,6 +67,10 @@ public sealed class WaferDeviceModel : IDeviceModel, IDataflowDevice, INativeStr
     public int MainMemoryChannel => _sram;
 
     public double StaticPowerW => Spec.StaticW;
+
+    /// <summary>Weights and caches that do not fit in SRAM stream from memoryx by themselves
+    /// (<see cref="StreamTier"/>); a decoder layer can be laid out spatially (<see cref="CostRegion"/>).</summary>
+    public DeviceCapabilities Capabilities { get; }
 
     /// <summary>The card: peaks and topology, cores and mesh; the config gives no power cap.</summary>
     public DeviceCard Describe() => DeviceCards.Generic(this, null,

@@ -94,7 +94,7 @@ public abstract class DevicePluginSpecification
 
     protected IDeviceModel Create(HardwareConfig config) => Plugin.Create(config);
 
-    protected bool SupportsDataflow(IDeviceModel device) => device is IDataflowDevice;
+    protected bool SupportsDataflow(IDeviceModel device) => device.Capabilities.Dataflow is not null;
 
     /// <summary>The schedules the device runs: sequential, and dataflow and auto where it fuses regions.</summary>
     protected IReadOnlyList<ISchedule> Schedules(IDeviceModel device) =>

@@ -56,34 +56,6 @@ public static class PlacementPolicies
     public const string Expected = "resident, fit, offload, zero-infinity or ssd-pipelined";
 }
 
-/// <summary>A device with memory tiers below its main memory (host memory over PCIe, an NVMe drive, an
-/// external weight store). Its cost model must cost ops whose <see cref="Op.Transfer"/> is set: a copy
-/// between two of these tiers on its copy path.</summary>
-public interface IMemoryHierarchy
-{
-    /// <summary>Tiers tensors may be placed in, fastest first (e.g. hbm, host, ssd).</summary>
-    IReadOnlyList<string> PlacementTiers { get; }
-}
-
-/// <summary>A device whose own placement keeps the weights and caches that do not fit in its main
-/// memory in a lower tier (<see cref="StreamTier"/>) and streams them in each time they are used, as a
-/// wafer streams weights from its external store. The placement policies leave its graphs alone:
-/// <c>offload</c> and <c>--kv-policy swap</c> are what it does already, <c>fit</c> fails when anything
-/// would stream; expert models rest in <see cref="StreamTier"/>.</summary>
-public interface INativeStreaming
-{
-    /// <summary>The tier what does not fit lives in and streams from.</summary>
-    string StreamTier { get; }
-
-    /// <summary>Bytes of main memory the device's own placement gives to weights and caches (the rest
-    /// holds activations and buffers).</summary>
-    long ResidentBudgetBytes { get; }
-
-    /// <summary>Bytes of <paramref name="graph"/>'s resident tensors the device keeps in
-    /// <see cref="StreamTier"/> rather than in its main memory.</summary>
-    long StreamedBytes(WorkloadGraph graph);
-}
-
 /// <summary>Where a workload's KV cache lives when it does not fit beside everything else.</summary>
 public enum KvPolicy
 {
@@ -162,7 +134,7 @@ public static class Placement
             .Select(g => $"{Gb(g.Sum(t => t.Bytes))} {g.Key.Name()}");
         var need = $"{graph.Info.Name} needs {Gb(residentBytes + workingSet)} in {top} ({string.Join(", ", byRole)}, {Gb(workingSet)} activations)";
         var name = kv == KvPolicy.Swap ? $"{policy.Name()}+kv-swap" : policy.Name();
-        if (device is INativeStreaming native)
+        if (device.Capabilities.Streaming is { } native)
             return ApplyNative(graph, device, native, policy, name, top, capacity, residentBytes, workingSet, need);
 
         if (residentBytes + workingSet <= capacity)
@@ -216,9 +188,9 @@ public static class Placement
     }
 
     /// <summary>The tiers tensors may be placed in, fastest first: the device's
-    /// <see cref="IMemoryHierarchy.PlacementTiers"/>, or its main memory alone.</summary>
+    /// <see cref="DeviceCapabilities.MemoryHierarchy"/>, or its main memory alone.</summary>
     public static IReadOnlyList<string> Tiers(IDeviceModel device) =>
-        (device as IMemoryHierarchy)?.PlacementTiers ?? [device.Topology.Channels[device.MainMemoryChannel].Tier];
+        device.Capabilities.MemoryHierarchy?.PlacementTiers ?? [device.MainMemoryTier()];
 
     private static bool IsResident(WorkloadGraph graph, Tensor t) =>
         t.Role != TensorRole.Activation || !graph.Producer.ContainsKey(t.Id);

@@ -4,15 +4,6 @@ using AccelSim.Core.Graph;
 
 namespace AccelSim.Core.Memory;
 
-/// <summary>A device that can run ops on the CPU of its host, in host memory (an optimizer step over
-/// offloaded states). Such an op carries <see cref="HostCompute.InHostMemory"/> as its
-/// <see cref="Op.Transfer"/>; the device costs it on its host-CPU engine.</summary>
-public interface IHostCompute
-{
-    /// <summary>True when the device's description includes a host CPU to run ops on.</summary>
-    bool HasHostCpu { get; }
-}
-
 public static class HostCompute
 {
     /// <summary>The <see cref="Op.Transfer"/> of an op computed by the host CPU: it reads and writes
@@ -56,7 +47,7 @@ public static class TrainingPlacement
         var tiers = Placement.Tiers(device);
         if (!tiers.Contains("host"))
             throw new InputException(null, RequestParameter.Placement, $"{name} offloads optimizer states to host memory, but {device.Name} describes none (host.memory_bytes)");
-        if (device is not IHostCompute { HasHostCpu: true })
+        if (device.Capabilities.HostCompute is not { HasHostCpu: true })
             throw new InputException(null, RequestParameter.Placement, $"{name} runs the optimizer on the host CPU, but {device.Name} describes none (host.cpu.peak_flops, host.cpu.memory_bandwidth_Bps)");
         var hasSsd = tiers.Contains("ssd");
         if (policy == PlacementPolicy.SsdPipelined && !hasSsd)
