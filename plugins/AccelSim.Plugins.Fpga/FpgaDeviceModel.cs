@@ -132,7 +132,7 @@ public sealed partial class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IRe
     public int PlaceTensor(Tensor tensor)
     {
         ArgumentNullException.ThrowIfNull(tensor);
-        if (Placement.IsStagingBuffer(tensor)) return TierOf(Spec.WeightsTier);
+        if (tensor.IsStagingBuffer) return TierOf(Spec.WeightsTier);
         return tensor.Role switch
         {
             TensorRole.Activation => TierOf(Spec.ActivationSpillTier),
@@ -236,7 +236,7 @@ public sealed partial class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IRe
         string? staged = null;
         foreach (var t in tensors)
         {
-            if (Placement.IsStagingBuffer(t)) staged = Spec.WeightsTier;
+            if (t.IsStagingBuffer) staged = Spec.WeightsTier;
             else if (t.Role == TensorRole.Activation) act += t.Bytes;
             else other += t.Bytes;
         }
@@ -247,7 +247,7 @@ public sealed partial class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IRe
         Tensor? last = null;
         foreach (var t in tensors)
         {
-            if (Placement.IsStagingBuffer(t)) continue;
+            if (t.IsStagingBuffer) continue;
             long b;
             if (t.Role == TensorRole.Activation) b = (long)Math.Round(t.Bytes * actScale);
             else b = other > 0 ? (long)Math.Round(rest * (t.Bytes / (double)other)) : 0;
@@ -370,7 +370,7 @@ public sealed partial class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IRe
         // holds its consumers until it has seen its whole input), whichever runs faster: streaming
         // overlaps the stages but splits the HBM channels among them, which a short pipeline (few
         // feature tiles) does not win back.
-        var internalActs = region.Internal.Where(t => t.Role == TensorRole.Activation && !Placement.IsStagingBuffer(t)).ToList();
+        var internalActs = region.Internal.Where(t => t.Role == TensorRole.Activation && !t.IsStagingBuffer).ToList();
         var internalIds = internalActs.Select(t => t.Id).ToHashSet();
         var tiles = Tiles(ops);
         PipelinePlan plan;
@@ -561,7 +561,7 @@ public sealed partial class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IRe
         }
 
         var internalActs = region.Internal
-            .Where(t => t.Role == TensorRole.Activation && !Placement.IsStagingBuffer(t) && producer.ContainsKey(t.Id) && lastUse.ContainsKey(t.Id))
+            .Where(t => t.Role == TensorRole.Activation && !t.IsStagingBuffer && producer.ContainsKey(t.Id) && lastUse.ContainsKey(t.Id))
             .ToList();
         var live = new long[ops.Count];
         var onChip = new HashSet<int>();

@@ -306,7 +306,7 @@ public static class Placement
         {
             var (layer, tensors) = streamed[j];
             var bytes = tensors.Sum(t => t.Bytes);
-            var stagedTensor = new Tensor(nextTensor++, $"layer{layer}.{label}{StagedSuffix}", [bytes], DType.Int8, TensorRole.Activation);
+            var stagedTensor = new Tensor(nextTensor++, $"layer{layer}.{label}.staged", [bytes], DType.Int8, TensorRole.Activation) { IsStagingBuffer = true };
             staged[layer] = stagedTensor;
             Tensor? token = null;
             var after = -1;
@@ -343,19 +343,6 @@ public static class Placement
             AddCopies(op.Id);
         }
         return ops;
-    }
-
-    /// <summary>Name suffix of the staging buffer a streamed layer's copy op writes in the top tier.</summary>
-    public const string StagedSuffix = ".staged";
-
-    /// <summary>Whether <paramref name="tensor"/> is a staging buffer <see cref="Stream"/> inserted: the top
-    /// tier's copy of a streamed layer's tensors, listed as an extra input of the ops that read them. Its
-    /// bytes are those tensors' bytes (the ops' read totals are unchanged), so a device that places
-    /// tensors by role can tell that an op reads them from the top tier.</summary>
-    public static bool IsStagingBuffer(Tensor tensor)
-    {
-        ArgumentNullException.ThrowIfNull(tensor);
-        return tensor.Role == TensorRole.Activation && tensor.Name.EndsWith(StagedSuffix, StringComparison.Ordinal);
     }
 
     /// <summary>A copy of <paramref name="op"/> with another id and tensors, keeping its work and bytes.</summary>

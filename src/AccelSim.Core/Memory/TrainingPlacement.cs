@@ -200,7 +200,7 @@ public static class TrainingPlacement
                 if (readers.Length == 0) continue;
                 var bytes = streamed.First(s => s.Layer == layer).Weights.Sum(t => t.Bytes);
                 var home = _tierOf[ids[layer].First()];
-                var stagedTensor = NewTensor($"layer{layer}.weights.{pass}.staged", bytes);
+                var stagedTensor = NewTensor($"layer{layer}.weights.{pass}.staged", bytes, staging: true);
                 var inputs = streamed.First(s => s.Layer == layer).Weights.ToList();
                 var anchor = Start;
                 if (k >= 2 && sequence[k - 2].Readers.Length > 0)
@@ -319,7 +319,8 @@ public static class TrainingPlacement
             return Start;
         }
 
-        private Tensor NewTensor(string name, long bytes) => new(_nextTensor++, name, [bytes], DType.Int8, TensorRole.Activation);
+        private Tensor NewTensor(string name, long bytes, bool staging = false) =>
+            new(_nextTensor++, name, [bytes], DType.Int8, TensorRole.Activation) { IsStagingBuffer = staging };
 
         /// <summary>A zero-byte output of original op <paramref name="opId"/> (one per name).</summary>
         private Tensor Token(int opId, string name)
