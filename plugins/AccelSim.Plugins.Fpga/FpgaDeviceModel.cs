@@ -1,6 +1,7 @@
 using System.Globalization;
 using AccelSim.Core.Devices;
 using AccelSim.Core.Graph;
+using AccelSim.Core.Plugins.Kit;
 using AccelSim.Core.Memory;
 using AccelSim.Core.Simulation;
 using AccelSim.Core.Time;
@@ -93,21 +94,7 @@ public sealed partial class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IRe
 
     /// <summary>A type the DSPs can compute in: an unsupported one is widened (int4 -> int8 -> fp8 ->
     /// bf16 -> fp16 -> fp32).</summary>
-    public DType Supported(DType d)
-    {
-        for (var i = 0; i < 8 && PeakFlops(d) <= 0; i++)
-        {
-            d = d switch
-            {
-                DType.Int4 => DType.Int8,
-                DType.Int8 => DType.Fp8,
-                DType.Fp8 => DType.Bf16,
-                DType.Bf16 => DType.Fp16,
-                _ => DType.Fp32,
-            };
-        }
-        return d;
-    }
+    public DType Supported(DType d) => DTypeLadder.Standard.Supported(d, this);
 
     /// <summary>A matmul with a weight operand runs at the weight's width (the DSPs pack narrow
     /// weights, activations quantised to match as FlightLLM's int8 activations are); other ops in

@@ -2,6 +2,7 @@ using AccelSim.Core.Config;
 using AccelSim.Core.Devices;
 using AccelSim.Core.Graph;
 using AccelSim.Core.Plugins;
+using AccelSim.Core.Plugins.Kit;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace AccelSim.Plugins.Fpga;
@@ -10,21 +11,19 @@ namespace AccelSim.Plugins.Fpga;
 /// MACs on cascaded DSP chains at an achieved clock, activations through HBM/DDR op by op and held in
 /// BRAM/URAM inside fused regions, weights and KV caches streamed from HBM or DDR, one compiled instruction per op, spatial (dataflow)
 /// pipelines over partitions of the DSPs, and a data mover copying between DDR and HBM beside the DSP array.</summary>
-public sealed class FpgaPlugin : IDevicePlugin
+public sealed class FpgaPlugin() : DevicePlugin<FpgaSpec>(new(KindName, "1.0",
+    "FPGA accelerator: matmuls on cascaded DSP chains (MACs per DSP by type with int8/int4 packing, achieved clock, " +
+    "chain-shape utilisation, optional N:M sparse chains), other ops on a vector unit, one instruction decode per op; " +
+    "op by op every activation goes through HBM or DDR, weights and KV from their tiers; " +
+    "dataflow regions run as a pipeline over a static DSP partition, intermediates on chip (FIFOs, or whole buffers that cut the pipeline into segments), the stages that run at once on HBM pseudo-channels in proportion to their bytes; " +
+    "copies between HBM and DDR (offload, KV swap, expert switches) on a data-mover engine beside the DSPs.",
+    FpgaParameters.All))
 {
     public const string KindName = "fpga";
 
-    public string Kind => KindName;
+    protected override FpgaSpec Bind(HardwareConfig config) => FpgaSpec.Bind(config);
 
-    public PluginDescriptor Descriptor { get; } = new(KindName, "1.0",
-        "FPGA accelerator: matmuls on cascaded DSP chains (MACs per DSP by type with int8/int4 packing, achieved clock, " +
-        "chain-shape utilisation, optional N:M sparse chains), other ops on a vector unit, one instruction decode per op; " +
-        "op by op every activation goes through HBM or DDR, weights and KV from their tiers; " +
-        "dataflow regions run as a pipeline over a static DSP partition, intermediates on chip (FIFOs, or whole buffers that cut the pipeline into segments), the stages that run at once on HBM pseudo-channels in proportion to their bytes; " +
-        "copies between HBM and DDR (offload, KV swap, expert switches) on a data-mover engine beside the DSPs.",
-        FpgaParameters.All);
-
-    public IDeviceModel Create(HardwareConfig config) => new FpgaDeviceModel(FpgaSpec.Bind(config));
+    protected override IDeviceModel Build(FpgaSpec spec) => new FpgaDeviceModel(spec);
 }
 
 /// <summary>Every parameter the FPGA plugin reads, with its unit and meaning.</summary>
@@ -41,8 +40,8 @@ public static class FpgaParameters
             new("compute.max_clock_Hz", "Hz", "highest DSP clock of the speed grade (datasheet)"),
             new("compute.clock_Hz", "Hz", "clock the placed-and-routed design achieves (<= max_clock_Hz)"),
         };
-        foreach (var d in FpgaSpec.ConfigDTypes)
-            list.Add(new($"compute.macs_per_dsp_per_cycle.{d.Name()}", "MAC/cycle", $"{d.Name()} multiply-adds one DSP slice does per cycle (packing for narrow integers; below 1 when a MAC needs several DSPs; 0 = unsupported, widened)"));
+        list.AddRange(DTypeKeys.Parameters(FpgaSpec.ConfigDTypes, "compute.macs_per_dsp_per_cycle.{0}", "MAC/cycle",
+            "{0} multiply-adds one DSP slice does per cycle (packing for narrow integers; below 1 when a MAC needs several DSPs; 0 = unsupported, widened)"));
         list.AddRange(
         [
             new("compute.dsp_chain_length", "DSPs", "DSP slices cascaded along K per chain; K is processed in steps of chain x MACs per DSP"),
@@ -75,8 +74,7 @@ public static class FpgaParameters
             new("power.static_W", "W", "board idle power (leakage, HBM refresh, fans)"),
             new("power.design_W", "W", "power of the loaded design's clock tree and control whenever it runs"),
         ]);
-        foreach (var d in FpgaSpec.ConfigDTypes)
-            list.Add(new($"energy.pJ_per_flop.{d.Name()}", "pJ/FLOP", $"dynamic energy per {d.Name()} FLOP on the DSPs, routing included"));
+        list.AddRange(DTypeKeys.Parameters(FpgaSpec.ConfigDTypes, "energy.pJ_per_flop.{0}", "pJ/FLOP", "dynamic energy per {0} FLOP on the DSPs, routing included"));
         list.Add(new("energy.pJ_per_flop.vector", "pJ/FLOP", "dynamic energy per FLOP on the vector unit"));
         list.Add(new("energy.pJ_per_byte.hbm", "pJ/B", "dynamic energy per byte to or from HBM"));
         list.Add(new("energy.pJ_per_byte.ddr", "pJ/B", "dynamic energy per byte to or from DDR"));

@@ -1,6 +1,7 @@
 using System.Globalization;
 using AccelSim.Core.Devices;
 using AccelSim.Core.Graph;
+using AccelSim.Core.Plugins.Kit;
 using AccelSim.Core.Simulation;
 using AccelSim.Core.Time;
 
@@ -100,23 +101,7 @@ public sealed partial class GpuDeviceModel : IDeviceModel, IHostDispatchDevice
     /// for it (fp8 on an A100 runs as bf16, bf16 on a V100 as fp16, anything as fp32 last).</summary>
     public DType ComputeDType(Op op) => Supported(op.ComputeDType);
 
-    public DType Supported(DType d)
-    {
-        for (var i = 0; i < 8 && PeakFlops(d) <= 0; i++)
-        {
-            d = d switch
-            {
-                DType.Int4 => DType.Int8,
-                DType.Int8 => DType.Fp8,
-                DType.Fp8 => DType.Bf16,
-                DType.Bf16 => DType.Fp16,
-                DType.Fp16 => DType.Fp32,
-                DType.Tf32 => DType.Fp32,
-                _ => DType.Fp32,
-            };
-        }
-        return d;
-    }
+    public DType Supported(DType d) => DTypeLadder.Standard.Supported(d, this);
 
     /// <summary>The device's own placement: every tensor in HBM. The placement policies (offload, KV swap,
     /// training) move tensors to the host and NVMe tiers through <see cref="WorkloadGraph.TierOf"/>.</summary>

@@ -2,6 +2,7 @@ using AccelSim.Core.Config;
 using AccelSim.Core.Devices;
 using AccelSim.Core.Graph;
 using AccelSim.Core.Plugins;
+using AccelSim.Core.Plugins.Kit;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace AccelSim.Plugins.Gpu;
@@ -9,19 +10,17 @@ namespace AccelSim.Plugins.Gpu;
 /// <summary>The GPU device family (kind <c>gpu</c>): tensor-core GEMMs with tile and wave
 /// quantisation over the SMs, flash attention, memory-bound kernels on an achievable-bandwidth
 /// curve, an L2 that holds small activation working sets, and a PCIe host link.</summary>
-public sealed class GpuPlugin : IDevicePlugin
+public sealed class GpuPlugin() : DevicePlugin<GpuSpec>(new(KindName, "1.0",
+    "NVIDIA-style GPU: kernels run back to back on the SM array (as under CUDA graphs); GEMMs are tiled over the SMs " +
+    "(tile shape chosen as a library heuristic would, split-K for small outputs), attention is a flash kernel " +
+    "(prefill compute-bound, decode KV-read-bound), other ops stream over HBM or L2 at an achievable bandwidth.",
+    GpuParameters.All))
 {
     public const string KindName = "gpu";
 
-    public string Kind => KindName;
+    protected override GpuSpec Bind(HardwareConfig config) => GpuSpec.Bind(config);
 
-    public PluginDescriptor Descriptor { get; } = new(KindName, "1.0",
-        "NVIDIA-style GPU: kernels run back to back on the SM array (as under CUDA graphs); GEMMs are tiled over the SMs " +
-        "(tile shape chosen as a library heuristic would, split-K for small outputs), attention is a flash kernel " +
-        "(prefill compute-bound, decode KV-read-bound), other ops stream over HBM or L2 at an achievable bandwidth.",
-        GpuParameters.All);
-
-    public IDeviceModel Create(HardwareConfig config) => new GpuDeviceModel(GpuSpec.Bind(config));
+    protected override IDeviceModel Build(GpuSpec spec) => new GpuDeviceModel(spec);
 }
 
 /// <summary>Every parameter the GPU plugin reads, with its unit and meaning.</summary>
@@ -52,16 +51,9 @@ public static class GpuParameters
             new("compute.clock_MHz", "MHz", "boost SM clock the datasheet peaks are quoted at"),
             new("compute.tensor_peak_clock_MHz", "MHz", "SM clock the datasheet's tensor-core peaks are quoted at (default clock_MHz); tensor rate at clock_MHz = peak x clock_MHz / this", Required: false),
         };
-        foreach (var d in GpuSpec.ConfigDTypes)
-        {
-            var n = d.Name();
-            list.Add(new($"compute.{n}.peak_flops", "FLOP/s", $"dense {n} peak at clock_MHz (0 = unsupported, promoted to a wider type)"));
-        }
-        foreach (var d in GpuSpec.ConfigDTypes)
-        {
-            var n = d.Name();
-            list.Add(new($"compute.dtype_efficiency.{n}", "fraction", $"fraction of the {n} peak a large GEMM main loop sustains relative to the tile efficiency"));
-        }
+        list.AddRange(DTypeKeys.Parameters(GpuSpec.ConfigDTypes, "compute.{0}.peak_flops", "FLOP/s", "dense {0} peak at clock_MHz (0 = unsupported, promoted to a wider type)"));
+        list.AddRange(DTypeKeys.Parameters(GpuSpec.ConfigDTypes, "compute.dtype_efficiency.{0}", "fraction",
+            "fraction of the {0} peak a large GEMM main loop sustains relative to the tile efficiency"));
         list.AddRange(
         [
             new("gemm.tiles[].m", "elements", "CTA tile rows (M)"),
@@ -125,8 +117,7 @@ public static class GpuParameters
             new("power.dvfs.min_clock_fraction", "fraction", "lowest SM clock the power limit may impose, over clock_MHz (family)"),
             new("power.static_W", "W", "power drawn whenever the device is on"),
         ]);
-        foreach (var d in GpuSpec.ConfigDTypes)
-            list.Add(new($"energy.pJ_per_flop.{d.Name()}", "pJ/FLOP", $"dynamic energy per {d.Name()} FLOP"));
+        list.AddRange(DTypeKeys.Parameters(GpuSpec.ConfigDTypes, "energy.pJ_per_flop.{0}", "pJ/FLOP", "dynamic energy per {0} FLOP"));
         list.Add(new("energy.pJ_per_byte.hbm", "pJ/B", "dynamic energy per byte read from HBM (memory, PHY, on-chip path)"));
         list.Add(new("carbon.embodied_kgCO2e", "kgCO2e", "embodied (cradle-to-gate) emissions of the device, amortised over its lifetime in carbon reports", Required: false));
         list.Add(new("carbon.lifetime_years", "years", "service life the embodied emissions are spread over", Required: false));

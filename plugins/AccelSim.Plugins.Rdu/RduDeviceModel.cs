@@ -1,6 +1,7 @@
 using System.Globalization;
 using AccelSim.Core.Devices;
 using AccelSim.Core.Graph;
+using AccelSim.Core.Plugins.Kit;
 using AccelSim.Core.Memory;
 using AccelSim.Core.Simulation;
 using AccelSim.Core.Time;
@@ -74,20 +75,12 @@ public sealed class RduDeviceModel : IDeviceModel, IDataflowDevice, IMemoryHiera
 
     public DType ComputeDType(Op op) => Supported(op.ComputeDType);
 
+    /// <summary>Every type steps to bf16, but tf32 to fp32.</summary>
+    private static readonly DTypeLadder Ladder = new(DType.Bf16, new Dictionary<DType, DType> { [DType.Tf32] = DType.Fp32 });
+
     /// <summary>Types without a peak run as a wider one: fp8/int8/int4 and fp16 as bf16, tf32 as fp32,
     /// fp32 as bf16 when the config gives it no rate.</summary>
-    public DType Supported(DType d)
-    {
-        for (var i = 0; i < 8 && PeakFlops(d) <= 0; i++)
-        {
-            d = d switch
-            {
-                DType.Tf32 => DType.Fp32,
-                _ => DType.Bf16,
-            };
-        }
-        return d;
-    }
+    public DType Supported(DType d) => Ladder.Supported(d, this);
 
     /// <summary>Everything sits in HBM unless a placement (<see cref="WorkloadGraph.TierOf"/>) puts it in DDR.</summary>
     public int PlaceTensor(Tensor tensor) => _hbmTier;

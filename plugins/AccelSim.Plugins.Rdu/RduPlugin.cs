@@ -2,6 +2,7 @@ using AccelSim.Core.Config;
 using AccelSim.Core.Devices;
 using AccelSim.Core.Graph;
 using AccelSim.Core.Plugins;
+using AccelSim.Core.Plugins.Kit;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace AccelSim.Plugins.Rdu;
@@ -10,20 +11,18 @@ namespace AccelSim.Plugins.Rdu;
 /// and PMUs on chip, three memory tiers (PMU SRAM, HBM, DDR), a node of sockets running each op
 /// tensor-parallel with all-reduces over peer links, unfused kernels or whole decoder layers fused
 /// into one streaming kernel, and expert models switched from DDR into HBM.</summary>
-public sealed class RduPlugin : IDevicePlugin
+public sealed class RduPlugin() : DevicePlugin<RduSpec>(new(KindName, "1.0",
+    "SambaNova SN40L-style reconfigurable dataflow unit node: unfused, every op is a kernel call that pays a " +
+    "launch/reconfiguration cost and goes through HBM; fused (dataflow), a decoder layer is one spatial kernel with the " +
+    "PCUs partitioned by work, intermediates streamed through PMU SRAM, weights read once from HBM, pipeline fill/drain " +
+    "paid. Sockets share each op tensor-parallel with all-reduces over peer links; experts are copied from DDR into HBM.",
+    RduParameters.All))
 {
     public const string KindName = "rdu";
 
-    public string Kind => KindName;
+    protected override RduSpec Bind(HardwareConfig config) => RduSpec.Bind(config);
 
-    public PluginDescriptor Descriptor { get; } = new(KindName, "1.0",
-        "SambaNova SN40L-style reconfigurable dataflow unit node: unfused, every op is a kernel call that pays a " +
-        "launch/reconfiguration cost and goes through HBM; fused (dataflow), a decoder layer is one spatial kernel with the " +
-        "PCUs partitioned by work, intermediates streamed through PMU SRAM, weights read once from HBM, pipeline fill/drain " +
-        "paid. Sockets share each op tensor-parallel with all-reduces over peer links; experts are copied from DDR into HBM.",
-        RduParameters.All);
-
-    public IDeviceModel Create(HardwareConfig config) => new RduDeviceModel(RduSpec.Bind(config));
+    protected override IDeviceModel Build(RduSpec spec) => new RduDeviceModel(spec);
 }
 
 /// <summary>Every parameter the RDU plugin reads, with its unit and meaning.</summary>
@@ -39,8 +38,7 @@ public static class RduParameters
             new("compute.pcu_count", "count", "pattern compute units per socket; a fused region partitions them among its ops"),
             new("compute.pmu_count", "count", "pattern memory units per socket; their bandwidth is the on-chip streaming bandwidth"),
         };
-        foreach (var d in RduSpec.ConfigDTypes)
-            list.Add(new($"compute.{d.Name()}.peak_flops", "FLOP/s", $"dense {d.Name()} peak per socket (0 = unsupported, promoted)"));
+        list.AddRange(DTypeKeys.Parameters(RduSpec.ConfigDTypes, "compute.{0}.peak_flops", "FLOP/s", "dense {0} peak per socket (0 = unsupported, promoted)"));
         list.AddRange(
         [
             new("compute.gemm_efficiency", "fraction", "fraction of peak matmul and attention ops sustain on their PCUs"),
@@ -61,8 +59,7 @@ public static class RduParameters
             new("unfused.attention_score_passes", "count", "HBM passes over the score matrix of an unfused attention (0 = fused attention kernel)"),
             new("power.static_W", "W", "static power per socket"),
         ]);
-        foreach (var d in RduSpec.ConfigDTypes)
-            list.Add(new($"energy.pJ_per_flop.{d.Name()}", "pJ/FLOP", $"dynamic energy per {d.Name()} FLOP"));
+        list.AddRange(DTypeKeys.Parameters(RduSpec.ConfigDTypes, "energy.pJ_per_flop.{0}", "pJ/FLOP", "dynamic energy per {0} FLOP"));
         list.Add(new("energy.pJ_per_byte.sram", "pJ/B", "dynamic energy per byte streamed through PMUs"));
         list.Add(new("energy.pJ_per_byte.hbm", "pJ/B", "dynamic energy per byte to or from HBM"));
         list.Add(new("energy.pJ_per_byte.ddr", "pJ/B", "dynamic energy per byte to or from DDR"));

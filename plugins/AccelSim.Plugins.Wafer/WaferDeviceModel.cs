@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using AccelSim.Core.Devices;
 using AccelSim.Core.Graph;
+using AccelSim.Core.Plugins.Kit;
 using AccelSim.Core.Memory;
 using AccelSim.Core.Simulation;
 using AccelSim.Core.Time;
@@ -86,24 +87,11 @@ public sealed class WaferDeviceModel : IDeviceModel, IDataflowDevice, INativeStr
 
     public DType ComputeDType(Op op) => Supported(op.ComputeDType);
 
+    /// <summary>The standard ladder, but fp8 goes to fp16: the cores have no bf16 between them.</summary>
+    private static readonly DTypeLadder Ladder = DTypeLadder.Standard.With(DType.Fp8, DType.Fp16);
+
     /// <summary>An unsupported type is promoted to a wider one the cores have (fp8/int8 run as fp16).</summary>
-    public DType Supported(DType d)
-    {
-        for (var i = 0; i < 8 && PeakFlops(d) <= 0; i++)
-        {
-            d = d switch
-            {
-                DType.Int4 => DType.Int8,
-                DType.Int8 => DType.Fp8,
-                DType.Fp8 => DType.Fp16,
-                DType.Bf16 => DType.Fp16,
-                DType.Fp16 => DType.Fp32,
-                DType.Tf32 => DType.Fp32,
-                _ => DType.Fp32,
-            };
-        }
-        return d;
-    }
+    public DType Supported(DType d) => Ladder.Supported(d, this);
 
     /// <summary>Activations live in SRAM. Weights, KV caches and other resident state take SRAM
     /// (up to <c>memory.sram.resident_fraction</c> of it) in the order they are met, the rest

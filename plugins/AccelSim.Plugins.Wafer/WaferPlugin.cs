@@ -2,6 +2,7 @@ using AccelSim.Core.Config;
 using AccelSim.Core.Devices;
 using AccelSim.Core.Graph;
 using AccelSim.Core.Plugins;
+using AccelSim.Core.Plugins.Kit;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace AccelSim.Plugins.Wafer;
@@ -9,20 +10,18 @@ namespace AccelSim.Plugins.Wafer;
 /// <summary>The wafer-scale mesh device family (kind <c>wafer</c>): a 2D mesh of cores with local
 /// SRAM, ops block-partitioned over regions sized by their work, communication paid in hops and link
 /// bytes, weights resident in SRAM or streamed from an external store.</summary>
-public sealed class WaferPlugin : IDevicePlugin
+public sealed class WaferPlugin() : DevicePlugin<WaferSpec>(new(KindName, "1.0",
+    "Wafer-scale mesh (Cerebras WSE style, WaferLLM's PLMR model): each op runs on a region of cores chosen from its work " +
+    "(MeshGEMM/MeshGEMV 2D block partition: local compute, multicast along rows, tree reduction along columns, paid in " +
+    "hops x hop latency and bytes over links); weights and KV caches live in per-core SRAM while they fit, else stream " +
+    "from the external store (memoryx). Dataflow lays a decoder layer out spatially, one region per op, activations streamed core to core.",
+    WaferParameters.All))
 {
     public const string KindName = "wafer";
 
-    public string Kind => KindName;
+    protected override WaferSpec Bind(HardwareConfig config) => WaferSpec.Bind(config);
 
-    public PluginDescriptor Descriptor { get; } = new(KindName, "1.0",
-        "Wafer-scale mesh (Cerebras WSE style, WaferLLM's PLMR model): each op runs on a region of cores chosen from its work " +
-        "(MeshGEMM/MeshGEMV 2D block partition: local compute, multicast along rows, tree reduction along columns, paid in " +
-        "hops x hop latency and bytes over links); weights and KV caches live in per-core SRAM while they fit, else stream " +
-        "from the external store (memoryx). Dataflow lays a decoder layer out spatially, one region per op, activations streamed core to core.",
-        WaferParameters.All);
-
-    public IDeviceModel Create(HardwareConfig config) => new WaferDeviceModel(WaferSpec.Bind(config));
+    protected override IDeviceModel Build(WaferSpec spec) => new WaferDeviceModel(spec);
 }
 
 /// <summary>Every parameter the wafer plugin reads, with its unit and meaning.</summary>
@@ -36,11 +35,7 @@ public static class WaferParameters
         {
             new("compute.cores", "count", "cores on the wafer (datasheet); per-core peak, SRAM and SRAM bandwidth are the wafer totals divided by it"),
         };
-        foreach (var d in WaferSpec.ConfigDTypes)
-        {
-            var n = d.Name();
-            list.Add(new($"compute.{n}.peak_flops", "FLOP/s", $"dense {n} peak of the whole wafer (0 = unsupported, promoted to a wider type)"));
-        }
+        list.AddRange(DTypeKeys.Parameters(WaferSpec.ConfigDTypes, "compute.{0}.peak_flops", "FLOP/s", "dense {0} peak of the whole wafer (0 = unsupported, promoted to a wider type)"));
         list.AddRange(
         [
             new("compute.efficiency", "fraction", "fraction of a core's peak its local multiply-accumulate loop sustains"),
@@ -60,8 +55,7 @@ public static class WaferParameters
             new("dataflow.max_pipeline_chunks", "count", "most row chunks a spatially laid-out region splits its tokens into (pipeline depth of the fill/steady-state model)"),
             new("power.static_W", "W", "power drawn whenever the wafer is on (leakage, clocks, fabric idle, system share)"),
         ]);
-        foreach (var d in WaferSpec.ConfigDTypes)
-            list.Add(new($"energy.pJ_per_flop.{d.Name()}", "pJ/FLOP", $"dynamic energy per {d.Name()} FLOP"));
+        list.AddRange(DTypeKeys.Parameters(WaferSpec.ConfigDTypes, "energy.pJ_per_flop.{0}", "pJ/FLOP", "dynamic energy per {0} FLOP"));
         list.Add(new("energy.pJ_per_byte.sram", "pJ/B", "dynamic energy per byte read or written in a core's local SRAM"));
         list.Add(new("energy.pJ_per_byte.fabric_hop", "pJ/B", "dynamic energy per byte per link traversed"));
         list.Add(new("energy.pJ_per_byte.memoryx", "pJ/B", "dynamic energy per byte streamed from the external store"));
