@@ -47,7 +47,7 @@ public sealed partial class GpuDeviceModel : IDeviceModel, IHostDispatchDevice
             [
                 new TierSpec("hbm", spec.HbmCapacityBytes, OffChip: true),
                 new TierSpec("l2", spec.L2CapacityBytes, OffChip: false),
-                new TierSpec("host", spec.HostMemoryBytes, OffChip: true),
+                new TierSpec("host", spec.HostMemoryBytes, OffChip: true, TierKind.Host),
                 .. HierarchyTiers(spec),
             ]);
         _sm = Topology.EngineIndex("sm");

@@ -35,7 +35,7 @@ public sealed partial class GpuDeviceModel : IMemoryHierarchy, ICopyPowerBudget
             Ps.FromSeconds(spec.NvmeLatencyS), "ssd", offChip: true),
     ];
 
-    private static TierSpec[] HierarchyTiers(GpuSpec spec) => [new TierSpec("ssd", spec.NvmeCapacityBytes, OffChip: true)];
+    private static TierSpec[] HierarchyTiers(GpuSpec spec) => [new TierSpec("ssd", spec.NvmeCapacityBytes, OffChip: true, TierKind.Storage)];
 
     /// <summary>hbm, then host when host memory is described, then ssd when a drive is.</summary>
     public IReadOnlyList<string> PlacementTiers

@@ -1,5 +1,6 @@
 using AccelSim.Core.Devices;
 using AccelSim.Core.Graph;
+using AccelSim.Core.Memory;
 using AccelSim.Core.Metrics;
 using AccelSim.Core.Tests.Support;
 using static AccelSim.Core.Tests.Support.Programs;
@@ -66,5 +67,36 @@ public class ChannelRoleTests
         Assert.Equal(["hbm"], metrics.Memory.PeakBytes.Keys.ToArray());
         Assert.Equal(347.0, metrics.Energy.TotalJ * 1e12, 9);
         Assert.Equal(1 << 20, Assert.Single(metrics.Ops).BytesByTier["mesh"]);
+    }
+
+    /// <summary>A device whose tiers carry other names than a GPU's: kinds, not names, say which is which.</summary>
+    private sealed class KindsDevice(TierKind hostKind) : IDeviceModel
+    {
+        public string Name => "kinds";
+        public string Kind => "fake";
+        public DeviceTopology Topology { get; } = new([new EngineSpec("pe", 1)],
+            [ChannelSpec.Memory("vram", 1e12, 0, "vram", true), ChannelSpec.Memory("bus", 1e10, 0, "host", true), ChannelSpec.Memory("disk", 1e9, 0, "flash", true)],
+            [new TierSpec("vram", 1 << 30, true), new TierSpec("host", 1L << 34, true, hostKind), new TierSpec("flash", 1L << 40, true, TierKind.Storage)]);
+        public IReadOnlyList<string> Tiers => ["vram", "host", "flash"];
+        public DeviceCapabilities Capabilities => new() { MemoryHierarchy = new Hierarchy(Tiers) };
+        public int MainMemoryChannel => 0;
+        public double StaticPowerW => 0;
+        public double PeakFlops(DType dtype) => 1e12;
+        public int PlaceTensor(Tensor tensor) => 0;
+        public OpCost Cost(Op op) => new(0, 0, 0, [], 0);
+
+        private sealed record Hierarchy(IReadOnlyList<string> PlacementTiers) : IMemoryHierarchy;
+    }
+
+    [Fact]
+    public void Placement_finds_host_memory_and_a_drive_by_their_kind_not_their_name()
+    {
+        var typed = new KindsDevice(TierKind.Host);
+        Assert.Equal("host", Placement.TierOfKind(typed, TierKind.Host));
+        Assert.Equal("flash", Placement.TierOfKind(typed, TierKind.Storage));
+        Assert.Equal("vram", Placement.TierOfKind(typed, TierKind.Device));
+        // A tier named "host" that is the device's own memory is not host memory.
+        Assert.Null(Placement.TierOfKind(new KindsDevice(TierKind.Device), TierKind.Host));
+        Assert.Equal(HostCompute.In("dram"), new TierTransfer("dram", "dram"));
     }
 }

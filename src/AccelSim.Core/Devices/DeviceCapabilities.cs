@@ -81,7 +81,7 @@ public interface INativeStreaming
 
 /// <summary>Capability (<see cref="DeviceCapabilities.HostCompute"/>): the device can run ops on the CPU of
 /// its host, in host memory (an optimizer step over offloaded states). Such an op carries
-/// <see cref="Memory.HostCompute.InHostMemory"/> as its <see cref="Op.Transfer"/>; the device costs it on
+/// <see cref="Memory.HostCompute.In"/> of its host tier as its <see cref="Op.Transfer"/>; the device costs it on
 /// its host-CPU engine.</summary>
 public interface IHostCompute
 {

@@ -43,8 +43,24 @@ public sealed record ChannelSpec(string Name, double Bandwidth_Bps, long Latency
     public string TrafficName => Tier ?? Name;
 }
 
-/// <summary>A memory that holds bytes. Exceeding the capacity is reported, never a crash.</summary>
-public sealed record TierSpec(string Name, long CapacityBytes, bool OffChip);
+/// <summary>Whose memory a tier is, for code that needs a kind of memory rather than a tier of some name
+/// (a training placement looks for host memory and a drive).</summary>
+public enum TierKind
+{
+    /// <summary>The device's own memory, on chip or on its board or package (SRAM, HBM, on-board DDR, an
+    /// external weight store of its own).</summary>
+    Device,
+
+    /// <summary>Memory of the host the device is attached to (host DDR, reached over the host link).</summary>
+    Host,
+
+    /// <summary>A drive (NVMe) on the host.</summary>
+    Storage,
+}
+
+/// <summary>A memory that holds bytes. Exceeding the capacity is reported, never a crash. <see cref="Kind"/>
+/// says whose memory it is.</summary>
+public sealed record TierSpec(string Name, long CapacityBytes, bool OffChip, TierKind Kind = TierKind.Device);
 
 /// <summary>The resources of one device, in the index order tasks and transfers refer to.</summary>
 public sealed class DeviceTopology

@@ -192,6 +192,16 @@ public static class Placement
     public static IReadOnlyList<string> Tiers(IDeviceModel device) =>
         device.Capabilities.MemoryHierarchy?.PlacementTiers ?? [device.MainMemoryTier()];
 
+    /// <summary>The first of <paramref name="device"/>'s placement tiers (<see cref="Tiers"/>) of
+    /// <paramref name="kind"/>, or null when it has none.</summary>
+    public static string? TierOfKind(IDeviceModel device, TierKind kind)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        foreach (var t in Tiers(device))
+            if (device.Topology.Tiers[device.Topology.TierIndex(t)].Kind == kind) return t;
+        return null;
+    }
+
     private static bool IsResident(WorkloadGraph graph, Tensor t) =>
         t.Role != TensorRole.Activation || !graph.Producer.ContainsKey(t.Id);
 
