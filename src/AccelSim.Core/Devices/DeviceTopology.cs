@@ -82,6 +82,7 @@ public sealed class DeviceTopology
         Engines = engines.ToArray();
         Channels = channels.ToArray();
         Tiers = tiers.ToArray();
+        TrafficNames = [.. Tiers.Select(t => t.Name), .. Channels.Where(c => c.IsLink).Select(c => c.Name)];
     }
 
     public IReadOnlyList<EngineSpec> Engines { get; }
@@ -93,7 +94,7 @@ public sealed class DeviceTopology
     public int TierIndex(string name) => IndexOf(Tiers.Select(t => t.Name), name, "tier");
 
     /// <summary>The names traffic is reported under, each once: every tier, then every link, in index order.</summary>
-    public IReadOnlyList<string> TrafficNames => [.. Tiers.Select(t => t.Name), .. Channels.Where(c => c.IsLink).Select(c => c.Name)];
+    public IReadOnlyList<string> TrafficNames { get; }
 
     private static int IndexOf(IEnumerable<string> names, string name, string what)
     {
@@ -104,16 +105,5 @@ public sealed class DeviceTopology
             i++;
         }
         throw new KeyNotFoundException($"no {what} named '{name}'");
-    }
-}
-
-public static class DeviceModels
-{
-    /// <summary>The tier <paramref name="device"/>'s main memory channel reads and writes.</summary>
-    public static string MainMemoryTier(this IDeviceModel device)
-    {
-        ArgumentNullException.ThrowIfNull(device);
-        var main = device.Topology.Channels[device.MainMemoryChannel];
-        return main.Tier ?? throw new InvalidOperationException($"{device.Name}: main memory channel '{main.Name}' is a link, not a memory channel");
     }
 }

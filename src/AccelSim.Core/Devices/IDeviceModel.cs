@@ -38,3 +38,15 @@ public interface IDeviceModel
     /// adds its power cap and own figures; the default builds the card from the peaks and topology.</summary>
     DeviceCard Describe() => DeviceCards.Generic(this);
 }
+
+/// <summary>What every <see cref="IDeviceModel"/> answers from its topology.</summary>
+public static class DeviceModels
+{
+    /// <summary>The tier <paramref name="device"/>'s main memory channel reads and writes.</summary>
+    public static string MainMemoryTier(this IDeviceModel device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        var main = device.Topology.Channels[device.MainMemoryChannel];
+        return main.Tier ?? throw new InvalidOperationException($"{device.Name}: main memory channel '{main.Name}' is a link, not a memory channel");
+    }
+}
