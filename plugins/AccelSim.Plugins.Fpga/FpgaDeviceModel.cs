@@ -1,6 +1,7 @@
 using System.Globalization;
 using AccelSim.Core.Devices;
 using AccelSim.Core.Graph;
+using AccelSim.Core.Plugins.Kit;
 using AccelSim.Core.Memory;
 using AccelSim.Core.Simulation;
 using AccelSim.Core.Time;
@@ -46,9 +47,9 @@ public sealed partial class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IRe
         Topology = new DeviceTopology(
             [new EngineSpec("dsp", 1), new EngineSpec(DmaEngine, 1)],
             [
-                new ChannelSpec("hbm", spec.HbmBandwidthBps, 0, "hbm", OffChip: true),
-                new ChannelSpec("ddr", spec.DdrBandwidthBps, 0, "ddr", OffChip: true),
-                new ChannelSpec("sram", spec.SramBandwidthBps, 0, "sram", OffChip: false),
+                ChannelSpec.Memory("hbm", spec.HbmBandwidthBps, 0, "hbm", offChip: true),
+                ChannelSpec.Memory("ddr", spec.DdrBandwidthBps, 0, "ddr", offChip: true),
+                ChannelSpec.Memory("sram", spec.SramBandwidthBps, 0, "sram", offChip: false),
             ],
             [
                 new TierSpec("hbm", spec.HbmCapacityBytes, OffChip: true),
@@ -62,6 +63,7 @@ public sealed partial class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IRe
         _sram = Topology.ChannelIndex("sram");
         _hbmTier = Topology.TierIndex("hbm");
         _ddrTier = Topology.TierIndex("ddr");
+        Capabilities = new DeviceCapabilities { MemoryHierarchy = this, Dataflow = this, Reconfiguration = this };
     }
 
     public FpgaSpec Spec { get; }
@@ -69,6 +71,10 @@ public sealed partial class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IRe
     public string Kind => FpgaPlugin.KindName;
     public DeviceTopology Topology { get; }
     public int MainMemoryChannel => _hbm;
+
+    /// <summary>HBM and DDR with a data mover between them (<see cref="PlacementTiers"/>), dataflow regions
+    /// (<see cref="CostRegion"/>) and reconfigured regions (<see cref="CostRegionReconfigured"/>).</summary>
+    public DeviceCapabilities Capabilities { get; }
 
     /// <summary>Board idle power plus the clocked fabric of the loaded design.</summary>
     public double StaticPowerW => Spec.StaticW + Spec.DesignW;
@@ -88,21 +94,7 @@ public sealed partial class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IRe
 
     /// <summary>A type the DSPs can compute in: an unsupported one is widened (int4 -> int8 -> fp8 ->
     /// bf16 -> fp16 -> fp32).</summary>
-    public DType Supported(DType d)
-    {
-        for (var i = 0; i < 8 && PeakFlops(d) <= 0; i++)
-        {
-            d = d switch
-            {
-                DType.Int4 => DType.Int8,
-                DType.Int8 => DType.Fp8,
-                DType.Fp8 => DType.Bf16,
-                DType.Bf16 => DType.Fp16,
-                _ => DType.Fp32,
-            };
-        }
-        return d;
-    }
+    public DType Supported(DType d) => DTypeLadder.Standard.Supported(d, this);
 
     /// <summary>A matmul with a weight operand runs at the weight's width (the DSPs pack narrow
     /// weights, activations quantised to match as FlightLLM's int8 activations are); other ops in
@@ -127,7 +119,7 @@ public sealed partial class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IRe
     public int PlaceTensor(Tensor tensor)
     {
         ArgumentNullException.ThrowIfNull(tensor);
-        if (Placement.IsStagingBuffer(tensor)) return TierOf(Spec.WeightsTier);
+        if (tensor.IsStagingBuffer) return TierOf(Spec.WeightsTier);
         return tensor.Role switch
         {
             TensorRole.Activation => TierOf(Spec.ActivationSpillTier),
@@ -231,7 +223,7 @@ public sealed partial class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IRe
         string? staged = null;
         foreach (var t in tensors)
         {
-            if (Placement.IsStagingBuffer(t)) staged = Spec.WeightsTier;
+            if (t.IsStagingBuffer) staged = Spec.WeightsTier;
             else if (t.Role == TensorRole.Activation) act += t.Bytes;
             else other += t.Bytes;
         }
@@ -242,7 +234,7 @@ public sealed partial class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IRe
         Tensor? last = null;
         foreach (var t in tensors)
         {
-            if (Placement.IsStagingBuffer(t)) continue;
+            if (t.IsStagingBuffer) continue;
             long b;
             if (t.Role == TensorRole.Activation) b = (long)Math.Round(t.Bytes * actScale);
             else b = other > 0 ? (long)Math.Round(rest * (t.Bytes / (double)other)) : 0;
@@ -365,7 +357,7 @@ public sealed partial class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IRe
         // holds its consumers until it has seen its whole input), whichever runs faster: streaming
         // overlaps the stages but splits the HBM channels among them, which a short pipeline (few
         // feature tiles) does not win back.
-        var internalActs = region.Internal.Where(t => t.Role == TensorRole.Activation && !Placement.IsStagingBuffer(t)).ToList();
+        var internalActs = region.Internal.Where(t => t.Role == TensorRole.Activation && !t.IsStagingBuffer).ToList();
         var internalIds = internalActs.Select(t => t.Id).ToHashSet();
         var tiles = Tiles(ops);
         PipelinePlan plan;
@@ -556,7 +548,7 @@ public sealed partial class FpgaDeviceModel : IDeviceModel, IDataflowDevice, IRe
         }
 
         var internalActs = region.Internal
-            .Where(t => t.Role == TensorRole.Activation && !Placement.IsStagingBuffer(t) && producer.ContainsKey(t.Id) && lastUse.ContainsKey(t.Id))
+            .Where(t => t.Role == TensorRole.Activation && !t.IsStagingBuffer && producer.ContainsKey(t.Id) && lastUse.ContainsKey(t.Id))
             .ToList();
         var live = new long[ops.Count];
         var onChip = new HashSet<int>();

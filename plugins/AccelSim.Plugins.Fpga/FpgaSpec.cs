@@ -1,6 +1,7 @@
 using System.Globalization;
 using AccelSim.Core.Config;
 using AccelSim.Core.Graph;
+using AccelSim.Core.Plugins.Kit;
 
 namespace AccelSim.Plugins.Fpga;
 
@@ -81,14 +82,8 @@ public sealed class FpgaSpec
         ArgumentNullException.ThrowIfNull(config);
         var b = new ConfigBinder(config);
 
-        var macs = new Dictionary<DType, double>();
-        var pj = new Dictionary<DType, double>();
-        foreach (var d in ConfigDTypes)
-        {
-            var n = d.Name();
-            macs[d] = d == DType.Fp32 ? b.Positive($"compute.macs_per_dsp_per_cycle.{n}") : b.Number($"compute.macs_per_dsp_per_cycle.{n}", 0, 64);
-            pj[d] = b.Number($"energy.pJ_per_flop.{n}");
-        }
+        var perType = b.PerDType(ConfigDTypes, new DTypeKey("compute.macs_per_dsp_per_cycle.{0}", 0, 64, Required: DType.Fp32), DTypeKey.PjPerFlop);
+        var (macs, pj) = (perType[0], perType[1]);
 
         var maxClock = b.Positive("compute.max_clock_Hz");
         var clock = b.Positive("compute.clock_Hz");

@@ -1,6 +1,7 @@
 using System.Globalization;
 using AccelSim.Core.Devices;
 using AccelSim.Core.Graph;
+using AccelSim.Core.Plugins.Kit;
 using AccelSim.Core.Simulation;
 using AccelSim.Core.Time;
 
@@ -37,16 +38,16 @@ public sealed partial class GpuDeviceModel : IDeviceModel, IHostDispatchDevice
         Topology = new DeviceTopology(
             [new EngineSpec("sm", 1), new EngineSpec("host", 1), .. HierarchyEngines(), .. HostCpuEngines()],
             [
-                new ChannelSpec("hbm", spec.HbmBandwidthBps, 0, "hbm", OffChip: true),
-                new ChannelSpec("l2", spec.L2BandwidthBps, 0, "l2", OffChip: false),
-                new ChannelSpec("pcie", spec.PcieBandwidthBps, Ps.FromSeconds(spec.PcieLatencyS), "host", OffChip: true),
+                ChannelSpec.Memory("hbm", spec.HbmBandwidthBps, 0, "hbm", offChip: true),
+                ChannelSpec.Memory("l2", spec.L2BandwidthBps, 0, "l2", offChip: false),
+                ChannelSpec.Memory("pcie", spec.PcieBandwidthBps, Ps.FromSeconds(spec.PcieLatencyS), "host", offChip: true),
                 .. HierarchyChannels(spec),
                 .. HostCpuChannels(spec),
             ],
             [
                 new TierSpec("hbm", spec.HbmCapacityBytes, OffChip: true),
                 new TierSpec("l2", spec.L2CapacityBytes, OffChip: false),
-                new TierSpec("host", spec.HostMemoryBytes, OffChip: true),
+                new TierSpec("host", spec.HostMemoryBytes, OffChip: true, TierKind.Host),
                 .. HierarchyTiers(spec),
             ]);
         _sm = Topology.EngineIndex("sm");
@@ -55,6 +56,14 @@ public sealed partial class GpuDeviceModel : IDeviceModel, IHostDispatchDevice
         _l2 = Topology.ChannelIndex("l2");
         _pcie = Topology.ChannelIndex("pcie");
         _hbmTier = Topology.TierIndex("hbm");
+        Capabilities = new DeviceCapabilities
+        {
+            MemoryHierarchy = this,
+            HostCompute = this,
+            CopyPowerBudget = this,
+            HostDispatch = this,
+            Dataflow = this,
+        };
     }
 
     public GpuSpec Spec { get; }
@@ -63,6 +72,11 @@ public sealed partial class GpuDeviceModel : IDeviceModel, IHostDispatchDevice
     public DeviceTopology Topology { get; }
     public int MainMemoryChannel => _hbm;
     public double StaticPowerW => Spec.StaticW;
+
+    /// <summary>Host, NVMe and host-CPU tiers (<see cref="PlacementTiers"/>, <see cref="HasHostCpu"/>), a
+    /// power limit shared with the copy engines (<see cref="WithCopies"/>), eager host dispatch
+    /// (<see cref="DispatchPs"/>) and fused regions (<see cref="CostRegion"/>), each costed on this model.</summary>
+    public DeviceCapabilities Capabilities { get; }
 
     /// <summary>The host thread that issues ops in eager execution.</summary>
     public int HostEngine => _host;
@@ -87,23 +101,7 @@ public sealed partial class GpuDeviceModel : IDeviceModel, IHostDispatchDevice
     /// for it (fp8 on an A100 runs as bf16, bf16 on a V100 as fp16, anything as fp32 last).</summary>
     public DType ComputeDType(Op op) => Supported(op.ComputeDType);
 
-    public DType Supported(DType d)
-    {
-        for (var i = 0; i < 8 && PeakFlops(d) <= 0; i++)
-        {
-            d = d switch
-            {
-                DType.Int4 => DType.Int8,
-                DType.Int8 => DType.Fp8,
-                DType.Fp8 => DType.Bf16,
-                DType.Bf16 => DType.Fp16,
-                DType.Fp16 => DType.Fp32,
-                DType.Tf32 => DType.Fp32,
-                _ => DType.Fp32,
-            };
-        }
-        return d;
-    }
+    public DType Supported(DType d) => DTypeLadder.Standard.Supported(d, this);
 
     /// <summary>The device's own placement: every tensor in HBM. The placement policies (offload, KV swap,
     /// training) move tensors to the host and NVMe tiers through <see cref="WorkloadGraph.TierOf"/>.</summary>

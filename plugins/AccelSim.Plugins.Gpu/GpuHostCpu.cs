@@ -37,7 +37,7 @@ public sealed record GpuHostCpuSpec(double PeakFlops, double MemoryBandwidthBps,
 
 /// <summary>The host side of a GPU server as the simulator sees it.
 /// <para>Engine <c>cpu</c> (one unit) runs ops that compute in host memory: an op whose
-/// <see cref="Op.Transfer"/> is <see cref="HostCompute.InHostMemory"/> (an optimizer step over states
+/// <see cref="Op.Transfer"/> is <see cref="HostCompute.In"/> of tier <c>host</c> (an optimizer step over states
 /// offloaded to the host). It takes its FLOPs at <c>peak_flops x flops_efficiency</c> and its bytes over
 /// channel <c>host_ddr</c> (tier <c>host</c>) at <c>memory_bandwidth_Bps x memory_efficiency</c>,
 /// whichever is longer, since the vectorised loop overlaps the two.</para>
@@ -61,7 +61,7 @@ public sealed partial class GpuDeviceModel : IHostCompute
 
     // Without a described CPU the channel still exists (topologies have a fixed shape) at the host link's rate.
     private static ChannelSpec[] HostCpuChannels(GpuSpec spec) =>
-        [new ChannelSpec(HostMemoryChannel, spec.HostCpu.Described ? spec.HostCpu.MemoryBandwidthBps : spec.PcieBandwidthBps, 0, "host", OffChip: true)];
+        [ChannelSpec.Memory(HostMemoryChannel, spec.HostCpu.Described ? spec.HostCpu.MemoryBandwidthBps : spec.PcieBandwidthBps, 0, "host", offChip: true)];
 
     /// <summary>Sustained fp32 rate of the host CPU, FLOP/s.</summary>
     public double HostCpuFlops => Spec.HostCpu.PeakFlops * Spec.HostCpu.FlopsEfficiency;
@@ -74,7 +74,7 @@ public sealed partial class GpuDeviceModel : IHostCompute
     private OpCost? HostSideCost(Op op)
     {
         if (op.Transfer is not { } t) return null;
-        if (t == HostCompute.InHostMemory) return HostCpuCost(op);
+        if (t == HostCompute.In("host")) return HostCpuCost(op);
         if (t is { From: "host", To: "ssd" } or { From: "ssd", To: "host" })
         {
             var c = TierCopy(op, t);

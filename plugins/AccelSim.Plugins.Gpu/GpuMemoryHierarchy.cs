@@ -30,12 +30,12 @@ public sealed partial class GpuDeviceModel : IMemoryHierarchy, ICopyPowerBudget
 
     private static ChannelSpec[] HierarchyChannels(GpuSpec spec) =>
     [
-        new ChannelSpec("pcie_d2h", spec.PcieBandwidthBps, Ps.FromSeconds(spec.PcieLatencyS), "host", OffChip: true),
-        new ChannelSpec("nvme", spec.NvmeBandwidthBps > 0 ? spec.NvmeBandwidthBps : spec.PcieBandwidthBps,
-            Ps.FromSeconds(spec.NvmeLatencyS), "ssd", OffChip: true),
+        ChannelSpec.Memory("pcie_d2h", spec.PcieBandwidthBps, Ps.FromSeconds(spec.PcieLatencyS), "host", offChip: true),
+        ChannelSpec.Memory("nvme", spec.NvmeBandwidthBps > 0 ? spec.NvmeBandwidthBps : spec.PcieBandwidthBps,
+            Ps.FromSeconds(spec.NvmeLatencyS), "ssd", offChip: true),
     ];
 
-    private static TierSpec[] HierarchyTiers(GpuSpec spec) => [new TierSpec("ssd", spec.NvmeCapacityBytes, OffChip: true)];
+    private static TierSpec[] HierarchyTiers(GpuSpec spec) => [new TierSpec("ssd", spec.NvmeCapacityBytes, OffChip: true, TierKind.Storage)];
 
     /// <summary>hbm, then host when host memory is described, then ssd when a drive is.</summary>
     public IReadOnlyList<string> PlacementTiers

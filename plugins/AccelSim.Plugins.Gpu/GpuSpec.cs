@@ -1,5 +1,6 @@
 using AccelSim.Core.Config;
 using AccelSim.Core.Graph;
+using AccelSim.Core.Plugins.Kit;
 
 namespace AccelSim.Plugins.Gpu;
 
@@ -146,16 +147,9 @@ public sealed class GpuSpec
         ArgumentNullException.ThrowIfNull(config);
         var b = new ConfigBinder(config);
 
-        var peak = new Dictionary<DType, double>();
-        var eff = new Dictionary<DType, double>();
-        var pj = new Dictionary<DType, double>();
-        foreach (var d in ConfigDTypes)
-        {
-            var n = d.Name();
-            peak[d] = d == DType.Fp32 ? b.Positive($"compute.{n}.peak_flops") : b.Number($"compute.{n}.peak_flops");
-            eff[d] = b.Number($"compute.dtype_efficiency.{n}", 0, 1, exclusiveMin: true);
-            pj[d] = b.Number($"energy.pJ_per_flop.{n}");
-        }
+        var perType = b.PerDType(ConfigDTypes, DTypeKey.PeakFlops(required: DType.Fp32),
+            new DTypeKey("compute.dtype_efficiency.{0}", 0, 1, ExclusiveMin: true), DTypeKey.PjPerFlop);
+        var (peak, eff, pj) = (perType[0], perType[1], perType[2]);
 
         var tiles = new List<GemmTile>();
         var tileCount = config.ArrayLength("gemm.tiles");

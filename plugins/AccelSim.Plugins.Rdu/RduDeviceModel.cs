@@ -1,6 +1,7 @@
 using System.Globalization;
 using AccelSim.Core.Devices;
 using AccelSim.Core.Graph;
+using AccelSim.Core.Plugins.Kit;
 using AccelSim.Core.Memory;
 using AccelSim.Core.Simulation;
 using AccelSim.Core.Time;
@@ -30,16 +31,15 @@ public sealed class RduDeviceModel : IDeviceModel, IDataflowDevice, IMemoryHiera
         Topology = new DeviceTopology(
             [new EngineSpec("pcu", 1)],
             [
-                new ChannelSpec("hbm", s * spec.HbmBandwidthBps, 0, "hbm", OffChip: true),
-                new ChannelSpec("sram", SramRate, 0, "sram", OffChip: false),
-                new ChannelSpec("ddr", s * spec.DdrBandwidthBps, 0, "ddr", OffChip: true),
-                new ChannelSpec("p2p", spec.P2pBandwidthBps, 0, "p2p", OffChip: true),
+                ChannelSpec.Memory("hbm", s * spec.HbmBandwidthBps, 0, "hbm", offChip: true),
+                ChannelSpec.Memory("sram", SramRate, 0, "sram", offChip: false),
+                ChannelSpec.Memory("ddr", s * spec.DdrBandwidthBps, 0, "ddr", offChip: true),
+                ChannelSpec.Link("p2p", spec.P2pBandwidthBps, 0, offChip: true),
             ],
             [
                 new TierSpec("hbm", s * spec.HbmCapacityBytes, OffChip: true),
                 new TierSpec("sram", s * spec.SramCapacityBytes, OffChip: false),
                 new TierSpec("ddr", s * spec.DdrCapacityBytes, OffChip: true),
-                new TierSpec("p2p", 0, OffChip: true),
             ]);
         _pcu = Topology.EngineIndex("pcu");
         _hbm = Topology.ChannelIndex("hbm");
@@ -47,6 +47,7 @@ public sealed class RduDeviceModel : IDeviceModel, IDataflowDevice, IMemoryHiera
         _ddr = Topology.ChannelIndex("ddr");
         _p2p = Topology.ChannelIndex("p2p");
         _hbmTier = Topology.TierIndex("hbm");
+        Capabilities = new DeviceCapabilities { MemoryHierarchy = this, Dataflow = this };
     }
 
     public RduSpec Spec { get; }
@@ -55,6 +56,10 @@ public sealed class RduDeviceModel : IDeviceModel, IDataflowDevice, IMemoryHiera
     public DeviceTopology Topology { get; }
     public int MainMemoryChannel => _hbm;
     public double StaticPowerW => Spec.Sockets * Spec.StaticWPerSocket;
+
+    /// <summary>DDR below HBM (<see cref="PlacementTiers"/>: experts at rest, offloaded weights) and fused
+    /// decoder layers (<see cref="CostRegion"/>).</summary>
+    public DeviceCapabilities Capabilities { get; }
 
     /// <summary>Node peak: sockets x per-socket peak.</summary>
     /// <summary>The card: peaks and topology of all sockets, sockets, PCUs and PMUs; the config gives no power cap.</summary>
@@ -70,20 +75,12 @@ public sealed class RduDeviceModel : IDeviceModel, IDataflowDevice, IMemoryHiera
 
     public DType ComputeDType(Op op) => Supported(op.ComputeDType);
 
+    /// <summary>Every type steps to bf16, but tf32 to fp32.</summary>
+    private static readonly DTypeLadder Ladder = new(DType.Bf16, new Dictionary<DType, DType> { [DType.Tf32] = DType.Fp32 });
+
     /// <summary>Types without a peak run as a wider one: fp8/int8/int4 and fp16 as bf16, tf32 as fp32,
     /// fp32 as bf16 when the config gives it no rate.</summary>
-    public DType Supported(DType d)
-    {
-        for (var i = 0; i < 8 && PeakFlops(d) <= 0; i++)
-        {
-            d = d switch
-            {
-                DType.Tf32 => DType.Fp32,
-                _ => DType.Bf16,
-            };
-        }
-        return d;
-    }
+    public DType Supported(DType d) => Ladder.Supported(d, this);
 
     /// <summary>Everything sits in HBM unless a placement (<see cref="WorkloadGraph.TierOf"/>) puts it in DDR.</summary>
     public int PlaceTensor(Tensor tensor) => _hbmTier;

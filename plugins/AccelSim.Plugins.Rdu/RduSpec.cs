@@ -1,5 +1,6 @@
 using AccelSim.Core.Config;
 using AccelSim.Core.Graph;
+using AccelSim.Core.Plugins.Kit;
 
 namespace AccelSim.Plugins.Rdu;
 
@@ -57,14 +58,8 @@ public sealed class RduSpec
     {
         ArgumentNullException.ThrowIfNull(config);
         var b = new ConfigBinder(config);
-        var peak = new Dictionary<DType, double>();
-        var pj = new Dictionary<DType, double>();
-        foreach (var d in ConfigDTypes)
-        {
-            var n = d.Name();
-            peak[d] = d == DType.Bf16 ? b.Positive($"compute.{n}.peak_flops") : b.Number($"compute.{n}.peak_flops");
-            pj[d] = b.Number($"energy.pJ_per_flop.{n}");
-        }
+        var perType = b.PerDType(ConfigDTypes, DTypeKey.PeakFlops(required: DType.Bf16), DTypeKey.PjPerFlop);
+        var (peak, pj) = (perType[0], perType[1]);
         var spec = new RduSpec
         {
             Name = config.Name,

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using AccelSim.Core.Devices;
 using AccelSim.Core.Graph;
+using AccelSim.Core.Plugins.Kit;
 using AccelSim.Core.Memory;
 using AccelSim.Core.Simulation;
 using AccelSim.Core.Time;
@@ -40,13 +41,12 @@ public sealed class WaferDeviceModel : IDeviceModel, IDataflowDevice, INativeStr
         Topology = new DeviceTopology(
             [new EngineSpec("mesh", 1)],
             [
-                new ChannelSpec("sram", spec.SramBandwidthBps, 0, "sram", OffChip: false),
-                new ChannelSpec("fabric", spec.FabricBandwidthBps, Ps.FromSeconds(spec.HopLatencyS), "fabric", OffChip: false),
-                new ChannelSpec("memoryx", spec.MemoryXBandwidthBps, Ps.FromSeconds(spec.MemoryXLatencyS), "memoryx", OffChip: true),
+                ChannelSpec.Memory("sram", spec.SramBandwidthBps, 0, "sram", offChip: false),
+                ChannelSpec.Link("fabric", spec.FabricBandwidthBps, Ps.FromSeconds(spec.HopLatencyS), offChip: false),
+                ChannelSpec.Memory("memoryx", spec.MemoryXBandwidthBps, Ps.FromSeconds(spec.MemoryXLatencyS), "memoryx", offChip: true),
             ],
             [
                 new TierSpec("sram", spec.SramCapacityBytes, OffChip: false),
-                new TierSpec("fabric", 0, OffChip: false),
                 new TierSpec("memoryx", spec.MemoryXCapacityBytes, OffChip: true),
             ]);
         _mesh = Topology.EngineIndex("mesh");
@@ -56,6 +56,7 @@ public sealed class WaferDeviceModel : IDeviceModel, IDataflowDevice, INativeStr
         _sramTier = Topology.TierIndex("sram");
         _mxTier = Topology.TierIndex("memoryx");
         _costs = new MeshCostModel(spec);
+        Capabilities = new DeviceCapabilities { Streaming = this, Dataflow = this, Placement = this };
     }
 
     public WaferSpec Spec { get; }
@@ -67,6 +68,10 @@ public sealed class WaferDeviceModel : IDeviceModel, IDataflowDevice, INativeStr
     public int MainMemoryChannel => _sram;
 
     public double StaticPowerW => Spec.StaticW;
+
+    /// <summary>Weights and caches that do not fit in SRAM stream from memoryx by themselves
+    /// (<see cref="StreamTier"/>); a decoder layer can be laid out spatially (<see cref="CostRegion"/>).</summary>
+    public DeviceCapabilities Capabilities { get; }
 
     /// <summary>The card: peaks and topology, cores and mesh; the config gives no power cap.</summary>
     public DeviceCard Describe() => DeviceCards.Generic(this, null,
@@ -82,24 +87,11 @@ public sealed class WaferDeviceModel : IDeviceModel, IDataflowDevice, INativeStr
 
     public DType ComputeDType(Op op) => Supported(op.ComputeDType);
 
+    /// <summary>The standard ladder, but fp8 goes to fp16: the cores have no bf16 between them.</summary>
+    private static readonly DTypeLadder Ladder = DTypeLadder.Standard.With(DType.Fp8, DType.Fp16);
+
     /// <summary>An unsupported type is promoted to a wider one the cores have (fp8/int8 run as fp16).</summary>
-    public DType Supported(DType d)
-    {
-        for (var i = 0; i < 8 && PeakFlops(d) <= 0; i++)
-        {
-            d = d switch
-            {
-                DType.Int4 => DType.Int8,
-                DType.Int8 => DType.Fp8,
-                DType.Fp8 => DType.Fp16,
-                DType.Bf16 => DType.Fp16,
-                DType.Fp16 => DType.Fp32,
-                DType.Tf32 => DType.Fp32,
-                _ => DType.Fp32,
-            };
-        }
-        return d;
-    }
+    public DType Supported(DType d) => Ladder.Supported(d, this);
 
     /// <summary>Activations live in SRAM; so do weights, KV caches and other resident state, unless the
     /// placement this device is bound to (<see cref="ForPlacement"/>) keeps them in the external store,

@@ -1,6 +1,7 @@
 using System.Globalization;
 using AccelSim.Core.Config;
 using AccelSim.Core.Graph;
+using AccelSim.Core.Plugins.Kit;
 
 namespace AccelSim.Plugins.Wafer;
 
@@ -68,14 +69,8 @@ public sealed class WaferSpec
         ArgumentNullException.ThrowIfNull(config);
         var b = new ConfigBinder(config);
 
-        var peak = new Dictionary<DType, double>();
-        var pj = new Dictionary<DType, double>();
-        foreach (var d in ConfigDTypes)
-        {
-            var n = d.Name();
-            peak[d] = d == DType.Fp32 ? b.Positive($"compute.{n}.peak_flops") : b.Number($"compute.{n}.peak_flops");
-            pj[d] = b.Number($"energy.pJ_per_flop.{n}");
-        }
+        var perType = b.PerDType(ConfigDTypes, DTypeKey.PeakFlops(required: DType.Fp32), DTypeKey.PjPerFlop);
+        var (peak, pj) = (perType[0], perType[1]);
 
         var cores = b.Integer("compute.cores", 1, 100_000_000);
         var width = (int)b.Integer("mesh.width", 1, 100_000);

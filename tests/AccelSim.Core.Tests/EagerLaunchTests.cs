@@ -41,6 +41,7 @@ public class EagerLaunchTests
         public int MainMemoryChannel => 0;
         public double StaticPowerW => 0;
         public int HostEngine => 1;
+        public DeviceCapabilities Capabilities => new() { HostDispatch = this };
         public double PeakFlops(DType dtype) => 1e12;
         public int PlaceTensor(Tensor tensor) => 0;
         public OpCost Cost(Op op) => new(0, 0, kernelPs, [], 0);

@@ -29,6 +29,7 @@ internal sealed class TieredDevice(long hbmBytes, long hostBytes = 1L << 50, dou
         [new TierSpec("hbm", hbmBytes, OffChip: true), new TierSpec("host", hostBytes, OffChip: true), new TierSpec("ssd", ssdBytes, OffChip: true)]);
 
     public IReadOnlyList<string> PlacementTiers => ["hbm", "host", "ssd"];
+    public DeviceCapabilities Capabilities => new() { MemoryHierarchy = this };
     public int MainMemoryChannel => 0;
     public double StaticPowerW => 1;
     public double PeakFlops(DType dtype) => 1e12;

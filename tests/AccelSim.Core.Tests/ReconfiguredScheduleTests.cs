@@ -27,6 +27,7 @@ public class ReconfiguredScheduleTests
         public DeviceTopology Topology { get; } = FakeDevice.Simple();
         public int MainMemoryChannel => 0;
         public double StaticPowerW => 1;
+        public DeviceCapabilities Capabilities => new() { Dataflow = this, Reconfiguration = this };
 
         public double PeakFlops(DType dtype) => 1e12;
 

@@ -18,6 +18,32 @@ public class FpgaMemoryHierarchyTests
             [new Tensor(2 * id + 1, $"dst{id}", [bytes], DType.Int8, TensorRole.Activation)], 0, DType.Int8)
         { Transfer = new TierTransfer(from, to) };
 
+    [Fact]
+    public void A_staging_buffer_is_known_by_its_mark_not_by_its_name()
+    {
+        // Weights in DDR, activations spilled through HBM: a staging buffer lives in the weight tier.
+        var device = FpgaTestSupport.Model(FpgaTestSupport.Load("vhk158").WithText("placement.weights", "ddr"));
+        var ddr = device.Topology.TierIndex("ddr");
+        var hbm = device.Topology.TierIndex("hbm");
+        var marked = new Tensor(0, "layer3.weights.stream", [64], DType.Int8, TensorRole.Activation) { IsStagingBuffer = true };
+        var namedOnly = new Tensor(1, "layer3.weights.stream.staged", [64], DType.Int8, TensorRole.Activation);
+        Assert.Equal(ddr, device.PlaceTensor(marked));
+        Assert.Equal(hbm, device.PlaceTensor(namedOnly));
+    }
+
+    [Fact]
+    public void Offload_marks_the_buffers_it_stages()
+    {
+        var device = FpgaTestSupport.Model("u280");
+        var graph = FpgaTestSupport.Llama("llama2-7b", Phase.Decode, 1, 2048);
+        var (placed, _) = Placement.Apply(graph, device, PlacementPolicy.Offload);
+        var staged = placed.Tensors.Where(t => t.IsStagingBuffer).ToArray();
+        Assert.NotEmpty(staged);
+        Assert.All(staged, t => Assert.Equal(TensorRole.Activation, t.Role));
+        Assert.All(placed.Ops.Where(o => o.Transfer is not null), o => Assert.True(Assert.Single(o.Outputs).IsStagingBuffer));
+        Assert.DoesNotContain(graph.Tensors, t => t.IsStagingBuffer);
+    }
+
     private static WorkloadGraph Graph(params Op[] ops) => new(new WorkloadInfo("copies", "op", 1, 0, 0, 0), ops);
 
     /// <summary>llama2-13b, one decode step at 2,048 tokens of context (the CLI's default).</summary>

@@ -19,7 +19,7 @@ public class GpuHostDispatchTests
     [Fact]
     public void TheHostIsItsOwnEngine()
     {
-        Assert.IsAssignableFrom<IHostDispatchDevice>(H100);
+        Assert.Same(H100, H100.Capabilities.HostDispatch);
         Assert.Equal("host", H100.Topology.Engines[H100.HostEngine].Name);
         Assert.Equal(1, H100.Topology.Engines[H100.HostEngine].Units);
         Assert.NotEqual(H100.Topology.EngineIndex("sm"), H100.HostEngine);

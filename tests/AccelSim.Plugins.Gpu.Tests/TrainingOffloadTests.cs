@@ -36,7 +36,7 @@ public class TrainingOffloadTests
         Assert.True(d.HasHostCpu);
         const long parameters = 1_000_000_000;
         var op = new Op(0, "optimizer.layer0", OpKind.Optimizer, 0, [], [], 13 * parameters, DType.Fp32,
-            bytesRead: 14 * parameters, bytesWritten: 14 * parameters) { Transfer = HostCompute.InHostMemory };
+            bytesRead: 14 * parameters, bytesWritten: 14 * parameters) { Transfer = HostCompute.In("host") };
         var cost = d.Cost(op);
         Assert.Equal(d.Topology.EngineIndex(GpuDeviceModel.CpuEngine), cost.Engine);
         var ddr = Assert.Single(cost.Transfers);

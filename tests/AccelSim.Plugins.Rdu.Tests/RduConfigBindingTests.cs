@@ -84,8 +84,8 @@ public class RduConfigBindingTests
         Assert.Equal(8 * 1040, node.Pcus);
         for (var c = 0; c < one.Topology.Channels.Count; c++)
         {
-            var name = one.Topology.Channels[c].Name;
-            var factor = name == "p2p" ? 1 : 8;
+            // The peer links carry what one socket sends; every memory channel scales with the sockets.
+            var factor = one.Topology.Channels[c].IsLink ? 1 : 8;
             Assert.Equal(factor * one.Topology.Channels[c].Bandwidth_Bps, node.Topology.Channels[c].Bandwidth_Bps, 6);
         }
         for (var t = 0; t < one.Topology.Tiers.Count; t++)
@@ -93,6 +93,8 @@ public class RduConfigBindingTests
         Assert.Equal(8 * one.StaticPowerW, node.StaticPowerW, 9);
         Assert.Equal(64L << 30, one.Topology.Tiers[one.Topology.TierIndex("hbm")].CapacityBytes);
         Assert.Equal(520L << 20, one.Topology.Tiers[one.Topology.TierIndex("sram")].CapacityBytes);
+        Assert.Equal(["p2p"], one.Topology.Channels.Where(c => c.IsLink).Select(c => c.Name).ToArray());
+        Assert.Equal(["hbm", "sram", "ddr"], one.Topology.Tiers.Select(t => t.Name).ToArray());
     }
 
     [Fact]

@@ -104,7 +104,7 @@ public abstract class DevicePluginSpecification
 
     protected IDeviceModel Create(HardwareConfig config) => Plugin.Create(config);
 
-    protected bool SupportsDataflow(IDeviceModel device) => device is IDataflowDevice;
+    protected bool SupportsDataflow(IDeviceModel device) => device.Capabilities.Dataflow is not null;
 
     /// <summary>The schedules the device runs: sequential, and dataflow and auto where it fuses regions.</summary>
     protected IReadOnlyList<ISchedule> Schedules(IDeviceModel device) =>
@@ -156,6 +156,67 @@ public abstract class DevicePluginSpecification
             Assert.InRange(device.MainMemoryChannel, 0, device.Topology.Channels.Count - 1);
         }
     }
+
+    [Fact]
+    public void CapabilitiesAreOneStableObjectOnTheDevicesOwnTiers()
+    {
+        foreach (var config in Configs)
+        {
+            var device = Create(config);
+            var caps = device.Capabilities;
+            Assert.NotNull(caps);
+            Assert.Same(caps, device.Capabilities);
+            if (caps.MemoryHierarchy is { } hierarchy)
+            {
+                Assert.NotEmpty(hierarchy.PlacementTiers);
+                Assert.Equal(device.MainMemoryTier(), hierarchy.PlacementTiers[0]);
+                Assert.All(hierarchy.PlacementTiers, t => device.Topology.TierIndex(t));
+            }
+            if (caps.Streaming is { } streaming) device.Topology.TierIndex(streaming.StreamTier);
+        }
+    }
+
+    [Fact]
+    public void ADeviceDerivedForCopiesKeepsItsCapabilitiesAndCostsOnItself()
+    {
+        foreach (var config in Configs)
+        {
+            var device = Create(config);
+            if (device.Capabilities.CopyPowerBudget is not { } budget) continue;
+            var derived = budget.WithCopies();
+            Assert.Same(derived, derived.Capabilities.CopyPowerBudget?.WithCopies() ?? derived);
+            Assert.Equal(Present(device.Capabilities), Present(derived.Capabilities));
+            if (ReferenceEquals(derived, device)) continue;
+            // A capability that is the device itself must be the derived device there, never the original.
+            foreach (var member in Members(derived.Capabilities))
+                Assert.False(ReferenceEquals(member, device), $"{config.Name}: a capability of the derived device costs on the original");
+            Assert.Equal(device.Topology.Tiers, derived.Topology.Tiers);
+            Assert.Equal(device.StaticPowerW, derived.StaticPowerW);
+        }
+    }
+
+    [Fact]
+    public void ChannelsAreMemoryChannelsOfATierOrLinks()
+    {
+        foreach (var config in Configs)
+        {
+            var device = Create(config);
+            var topology = device.Topology;
+            // Main memory is a tier; a link is named apart from every tier, as its traffic is reported under its name.
+            Assert.Equal(ChannelRole.Memory, topology.Channels[device.MainMemoryChannel].Role);
+            foreach (var c in topology.Channels)
+            {
+                if (c.IsLink) Assert.DoesNotContain(topology.Tiers, t => t.Name == c.Name);
+                else topology.TierIndex(c.Tier!);
+            }
+            Assert.Equal(topology.TrafficNames.Count, topology.TrafficNames.Distinct().Count());
+        }
+    }
+
+    private static object?[] Members(DeviceCapabilities c) =>
+        [c.MemoryHierarchy, c.Streaming, c.HostCompute, c.CopyPowerBudget, c.HostDispatch, c.Dataflow, c.Reconfiguration];
+
+    private static string Present(DeviceCapabilities c) => string.Concat(Members(c).Select(m => m is null ? '0' : '1'));
 
     [Fact]
     public void RunsAreDeterministicToTheByteOfTheReport()

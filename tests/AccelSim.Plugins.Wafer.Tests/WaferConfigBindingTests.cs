@@ -50,6 +50,9 @@ public class WaferConfigBindingTests
         Assert.Equal("sram", device.Topology.Channels[device.MainMemoryChannel].Name);
         Assert.True(device.Topology.Channels.Single(c => c.Name == "memoryx").OffChip);
         Assert.False(device.Topology.Channels.Single(c => c.Name == "fabric").OffChip);
+        // The fabric is a link: it holds nothing, so there is no fabric tier.
+        Assert.True(device.Topology.Channels.Single(c => c.Name == "fabric").IsLink);
+        Assert.Equal(["sram", "memoryx"], device.Topology.Tiers.Select(t => t.Name).ToArray());
         // Per-core SRAM is about 48 KB on both wafers (datasheet totals over the core counts).
         Assert.InRange(device.Spec.SramPerCoreBytes, 44_000, 52_000);
         Assert.True(device.StaticPowerW > 0);

@@ -94,7 +94,7 @@ public static class Execution
     {
         ArgumentNullException.ThrowIfNull(graph);
         var (name, decision) = ResolveSchedule(schedule, graph.Info, launch, stack);
-        var host = device is IHostDispatchDevice;
+        var host = device.Capabilities.HostDispatch is not null;
         var mode = host ? decision.Mode : LaunchMode.Graph;
         return new LaunchPlan(Named(graph, mode, stack), Schedule(name, HostCostFactor(stack, graph.Info)), name, decision,
             host ? Reported(decision) : null)
@@ -151,7 +151,7 @@ public static class Execution
     public static RunMetrics Annotate(RunMetrics metrics, WorkloadGraph graph, IDeviceModel device, ISchedule schedule, HardwareContext hardware)
     {
         // A device without a host model runs an eager schedule kernel by kernel: its launch mode is that of the sequential run.
-        var scheduleName = hardware.ScheduleName == "eager" && device is not IHostDispatchDevice ? "sequential" : hardware.ScheduleName;
+        var scheduleName = hardware.ScheduleName == "eager" && device.Capabilities.HostDispatch is null ? "sequential" : hardware.ScheduleName;
         return metrics with
         {
             Provenance = Provenance.ProvenanceBuilder.Build(hardware.Config, hardware.Registry, graph, schedule, scheduleName, metrics),

@@ -29,7 +29,24 @@ public interface IDeviceModel
     /// <summary>The cost of one op run on its own (a kernel, under a sequential schedule).</summary>
     OpCost Cost(Op op);
 
+    /// <summary>The device's optional abilities (tiers below main memory, native streaming, a host CPU, a
+    /// copy power budget, eager host dispatch, dataflow, reconfiguration), each null when absent. The
+    /// default is <see cref="DeviceCapabilities.None"/>; a model returns the same instance every time.</summary>
+    DeviceCapabilities Capabilities => DeviceCapabilities.None;
+
     /// <summary>The device card: peaks, bandwidths, capacities, ridge point and power cap. Each family
     /// adds its power cap and own figures; the default builds the card from the peaks and topology.</summary>
     DeviceCard Describe() => DeviceCards.Generic(this);
+}
+
+/// <summary>What every <see cref="IDeviceModel"/> answers from its topology.</summary>
+public static class DeviceModels
+{
+    /// <summary>The tier <paramref name="device"/>'s main memory channel reads and writes.</summary>
+    public static string MainMemoryTier(this IDeviceModel device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        var main = device.Topology.Channels[device.MainMemoryChannel];
+        return main.Tier ?? throw new InvalidOperationException($"{device.Name}: main memory channel '{main.Name}' is a link, not a memory channel");
+    }
 }

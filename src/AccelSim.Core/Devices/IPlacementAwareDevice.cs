@@ -2,7 +2,7 @@ using AccelSim.Core.Graph;
 
 namespace AccelSim.Core.Devices;
 
-/// <summary>A device whose op costs depend on the tier a placement put each tensor in (a wafer reads
+/// <summary>Capability (<see cref="DeviceCapabilities.Placement"/>): a device whose op costs depend on the tier a placement put each tensor in (a wafer reads
 /// the weights that did not fit in its SRAM from its external store each time it uses them). An op alone
 /// does not say where its tensors live; the placed graph does (<see cref="WorkloadGraph.TierOf"/>). The
 /// schedules therefore cost a graph on <see cref="ForPlacement"/>: the same device bound to that graph's
@@ -19,11 +19,11 @@ public interface IPlacementAwareDevice
 public static class PlacementAware
 {
     /// <summary><paramref name="device"/> bound to <paramref name="graph"/>'s placement when its costs
-    /// depend on it (<see cref="IPlacementAwareDevice"/>); otherwise <paramref name="device"/> itself.</summary>
+    /// depend on it (<see cref="DeviceCapabilities.Placement"/>); otherwise <paramref name="device"/> itself.</summary>
     public static IDeviceModel For(WorkloadGraph graph, IDeviceModel device)
     {
         ArgumentNullException.ThrowIfNull(graph);
         ArgumentNullException.ThrowIfNull(device);
-        return device is IPlacementAwareDevice aware ? aware.ForPlacement(graph) : device;
+        return device.Capabilities.Placement is { } aware ? aware.ForPlacement(graph) : device;
     }
 }

@@ -65,5 +65,12 @@ public sealed class Tensor
     public long Elements { get; }
     public long Bytes { get; }
 
+    /// <summary>True for a staging buffer a placement inserted: the top tier's copy of tensors streamed
+    /// in from a lower tier (a layer's offloaded weights or swapped KV cache), written by the copy op and
+    /// listed as an extra input of the ops that read them. Its bytes are those tensors' bytes (the ops'
+    /// read totals are unchanged), so a device that places tensors by role can tell that an op reads
+    /// them from the top tier. Its name may say so too, for people; no code reads the name.</summary>
+    public bool IsStagingBuffer { get; init; }
+
     public override string ToString() => $"{Name}[{string.Join('x', Shape)}]:{DType.Name()}";
 }

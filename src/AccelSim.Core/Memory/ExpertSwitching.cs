@@ -7,7 +7,7 @@ namespace AccelSim.Core.Memory;
 /// <summary>Composition-of-Experts workloads: expert models at rest in a tier below main memory,
 /// switched into main memory before they serve a step. Each switch is a copy op whose
 /// <see cref="Op.Transfer"/> names the two tiers and whose source tensor <see cref="WorkloadGraph.TierOf"/>
-/// places in the lower tier, so any device with an <see cref="IMemoryHierarchy"/> costs it over its own
+/// places in the lower tier, so any device with a <see cref="DeviceCapabilities.MemoryHierarchy"/> costs it over its own
 /// path (an RDU from DDR into HBM, a GPU from host memory over PCIe).
 /// <para>Main memory keeps a cache of switched-in experts beside the step's own footprint (its weights
 /// stand for the expert that serves it, plus its KV cache and working set). A switched-in copy occupies
@@ -32,8 +32,8 @@ public static class ExpertSwitching
     public static TierTransfer SwitchPath(IDeviceModel device)
     {
         ArgumentNullException.ThrowIfNull(device);
-        if (device is INativeStreaming native)
-            return new TierTransfer(native.StreamTier, device.Topology.Channels[device.MainMemoryChannel].Tier);
+        if (device.Capabilities.Streaming is { } native)
+            return new TierTransfer(native.StreamTier, device.MainMemoryTier());
         var tiers = Placement.Tiers(device);
         if (tiers.Count < 2)
             throw new InputException(null, RequestParameter.Experts, $"{device.Name} has no memory tier below {tiers[0]} to keep experts in");
@@ -65,7 +65,7 @@ public static class ExpertSwitching
         for (var i = 0; i < tiers.Count; i++) if (tiers[i].Name == tier) index = i;
         if (index < 0 || tiers[index].CapacityBytes <= 0 || expertBytes <= 0) return int.MaxValue;
         long free;
-        if (device is INativeStreaming native && tier == device.Topology.Channels[device.MainMemoryChannel].Tier)
+        if (device.Capabilities.Streaming is { } native && tier == device.MainMemoryTier())
         {
             // A device that streams by itself keeps weights (switched-in experts too) in its resident
             // budget, less what its first-fit placement keeps there (Placement.NativeFirstFit).

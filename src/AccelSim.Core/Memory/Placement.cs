@@ -56,36 +56,6 @@ public static class PlacementPolicies
     public const string Expected = "resident, fit, offload, zero-infinity or ssd-pipelined";
 }
 
-/// <summary>A device with memory tiers below its main memory (host memory over PCIe, an NVMe drive, an
-/// external weight store). Its cost model must cost ops whose <see cref="Op.Transfer"/> is set: a copy
-/// between two of these tiers on its copy path.</summary>
-public interface IMemoryHierarchy
-{
-    /// <summary>Tiers tensors may be placed in, fastest first (e.g. hbm, host, ssd).</summary>
-    IReadOnlyList<string> PlacementTiers { get; }
-}
-
-/// <summary>A device that keeps the weights and caches that do not fit in its main memory in a lower
-/// tier (<see cref="StreamTier"/>) and streams them in each time they are used, as a wafer streams
-/// weights from its external store. The placement transform places its graphs first fit by tier
-/// (<see cref="Placement.NativeFirstFit"/>: main memory up to <see cref="ResidentBudgetBytes"/>, the rest
-/// in <see cref="StreamTier"/>) whatever the policy: <c>offload</c> and <c>kv_policy=swap</c> are what it
-/// does already, <c>fit</c> fails when anything would stream; expert models rest in <see cref="StreamTier"/>.</summary>
-public interface INativeStreaming
-{
-    /// <summary>The tier what does not fit lives in and streams from.</summary>
-    string StreamTier { get; }
-
-    /// <summary>Bytes of main memory the device's own placement gives to weights and caches (the rest
-    /// holds activations and buffers).</summary>
-    long ResidentBudgetBytes { get; }
-
-    /// <summary>Bytes of <paramref name="graph"/>'s resident tensors, not yet placed, that its first-fit
-    /// placement (<see cref="Placement.NativeFirstFit"/>) keeps in <see cref="StreamTier"/> rather than in
-    /// its main memory.</summary>
-    long StreamedBytes(WorkloadGraph graph);
-}
-
 /// <summary>A tier and the bytes of resident tensors a first-fit placement may put in it.</summary>
 public readonly record struct TierBudget(string Tier, long Bytes);
 
@@ -167,7 +137,7 @@ public static class Placement
             .Select(g => $"{Gb(g.Sum(t => t.Bytes))} {g.Key.Name()}");
         var need = $"{graph.Info.Name} needs {Gb(residentBytes + workingSet)} in {top} ({string.Join(", ", byRole)}, {Gb(workingSet)} activations)";
         var name = kv == KvPolicy.Swap ? $"{policy.Name()}+kv-swap" : policy.Name();
-        if (device is INativeStreaming native)
+        if (device.Capabilities.Streaming is { } native)
             return ApplyNative(graph, device, native, policy, name, top, capacity, residentBytes, workingSet, need);
 
         if (residentBytes + workingSet <= capacity)
@@ -273,9 +243,19 @@ public static class Placement
     }
 
     /// <summary>The tiers tensors may be placed in, fastest first: the device's
-    /// <see cref="IMemoryHierarchy.PlacementTiers"/>, or its main memory alone.</summary>
+    /// <see cref="DeviceCapabilities.MemoryHierarchy"/>, or its main memory alone.</summary>
     public static IReadOnlyList<string> Tiers(IDeviceModel device) =>
-        (device as IMemoryHierarchy)?.PlacementTiers ?? [device.Topology.Channels[device.MainMemoryChannel].Tier];
+        device.Capabilities.MemoryHierarchy?.PlacementTiers ?? [device.MainMemoryTier()];
+
+    /// <summary>The first of <paramref name="device"/>'s placement tiers (<see cref="Tiers"/>) of
+    /// <paramref name="kind"/>, or null when it has none.</summary>
+    public static string? TierOfKind(IDeviceModel device, TierKind kind)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        foreach (var t in Tiers(device))
+            if (device.Topology.Tiers[device.Topology.TierIndex(t)].Kind == kind) return t;
+        return null;
+    }
 
     private static bool IsResident(WorkloadGraph graph, Tensor t) =>
         t.Role != TensorRole.Activation || !graph.Producer.ContainsKey(t.Id);
@@ -391,7 +371,7 @@ public static class Placement
         {
             var (layer, tensors) = streamed[j];
             var bytes = tensors.Sum(t => t.Bytes);
-            var stagedTensor = new Tensor(nextTensor++, $"layer{layer}.{label}{StagedSuffix}", [bytes], DType.Int8, TensorRole.Activation);
+            var stagedTensor = new Tensor(nextTensor++, $"layer{layer}.{label}.staged", [bytes], DType.Int8, TensorRole.Activation) { IsStagingBuffer = true };
             staged[layer] = stagedTensor;
             Tensor? token = null;
             var after = -1;
@@ -428,19 +408,6 @@ public static class Placement
             AddCopies(op.Id);
         }
         return ops;
-    }
-
-    /// <summary>Name suffix of the staging buffer a streamed layer's copy op writes in the top tier.</summary>
-    public const string StagedSuffix = ".staged";
-
-    /// <summary>Whether <paramref name="tensor"/> is a staging buffer <see cref="Stream"/> inserted: the top
-    /// tier's copy of a streamed layer's tensors, listed as an extra input of the ops that read them. Its
-    /// bytes are those tensors' bytes (the ops' read totals are unchanged), so a device that places
-    /// tensors by role can tell that an op reads them from the top tier.</summary>
-    public static bool IsStagingBuffer(Tensor tensor)
-    {
-        ArgumentNullException.ThrowIfNull(tensor);
-        return tensor.Role == TensorRole.Activation && tensor.Name.EndsWith(StagedSuffix, StringComparison.Ordinal);
     }
 
     /// <summary>A copy of <paramref name="op"/> with another id and tensors, keeping its work and bytes.</summary>

@@ -4,25 +4,16 @@ using AccelSim.Core.Graph;
 
 namespace AccelSim.Core.Memory;
 
-/// <summary>A device that can run ops on the CPU of its host, in host memory (an optimizer step over
-/// offloaded states). Such an op carries <see cref="HostCompute.InHostMemory"/> as its
-/// <see cref="Op.Transfer"/>; the device costs it on its host-CPU engine.</summary>
-public interface IHostCompute
-{
-    /// <summary>True when the device's description includes a host CPU to run ops on.</summary>
-    bool HasHostCpu { get; }
-}
-
 public static class HostCompute
 {
     /// <summary>The <see cref="Op.Transfer"/> of an op computed by the host CPU: it reads and writes
-    /// host memory (from host, to host) instead of moving bytes between tiers.</summary>
-    public static readonly TierTransfer InHostMemory = new("host", "host");
+    /// host memory (from <paramref name="hostTier"/> to itself) instead of moving bytes between tiers.</summary>
+    public static TierTransfer In(string hostTier) => new(hostTier, hostTier);
 }
 
 /// <summary>Training-time placements of a training-step graph (forward, <c>loss</c>, backward, one
 /// <see cref="OpKind.Optimizer"/> op per layer). Both keep fp32 master weights, moments and gradients
-/// off the GPU and run AdamW on the host CPU (<see cref="HostCompute.InHostMemory"/>); parameters stay in
+/// off the GPU and run AdamW on the host CPU (<see cref="HostCompute.In"/>); parameters stay in
 /// device memory when they fit beside the activations and otherwise stream in per layer, once for the
 /// forward and once for the backward, through two staging buffers. Every move is a copy op on the
 /// device's copy path, so overlap and contention come from the simulation:
@@ -53,20 +44,28 @@ public static class TrainingPlacement
         var optimizers = order.Where(o => o.Kind == OpKind.Optimizer).ToArray();
         if (graph.Info.Phase != "train" || loss is null || optimizers.Length == 0)
             throw new InputException(null, RequestParameter.Placement, $"{name} places a training step (forward, loss, backward, optimizer); {graph.Info.Name} is a {graph.Info.Phase} graph: use phase=train");
-        var tiers = Placement.Tiers(device);
-        if (!tiers.Contains("host"))
+        var host = Placement.TierOfKind(device, TierKind.Host);
+        if (host is null)
             throw new InputException(null, RequestParameter.Placement, $"{name} offloads optimizer states to host memory, but {device.Name} describes none (host.memory_bytes)");
-        if (device is not IHostCompute { HasHostCpu: true })
+        if (device.Capabilities.HostCompute is not { HasHostCpu: true })
             throw new InputException(null, RequestParameter.Placement, $"{name} runs the optimizer on the host CPU, but {device.Name} describes none (host.cpu.peak_flops, host.cpu.memory_bandwidth_Bps)");
-        var hasSsd = tiers.Contains("ssd");
-        if (policy == PlacementPolicy.SsdPipelined && !hasSsd)
+        var ssd = Placement.TierOfKind(device, TierKind.Storage);
+        if (policy == PlacementPolicy.SsdPipelined && ssd is null)
             throw new InputException(null, RequestParameter.Placement, $"{name} keeps optimizer states on NVMe drives, but {device.Name} describes none (host.nvme.capacity_bytes, host.nvme.bandwidth_Bps)");
-        return new Planner(graph, device, policy, order, loss, optimizers, hasSsd).Run();
+        return new Planner(graph, device, policy, order, loss, optimizers, Placement.Tiers(device)[0], host, ssd).Run();
     }
 
+    /// <param name="top">The device's main memory (the first placement tier).</param>
+    /// <param name="host">The host-memory tier.</param>
+    /// <param name="ssd">The drive tier, or null when the device describes none.</param>
     private sealed class Planner(WorkloadGraph graph, IDeviceModel device, PlacementPolicy policy, IReadOnlyList<Op> order, Op loss,
-        Op[] optimizers, bool hasSsd)
+        Op[] optimizers, string top, string host, string? ssd)
     {
+        private readonly bool _hasSsd = ssd is not null;
+
+        /// <summary>The drive tier, where a decision has put something on it (only with a drive).</summary>
+        private string Ssd => ssd ?? throw new InvalidOperationException("no drive tier to place on");
+
         private const int Start = -1;
         private readonly Dictionary<int, int> _pos = order.Select((o, i) => (o.Id, i)).ToDictionary(x => x.Id, x => x.i);
         private readonly Dictionary<int, string> _tierOf = new(graph.TierOf);
@@ -86,10 +85,9 @@ public static class TrainingPlacement
 
         public (WorkloadGraph, PlacementReport) Run()
         {
-            var top = Placement.Tiers(device)[0];
             var topo = device.Topology;
             var capacity = topo.Tiers[topo.TierIndex(top)].CapacityBytes;
-            var hostCapacity = topo.Tiers[topo.TierIndex("host")].CapacityBytes;
+            var hostCapacity = topo.Tiers[topo.TierIndex(host)].CapacityBytes;
             var name = policy.Name();
             var need = $"{graph.Info.Name} training step";
 
@@ -142,12 +140,12 @@ public static class TrainingPlacement
                 _tierOf[t.Id] = tier;
                 offloaded[tier] = offloaded.GetValueOrDefault(tier) + t.Bytes;
             }
-            foreach (var g in grads.Values.SelectMany(g => g).DistinctBy(t => t.Id)) Put(g, "host");
+            foreach (var g in grads.Values.SelectMany(g => g).DistinctBy(t => t.Id)) Put(g, host);
             var weightHome = new Dictionary<int, string>();
             foreach (var (layer, weights) in streamed)
             {
-                var tier = hostUsed + layerBytes[layer] <= hostCapacity || !hasSsd ? "host" : "ssd";
-                if (tier == "host") hostUsed += layerBytes[layer];
+                var tier = hostUsed + layerBytes[layer] <= hostCapacity || !_hasSsd ? host : Ssd;
+                if (tier == host) hostUsed += layerBytes[layer];
                 weightHome[layer] = tier;
                 foreach (var w in weights) Put(w, tier);
             }
@@ -155,8 +153,8 @@ public static class TrainingPlacement
             foreach (var opt in optimizers)
             {
                 var bytes = states[opt.Id].Sum(t => t.Bytes);
-                var tier = policy == PlacementPolicy.SsdPipelined || (hasSsd && hostUsed + bytes > hostCapacity) ? "ssd" : "host";
-                if (tier == "host") hostUsed += bytes;
+                var tier = policy == PlacementPolicy.SsdPipelined || (_hasSsd && hostUsed + bytes > hostCapacity) ? Ssd : host;
+                if (tier == host) hostUsed += bytes;
                 stateTier[opt.Id] = tier;
                 foreach (var s in states[opt.Id]) Put(s, tier);
             }
@@ -209,7 +207,7 @@ public static class TrainingPlacement
                 if (readers.Length == 0) continue;
                 var bytes = streamed.First(s => s.Layer == layer).Weights.Sum(t => t.Bytes);
                 var home = _tierOf[ids[layer].First()];
-                var stagedTensor = NewTensor($"layer{layer}.weights.{pass}.staged", bytes);
+                var stagedTensor = NewTensor($"layer{layer}.weights.{pass}.staged", bytes, staging: true);
                 var inputs = streamed.First(s => s.Layer == layer).Weights.ToList();
                 var anchor = Start;
                 if (k >= 2 && sequence[k - 2].Readers.Length > 0)
@@ -218,7 +216,7 @@ public static class TrainingPlacement
                     inputs.Add(Token(releaser.Id, $"layer{sequence[k - 2].Layer}.weights.{sequence[k - 2].Pass}.released"));
                     anchor = releaser.Id;
                 }
-                var copy = Add(anchor, new Item($"layer{layer}.weights.{pass}", layer, new TierTransfer(home, "hbm"), bytes, inputs, [stagedTensor]));
+                var copy = Add(anchor, new Item($"layer{layer}.weights.{pass}", layer, new TierTransfer(home, top), bytes, inputs, [stagedTensor]));
                 _ = copy;
                 foreach (var r in readers) ExtraIn(r.Id, stagedTensor);
             }
@@ -235,7 +233,7 @@ public static class TrainingPlacement
                 var producers = g.Where(t => graph.Producer.ContainsKey(t.Id)).Select(t => graph.Producer[t.Id]).ToArray();
                 var anchor = producers.Length == 0 ? Start : producers.MaxBy(o => _pos[o.Id])!.Id;
                 var token = NewTensor($"{Group(opt)}.grad.on_host", 0);
-                var item = Add(anchor, new Item($"{Group(opt)}.grad.offload", opt.Layer, new TierTransfer("hbm", "host"), g.Sum(t => t.Bytes), [.. g], [token]));
+                var item = Add(anchor, new Item($"{Group(opt)}.grad.offload", opt.Layer, new TierTransfer(top, host), g.Sum(t => t.Bytes), [.. g], [token]));
                 ready[opt.Id] = (item, token);
             }
             return ready;
@@ -247,7 +245,7 @@ public static class TrainingPlacement
         {
             foreach (var opt in optimizers)
             {
-                _retarget[opt.Id] = HostCompute.InHostMemory;
+                _retarget[opt.Id] = HostCompute.In(host);
                 ExtraIn(opt.Id, gradReady[opt.Id].Ready);
             }
             Op[] runOrder;
@@ -264,13 +262,13 @@ public static class TrainingPlacement
                 }
                 // States on the drives: swapped in and out one group after another.
                 var anchor = lastBackward.Id;
-                foreach (var opt in runOrder.Where(o => stateTier[o.Id] == "ssd"))
+                foreach (var opt in runOrder.Where(o => stateTier[o.Id] == ssd))
                 {
                     var bytes = states[opt.Id].Sum(t => t.Bytes);
                     var inToken = NewTensor($"{Group(opt)}.optimizer.states_in", 0);
-                    Add(anchor, new Item($"{Group(opt)}.optimizer.swap_in", opt.Layer, new TierTransfer("ssd", "host"), bytes, [.. states[opt.Id], done], [inToken]));
+                    Add(anchor, new Item($"{Group(opt)}.optimizer.swap_in", opt.Layer, new TierTransfer(Ssd, host), bytes, [.. states[opt.Id], done], [inToken]));
                     ExtraIn(opt.Id, inToken);
-                    anchor = Add(opt.Id, new Item($"{Group(opt)}.optimizer.swap_out", opt.Layer, new TierTransfer("host", "ssd"), bytes,
+                    anchor = Add(opt.Id, new Item($"{Group(opt)}.optimizer.swap_out", opt.Layer, new TierTransfer(host, Ssd), bytes,
                         [Token(opt.Id, $"{Group(opt)}.optimizer.stepped")], [NewTensor($"{Group(opt)}.optimizer.states_out", 0)]));
                 }
             }
@@ -284,17 +282,17 @@ public static class TrainingPlacement
                     Child(gradReady[opt.Id].Item, opt.Id);
                 }
                 // States read ahead of the step (two host buffers), written back behind it.
-                var ssd = runOrder.Where(o => stateTier[o.Id] == "ssd").ToArray();
-                var outs = new int[ssd.Length];
-                for (var j = 0; j < ssd.Length; j++)
+                var onDrive = runOrder.Where(o => stateTier[o.Id] == ssd).ToArray();
+                var outs = new int[onDrive.Length];
+                for (var j = 0; j < onDrive.Length; j++)
                 {
-                    var opt = ssd[j];
+                    var opt = onDrive[j];
                     var bytes = states[opt.Id].Sum(t => t.Bytes);
                     var inToken = NewTensor($"{Group(opt)}.optimizer.states_in", 0);
                     var anchor = j < 2 ? Start : outs[j - 2];
-                    Add(anchor, new Item($"{Group(opt)}.optimizer.swap_in", opt.Layer, new TierTransfer("ssd", "host"), bytes, [.. states[opt.Id]], [inToken]));
+                    Add(anchor, new Item($"{Group(opt)}.optimizer.swap_in", opt.Layer, new TierTransfer(Ssd, host), bytes, [.. states[opt.Id]], [inToken]));
                     ExtraIn(opt.Id, inToken);
-                    outs[j] = Add(opt.Id, new Item($"{Group(opt)}.optimizer.swap_out", opt.Layer, new TierTransfer("host", "ssd"), bytes,
+                    outs[j] = Add(opt.Id, new Item($"{Group(opt)}.optimizer.swap_out", opt.Layer, new TierTransfer(host, Ssd), bytes,
                         [Token(opt.Id, $"{Group(opt)}.optimizer.stepped")], [NewTensor($"{Group(opt)}.optimizer.states_out", 0)]));
                 }
             }
@@ -310,10 +308,10 @@ public static class TrainingPlacement
             {
                 var bytes = opt.Layer < 0 ? fixedWeights : layerBytes.GetValueOrDefault(opt.Layer);
                 if (bytes == 0) continue;
-                var home = opt.Layer >= 0 && weightHome.TryGetValue(opt.Layer, out var h) ? h : "hbm";
-                if (home == "host") continue;
-                var to = home == "hbm" ? new TierTransfer("host", "hbm") : new TierTransfer("host", "ssd");
-                Add(opt.Id, new Item($"{Group(opt)}.weights.{(home == "hbm" ? "upload" : "write_back")}", opt.Layer, to, bytes,
+                var home = opt.Layer >= 0 && weightHome.TryGetValue(opt.Layer, out var h) ? h : top;
+                if (home == host) continue;
+                var to = home == top ? new TierTransfer(host, top) : new TierTransfer(host, Ssd);
+                Add(opt.Id, new Item($"{Group(opt)}.weights.{(home == top ? "upload" : "write_back")}", opt.Layer, to, bytes,
                     [Token(opt.Id, $"{Group(opt)}.weights.updated")], [NewTensor($"{Group(opt)}.weights.uploaded", 0)]));
             }
             _ = weightLayer;
@@ -328,7 +326,8 @@ public static class TrainingPlacement
             return Start;
         }
 
-        private Tensor NewTensor(string name, long bytes) => new(_nextTensor++, name, [bytes], DType.Int8, TensorRole.Activation);
+        private Tensor NewTensor(string name, long bytes, bool staging = false) =>
+            new(_nextTensor++, name, [bytes], DType.Int8, TensorRole.Activation) { IsStagingBuffer = staging };
 
         /// <summary>A zero-byte output of original op <paramref name="opId"/> (one per name).</summary>
         private Tensor Token(int opId, string name)

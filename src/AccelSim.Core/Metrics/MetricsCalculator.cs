@@ -69,7 +69,9 @@ public static class MetricsCalculator
         var makespanS = Ps.ToSeconds(makespan);
         var tierNames = topo.Tiers.Select(t => t.Name).ToArray();
 
-        var memoryEnergyPj = new double[topo.Tiers.Count];
+        // Traffic and its energy are accounted per tier, and per link under the link's own name.
+        var trafficNames = topo.TrafficNames;
+        var memoryEnergyPj = new double[trafficNames.Count];
         double computeEnergyPj = 0;
         double flopTime = 0;
         long totalFlops = 0;
@@ -78,7 +80,7 @@ public static class MetricsCalculator
         long stallPs = 0;
         var flopsByDType = new Dictionary<DType, long>();
         var ops = new List<OpMetrics>(program.Graph.Ops.Count);
-        var tierIndexOfChannel = topo.Channels.Select(c => topo.TierIndex(c.Tier)).ToArray();
+        var accountOfChannel = topo.Channels.Select(c => IndexOf(trafficNames, c.TrafficName)).ToArray();
 
         long hostBusyPs = 0;
         var deviceSpans = new List<(long Start, long End)>(program.Tasks.Count);
@@ -109,10 +111,10 @@ public static class MetricsCalculator
             computeEnergyPj += cost.ComputeEnergyPj;
             foreach (var t in cost.Transfers)
             {
-                var tier = tierIndexOfChannel[t.Channel];
-                memoryEnergyPj[tier] += t.EnergyPj;
+                var account = accountOfChannel[t.Channel];
+                memoryEnergyPj[account] += t.EnergyPj;
                 dynPj += t.EnergyPj;
-                bytesByTier[tierNames[tier]] = checked(bytesByTier.GetValueOrDefault(tierNames[tier]) + t.Bytes);
+                bytesByTier[trafficNames[account]] = checked(bytesByTier.GetValueOrDefault(trafficNames[account]) + t.Bytes);
             }
 
             // A fused task's time, energy and bytes are shared by its ops in proportion to their FLOPs
@@ -151,8 +153,8 @@ public static class MetricsCalculator
         for (var c = 0; c < topo.Channels.Count; c++)
         {
             if (topo.Channels[c].OffChip) offChipBytes = checked(offChipBytes + result.ChannelBytes[c]);
-            var tier = topo.Channels[c].Tier;
-            bytesMoved[tier] = checked(bytesMoved.GetValueOrDefault(tier) + result.ChannelBytes[c]);
+            var account = topo.Channels[c].TrafficName;
+            bytesMoved[account] = checked(bytesMoved.GetValueOrDefault(account) + result.ChannelBytes[c]);
         }
         var byChannel = new SortedDictionary<string, long>(StringComparer.Ordinal);
         for (var c = 0; c < topo.Channels.Count; c++) byChannel[topo.Channels[c].Name] = result.ChannelBytes[c];
@@ -179,7 +181,7 @@ public static class MetricsCalculator
             if (tier != top && tensorsById.TryGetValue(id, out var tensor) && spilled.ContainsKey(tier)) spilled[tier] = checked(spilled[tier] + tensor.Bytes);
 
         var memJ = new SortedDictionary<string, double>(StringComparer.Ordinal);
-        for (var t = 0; t < tierNames.Length; t++) memJ[tierNames[t]] = memoryEnergyPj[t] * 1e-12;
+        for (var t = 0; t < trafficNames.Count; t++) memJ[trafficNames[t]] = memoryEnergyPj[t] * 1e-12;
         var staticJ = device.StaticPowerW * makespanS;
         var energy = new EnergyMetrics(computeEnergyPj * 1e-12 + memJ.Values.Sum() + staticJ, computeEnergyPj * 1e-12, memJ, staticJ);
 
@@ -293,6 +295,12 @@ public static class MetricsCalculator
     }
 
     /// <summary>Total length covered by a set of time spans (overlaps counted once).</summary>
+    private static int IndexOf(IReadOnlyList<string> names, string name)
+    {
+        for (var i = 0; i < names.Count; i++) if (names[i] == name) return i;
+        throw new KeyNotFoundException($"no tier or link named '{name}'");
+    }
+
     private static long UnionLength(List<(long Start, long End)> spans)
     {
         spans.Sort();

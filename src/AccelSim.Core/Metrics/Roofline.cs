@@ -31,8 +31,8 @@ public static class Roofline
         var roofs = new List<RooflineRoof>();
         foreach (var g in DTypes.All.Where(d => device.PeakFlops(d) > 0).GroupBy(d => device.PeakFlops(d)))
             roofs.Add(new RooflineRoof($"{string.Join('/', g.Select(d => d.Name()))} peak", true, g.Key));
-        foreach (var g in device.Topology.Channels.GroupBy(c => (c.Tier, c.Bandwidth_Bps)))
-            roofs.Add(new RooflineRoof($"{string.Join('/', g.Select(c => c.Name))} ({g.Key.Tier})", false, g.Key.Bandwidth_Bps));
+        foreach (var g in device.Topology.Channels.GroupBy(c => (c.TrafficName, c.Bandwidth_Bps)))
+            roofs.Add(new RooflineRoof($"{string.Join('/', g.Select(c => c.Name))} ({g.Key.TrafficName})", false, g.Key.Bandwidth_Bps));
         var main = device.Topology.Channels[device.MainMemoryChannel];
         var points = new List<RooflinePoint>(metrics.Ops.Count);
         foreach (var o in metrics.Ops)

@@ -49,7 +49,8 @@ public sealed record EnergyMetrics(
 /// <summary>Memory per tier. <see cref="SpilledBytes"/>: bytes a placement policy put in a tier because
 /// they did not fit in a faster one. <see cref="OverCapacityBytes"/>: how far peak occupancy exceeded a
 /// tier's capacity (a run that does not fit and was not offloaded). <see cref="BytesMoved"/>: bytes over
-/// the channels that reach each tier.</summary>
+/// the channels that reach each tier, and over each link under the link's own name (a link holds nothing,
+/// so it has no capacity, peak or spill).</summary>
 public sealed record MemoryMetrics(
     IReadOnlyDictionary<string, long> CapacityBytes,
     IReadOnlyDictionary<string, long> PeakBytes,

@@ -114,8 +114,8 @@ public sealed class DataflowSchedule(bool auto = false) : ISchedule
     {
         device = CopyPowerBudget.For(graph, device);
         var order = new TaskOrder(graph);
-        var flow = device as IDataflowDevice;
-        var reconfigurable = Auto ? device as IReconfigurableDevice : null;
+        var flow = device.Capabilities.Dataflow;
+        var reconfigurable = Auto ? device.Capabilities.Reconfiguration : null;
         foreach (var layer in Regions.ByLayer(graph))
         {
             // Copies between memory tiers (weights streamed in, KV swapped, experts switched) run on the

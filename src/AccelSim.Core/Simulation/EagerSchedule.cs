@@ -37,7 +37,7 @@ public sealed class EagerSchedule : ISchedule
     public SimProgram Map(WorkloadGraph graph, IDeviceModel device)
     {
         device = CopyPowerBudget.For(graph, device);
-        if (device is not IHostDispatchDevice host) return new SequentialSchedule().Map(graph, device);
+        if (device.Capabilities.HostDispatch is not { } host) return new SequentialSchedule().Map(graph, device);
         var order = graph.TopologicalOrder();
         var tasks = new List<SimTask>(2 * order.Count);
         var preds = new List<IReadOnlyList<int>>(2 * order.Count);

@@ -91,7 +91,7 @@ public static class CapacityAnalysis
         var activations = Placement.WorkingSet(decode);
         var fit = KvCache.SequencesThatFit(capacity, weights + activations, perSequence);
         string? budgetNote = null;
-        if (device is INativeStreaming native)
+        if (device.Capabilities.Streaming is { } native)
         {
             // Weights and caches get the device's resident budget; activations have the rest.
             fit = KvCache.SequencesThatFit(native.ResidentBudgetBytes, weights, perSequence);
@@ -106,7 +106,7 @@ public static class CapacityAnalysis
         var prefillS = Seconds(prefill, device);
 
         // Swap one sequence's cache out to the tier below and back in, as copy ops.
-        string? swapTier = device is INativeStreaming streaming ? streaming.StreamTier : tiers.Count > 1 ? tiers[1] : null;
+        string? swapTier = device.Capabilities.Streaming is { } streaming ? streaming.StreamTier : tiers.Count > 1 ? tiers[1] : null;
         double? outS = null, inS = null;
         if (swapTier is not null)
         {
