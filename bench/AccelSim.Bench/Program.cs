@@ -54,9 +54,10 @@ if (args.Length >= 1 && args[0] == "--kernel")
     KernelBench.Memory(Console.Out, tasks);
     return 0;
 }
-if (args.Contains("--quick"))
+if (args.Contains("--quick") || args.Contains("--ratio"))
 {
-    QuickBench.Run(Console.Out);
+    // --ratio: the kernel-against-baseline figures alone.
+    QuickBench.Run(Console.Out, ratioOnly: args.Contains("--ratio"));
     return 0;
 }
 BenchmarkSwitcher.FromAssembly(typeof(DesBenchmarks).Assembly).Run(args.Length == 0 ? ["--filter", "*"] : args);

@@ -14,36 +14,35 @@ public static class QuickBench
 {
     public const int Tasks = 200_000;
     public const int Chains = 64;
-    private const int Repetitions = 7;
+    private const int Repetitions = 9;
 
     /// <summary>Chains of the low-contention variant: a few tasks at a time, closer to a
     /// kernel-by-kernel run.</summary>
     public const int LowContentionChains = 8;
 
-    public static void Run(TextWriter o)
+    public static void Run(TextWriter o, bool ratioOnly = false)
     {
-        var (events, des, desCpu, bytes, pending) = MeasureDes(Chains);
-        var (baseline, baselineCpu) = BaselineOpsPerSecond(pending, events);
-        var (lowEvents, lowDes, lowDesCpu, _, lowPending) = MeasureDes(LowContentionChains);
-        var (lowBaseline, lowBaselineCpu) = BaselineOpsPerSecond(lowPending, lowEvents);
+        var main = Measure(Chains);
+        var low = Measure(LowContentionChains);
 
-        o.WriteLine($"# synthetic program: {Tasks} tasks in {Chains} chains (up to 48 tasks at once over 8 channels), {events} events per run, median of {Repetitions}");
-        o.WriteLine($"# baseline holds {pending} pending events (the kernel's average queue length on this program)");
-        o.WriteLine(Line("des_events_per_s", F0(des)));
-        o.WriteLine(Line("des_bytes_per_event", (bytes / (double)events).ToString("F4", CultureInfo.InvariantCulture)));
-        o.WriteLine(Line("baseline_priority_queue_ops_per_s", F0(baseline)));
-        o.WriteLine(Line("des_vs_baseline", (des / baseline).ToString("F3", CultureInfo.InvariantCulture)));
-        o.WriteLine($"# same program in {LowContentionChains} chains (up to 6 tasks at once over 8 channels), baseline with {lowPending} pending events");
-        o.WriteLine(Line("des_events_per_s_low_contention", F0(lowDes)));
-        o.WriteLine(Line("des_vs_baseline_low_contention", (lowDes / lowBaseline).ToString("F3", CultureInfo.InvariantCulture)));
+        o.WriteLine($"# synthetic program: {Tasks} tasks in {Chains} chains (up to 48 tasks at once over 8 channels), {main.Events} events per run");
+        o.WriteLine($"# baseline holds {main.Pending} pending events (the kernel's average queue length on this program); each of {Repetitions} repetitions times the kernel, then the baseline on the same number of operations, and a ratio is that pair's: figures are medians");
+        o.WriteLine(Line("des_events_per_s", F0(main.Des)));
+        o.WriteLine(Line("des_bytes_per_event", (main.Bytes / (double)main.Events).ToString("F4", CultureInfo.InvariantCulture)));
+        o.WriteLine(Line("baseline_priority_queue_ops_per_s", F0(main.Baseline)));
+        o.WriteLine(Line("des_vs_baseline", main.Ratio.ToString("F3", CultureInfo.InvariantCulture)));
+        o.WriteLine($"# same program in {LowContentionChains} chains (up to 6 tasks at once over 8 channels), baseline with {low.Pending} pending events");
+        o.WriteLine(Line("des_events_per_s_low_contention", F0(low.Des)));
+        o.WriteLine(Line("des_vs_baseline_low_contention", low.Ratio.ToString("F3", CultureInfo.InvariantCulture)));
         if (ThreadClock.HasCpuTime)
         {
             o.WriteLine("# the same figures per second of the measuring thread's CPU time (steadier on a busy machine)");
-            o.WriteLine(Line("des_events_per_cpu_s", F0(desCpu)));
-            o.WriteLine(Line("baseline_priority_queue_ops_per_cpu_s", F0(baselineCpu)));
-            o.WriteLine(Line("des_vs_baseline_cpu", (desCpu / baselineCpu).ToString("F3", CultureInfo.InvariantCulture)));
-            o.WriteLine(Line("des_vs_baseline_low_contention_cpu", (lowDesCpu / lowBaselineCpu).ToString("F3", CultureInfo.InvariantCulture)));
+            o.WriteLine(Line("des_events_per_cpu_s", F0(main.DesCpu)));
+            o.WriteLine(Line("baseline_priority_queue_ops_per_cpu_s", F0(main.BaselineCpu)));
+            o.WriteLine(Line("des_vs_baseline_cpu", main.RatioCpu.ToString("F3", CultureInfo.InvariantCulture)));
+            o.WriteLine(Line("des_vs_baseline_low_contention_cpu", low.RatioCpu.ToString("F3", CultureInfo.InvariantCulture)));
         }
+        if (ratioOnly) return;
         o.WriteLine(Llama());
         KernelBench.OpenWorld(o);
         KernelBench.AllReduce(o);
@@ -52,14 +51,29 @@ public static class QuickBench
 
     private static string F0(double v) => v.ToString("F0", CultureInfo.InvariantCulture);
 
-    private static (long Events, double EventsPerSecond, double EventsPerCpuSecond, long BytesPerRun, int Pending) MeasureDes(int chains)
-    {
-        // Warm-up (JIT, tiering) on the same program.
-        for (var i = 0; i < 3; i++) SyntheticWorkload.Load(Tasks, chains).Kernel.Run();
+    private sealed record Figures(long Events, long Bytes, int Pending, double Des, double DesCpu, double Baseline, double BaselineCpu, double Ratio, double RatioCpu);
 
-        var rates = new double[Repetitions];
-        var cpuRates = new double[Repetitions];
-        long events = 0, bytes = 0;
+    /// <summary>Kernel and baseline measured in pairs, so a machine that speeds up or slows down between
+    /// repetitions moves both sides of a ratio alike.</summary>
+    private static Figures Measure(int chains)
+    {
+        var pending = AveragePending(chains);
+        // Warm-up (JIT, tiering) on the same program and queue.
+        long events = 0;
+        for (var i = 0; i < 3; i++)
+        {
+            var k = SyntheticWorkload.Load(Tasks, chains).Kernel;
+            k.Run();
+            events = k.EventCount;
+            BareQueue.Run(BareQueue.Prefill(pending), events / 4);
+        }
+        var des = new double[Repetitions];
+        var desCpu = new double[Repetitions];
+        var baseline = new double[Repetitions];
+        var baselineCpu = new double[Repetitions];
+        var ratio = new double[Repetitions];
+        var ratioCpu = new double[Repetitions];
+        long bytes = 0, check = 0;
         for (var r = 0; r < Repetitions; r++)
         {
             var kernel = SyntheticWorkload.Load(Tasks, chains).Kernel;
@@ -67,10 +81,17 @@ public static class QuickBench
             var (wall, cpu) = ThreadClock.Measure(kernel.Run);
             bytes = GC.GetAllocatedBytesForCurrentThread() - before;
             events = kernel.EventCount;
-            rates[r] = events / wall;
-            cpuRates[r] = events / cpu;
+            des[r] = events / wall;
+            desCpu[r] = events / cpu;
+            var q = BareQueue.Prefill(pending);
+            var (bWall, bCpu) = ThreadClock.Measure(() => check += BareQueue.Run(q, events));
+            baseline[r] = events / bWall;
+            baselineCpu[r] = events / bCpu;
+            ratio[r] = des[r] / baseline[r];
+            ratioCpu[r] = desCpu[r] / baselineCpu[r];
         }
-        return (events, Median(rates), Median(cpuRates), bytes, AveragePending(chains));
+        GC.KeepAlive(check);
+        return new Figures(events, bytes, pending, Median(des), Median(desCpu), Median(baseline), Median(baselineCpu), Median(ratio), Median(ratioCpu));
     }
 
     private static string Line(string name, string value) => $"{name}: {value}";
@@ -79,23 +100,6 @@ public static class QuickBench
     {
         var s = values.Order().ToArray();
         return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
-    }
-
-    private static (double Wall, double Cpu) BaselineOpsPerSecond(int pending, long operations)
-    {
-        for (var i = 0; i < 3; i++) BareQueue.Run(BareQueue.Prefill(pending), operations / 4);
-        var rates = new double[Repetitions];
-        var cpuRates = new double[Repetitions];
-        long check = 0;
-        for (var r = 0; r < Repetitions; r++)
-        {
-            var q = BareQueue.Prefill(pending);
-            var (wall, cpu) = ThreadClock.Measure(() => check += BareQueue.Run(q, operations));
-            rates[r] = operations / wall;
-            cpuRates[r] = operations / cpu;
-        }
-        GC.KeepAlive(check);
-        return (Median(rates), Median(cpuRates));
     }
 
     /// <summary>The kernel's mean number of pending events over a run, sampled at every published event

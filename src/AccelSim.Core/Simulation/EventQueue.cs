@@ -86,18 +86,21 @@ internal sealed class EventQueue(int capacity)
 /// place instead of leaving a superseded event behind.</summary>
 internal sealed class ChannelTimers
 {
+    private struct Key
+    {
+        public long Time, Seq;
+    }
+
     private readonly int[] _heap;
     private readonly int[] _pos;
-    private readonly long[] _time;
-    private readonly long[] _seq;
+    private readonly Key[] _key;
     private int _count;
 
     public ChannelTimers(int channels)
     {
         _heap = new int[Math.Max(1, channels)];
         _pos = new int[channels];
-        _time = new long[channels];
-        _seq = new long[channels];
+        _key = new Key[channels];
         Array.Fill(_pos, -1);
     }
 
@@ -113,37 +116,34 @@ internal sealed class ChannelTimers
     public long TopTime
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => _time[_heap[0]];
+        get => _key[_heap[0]].Time;
     }
 
     public long TopSeq
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => _seq[_heap[0]];
+        get => _key[_heap[0]].Seq;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool Less(int a, int b) => _time[a] < _time[b] || (_time[a] == _time[b] && _seq[a] < _seq[b]);
+    private static bool Less(in Key a, in Key b) => a.Time < b.Time || (a.Time == b.Time && a.Seq < b.Seq);
 
     /// <summary>Sets (or moves) channel <paramref name="c"/>'s completion.</summary>
     public void Set(int c, long time, long seq)
     {
         var i = _pos[c];
+        var key = new Key { Time = time, Seq = seq };
         if (i < 0)
         {
-            _time[c] = time;
-            _seq[c] = seq;
+            _key[c] = key;
             i = _count++;
-            _heap[i] = c;
-            _pos[c] = i;
-            SiftUp(i);
+            SiftUp(i, c);
             return;
         }
-        var later = time > _time[c] || (time == _time[c] && seq > _seq[c]);
-        _time[c] = time;
-        _seq[c] = seq;
-        if (later) SiftDown(i);
-        else SiftUp(i);
+        var later = Less(_key[c], key);
+        _key[c] = key;
+        if (later) SiftDown(i, c);
+        else SiftUp(i, c);
     }
 
     /// <summary>Drops channel <paramref name="c"/>'s completion, if it has one.</summary>
@@ -155,42 +155,46 @@ internal sealed class ChannelTimers
         var last = --_count;
         if (i == last) return;
         var moved = _heap[last];
-        _heap[i] = moved;
-        _pos[moved] = i;
-        SiftDown(i);
-        SiftUp(_pos[moved]);
+        SiftDown(i, moved);
+        SiftUp(_pos[moved], moved);
     }
 
-    private void SiftUp(int i)
+    /// <summary>Places channel <paramref name="c"/> at or above heap slot <paramref name="i"/>.</summary>
+    private void SiftUp(int i, int c)
     {
-        var c = _heap[i];
+        var heap = _heap;
+        ref readonly var k = ref _key[c];
         while (i > 0)
         {
             var parent = (i - 1) >> 1;
-            var p = _heap[parent];
-            if (!Less(c, p)) break;
-            _heap[i] = p;
+            var p = heap[parent];
+            if (!Less(k, _key[p])) break;
+            heap[i] = p;
             _pos[p] = i;
             i = parent;
         }
-        _heap[i] = c;
+        heap[i] = c;
         _pos[c] = i;
     }
 
-    private void SiftDown(int i)
+    /// <summary>Places channel <paramref name="c"/> at or below heap slot <paramref name="i"/>.</summary>
+    private void SiftDown(int i, int c)
     {
-        var c = _heap[i];
+        var heap = _heap;
+        var count = _count;
+        ref readonly var k = ref _key[c];
         while (true)
         {
             var child = 2 * i + 1;
-            if (child >= _count) break;
-            if (child + 1 < _count && Less(_heap[child + 1], _heap[child])) child++;
-            if (!Less(_heap[child], c)) break;
-            _heap[i] = _heap[child];
-            _pos[_heap[i]] = i;
+            if (child >= count) break;
+            if (child + 1 < count && Less(_key[heap[child + 1]], _key[heap[child]])) child++;
+            var h = heap[child];
+            if (!Less(_key[h], k)) break;
+            heap[i] = h;
+            _pos[h] = i;
             i = child;
         }
-        _heap[i] = c;
+        heap[i] = c;
         _pos[c] = i;
     }
 }

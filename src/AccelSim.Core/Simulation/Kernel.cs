@@ -799,7 +799,11 @@ public sealed class Kernel
     }
 
     /// <summary>Asks the processor for <paramref name="task"/>'s record ahead of use (a hint only).</summary>
-    internal void PrefetchTask(int task) => Prefetch.Read(ref _tasks[task]);
+    internal void PrefetchTask(int task)
+    {
+        Prefetch.Read(ref _tasks[task]);
+        Prefetch.Read(ref _times[task]);
+    }
 
     /// <summary>The tag its owner gave <paramref name="task"/>.</summary>
     public int Tag(int task) => _tasks[task].Tag;
