@@ -1,18 +1,34 @@
 using AccelSim.Bench;
 using BenchmarkDotNet.Running;
 
-if (args.Length == 2 && args[0] == "--profile")
+if (args.Length >= 2 && args[0] == "--profile")
 {
-    // Runs only the kernel on the synthetic program, for a sampling profiler: --profile <chains>.
+    // Runs only the kernel on the synthetic program, for a sampling profiler: --profile <chains> [traffic].
     var chains = int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture);
     var best = 0.0;
     for (var i = 0; i < 20; i++)
     {
-        var kernel = SyntheticWorkload.Load(QuickBench.Tasks, chains).Kernel;
+        var kernel = SyntheticWorkload.Load(QuickBench.Tasks, chains, traffic: args.Length > 2 ? Enum.Parse<SyntheticTraffic>(args[2], ignoreCase: true) : SyntheticTraffic.AsBuilt).Kernel;
         var (_, cpu) = ThreadClock.Measure(kernel.Run);
         best = Math.Max(best, kernel.EventCount / cpu);
     }
     Console.WriteLine($"best des_events_per_cpu_s: {best:F0}");
+    return 0;
+}
+if (args.Contains("--anatomy"))
+{
+    // Where the kernel's time goes: the synthetic program without transfers, then with them.
+    foreach (var traffic in Enum.GetValues<SyntheticTraffic>())
+    {
+        var rates = new List<double>();
+        for (var i = 0; i < 8; i++)
+        {
+            var kernel = SyntheticWorkload.Load(QuickBench.Tasks, 64, traffic: traffic).Kernel;
+            var (wall, _) = ThreadClock.Measure(kernel.Run);
+            if (i >= 3) rates.Add(kernel.EventCount / wall);
+            if (i == 7) Console.WriteLine($"traffic {traffic}: {kernel.EventCount} events, {rates.Order().ElementAt(2):F0} events/s, {1e9 / rates.Order().ElementAt(2) * kernel.EventCount / QuickBench.Tasks:F0} ns per task");
+        }
+    }
     return 0;
 }
 if (args.Contains("--fingerprint"))

@@ -21,6 +21,22 @@ public sealed class SyntheticDevice(DeviceTopology topology) : IDeviceModel
 /// <summary>A large program: <c>chains</c> independent chains of tasks over two engines, each task with
 /// compute and one or two transfers on eight shared channels (a third of them rate-capped), so the
 /// kernel re-solves channel rates on every transfer start and end.</summary>
+/// <summary>Variants of the synthetic program's traffic, to see where the kernel's time goes.</summary>
+public enum SyntheticTraffic
+{
+    /// <summary>No transfers: tasks compute only.</summary>
+    None,
+
+    /// <summary>The program as built (the figures of record).</summary>
+    AsBuilt,
+
+    /// <summary>The same transfers on channels without latency (no joins waiting out a latency).</summary>
+    NoLatency,
+
+    /// <summary>The same transfers on channels a thousand times faster (few flows share a channel at once).</summary>
+    FastChannels,
+}
+
 public static class SyntheticWorkload
 {
     /// <summary>With <paramref name="variedCaps"/>, another third of the transfers get caps spread around
@@ -57,9 +73,18 @@ public static class SyntheticWorkload
 
     /// <summary>The same program loaded straight into a kernel as a task graph (no ops, no graph): what
     /// the kernel itself holds per task, and its speed without the program's construction.</summary>
-    public static (Kernel Kernel, TaskGraphProcess Graph) Load(int tasks, int chains, bool variedCaps = false, SimulationEventBus? bus = null)
+    public static (Kernel Kernel, TaskGraphProcess Graph) Load(int tasks, int chains, bool variedCaps = false, SimulationEventBus? bus = null, SyntheticTraffic traffic = SyntheticTraffic.AsBuilt)
     {
-        var kernel = new Kernel(Topology(chains), bus: bus, expectedTasks: tasks);
+        var topology = Topology(chains);
+        if (traffic is SyntheticTraffic.NoLatency or SyntheticTraffic.FastChannels)
+            topology = new DeviceTopology(topology.Engines,
+                topology.Channels.Select(c => c with
+                {
+                    LatencyPs = traffic == SyntheticTraffic.NoLatency ? 0 : c.LatencyPs,
+                    Bandwidth_Bps = traffic == SyntheticTraffic.FastChannels ? c.Bandwidth_Bps * 1000 : c.Bandwidth_Bps,
+                }).ToArray(),
+                topology.Tiers);
+        var kernel = new Kernel(topology, bus: bus, expectedTasks: tasks);
         var graph = new TaskGraphProcess(kernel, tasks);
         Span<int> pred = stackalloc int[1];
         for (var i = 0; i < tasks; i++)
@@ -67,6 +92,7 @@ public static class SyntheticWorkload
             var h = (uint)i * 2654435761u;
             pred[0] = i - chains;
             var t = graph.TaskOf(graph.Add(i % 2, 1000 + h % 4000, 100_000 + h % 1_000_000, i >= chains ? pred : []));
+            if (traffic == SyntheticTraffic.None) continue;
             kernel.AddTransfer(t, (int)(h % 8), 4096 + h % 65536, h % 3 == 0 ? 2e10 : variedCaps && h % 3 == 1 ? 4e9 * (1 + (h >> 12) % 16) : double.MaxValue);
             if (h % 5 == 0) kernel.AddTransfer(t, (int)((h >> 8) % 8), 1024 + (h >> 4) % 8192, double.MaxValue);
         }
