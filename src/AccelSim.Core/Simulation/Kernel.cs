@@ -32,9 +32,9 @@ public sealed class Kernel
     public const int NoEngine = -1;
 
     // An event's payload is its index shifted left by two bits over its kind. Channel and network
-    // events are not in the queue: each channel has at most one pending completion and one pending
-    // join (the first of the transfers waiting out its latency, which join in launch order), and the
-    // network one next event, all in _timers.
+    // events are not in the queue: a channel's next event is the earlier of its pending completion and
+    // its first pending join (transfers waiting out its latency join in launch order), one timer per
+    // channel in _timers; the network has one more, at its next flow event.
     private const int EvLaunch = 0;
     private const int EvComputeDone = 1;
     private const int EvTimer = 2;
@@ -127,6 +127,9 @@ public sealed class Kernel
 
     private readonly Join[][] _joins;
     private readonly int[] _joinHead, _joinCount;
+
+    // Per channel, its pending completion's (time, sequence); time long.MaxValue when it has none.
+    private readonly long[] _compTime, _compSeq;
     private long _netTimer = long.MaxValue;
 
     private readonly long[] _tierOcc, _tierPeak, _tierResident;
@@ -188,10 +191,16 @@ public sealed class Kernel
         _joins = new Join[channels][];
         _joinHead = new int[channels];
         _joinCount = new int[channels];
-        for (var c = 0; c < channels; c++) _joins[c] = new Join[8];
-        // Timer slots: channel completions, then channel joins, then the network.
-        _netSlot = 2 * channels;
-        _timers = new ChannelTimers(2 * channels + 1);
+        _compTime = new long[channels];
+        _compSeq = new long[channels];
+        for (var c = 0; c < channels; c++)
+        {
+            _joins[c] = new Join[8];
+            _compTime[c] = long.MaxValue;
+        }
+        // Timer slots: one per channel, then the network.
+        _netSlot = channels;
+        _timers = new ChannelTimers(channels + 1);
 
         var tiers = topology.Tiers.Count;
         _tierOcc = new long[tiers];
@@ -218,9 +227,9 @@ public sealed class Kernel
     {
         get
         {
-            var waiting = 0;
-            foreach (var n in _joinCount) waiting += Math.Max(0, n - 1); // the first of each is in _timers
-            return _queue.Count + _timers.Count + waiting;
+            var pending = _queue.Count + (_netTimer != long.MaxValue ? 1 : 0);
+            for (var c = 0; c < _channels; c++) pending += _joinCount[c] + (_compTime[c] != long.MaxValue ? 1 : 0);
+            return pending;
         }
     }
 
@@ -493,9 +502,9 @@ public sealed class Kernel
             _now = timers.TopTime;
             _events++;
             var c = timers.TopChannel;
-            if (c < _channels) ChannelDone(c);
-            else if (c < _netSlot) JoinDue(c - _channels);
-            else NetworkDue();
+            if (c == _netSlot) NetworkDue();
+            else if (_joinCount[c] > 0 && _joins[c][_joinHead[c]].Seq == timers.TopSeq) JoinDue(c);
+            else ChannelDone(c);
         }
     }
 
@@ -623,7 +632,7 @@ public sealed class Kernel
         var seq = _seq++;
         ring[tail] = new Join { Time = time, Seq = seq, Transfer = tr };
         _joinCount[c] = count + 1;
-        if (count == 0) _timers.Set(_channels + c, time, seq);
+        if (count == 0) Refresh(c);
     }
 
     /// <summary>The first transfer waiting on channel <paramref name="c"/>'s latency joins the sharing.</summary>
@@ -634,16 +643,14 @@ public sealed class Kernel
         var tr = ring[head].Transfer;
         head++;
         _joinHead[c] = head == ring.Length ? 0 : head;
-        if (--_joinCount[c] > 0)
-        {
-            ref var next = ref ring[_joinHead[c]];
-            _timers.Set(_channels + c, next.Time, next.Seq);
-        }
-        else _timers.Remove(_channels + c);
-        Flow(tr);
+        _joinCount[c]--;
+        // The channel's timer moves to its next event: Flow moves it when the completion moved.
+        if (!Flow(tr)) Refresh(c);
     }
 
-    private void Flow(int tr)
+    /// <summary>Transfer <paramref name="tr"/> starts flowing on its channel. Returns whether the
+    /// channel's timer was moved (its completion moved).</summary>
+    private bool Flow(int tr)
     {
         ref var x = ref _transfers[tr];
         var c = x.Path;
@@ -651,7 +658,9 @@ public sealed class Kernel
         Publish(SimEventKind.TransferStart, tr, x.Bytes);
         if (_sharing.Count(c) == 0) _chBusySince[c] = _now;
         // The channel's completion moves only when its earliest due time did.
-        if (_sharing.Start(c, tr, x.Bytes, x.Cap, _now)) SetTimer(c);
+        if (!_sharing.Start(c, tr, x.Bytes, x.Cap, _now)) return false;
+        SetTimer(c);
+        return true;
     }
 
     /// <summary>The channel's earliest due transfers have arrived: every transfer due now ends (in the
@@ -680,7 +689,26 @@ public sealed class Kernel
     private void SetTimer(int c)
     {
         var next = _sharing.Next(c);
-        if (next != long.MaxValue) _timers.Set(c, next, _seq++);
+        _compTime[c] = next;
+        if (next != long.MaxValue) _compSeq[c] = _seq++;
+        Refresh(c);
+    }
+
+    /// <summary>Points channel <paramref name="c"/>'s timer at the earlier, by (time, sequence), of its
+    /// completion and its first pending join, or drops it when it has neither.</summary>
+    private void Refresh(int c)
+    {
+        long time = _compTime[c], seq = _compSeq[c];
+        if (_joinCount[c] > 0)
+        {
+            ref var j = ref _joins[c][_joinHead[c]];
+            if (j.Time < time || (j.Time == time && j.Seq < seq))
+            {
+                time = j.Time;
+                seq = j.Seq;
+            }
+        }
+        if (time != long.MaxValue) _timers.Set(c, time, seq);
         else _timers.Remove(c);
     }
 
