@@ -760,9 +760,9 @@ public sealed class Kernel
             Publish(SimEventKind.TransferEnd, tr, x.Bytes);
         }
         SetNetworkTimer();
+        // Work the owners add from here starts its flows when its tasks launch (an event), so the
+        // network does not move while these run.
         for (var i = 0; i < ended; i++) PartDone(tasks[i]);
-        // Work added by the callbacks may have moved the network's next event.
-        SetNetworkTimer();
     }
 
     private void Timer(int slot)
