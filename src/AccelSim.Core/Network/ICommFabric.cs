@@ -1,0 +1,27 @@
+namespace AccelSim.Core.Network;
+
+/// <summary>The ranks of a system and the routes between them on a <see cref="FlowNetwork"/>: what a
+/// collective needs to lower itself into flows. Rank r is a device; ranks of one node share its
+/// intra-node fabric (NVLink/NVSwitch, a PCIe switch, socket links); ranks of different nodes cross the
+/// scale-out network. A route is registered on <see cref="Network"/> once and reused.</summary>
+public interface ICommFabric
+{
+    /// <summary>The network the routes are on.</summary>
+    FlowNetwork Network { get; }
+
+    /// <summary>Ranks (devices) in the system.</summary>
+    int Ranks { get; }
+
+    /// <summary>Ranks per node (every node alike).</summary>
+    int RanksPerNode { get; }
+
+    /// <summary>The node rank <paramref name="rank"/> sits in.</summary>
+    int NodeOf(int rank);
+
+    /// <summary>The route from rank <paramref name="from"/> to rank <paramref name="to"/> (different ranks).</summary>
+    int Route(int from, int to);
+
+    /// <summary>Whether the intra-node fabric reduces in the switch (NVLink SHARP / NVLS, InfiniBand SHARP),
+    /// so an in-network all-reduce is possible inside a node.</summary>
+    bool InNetworkReduction { get; }
+}
