@@ -2,7 +2,7 @@ using AccelSim.Core.Config;
 
 namespace AccelSim.Workloads.Configs;
 
-/// <summary>Finds bundled configs (<c>configs/hardware/*.json</c>, <c>configs/models/*.json</c>, <c>configs/stacks/*.json</c>): next to
+/// <summary>Finds bundled configs (<c>configs/hardware/*.json</c>, <c>configs/models/*.json</c>, <c>configs/stacks/*.json</c>, <c>configs/systems/*.json</c>): next to
 /// the executable first (the build copies them there), else in the nearest <c>configs/</c> folder
 /// above the working directory or the executable.</summary>
 public static class BundledConfigs
@@ -19,6 +19,7 @@ public static class BundledConfigs
     public static string HardwareDir => Path.Combine(Root, "hardware");
     public static string ModelsDir => Path.Combine(Root, "models");
     public static string StacksDir => Path.Combine(Root, "stacks");
+    public static string SystemsDir => Path.Combine(Root, "systems");
 
     /// <summary>Names of bundled configs in a folder (file names without .json), sorted.</summary>
     public static IReadOnlyList<string> Names(string dir) =>

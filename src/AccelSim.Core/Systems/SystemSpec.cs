@@ -1,0 +1,69 @@
+namespace AccelSim.Core.Systems;
+
+/// <summary>How the devices of one node reach each other.</summary>
+public enum IntraNodeFabricKind
+{
+    /// <summary>A switch (NVSwitch): every device has one link up to it and one down from it.</summary>
+    NVSwitch,
+
+    /// <summary>A PCIe switch: built like <see cref="NVSwitch"/> (one link each way per device).</summary>
+    Pcie,
+
+    /// <summary>A full mesh of point-to-point links: each device's bandwidth is split evenly over its
+    /// links to the other devices of the node.</summary>
+    Direct,
+}
+
+/// <summary>One kind of link: line rate per direction, the fraction of it that carries payload, latency
+/// and energy per byte. Every figure comes from a system file, with its source.</summary>
+/// <param name="Bandwidth_Bps">Line rate per direction (B/s).</param>
+/// <param name="Efficiency">Fraction of the line rate left for payload (protocol headers, flow control), in (0, 1].</param>
+/// <param name="Latency_s">One-way latency of the link (s).</param>
+/// <param name="Energy_pJ_per_byte">Energy of one byte crossing the link (pJ).</param>
+public sealed record LinkSpec(double Bandwidth_Bps, double Efficiency, double Latency_s, double Energy_pJ_per_byte)
+{
+    /// <summary>The payload rate a flow can get on the link: line rate × efficiency.</summary>
+    public double EffectiveBandwidth_Bps => Bandwidth_Bps * Efficiency;
+
+    /// <summary>The latency in integer picoseconds (rounded to nearest).</summary>
+    public long LatencyPs => (long)Math.Round(Latency_s * 1e12, MidpointRounding.AwayFromZero);
+}
+
+/// <summary>A node: <paramref name="Devices"/> devices of one hardware config and the fabric between them.</summary>
+/// <param name="Device">The hardware config name of the devices (configs/hardware).</param>
+/// <param name="Devices">Devices per node.</param>
+/// <param name="Fabric">Kind of intra-node fabric.</param>
+/// <param name="Link">Per device and direction: the link between a device and the node's switch (or, for
+/// <see cref="IntraNodeFabricKind.Direct"/>, a device's total over its mesh links).</param>
+/// <param name="InNetworkReduction">Whether the switch reduces in the network (NVLink SHARP / NVLS).</param>
+public sealed record NodeSpec(string Device, int Devices, IntraNodeFabricKind Fabric, LinkSpec Link, bool InNetworkReduction);
+
+/// <summary>The scale-out NICs of a node.</summary>
+/// <param name="Count">NICs per node.</param>
+/// <param name="Link">One NIC's port (per direction): the cable between the NIC and its leaf switch.</param>
+/// <param name="RailOptimized">NIC i of every node hangs off the rail-i leaves, so NIC i of nearby nodes share
+/// a leaf; otherwise a node's NICs share a leaf.</param>
+public sealed record NicSpec(int Count, LinkSpec Link, bool RailOptimized);
+
+/// <summary>A two-level fat-tree (leaf-spine) between the NICs of all nodes.</summary>
+/// <param name="EndpointsPerLeaf">NIC ports per leaf switch.</param>
+/// <param name="Spines">Spine switches; every leaf has uplinks to every spine.</param>
+/// <param name="Oversubscription">A leaf's downlink bandwidth over its uplink bandwidth (1 = non-blocking).</param>
+/// <param name="Link">One leaf-spine cable (per direction).</param>
+public sealed record ScaleOutSpec(int EndpointsPerLeaf, int Spines, double Oversubscription, LinkSpec Link)
+{
+    /// <summary>The capacity between one leaf and one spine, each way: the leaf's uplink ports
+    /// (<see cref="EndpointsPerLeaf"/> / <see cref="Oversubscription"/>) spread over the spines, each
+    /// port at the cable's effective rate.</summary>
+    public double LeafSpineBandwidth_Bps => EndpointsPerLeaf / Oversubscription / Spines * Link.EffectiveBandwidth_Bps;
+}
+
+/// <summary>A system: nodes of devices, their intra-node fabric, NICs and the scale-out network
+/// (configs/systems/*.json; docs/systems.md).</summary>
+/// <param name="Name">The system's name.</param>
+/// <param name="Node">One node (every node alike).</param>
+/// <param name="Nics">The NICs of a node; null for a system that never spans nodes.</param>
+/// <param name="ScaleOut">The network between nodes; null for a system that never spans nodes.</param>
+/// <param name="Nodes">The default number of nodes.</param>
+/// <param name="File">The file it was read from (for error messages); null when built in code.</param>
+public sealed record SystemSpec(string Name, NodeSpec Node, NicSpec? Nics, ScaleOutSpec? ScaleOut, int Nodes, string? File = null);
