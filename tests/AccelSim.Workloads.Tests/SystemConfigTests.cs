@@ -42,6 +42,39 @@ public class SystemConfigTests
         Assert.Equal(spec.Node.InNetworkReduction, four.InNetworkReduction);
     }
 
+    [Theory]
+    [MemberData(nameof(Bundled))]
+    public void A_negative_value_anywhere_is_an_error_at_exactly_its_path(string name)
+    {
+        // Every number of a system (counts, rates, efficiencies, latencies, energies) is non-negative.
+        var text = File.ReadAllText(Path.Combine(SystemsDir, name + ".json"));
+        var numbers = JObject.Parse(text).Descendants().OfType<JValue>()
+            .Where(v => v.Type is JTokenType.Integer or JTokenType.Float && !v.Path.StartsWith("provenance", StringComparison.Ordinal))
+            .Select(v => v.Path).ToArray();
+        Assert.True(numbers.Length >= 18, $"{numbers.Length} numbers");
+        foreach (var at in numbers)
+        {
+            var root = JObject.Parse(text);
+            root.Remove("provenance");
+            ((JValue)root.SelectToken(at)!).Value = -1;
+            using var f = new TestConfigs.TempFile(root.ToString());
+            var e = Assert.Throws<InputException>(() => SystemConfigLoader.Load(f.Path));
+            var problem = Assert.Single(e.Problems);
+            Assert.Equal((f.Path, at), (problem.File, problem.Path));
+        }
+    }
+
+    [Fact]
+    public void A_loaded_system_names_its_file_with_a_hash_and_tags_its_fields()
+    {
+        var spec = SystemConfigLoader.LoadNamed("dgx-h100");
+        var file = Assert.Single(spec.Files);
+        Assert.Equal(("system", "configs/systems/dgx-h100.json"), (file.Role, file.Name));
+        Assert.Equal(64, file.Sha256.Length);
+        Assert.Equal(ParameterSource.Datasheet, spec.Tags["node.fabric.bandwidth_Bps"]);
+        Assert.Equal(ParameterSource.Estimate, spec.Tags["scale_out.spines"]);
+    }
+
     [Fact]
     public void Bundled_systems_carry_the_figures_of_their_sources()
     {

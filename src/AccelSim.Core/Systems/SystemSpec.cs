@@ -66,4 +66,11 @@ public sealed record ScaleOutSpec(int EndpointsPerLeaf, int Spines, double Overs
 /// <param name="ScaleOut">The network between nodes; null for a system that never spans nodes.</param>
 /// <param name="Nodes">The default number of nodes.</param>
 /// <param name="File">The file it was read from (for error messages); null when built in code.</param>
-public sealed record SystemSpec(string Name, NodeSpec Node, NicSpec? Nics, ScaleOutSpec? ScaleOut, int Nodes, string? File = null);
+public sealed record SystemSpec(string Name, NodeSpec Node, NicSpec? Nics, ScaleOutSpec? ScaleOut, int Nodes, string? File = null)
+{
+    /// <summary>The file it was read from, with its hash, for a report's provenance (role <c>system</c>); empty when built in code.</summary>
+    public IReadOnlyList<Config.ConfigFileInfo> Files { get; init; } = [];
+
+    /// <summary>The provenance tag of each numeric field (JSON path to tag), from the file's <c>provenance</c> object.</summary>
+    public IReadOnlyDictionary<string, Config.ParameterSource> Tags { get; init; } = new Dictionary<string, Config.ParameterSource>();
+}

@@ -74,7 +74,11 @@ public static class SystemConfigLoader
         if (nodes > 1 && nics is null)
             b.Fail("nodes", $"a system without nics and scale_out spans one node, got {nodes}");
         b.ThrowIfInvalidOrUnknown();
-        return new SystemSpec(config.Name, node, nics, scaleOut, nodes, path);
+        return new SystemSpec(config.Name, node, nics, scaleOut, nodes, path)
+        {
+            Files = config.Files.Select(f => f with { Role = Kind }).ToArray(),
+            Tags = config.Tags,
+        };
     }
 
     private static LinkSpec Link(ConfigBinder b, string prefix) => new(
