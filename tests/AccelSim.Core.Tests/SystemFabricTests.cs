@@ -177,6 +177,27 @@ public class SystemFabricTests
         Assert.Throws<ArgumentException>(() => SystemFabric.Build(Spec(), 1).Route(2, 2));
     }
 
+    [Theory]
+    [InlineData(1, 2_000_000L, 320e9)]        // intra-node: two 1 us switch links at 400 GB/s x 0.8
+    [InlineData(9, 5_000_000L, 45e9)]         // rail 0 to rail 1 of the next node: NIC, leaf-spine, spine-leaf, NIC
+    [InlineData(8, 4_000_000L, 45e9)]         // rail 0 to rail 0: both NICs on one leaf
+    public void One_flow_takes_its_routes_latency_plus_bytes_over_its_slowest_link(int to, long latencyPs, double bottleneck_Bps)
+    {
+        var f = SystemFabric.Build(Spec(perLeaf: 4, spines: 2), 2);
+        var route = f.Route(0, to);
+        Assert.Equal(latencyPs, f.Network.RouteLatency(route));
+        const long bytes = 90_000_000;
+        f.Network.Start(route, bytes, double.PositiveInfinity, 0);
+        long end = 0;
+        while (f.Network.NextEventTime != long.MaxValue)
+        {
+            end = f.Network.NextEventTime;
+            f.Network.AdvanceTo(end);
+        }
+        var fluid = (long)Math.Ceiling(bytes / bottleneck_Bps * 1e12);
+        Assert.InRange(end, latencyPs + fluid - 1, latencyPs + fluid + 1);
+    }
+
     [Fact]
     public void A_ring_over_one_node_runs_at_the_switch_links_effective_rate()
     {
