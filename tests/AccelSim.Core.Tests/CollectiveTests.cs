@@ -268,6 +268,31 @@ public class CollectiveTests
         Assert.InRange(Bus(CollectiveAlgorithm.InNetwork), 0.99 * bw * 2 * (n - 1) / n, bw * 2 * (n - 1) / n);
     }
 
+    [Theory]
+    [InlineData(8)]
+    [InlineData(16)]
+    [InlineData(19)]
+    [InlineData(32)]
+    public void Bus_bandwidths_on_one_switch(int n)
+    {
+        const double bw = 2.5e10;
+        double Bus(CollectiveAlgorithm algorithm)
+        {
+            var fabric = new SwitchFabric(n, bw, 2_000);
+            var kernel = new Kernel(FakeDevice.Simple(), fabric.Network);
+            var c = Collective.Issue(kernel, fabric, CollectiveKind.AllReduce, algorithm, 64L << 20);
+            kernel.Run();
+            return c.BusBandwidth_Bps / bw;
+        }
+        // Ring, direct and (power-of-two) halving-doubling keep every link busy; the double binary tree's
+        // inner ranks exchange with two children at once and its 8-chunk pipeline fills and drains.
+        Assert.InRange(Bus(CollectiveAlgorithm.Ring), 0.999, 1.0);
+        Assert.InRange(Bus(CollectiveAlgorithm.Direct), 0.999, 1.0);
+        if ((n & (n - 1)) == 0) Assert.InRange(Bus(CollectiveAlgorithm.HalvingDoubling), 0.999, 1.0);
+        else Assert.InRange(Bus(CollectiveAlgorithm.HalvingDoubling), 0.4, 0.6); // the extra ranks' whole-buffer round trip
+        Assert.InRange(Bus(CollectiveAlgorithm.Tree), 0.70, 0.78);
+    }
+
     [Fact]
     public void Bus_bandwidth_uses_the_nccl_tests_factors()
     {

@@ -42,7 +42,7 @@ public static class AlphaBeta
         double a = alpha;
         // One send of bytes·num/den: α plus its time at the link rate (whole bytes, rounded down, for the bound).
         double Send(long num, long den) => a + (lower ? (double)((Int128)bytes * num / den) : (double)bytes * num / den) / bw * 1e12;
-        var h = Lowering.TreeHeight(n);
+        var h = algorithm == CollectiveAlgorithm.Tree ? Lowering.TreeHeight(n, doubleTree: kind == CollectiveKind.AllReduce) : 0;
         var p = 1 << BitOperations.Log2((uint)n);
         var log = BitOperations.Log2((uint)p);
         switch (algorithm, kind)

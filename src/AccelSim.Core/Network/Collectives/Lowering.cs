@@ -40,21 +40,12 @@ internal static class Lowering
                 for (var i = 0; i < n; i++) plan.Add(i, (i + 1) % n, bytes);
                 break;
             case (CollectiveAlgorithm.Tree, CollectiveKind.AllReduce):
-            {
-                var second = new int[n];
-                for (var s = 0; s < n; s++) second[s] = (s + 1) % n;
-                Tree(plan, Parents(all), bytes - bytes / 2, k, up: true, down: true);
-                Tree(plan, Parents(second), bytes / 2, k, up: true, down: true);
+                Tree(plan, BinaryTree(n), bytes - bytes / 2, k, up: true, down: true);
+                Tree(plan, SecondTree(n), bytes / 2, k, up: true, down: true);
                 break;
-            }
             case (CollectiveAlgorithm.Tree, CollectiveKind.Broadcast or CollectiveKind.Reduce):
-            {
-                var mid = (n - 1) / 2;
-                var rooted = new int[n];
-                for (var s = 0; s < n; s++) rooted[s] = (s - mid + n) % n; // the middle slot, the tree's root, is position 0
-                Tree(plan, Parents(rooted), bytes, k, up: kind == CollectiveKind.Reduce, down: kind == CollectiveKind.Broadcast);
+                Tree(plan, BinaryTree(n), bytes, k, up: kind == CollectiveKind.Reduce, down: kind == CollectiveKind.Broadcast);
                 break;
-            }
             case (CollectiveAlgorithm.HalvingDoubling, CollectiveKind.AllReduce):
                 HalvingDoubling(plan, n, bytes, reduceScatter: true, allGather: true);
                 break;
@@ -130,26 +121,58 @@ internal static class Lowering
         }
     }
 
-    /// <summary>The parent of each position in the balanced binary tree whose in-order slots hold
-    /// <paramref name="order"/> (slot s holds position order[s]; the root is the middle slot); -1 at the root.</summary>
-    internal static int[] Parents(int[] order)
+    /// <summary>NCCL's binary tree over positions 0..n-1 (the parent of each, -1 at the root 0): a position's
+    /// parent clears its lowest set bit and sets the next one up, or only clears it when that is past the end.
+    /// Odd positions are leaves; the root has one child.</summary>
+    internal static int[] BinaryTree(int n)
     {
-        var parent = new int[order.Length];
-        Build(0, order.Length - 1, -1);
-        return parent;
-
-        void Build(int lo, int hi, int up)
+        var parent = new int[n];
+        parent[0] = -1;
+        for (var r = 1; r < n; r++)
         {
-            if (lo > hi) return;
-            var mid = (lo + hi) / 2;
-            parent[order[mid]] = up;
-            Build(lo, mid - 1, order[mid]);
-            Build(mid + 1, hi, order[mid]);
+            var bit = r & -r;
+            var up = (r ^ bit) | (bit << 1);
+            parent[r] = up < n ? up : r ^ bit;
         }
+        return parent;
     }
 
-    /// <summary>Height (edges) of the trees <see cref="Parents"/> builds over n positions.</summary>
-    internal static int TreeHeight(int n) => n < 2 ? 0 : System.Numerics.BitOperations.Log2((uint)n);
+    /// <summary>The second tree of NCCL's double binary tree: the first mirrored (even n) or shifted by one
+    /// (odd n), so the first tree's leaves are mostly the second's inner ranks.</summary>
+    internal static int[] SecondTree(int n)
+    {
+        var first = BinaryTree(n);
+        var parent = new int[n];
+        for (var r = 0; r < n; r++)
+        {
+            if (n % 2 == 1)
+            {
+                var u = first[(r - 1 + n) % n];
+                parent[r] = u < 0 ? -1 : (u + 1) % n;
+            }
+            else
+            {
+                var u = first[n - 1 - r];
+                parent[r] = u < 0 ? -1 : n - 1 - u;
+            }
+        }
+        return parent;
+    }
+
+    /// <summary>Height (edges) of the binary tree over n positions, or of the deeper of the double tree's two.</summary>
+    internal static int TreeHeight(int n, bool doubleTree)
+    {
+        if (n < 2) return 0;
+        var height = 0;
+        foreach (var parent in doubleTree ? new[] { BinaryTree(n), SecondTree(n) } : [BinaryTree(n)])
+            for (var r = 0; r < n; r++)
+            {
+                var depth = 0;
+                for (var v = r; parent[v] >= 0; v = parent[v]) depth++;
+                height = Math.Max(height, depth);
+            }
+        return height;
+    }
 
     /// <summary>A tree pipelined in k chunks: up (reduce) a node sends chunk j to its parent once its children's
     /// chunk j has arrived and its own chunk j-1 has left; down (broadcast) a parent sends chunk j to a child
