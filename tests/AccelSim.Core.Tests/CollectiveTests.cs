@@ -143,6 +143,17 @@ public class CollectiveTests
         }
     }
 
+    [Theory]
+    [InlineData(CollectiveAlgorithm.Hierarchical)]
+    [InlineData(CollectiveAlgorithm.Ring)]
+    public void A_256_rank_all_reduce_meets_its_closed_form(CollectiveAlgorithm algorithm)
+    {
+        var c = new Case(CollectiveKind.AllReduce, algorithm, 256, 8, 256L << 20, 4.5e11, 1_000);
+        var o = Run(c);
+        Assert.Equal(o.Sends, o.Flows);
+        Assert.InRange(o.EndPs, Bound(c), Closed(c) + o.Sends);
+    }
+
     [Fact]
     public void The_ring_matches_the_ring_all_reduce_process()
     {

@@ -34,9 +34,17 @@ public sealed class Collective : KernelProcess
         _plan = Lowering.Lower(kind, algorithm, bytes, ranks.Length, p => fabric.NodeOf(ranks[p]), options);
         if (_plan.Count > Kernel.MaxIndex) throw new ArgumentException($"{algorithm} {kind} over {ranks.Length} ranks has more sends than a kernel holds");
         _route = new int[_plan.Count];
-        for (var s = 0; s < _plan.Count; s++) _route[s] = fabric.Route(ranks[_plan.From(s)], ranks[_plan.To(s)]);
         _task = new int[_plan.Count];
-        Array.Fill(_task, -1);
+        for (var s = 0; s < _plan.Count; s++)
+        {
+            // A join keeps its outstanding prerequisites where a send keeps its task.
+            if (_plan.IsJoin(s)) _task[s] = _plan.Prerequisites(s);
+            else
+            {
+                _route[s] = fabric.Route(ranks[_plan.From(s)], ranks[_plan.To(s)]);
+                _task[s] = -1;
+            }
+        }
         BytesOnWire = _plan.TotalBytes;
         kernel.Attach(this);
     }
@@ -135,7 +143,7 @@ public sealed class Collective : KernelProcess
     public int Ranks { get; }
 
     /// <summary>Sends (flows) the algorithm makes.</summary>
-    public int Sends => _plan.Count;
+    public int Sends => _plan.SendCount;
 
     /// <summary>Bytes of all its sends together.</summary>
     public long BytesOnWire { get; }
@@ -187,20 +195,30 @@ public sealed class Collective : KernelProcess
     {
         if (StartPs >= 0) throw new InvalidOperationException("a collective starts once");
         StartPs = _kernel.Now;
-        _left = _plan.Count;
+        _left = _plan.SendCount;
         if (_left == 0)
         {
             Finish();
             return;
         }
         for (var s = 0; s < _plan.Count; s++)
-            if (_plan.Prerequisites(s) == 0) _kernel.Ready(Task(s));
+            if (_plan.Prerequisites(s) == 0 && !_plan.IsJoin(s)) _kernel.Ready(Task(s));
     }
 
     protected override void OnTaskEnd(Kernel kernel, int task)
     {
-        foreach (var d in _plan.Dependents(kernel.Tag(task))) kernel.Signal(Task(d));
+        Arrived(kernel.Tag(task));
         if (--_left == 0) Finish();
+    }
+
+    /// <summary>Step <paramref name="step"/> is done: what waits for it moves on (a join at once).</summary>
+    private void Arrived(int step)
+    {
+        foreach (var d in _plan.Dependents(step))
+        {
+            if (!_plan.IsJoin(d)) _kernel.Signal(Task(d));
+            else if (--_task[d] == 0) Arrived(d);
+        }
     }
 
     private void Finish()

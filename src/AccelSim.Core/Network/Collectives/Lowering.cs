@@ -16,7 +16,11 @@ internal static class Lowering
     public static SendPlan Lower(CollectiveKind kind, CollectiveAlgorithm algorithm, long bytes, int n, Func<int, int> nodeOf, CollectiveOptions options)
     {
         var plan = new SendPlan();
-        if (n < 2) return plan;
+        if (n < 2)
+        {
+            plan.Freeze();
+            return plan;
+        }
         var all = new int[n];
         for (var i = 0; i < n; i++) all[i] = i;
         var k = options.PipelineChunks;
@@ -291,8 +295,11 @@ internal static class Lowering
                     for (var j = 0; j < n; j++)
                         if (i != j) into[j].Add(plan.Add(i, j, Part(bytes, n, j, j + 1)));
                 for (var i = 0; i < n; i++)
+                {
+                    var reduced = plan.AddJoin(CollectionsMarshal.AsSpan(into[i]));
                     for (var j = 0; j < n; j++)
-                        if (i != j) plan.Add(i, j, Part(bytes, n, i, i + 1), CollectionsMarshal.AsSpan(into[i]));
+                        if (i != j) plan.Add(i, j, Part(bytes, n, i, i + 1), reduced);
+                }
                 break;
             }
             case CollectiveKind.Broadcast:
