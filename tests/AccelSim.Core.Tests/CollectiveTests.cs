@@ -261,6 +261,30 @@ public class CollectiveTests
     }
 
     [Fact]
+    public void Across_nodes_with_a_slower_scale_out_the_default_hierarchical_all_reduce_beats_a_flat_ring()
+    {
+        // 4 nodes of 8 ranks; 450 GB/s inside a node, 50 GB/s per rank across nodes.
+        const int n = 32;
+        const long bytes = 256L << 20;
+        (long End, CollectiveAlgorithm Algorithm) AllReduce(CollectiveAlgorithm algorithm)
+        {
+            var fabric = new SwitchFabric(n, 4.5e11, 1_000, ranksPerNode: 8, scaleOutBandwidth_Bps: 5e10);
+            var kernel = new Kernel(FakeDevice.Simple(), fabric.Network);
+            var c = Collective.Issue(kernel, fabric, CollectiveKind.AllReduce, algorithm, bytes);
+            kernel.Run();
+            return (c.EndPs, c.Algorithm);
+        }
+        var (hier, chosen) = AllReduce(CollectiveAlgorithm.Default);
+        var (ring, _) = AllReduce(CollectiveAlgorithm.Ring);
+        Assert.Equal(CollectiveAlgorithm.Hierarchical, chosen);
+        // The flat ring crosses a 50 GB/s link every step: about 2·bytes/50 GB/s. The hierarchy sends only
+        // 1/8 of the buffer across nodes: 2(L-1)(α + B/8/450 GB/s) + 2(G-1)(α + B/32/50 GB/s).
+        var expected = 2 * 7 * (1_000 + bytes / 8 / 4.5e11 * 1e12) + 2 * 3 * (1_000 + bytes / 32 / 5e10 * 1e12);
+        Assert.InRange(hier, expected - 1_000, expected + 1_000);
+        Assert.True(hier * 3 < ring, $"hierarchical {hier} ps, ring {ring} ps");
+    }
+
+    [Fact]
     public void In_network_all_reduce_beats_the_ring_in_bus_bandwidth()
     {
         const int n = 8;

@@ -4,13 +4,16 @@ namespace AccelSim.Core.Tests.Support;
 
 /// <summary>A test fabric: every rank hangs off one switch by an up-link and a down-link of one bandwidth;
 /// the up-link has the latency α and the down-link none, so a send pays α once. Nodes are blocks of
-/// <see cref="RanksPerNode"/> consecutive ranks (on the same switch: no slower scale-out).</summary>
+/// <see cref="RanksPerNode"/> consecutive ranks, on the same switch unless a scale-out bandwidth is given: then
+/// every rank also has a NIC up-link and down-link of that bandwidth to a second switch, which routes between
+/// ranks of different nodes take (latency α on the NIC up-link too).</summary>
 public sealed class SwitchFabric : ICommFabric
 {
-    private readonly int[] _up, _down;
+    private readonly int[] _up, _down, _nicUp, _nicDown;
     private readonly Dictionary<long, int> _routes = [];
 
-    public SwitchFabric(int ranks, double bandwidth_Bps, long alphaPs, int ranksPerNode = 0, bool inNetworkReduction = false, FlowNetwork? network = null)
+    public SwitchFabric(int ranks, double bandwidth_Bps, long alphaPs, int ranksPerNode = 0, bool inNetworkReduction = false, FlowNetwork? network = null,
+        double scaleOutBandwidth_Bps = 0)
     {
         Network = network ?? new FlowNetwork();
         Ranks = ranks;
@@ -23,6 +26,14 @@ public sealed class SwitchFabric : ICommFabric
             _up[r] = Network.AddLink(bandwidth_Bps, alphaPs, 1);
             _down[r] = Network.AddLink(bandwidth_Bps, 0, 1);
         }
+        var nics = scaleOutBandwidth_Bps > 0 ? ranks : 0;
+        _nicUp = new int[nics];
+        _nicDown = new int[nics];
+        for (var r = 0; r < nics; r++)
+        {
+            _nicUp[r] = Network.AddLink(scaleOutBandwidth_Bps, alphaPs, 1);
+            _nicDown[r] = Network.AddLink(scaleOutBandwidth_Bps, 0, 1);
+        }
     }
 
     public FlowNetwork Network { get; }
@@ -34,7 +45,11 @@ public sealed class SwitchFabric : ICommFabric
     public int Route(int from, int to)
     {
         var key = (long)from * Ranks + to;
-        if (!_routes.TryGetValue(key, out var route)) _routes[key] = route = Network.AddRoute([_up[from], _down[to]]);
+        if (_routes.TryGetValue(key, out var route)) return route;
+        route = _nicUp.Length > 0 && NodeOf(from) != NodeOf(to)
+            ? Network.AddRoute([_nicUp[from], _nicDown[to]])
+            : Network.AddRoute([_up[from], _down[to]]);
+        _routes[key] = route;
         return route;
     }
 
