@@ -21,6 +21,7 @@ public static class AccelSimApp
         root.Subcommands.Add(ListCommand.Create(context));
         root.Subcommands.Add(ValidateCommand.Create(context));
         root.Subcommands.Add(CapacityCommand.Create(context));
+        root.Subcommands.Add(CollectiveCommand.Create(context));
         root.Subcommands.Add(SensitivityCommand.Create(context));
         return root;
     }

@@ -32,6 +32,7 @@ public static partial class CliParameterNames
         [RequestParameter.Model] = "--model",
         [RequestParameter.Hardware] = "--hardware",
         [RequestParameter.Stack] = "--stack",
+        [RequestParameter.System] = "--system",
     };
 
     /// <summary>A problem with no file, in the command line's words: its path (parameter names joined by

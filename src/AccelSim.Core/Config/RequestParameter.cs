@@ -28,11 +28,12 @@ public static class RequestParameter
     public const string Model = "model";
     public const string Hardware = "hardware";
     public const string Stack = "stack";
+    public const string System = "system";
 
     /// <summary>Every name above, for front ends that map them.</summary>
     public static IReadOnlyList<string> All { get; } =
         [Batch, Seq, Context, Phase, ExpertSkew, Recompute, Placement, KvPolicy, Experts, Sparsity, Weights,
-         M, N, K, Heads, KvHeads, HeadDim, Bytes, Model, Hardware, Stack];
+         M, N, K, Heads, KvHeads, HeadDim, Bytes, Model, Hardware, Stack, System];
 
     /// <summary>The origin (the <see cref="InputProblem.File"/>) of problems with hardware overrides
     /// given as path/value pairs rather than read from a file.</summary>

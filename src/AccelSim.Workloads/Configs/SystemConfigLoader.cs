@@ -11,7 +11,7 @@ namespace AccelSim.Workloads.Configs;
 public static class SystemConfigLoader
 {
     /// <summary>The name errors give the parameter that names a system.</summary>
-    public const string Parameter = "system";
+    public const string Parameter = RequestParameter.System;
 
     /// <summary>The value of <c>kind</c> in a system file.</summary>
     public const string Kind = "system";
