@@ -92,8 +92,10 @@ public sealed class Collective : KernelProcess
     /// <summary>The default algorithm, after NCCL's choice: all-to-all and send/recv go direct; an all-reduce
     /// inside one node of a reducing switch, of at least <see cref="CollectiveOptions.InNetworkMinBytes"/>, goes
     /// in-network; all-reduce, broadcast and reduce of at most <see cref="CollectiveOptions.TreeMaxBytes"/> use
-    /// trees (latency log n); a larger all-reduce across nodes with several ranks on each is hierarchical;
-    /// everything else is a ring (bandwidth-optimal).</summary>
+    /// trees (latency log n); everything else is a ring (bandwidth-optimal), across nodes one ring per rail
+    /// as NCCL's channels (<see cref="CollectiveAlgorithm.Ring"/>). <see cref="CollectiveAlgorithm.Hierarchical"/>
+    /// is never the default: NCCL's rings through every NIC move the same bytes across nodes and overlap the
+    /// intra-node steps that the hierarchy runs one phase after another.</summary>
     public static CollectiveAlgorithm Choose(ICommFabric fabric, CollectiveKind kind, long bytes, IReadOnlyList<int>? ranks = null, CollectiveOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(fabric);
@@ -106,8 +108,6 @@ public sealed class Collective : KernelProcess
             return CollectiveAlgorithm.InNetwork;
         if (kind is CollectiveKind.AllReduce or CollectiveKind.Broadcast or CollectiveKind.Reduce && bytes <= options.TreeMaxBytes)
             return CollectiveAlgorithm.Tree;
-        if (kind == CollectiveKind.AllReduce && nodes.Count > 1 && nodes[0].Length > 1 && nodes.TrueForAll(g => g.Length == nodes[0].Length))
-            return CollectiveAlgorithm.Hierarchical;
         return CollectiveAlgorithm.Ring;
     }
 

@@ -24,7 +24,8 @@ public enum CollectiveAlgorithm
     /// <summary>Chosen by <see cref="Collective.Choose"/> from the kind, the size and the fabric.</summary>
     Default,
     /// <summary>A ring: 2(n-1) steps for all-reduce, n-1 for reduce-scatter and all-gather; a pipelined
-    /// chain for broadcast and reduce.</summary>
+    /// chain for broadcast and reduce. Across nodes with the same number L of ranks on each, L rings (NCCL's
+    /// channels), each with 1/L of the buffer, crossing between nodes on rail c (local rank c to local rank c).</summary>
     Ring,
     /// <summary>Trees, pipelined in chunks: for all-reduce a double binary tree (two trees, each carrying half the
     /// buffer, a reduce up and a broadcast down); for broadcast and reduce one binary tree rooted at the first rank.</summary>

@@ -27,11 +27,11 @@ internal static class Lowering
         switch (algorithm, kind)
         {
             case (CollectiveAlgorithm.Ring, CollectiveKind.AllReduce):
-                RingPhase(plan, all, 2 * (n - 1), bytes, 0, NoCarry(n));
+                Rings(plan, n, 2 * (n - 1), bytes, nodeOf);
                 break;
             case (CollectiveAlgorithm.Ring, CollectiveKind.ReduceScatter):
             case (CollectiveAlgorithm.Ring, CollectiveKind.AllGather):
-                RingPhase(plan, all, n - 1, bytes, 0, NoCarry(n));
+                Rings(plan, n, n - 1, bytes, nodeOf);
                 break;
             case (CollectiveAlgorithm.Ring, CollectiveKind.Broadcast):
                 Chain(plan, all, bytes, k);
@@ -81,6 +81,33 @@ internal static class Lowering
         var carry = new (int, int)[n];
         Array.Fill(carry, (-1, -1));
         return carry;
+    }
+
+    /// <summary>Ring steps over the group: one ring inside a node; across nodes with L ranks on each, L rings
+    /// (NCCL's channels), each carrying 1/L of the buffer and crossing between nodes on its own rail. Ring c
+    /// visits each node's ranks from local c onwards on even nodes and backwards to local c on odd ones, so a
+    /// node is left from the local rank the next node is entered at: the hop joins two ranks of one local
+    /// index (one NIC rail on a rail-optimized fabric), and every rail carries the same share.</summary>
+    private static void Rings(SendPlan plan, int n, int steps, long bytes, Func<int, int> nodeOf)
+    {
+        var nodes = Nodes(n, nodeOf);
+        var local = nodes[0].Length;
+        if (nodes.Count == 1 || local == 1 || nodes.Exists(g => g.Length != local))
+        {
+            var all = new int[n];
+            for (var i = 0; i < n; i++) all[i] = i;
+            RingPhase(plan, all, steps, bytes, 0, NoCarry(n));
+            return;
+        }
+        var order = new int[n];
+        for (var c = 0; c < local; c++)
+        {
+            var k = 0;
+            for (var g = 0; g < nodes.Count; g++)
+                for (var j = 0; j < local; j++)
+                    order[k++] = nodes[g][g % 2 == 0 ? (c + j) % local : ((c - 1 - j) % local + local) % local];
+            RingPhase(plan, order, steps, Part(bytes, local, c, c + 1), 0, NoCarry(n));
+        }
     }
 
     /// <summary>A ring over <paramref name="members"/> (member i sends to member i+1) for
