@@ -97,7 +97,7 @@ public static class KernelBench
             var tree = FatTree.Build(net, n, perLeaf, spines, endpointLink, fabricLink);
             var routes = new int[n];
             for (var r = 0; r < n; r++) routes[r] = tree.Route(r, (r + 1) % n);
-            var kernel = new Kernel(NoDevice, net, expectedTasks: 2 * n * (n - 1));
+            var kernel = new Kernel(net, expectedTasks: 2 * n * (n - 1));
             var ring = new RingAllReduce(kernel, routes, bytes);
             kernel.Run();
             return (ring, kernel, sw.Elapsed.TotalSeconds);
@@ -122,7 +122,4 @@ public static class KernelBench
         o.WriteLine($"peak_working_set_gb: {(Process.GetCurrentProcess().PeakWorkingSet64 / 1e9).ToString("F2", CultureInfo.InvariantCulture)}");
         GC.KeepAlive(kernel);
     }
-
-    /// <summary>A device with one engine and nothing else: collectives' sends need no engine.</summary>
-    private static readonly DeviceTopology NoDevice = new([new EngineSpec("host", 1)], [], []);
 }

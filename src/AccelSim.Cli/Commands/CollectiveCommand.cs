@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using AccelSim.Core.Config;
-using AccelSim.Core.Devices;
 using AccelSim.Core.Network.Collectives;
 using AccelSim.Core.Simulation;
 using AccelSim.Core.Systems;
@@ -72,7 +71,7 @@ public static class CollectiveCommand
     public static Row Simulate(SystemSpec spec, int? nodes, CollectiveKind kind, CollectiveAlgorithm algorithm, long bytes, int ranks)
     {
         var fabric = SystemFabric.Build(spec, nodes);
-        var kernel = new Kernel(NoDevice, fabric.Network);
+        var kernel = new Kernel(fabric.Network);
         var group = Enumerable.Range(0, ranks).ToArray();
         Collective collective;
         try
@@ -90,9 +89,6 @@ public static class CollectiveCommand
         return new Row(bytes, name, Core.Time.Ps.ToSeconds(collective.DurationPs), collective.AlgorithmBandwidth_Bps,
             collective.BusBandwidth_Bps, collective.Sends, collective.BytesOnWire);
     }
-
-    /// <summary>A device with one engine and nothing else: a collective's sends need no engine.</summary>
-    private static readonly DeviceTopology NoDevice = new([new EngineSpec("host", 1)], [], []);
 
     private static T Parse<T>((string Name, T Value)[] table, string text, string flag, string what)
     {

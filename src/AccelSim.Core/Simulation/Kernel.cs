@@ -208,6 +208,16 @@ public sealed class Kernel
         _tierResident = new long[tiers];
     }
 
+    /// <summary>A kernel for network traffic alone (collectives, messages): its tasks need no engine
+    /// (<see cref="NoEngine"/>), its flows cross <paramref name="network"/>'s routes.</summary>
+    public Kernel(FlowNetwork network, SimulationEventBus? bus = null, int expectedTasks = 64)
+        : this(NetworkOnly, network ?? throw new ArgumentNullException(nameof(network)), bus, expectedTasks)
+    {
+    }
+
+    /// <summary>The topology of a network-only kernel: one host engine, no channel, no tier.</summary>
+    private static readonly DeviceTopology NetworkOnly = new([new EngineSpec("host", 1)], [], []);
+
     public DeviceTopology Topology => _topology;
 
     /// <summary>The network flows cross, if any.</summary>
