@@ -50,9 +50,6 @@ internal sealed class FairShareChannels
     /// <summary>Flows on channel <paramref name="c"/> now.</summary>
     public int Count(int c) => _count[c];
 
-    /// <summary>The most flows channel <paramref name="c"/> holds without growing.</summary>
-    public int Capacity(int c) => _base[c + 1] - _base[c];
-
     /// <summary>When channel <paramref name="c"/>'s earliest flow is due; <see cref="long.MaxValue"/> when idle.</summary>
     public long Next(int c) => _next[c];
 

@@ -860,12 +860,6 @@ public sealed class Kernel
     public long TierPeakBytes(int tier) => _tierPeak[tier];
     public long TierResidentBytes(int tier) => _tierResident[tier];
 
-    /// <summary>Bytes of storage the kernel holds now (tasks, transfers, buffers, queues), for the
-    /// memory-per-task figure of the bench.</summary>
-    public long StorageBytes =>
-        (long)_tasks.Length * (Unsafe.SizeOf<TaskState>() + Unsafe.SizeOf<TimesState>()) + (long)_transfers.Length * Unsafe.SizeOf<TransferState>() +
-        (long)_effects.Length * sizeof(int) + (long)_buffers.Length * Unsafe.SizeOf<BufferState>();
-
     /// <summary>Copies every task's times into arrays of at least <see cref="TaskCount"/> entries.</summary>
     internal void ExportTasks(long[] ready, long[] start, long[] launch, long[] computeEnd, long[] end)
     {

@@ -115,7 +115,7 @@ public sealed class Simulator
     /// <summary>Runs the program to completion. A simulator runs once.</summary>
     public SimulationResult Run()
     {
-        if (_kernel.EventCount > 0 || _ran) throw new InvalidOperationException("a simulator runs once; create another for another run");
+        if (_ran) throw new InvalidOperationException("a simulator runs once; create another for another run");
         _ran = true;
         _kernel.Run();
         var stuck = _graph.FirstUnfinished();

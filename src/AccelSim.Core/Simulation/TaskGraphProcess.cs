@@ -107,7 +107,6 @@ public sealed class TaskGraphProcess : KernelProcess
     internal override void OnTaskStartHint(Kernel kernel, int task)
     {
         var index = kernel.Tag(task);
-        if ((uint)index >= (uint)_succStart.Length - 1) return;
         Prefetch.Read(ref _succStart[index]);
         for (int k = _succStart[index], end = _succStart[index + 1]; k < end; k++) kernel.PrefetchTask(_succ[k]);
     }

@@ -25,8 +25,8 @@ public sealed record LinkSpec(double Bandwidth_Bps, double Efficiency, double La
     /// <summary>The payload rate a flow can get on the link: line rate × efficiency.</summary>
     public double EffectiveBandwidth_Bps => Bandwidth_Bps * Efficiency;
 
-    /// <summary>The latency in integer picoseconds (rounded to nearest).</summary>
-    public long LatencyPs => (long)Math.Round(Latency_s * 1e12, MidpointRounding.AwayFromZero);
+    /// <summary>The latency in integer picoseconds.</summary>
+    public long LatencyPs => Time.Ps.FromSeconds(Latency_s);
 }
 
 /// <summary>A node: <paramref name="Devices"/> devices of one hardware config and the fabric between them.</summary>
