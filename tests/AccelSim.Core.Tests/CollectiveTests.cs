@@ -155,7 +155,7 @@ public class CollectiveTests
     }
 
     [Fact]
-    public void The_ring_matches_the_ring_all_reduce_process()
+    public void A_ring_over_explicit_routes_matches_the_ring_on_the_fabric()
     {
         const int n = 12;
         const long bytes = 12L << 20;

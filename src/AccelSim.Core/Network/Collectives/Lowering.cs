@@ -73,6 +73,8 @@ internal static class Lowering
             default:
                 throw new ArgumentException($"{algorithm} does not implement {kind}", nameof(algorithm));
         }
+        // Indexed now, before the run, so the run itself allocates nothing for the plan.
+        plan.Freeze();
         return plan;
     }
 
