@@ -76,7 +76,12 @@ public sealed record RankMemory(string What, long Bytes);
 public sealed record RankProgram(int Rank, IReadOnlyList<RankSegment> Segments, IReadOnlyList<RankMemory> Memory);
 
 /// <summary>A workload spread over the ranks of a system: what a parallelism plan or a multi-rank trace gives
-/// the system simulator. <see cref="Ranks"/> lists every rank that is simulated, in rank order.</summary>
+/// the system simulator. <see cref="Ranks"/> lists every rank that is simulated, in rank order.
+///
+/// <para>Folding: a collective's group may name ranks that are not simulated. Each stands for a replica of a
+/// simulated rank whose work and traffic are symmetric to it (identical data-parallel replicas): it is taken
+/// to be ready when the simulated members of the group are, and its flows are still sent, so the network
+/// carries every replica's traffic while only one replica's compute is simulated.</para></summary>
 /// <param name="Name">What runs ("llama-2-7b train tp2 pp2 dp2").</param>
 /// <param name="Ranks">One program per rank.</param>
 public sealed record SystemProgram(string Name, IReadOnlyList<RankProgram> Ranks);
