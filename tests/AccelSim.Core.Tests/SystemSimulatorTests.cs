@@ -287,3 +287,46 @@ public class SystemSimulatorTests
                 return (fast.MakespanPs <= slow.MakespanPs).Label($"{n} ranks, x{k}: {fast.MakespanPs} ps > {slow.MakespanPs} ps");
             });
 }
+
+public class SystemSimulatorAllocationTests
+{
+    /// <summary>Four ranks, each running the synthetic program of <see cref="AllocationTests"/> in
+    /// <paramref name="microbatches"/> segments, each handed on to the next rank by a send.</summary>
+    private static SystemSimulator Pipeline(int tasks, int microbatches)
+    {
+        var (program, device) = AllocationTests.Synthetic(tasks, 8);
+        var ranks = new List<RankProgram>();
+        for (var r = 0; r < 4; r++)
+        {
+            var segs = new List<RankSegment>();
+            for (var m = 0; m < microbatches; m++)
+            {
+                var after = new List<int>();
+                if (segs.Count > 0) after.Add(segs.Count - 1);
+                if (r > 0)
+                {
+                    segs.Add(RankSegment.Collective("recv", $"s{r - 1}.{m}", CommCall.Send(r - 1, r, 1 << 16), after.ToArray()));
+                    after = [segs.Count - 1];
+                }
+                segs.Add(RankSegment.Run($"mb{m}", program.Graph, after));
+                if (r < 3) segs.Add(RankSegment.Collective("send", $"s{r}.{m}", CommCall.Send(r, r + 1, 1 << 16), [segs.Count - 1]));
+            }
+            ranks.Add(new RankProgram(r, segs, []));
+        }
+        return new SystemSimulator(new SystemProgram("pipeline", ranks), new SwitchFabric(4, 1e10, 1000), _ => device, (_, _) => program);
+    }
+
+    [Fact]
+    public void Run_allocates_nearly_nothing_per_event()
+    {
+        Pipeline(500, 4).Run();
+        var sim = Pipeline(2_000, 20);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        sim.Kernel.Run();
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        var events = sim.Kernel.EventCount;
+        Assert.True(events > 4 * 20 * 2_000 * 3, $"only {events} events");
+        var perEvent = allocated / (double)events;
+        Assert.True(perEvent < 1.0, $"the run allocated {allocated} B for {events} events ({perEvent:F3} B/event)");
+    }
+}

@@ -199,6 +199,9 @@ public sealed class SystemSimulator
             foreach (var exit in endJoins[c]) coll.SignalWhenDone(_process.KernelTask(exit));
             _collectives[c] = coll;
         }
+        long sends = 0;
+        foreach (var coll in _collectives) sends += coll.Sends;
+        _kernel.EnsureCapacity((int)Math.Min(Kernel.MaxIndex, _kernel.TaskCount + sends), (int)Math.Min(Kernel.MaxIndex, _kernel.TransferCount + sends));
         _process.Seal(_kernel, _collectives, pending);
     }
 
