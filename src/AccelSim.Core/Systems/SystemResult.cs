@@ -68,6 +68,10 @@ public sealed record CollectiveResult(
     public long DurationPs => EndPs - StartPs;
 }
 
+/// <summary>One flow of a collective's send: the links of its route, its bytes, when its bytes began to move
+/// (after the route's latency) and when the last arrived (ps).</summary>
+public sealed record FlowRecord(IReadOnlyList<int> Links, long Bytes, long StartPs, long EndPs);
+
 /// <summary>What a <see cref="SystemSimulator"/> run measured. Deterministic: the same program, system,
 /// devices and schedule give the same result.</summary>
 /// <param name="Name">The program's name.</param>
@@ -90,6 +94,9 @@ public sealed record SystemResult(
     IReadOnlyList<LinkResult> Links,
     IReadOnlyList<CollectiveResult> Collectives)
 {
+    /// <summary>Every flow the network carried, in the order the sends were issued.</summary>
+    public IReadOnlyList<FlowRecord> Flows { get; init; } = [];
+
     public double MakespanS => Time.Ps.ToSeconds(MakespanPs);
 
     /// <summary>FLOPs of every simulated rank's compute (mirrored ranks are not counted).</summary>

@@ -260,10 +260,16 @@ public sealed class SystemSimulator
         var net = _fabric.Network;
         var names = LinkNames(_fabric);
         var spans = new List<(long, long)>?[net.LinkCount];
+        var flows = new List<FlowRecord>();
+        var routeLinks = new Dictionary<int, int[]>();
         for (var k = 0; k < transfers; k++)
         {
-            if (trPath[k] >= 0 || trEnd[k] <= trStart[k]) continue;
-            foreach (var l in net.RouteLinks(~trPath[k])) (spans[l] ??= []).Add((trStart[k], trEnd[k]));
+            if (trPath[k] >= 0) continue;
+            var route = ~trPath[k];
+            if (!routeLinks.TryGetValue(route, out var linksOf)) routeLinks[route] = linksOf = net.RouteLinks(route).ToArray();
+            flows.Add(new FlowRecord(linksOf, trBytes[k], trStart[k], trEnd[k]));
+            if (trEnd[k] <= trStart[k]) continue;
+            foreach (var l in linksOf) (spans[l] ??= []).Add((trStart[k], trEnd[k]));
         }
         var links = new LinkResult[net.LinkCount];
         var seconds = Time.Ps.ToSeconds(makespan);
@@ -275,7 +281,10 @@ public sealed class SystemSimulator
                 seconds > 0 ? bytes / (bw * seconds) : 0, net.LinkEnergy_pJ(l) * 1e-12);
         }
         var systemName = _fabric is SystemFabric sf ? sf.Spec.Name : _fabric.GetType().Name;
-        return new SystemResult(_program.Name, systemName, _fabric.Ranks, _schedule, makespan, _kernel.EventCount, ranks, links, collectives);
+        return new SystemResult(_program.Name, systemName, _fabric.Ranks, _schedule, makespan, _kernel.EventCount, ranks, links, collectives)
+        {
+            Flows = flows,
+        };
     }
 
     private RankResult CollectRank(RankState r, long makespan, Dictionary<string, int> keyIndex, long[] trStart, long[] trEnd)
