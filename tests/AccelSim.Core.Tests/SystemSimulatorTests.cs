@@ -224,6 +224,10 @@ public class SystemSimulatorTests
             "names rank 7");
         Refused(new SystemProgram("p", [Rank(0, RankSegment.Collective("x", "k", new CommCall(CollectiveKind.AllReduce, 1, [1])))]),
             "not in its group");
+        Refused(new SystemProgram("p", [
+            Rank(0, RankSegment.Collective("x", "k", new CommCall(CollectiveKind.AllToAll, 1, [0, 1], CollectiveAlgorithm.Tree))),
+            Rank(1, RankSegment.Collective("x", "k", new CommCall(CollectiveKind.AllToAll, 1, [0, 1], CollectiveAlgorithm.Tree)))]),
+            "Tree does not implement AllToAll over 2 ranks");
         var other = call with { Group = [0, 1] };
         Refused(new SystemProgram("p", [
             Rank(0, RankSegment.Collective("a", "A", call), RankSegment.Collective("b", "B", other, [0])),

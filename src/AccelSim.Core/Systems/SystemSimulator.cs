@@ -528,6 +528,8 @@ public sealed class SystemSimulator
                 {
                     if (call.Bytes < 0) throw new ArgumentException($"{where}: collective '{key}' has negative bytes", nameof(program));
                     if (call.Group.Count == 0) throw new ArgumentException($"{where}: collective '{key}' has an empty group", nameof(program));
+                    if (!Collective.Supports(call.Kind, call.Algorithm, call.Group.Count))
+                        throw new ArgumentException($"{where}: collective '{key}': {call.Algorithm} does not implement {call.Kind} over {call.Group.Count} ranks", nameof(program));
                     var seen = new HashSet<int>();
                     foreach (var g in call.Group)
                     {
