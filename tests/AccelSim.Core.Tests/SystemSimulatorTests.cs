@@ -246,6 +246,32 @@ public class SystemSimulatorTests
     }
 
     [Fact]
+    public void Links_of_a_system_are_named_by_node_device_and_nic()
+    {
+        var link = new LinkSpec(100e9, 1, 1e-6, 10);
+        var spec = new SystemSpec("two-nodes", new NodeSpec("fake", 2, IntraNodeFabricKind.NVSwitch, link, false),
+            new NicSpec(2, new LinkSpec(25e9, 1, 2e-6, 20), RailOptimized: true), new ScaleOutSpec(4, 2, 1, new LinkSpec(50e9, 1, 1e-6, 20)), 2);
+        var g = Graph("g", 1_000);
+        var send = CommCall.Send(0, 2, 1 << 20);
+        var local = CommCall.Send(0, 1, 1 << 10);
+        var program = new SystemProgram("p", [
+            Rank(0, RankSegment.Run("g", g), RankSegment.Collective("out", "x", send, [0]), RankSegment.Collective("near", "y", local, [0])),
+            Rank(1, RankSegment.Collective("near", "y", local)),
+            Rank(2, RankSegment.Collective("in", "x", send), RankSegment.Run("g", g, [0]))]);
+        var device = Device();
+        var r = SystemSimulator.Run(program, SystemFabric.Build(spec), _ => device, new SequentialSchedule());
+        var used = r.Links.Where(l => l.Bytes > 0).ToDictionary(l => l.Name, l => l.Bytes);
+        Assert.Equal(1 << 20, used["node0.nic0.up"]);
+        Assert.Equal(1 << 20, used["node1.nic0.down"]);
+        Assert.Equal(1 << 10, used["node0.dev0.up"]);
+        Assert.Equal(1 << 10, used["node0.dev1.down"]);
+        Assert.Equal(4, used.Count);
+        // Energy per byte from the spec's link: 20 pJ on each NIC port, 10 pJ on each NVSwitch link.
+        Assert.Equal((2.0 * 20 * (1 << 20) + 2.0 * 10 * (1 << 10)) * 1e-12, r.LinkEnergyJ, 15);
+        Assert.All(SystemSimulator.LinkNames(SystemFabric.Build(spec)), n => Assert.False(string.IsNullOrEmpty(n)));
+    }
+
+    [Fact]
     public void Runs_are_deterministic()
     {
         SystemResult Once() => Run(Overlapped(123_457), 2);
