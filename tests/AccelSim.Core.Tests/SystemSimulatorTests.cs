@@ -285,37 +285,56 @@ public class SystemSimulatorTests
     }
 
     /// <summary>Random two-to-four-rank programs: computes of random sizes with sends around a ring and an
-    /// all-reduce over everyone, on links of a bandwidth and then a faster one.</summary>
+    /// all-reduce over everyone.</summary>
+    private static Arbitrary<(int Ranks, int[] Flops, int[] Sizes, CollectiveAlgorithm Algorithm)> Programs() =>
+        (from ranks in Gen.Choose(2, 4)
+         from flops in Gen.ArrayOf(Gen.Choose(1, 5_000_000), 3 * 4)
+         from sizes in Gen.ArrayOf(Gen.Choose(0, 1 << 22), 2)
+         from algorithm in Gen.Elements(CollectiveAlgorithm.Ring, CollectiveAlgorithm.Direct, CollectiveAlgorithm.Tree, CollectiveAlgorithm.Default)
+         select (ranks, flops, sizes, algorithm)).ToArbitrary();
+
+    private static SystemProgram Random((int Ranks, int[] Flops, int[] Sizes, CollectiveAlgorithm Algorithm) c)
+    {
+        var (n, flops, sizes, algorithm) = c;
+        var all = Enumerable.Range(0, n).ToArray();
+        var ar = new CommCall(CollectiveKind.AllReduce, sizes[1], all, algorithm);
+        return new SystemProgram("random", [.. all.Select(r =>
+        {
+            var next = (r + 1) % n;
+            var prev = (r + n - 1) % n;
+            return Rank(r,
+                RankSegment.Run("a", Graph($"a{r}", flops[r])),
+                RankSegment.Collective("send", $"s{r}", CommCall.Send(r, next, sizes[0]), [0]),
+                RankSegment.Collective("recv", $"s{prev}", CommCall.Send(prev, r, sizes[0]), [0]),
+                RankSegment.Run("b", Graph($"b{r}", flops[4 + r]), [2]),
+                RankSegment.Collective("ar", "ar", ar, [1, 3]),
+                RankSegment.Run("c", Graph($"c{r}", flops[8 + r]), [4]));
+        })]);
+    }
+
     [Property(MaxTest = 40)]
     public Property More_link_bandwidth_is_never_slower() =>
-        Prop.ForAll(
-            (from ranks in Gen.Choose(2, 4)
-             from flops in Gen.ArrayOf(Gen.Choose(1, 5_000_000), 3 * 4)
-             from sizes in Gen.ArrayOf(Gen.Choose(0, 1 << 22), 2)
-             from algorithm in Gen.Elements(CollectiveAlgorithm.Ring, CollectiveAlgorithm.Direct, CollectiveAlgorithm.Tree, CollectiveAlgorithm.Default)
-             select (ranks, flops, sizes, algorithm)).ToArbitrary(),
-            DagGen.Factor.ToArbitrary(),
-            (c, k) =>
-            {
-                var (n, flops, sizes, algorithm) = c;
-                var all = Enumerable.Range(0, n).ToArray();
-                var ar = new CommCall(CollectiveKind.AllReduce, sizes[1], all, algorithm);
-                var program = new SystemProgram("random", [.. all.Select(r =>
-                {
-                    var next = (r + 1) % n;
-                    var prev = (r + n - 1) % n;
-                    return Rank(r,
-                        RankSegment.Run("a", Graph($"a{r}", flops[r])),
-                        RankSegment.Collective("send", $"s{r}", CommCall.Send(r, next, sizes[0]), [0]),
-                        RankSegment.Collective("recv", $"s{prev}", CommCall.Send(prev, r, sizes[0]), [0]),
-                        RankSegment.Run("b", Graph($"b{r}", flops[4 + r]), [2]),
-                        RankSegment.Collective("ar", "ar", ar, [1, 3]),
-                        RankSegment.Run("c", Graph($"c{r}", flops[8 + r]), [4]));
-                })]);
-                var slow = Run(program, n, Bw);
-                var fast = Run(program, n, Bw * k);
-                return (fast.MakespanPs <= slow.MakespanPs).Label($"{n} ranks, x{k}: {fast.MakespanPs} ps > {slow.MakespanPs} ps");
-            });
+        Prop.ForAll(Programs(), DagGen.Factor.ToArbitrary(), (c, k) =>
+        {
+            var slow = Run(Random(c), c.Ranks, Bw);
+            var fast = Run(Random(c), c.Ranks, Bw * k);
+            return (fast.MakespanPs <= slow.MakespanPs).Label($"{c.Ranks} ranks, x{k}: {fast.MakespanPs} ps > {slow.MakespanPs} ps");
+        });
+
+    [Property(MaxTest = 40)]
+    public Property Accounting_stays_within_its_bounds() =>
+        Prop.ForAll(Programs(), c =>
+        {
+            var r = Run(Random(c), c.Ranks);
+            var ranks = r.Ranks.All(x => x.HiddenCommPs >= 0 && x.HiddenCommPs <= x.CommPs && x.CommPs <= r.MakespanPs
+                && x.ComputeBusyPs <= r.MakespanPs && x.Metrics.ComputeUtilisation is >= 0 and <= 1
+                && x.Segments.All(s => s.ReadyPs <= s.StartPs && s.StartPs <= s.EndPs && s.EndPs <= r.MakespanPs));
+            var links = r.Links.All(l => l.Utilisation is >= 0 and <= 1 + 1e-9 && l.BusyPs <= r.MakespanPs);
+            var collectives = r.Collectives.All(x => x.StartPs >= 0 && x.EndPs >= x.StartPs);
+            var flops = r.Flops == c.Flops.Take(c.Ranks).Sum(f => (long)f) + c.Flops.Skip(4).Take(c.Ranks).Sum(f => (long)f)
+                + c.Flops.Skip(8).Take(c.Ranks).Sum(f => (long)f);
+            return ranks.Label("ranks").And(links.Label("links")).And(collectives.Label("collectives")).And(flops.Label("flops"));
+        });
 }
 
 public class SystemSimulatorAllocationTests
