@@ -337,11 +337,11 @@ public class SystemSimulatorTests
         });
 }
 
-public class SystemSimulatorAllocationTests
+public class SystemSimulatorAllocationTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     /// <summary>Four ranks, each running the synthetic program of <see cref="AllocationTests"/> in
     /// <paramref name="microbatches"/> segments, each handed on to the next rank by a send.</summary>
-    private static SystemSimulator Pipeline(int tasks, int microbatches)
+    internal static SystemSimulator Pipeline(int tasks, int microbatches)
     {
         var (program, device) = AllocationTests.Synthetic(tasks, 8);
         var ranks = new List<RankProgram>();
@@ -369,11 +369,14 @@ public class SystemSimulatorAllocationTests
     public void Run_allocates_nearly_nothing_per_event()
     {
         Pipeline(500, 4).Run();
+        var watch = System.Diagnostics.Stopwatch.StartNew();
         var sim = Pipeline(2_000, 20);
+        var built = watch.Elapsed;
         var before = GC.GetAllocatedBytesForCurrentThread();
         sim.Kernel.Run();
         var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         var events = sim.Kernel.EventCount;
+        output.WriteLine($"{sim.Kernel.TaskCount} tasks, {events} events: built in {built.TotalMilliseconds:F0} ms, ran in {(watch.Elapsed - built).TotalMilliseconds:F0} ms, {allocated} B allocated");
         Assert.True(events > 4 * 20 * 2_000 * 3, $"only {events} events");
         var perEvent = allocated / (double)events;
         Assert.True(perEvent < 1.0, $"the run allocated {allocated} B for {events} events ({perEvent:F3} B/event)");
