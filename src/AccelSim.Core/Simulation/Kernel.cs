@@ -289,6 +289,20 @@ public sealed class Kernel
         return id;
     }
 
+    /// <summary>Grows storage, before the run, to hold <paramref name="tasks"/> tasks and
+    /// <paramref name="transfers"/> transfers in all, so that work a process adds while the kernel runs
+    /// (a collective's sends) does not grow it then.</summary>
+    public void EnsureCapacity(int tasks, int transfers)
+    {
+        if (_running || _ran) throw new InvalidOperationException("storage is sized before the run");
+        if (tasks > _tasks.Length)
+        {
+            Array.Resize(ref _tasks, Math.Min(tasks, MaxIndex));
+            Array.Resize(ref _times, _tasks.Length);
+        }
+        if (transfers > _transfers.Length) Array.Resize(ref _transfers, Math.Min(transfers, MaxIndex));
+    }
+
     /// <summary>Adds to the newest task a transfer of <paramref name="bytes"/> on device channel
     /// <paramref name="channel"/>, at most <paramref name="cap_Bps"/> on its own. Returns its index.</summary>
     public int AddTransfer(int task, int channel, long bytes, double cap_Bps)

@@ -1,0 +1,797 @@
+using System.Runtime.CompilerServices;
+using AccelSim.Core.Devices;
+using AccelSim.Core.Graph;
+using AccelSim.Core.Metrics;
+using AccelSim.Core.Network;
+using AccelSim.Core.Network.Collectives;
+using AccelSim.Core.Simulation;
+
+namespace AccelSim.Core.Systems;
+
+/// <summary>Runs a <see cref="SystemProgram"/> on a system in one <see cref="Kernel"/>: every simulated rank's
+/// device (its engines, channels and tiers, named <c>r{rank}.{name}</c> in one combined topology) and the
+/// fabric's network.
+///
+/// <para>Compute. Each distinct (device, graph) pair is mapped once by the caller's schedule; every compute
+/// segment instance is lowered like <see cref="Simulator"/> lowers a program: one task per scheduled task,
+/// its transfers on the rank's channels, its activations as buffers of the rank's tiers. The resident
+/// tensors of a graph (weights, caches, inputs) are reserved once per rank and graph, however many
+/// segments run it; <see cref="RankProgram.Memory"/> is reserved on the rank's main memory tier.</para>
+///
+/// <para>Dependencies. A segment with predecessors starts with a zero-time join task that waits for them;
+/// every segment ends with one that waits for its last tasks, so a segment's dependencies cost edges in
+/// proportion to its tasks plus its predecessors, never their product.</para>
+///
+/// <para>Communication. Each collective key is one deferred <see cref="Collective"/> over its call's group,
+/// started when every simulated member is ready; members that are not simulated are mirrors (see
+/// <see cref="SystemProgram"/>): ready with the others, their flows sent. Each member's segment ends when
+/// the collective does.</para>
+///
+/// <para>The program is validated before anything is built (<see cref="Validate"/>).</para></summary>
+public sealed class SystemSimulator
+{
+    private readonly SystemProgram _program;
+    private readonly ICommFabric _fabric;
+    private readonly Kernel _kernel;
+    private readonly SystemProcess _process;
+    private readonly RankState[] _ranks;
+    private readonly Collective[] _collectives;
+    private readonly string[] _keys;
+    private readonly IReadOnlyList<int>[] _groups;
+    private readonly string _schedule;
+    private bool _ran;
+
+    /// <param name="program">What every rank runs.</param>
+    /// <param name="fabric">The system's ranks, network and routes (a <see cref="SystemFabric"/> or any fabric).</param>
+    /// <param name="deviceOf">The device model of each simulated global rank (ranks may be of different families).</param>
+    /// <param name="map">The schedule: maps a graph onto a device (<c>(d, g) =&gt; new SequentialSchedule().Map(g, d)</c>).
+    /// Called once per distinct (device, graph) pair, compared by reference.</param>
+    /// <param name="options">How collectives are lowered (defaults when null).</param>
+    public SystemSimulator(SystemProgram program, ICommFabric fabric, Func<int, IDeviceModel> deviceOf,
+        Func<IDeviceModel, WorkloadGraph, SimProgram> map, CollectiveOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(program);
+        ArgumentNullException.ThrowIfNull(fabric);
+        ArgumentNullException.ThrowIfNull(deviceOf);
+        ArgumentNullException.ThrowIfNull(map);
+        var calls = Validate(program, fabric);
+        _program = program;
+        _fabric = fabric;
+
+        // Devices and the combined topology.
+        var n = program.Ranks.Count;
+        _ranks = new RankState[n];
+        var engines = new List<EngineSpec>();
+        var channels = new List<ChannelSpec>();
+        var tiers = new List<TierSpec>();
+        for (var i = 0; i < n; i++)
+        {
+            var rank = program.Ranks[i].Rank;
+            var device = deviceOf(rank) ?? throw new ArgumentException($"no device model for rank {rank}", nameof(deviceOf));
+            var topo = device.Topology;
+            var prefix = $"r{rank}.";
+            _ranks[i] = new RankState(program.Ranks[i], device, engines.Count, channels.Count, tiers.Count);
+            foreach (var e in topo.Engines) engines.Add(e with { Name = prefix + e.Name });
+            foreach (var c in topo.Channels) channels.Add(c with { Name = prefix + c.Name, Tier = c.Tier is null ? null : prefix + c.Tier });
+            foreach (var t in topo.Tiers) tiers.Add(t with { Name = prefix + t.Name });
+        }
+        var topology = new DeviceTopology(engines, channels, tiers);
+
+        // Map each distinct (device, graph) once.
+        var lowered = new Dictionary<(IDeviceModel, WorkloadGraph), Lowered>(PairComparer.Instance);
+        var expected = 0;
+        foreach (var r in _ranks)
+        {
+            foreach (var s in r.Program.Segments)
+            {
+                if (s.Compute is not { } g) { expected += 2; continue; }
+                if (!lowered.TryGetValue((r.Device, g), out var low))
+                {
+                    var sim = map(r.Device, g) ?? throw new InvalidOperationException($"the schedule mapped no program for graph '{g.Info.Name}' on {r.Device.Name}");
+                    if (!ReferenceEquals(sim.Graph, g)) throw new InvalidOperationException($"the schedule mapped graph '{g.Info.Name}' into a program of another graph");
+                    lowered[(r.Device, g)] = low = new Lowered(sim, r.Device);
+                }
+                expected += low.Program.Tasks.Count + 2;
+            }
+        }
+        _schedule = lowered.Count == 0 ? "none" : lowered.Values.First().Program.Schedule;
+
+        _kernel = new Kernel(topology, fabric.Network, bus: null, expectedTasks: Math.Max(64, expected));
+        _process = new SystemProcess(expected);
+        _kernel.Attach(_process);
+
+        // Collectives, in order of first appearance.
+        var keyIndex = new Dictionary<string, int>(StringComparer.Ordinal);
+        var keyList = new List<string>();
+        foreach (var r in _ranks)
+            foreach (var s in r.Program.Segments)
+                if (s.Key is { } key && keyIndex.TryAdd(key, keyList.Count)) keyList.Add(key);
+        _keys = [.. keyList];
+        var pending = new int[_keys.Length];
+        var endJoins = new List<int>[_keys.Length];
+        for (var c = 0; c < _keys.Length; c++) endJoins[c] = [];
+
+        // Tasks, rank by rank, segment by segment.
+        foreach (var r in _ranks)
+        {
+            var segs = r.Program.Segments;
+            var device = r.Device;
+            var mainTier = device.Topology.TierIndex(device.MainMemoryTier());
+            foreach (var held in r.Program.Memory)
+            {
+                if (held.Bytes < 0) throw new ArgumentException($"rank {r.Program.Rank} holds a negative amount of '{held.What}'", nameof(program));
+                _kernel.Reserve(r.TierOffset + mainTier, held.Bytes);
+                r.HeldBytes = checked(r.HeldBytes + held.Bytes);
+            }
+            r.Entry = new int[segs.Count];
+            r.Exit = new int[segs.Count];
+            r.FirstTask = new int[segs.Count];
+            r.FirstTransfer = new int[segs.Count];
+            r.Instance = new Lowered?[segs.Count];
+            var reserved = new HashSet<WorkloadGraph>(ReferenceEqualityComparer.Instance);
+            for (var si = 0; si < segs.Count; si++)
+            {
+                var s = segs[si];
+                var entry = -1;
+                if (s.After.Count > 0 || s.IsComm)
+                {
+                    entry = _process.Add(_kernel, Kernel.NoEngine, 0, 0, s.After.Count);
+                    foreach (var a in s.After) _process.Edge(r.Exit[a], entry);
+                }
+                r.Entry[si] = entry;
+                if (s.IsComm)
+                {
+                    var c = keyIndex[s.Key!];
+                    _process.CommOf(entry, c);
+                    pending[c]++;
+                    r.FirstTask[si] = -1;
+                    r.FirstTransfer[si] = _kernel.TransferCount;
+                    var exit = _process.Add(_kernel, Kernel.NoEngine, 0, 0, 1, external: true);
+                    endJoins[c].Add(exit);
+                    r.Exit[si] = exit;
+                    continue;
+                }
+                var low = lowered[(device, s.Compute!)];
+                r.Instance[si] = low;
+                if (reserved.Add(s.Compute!))
+                    for (var id = 0; id < low.Resident.Length; id++)
+                        if (low.Resident[id] && low.TensorBytes[id] > 0) _kernel.Reserve(r.TierOffset + low.TensorTier[id], low.TensorBytes[id]);
+                r.FirstTask[si] = _process.Count;
+                r.FirstTransfer[si] = _kernel.TransferCount;
+                var first = _process.Count;
+                var buffer = new int[low.TensorBytes.Length];
+                Array.Fill(buffer, -1);
+                var tasks = low.Program.Tasks;
+                var sinks = 0;
+                for (var i = 0; i < tasks.Count; i++)
+                {
+                    var cost = tasks[i].Cost;
+                    var preds = low.Preds[i];
+                    var root = preds.Length == 0;
+                    var k = _process.Add(_kernel, r.EngineOffset + cost.Engine, cost.LatencyPs, cost.ComputePs, preds.Length + (root && entry >= 0 ? 1 : 0));
+                    if (root && entry >= 0) _process.Edge(entry, k);
+                    foreach (var p in preds) _process.Edge(first + p, k);
+                    var kt = _process.KernelTask(k);
+                    foreach (var t in cost.Transfers) _kernel.AddTransfer(kt, r.ChannelOffset + t.Channel, t.Bytes, t.RateCap_Bps);
+                    foreach (var id in low.Outs[i])
+                        if (!low.Resident[id]) _kernel.AllocateOnStart(kt, Buffer(buffer, low, r, id));
+                    foreach (var id in low.Ins[i])
+                        if (!low.Resident[id]) _kernel.ReleaseOnEnd(kt, Buffer(buffer, low, r, id));
+                    foreach (var id in low.Locals[i]) _kernel.ReleaseOnEnd(kt, Buffer(buffer, low, r, id));
+                    if (low.IsSink[i]) sinks++;
+                }
+                var end = _process.Add(_kernel, Kernel.NoEngine, 0, 0, tasks.Count > 0 ? sinks : entry >= 0 ? 1 : 0);
+                if (tasks.Count == 0 && entry >= 0) _process.Edge(entry, end);
+                for (var i = 0; i < tasks.Count; i++)
+                    if (low.IsSink[i]) _process.Edge(first + i, end);
+                r.Exit[si] = end;
+            }
+        }
+
+        // One deferred collective per key; each member's segment end waits for it.
+        _collectives = new Collective[_keys.Length];
+        _groups = new IReadOnlyList<int>[_keys.Length];
+        for (var c = 0; c < _keys.Length; c++)
+        {
+            var call = calls[_keys[c]];
+            _groups[c] = call.Group.ToArray();
+            var coll = Collective.Issue(_kernel, fabric, call.Kind, call.Algorithm, call.Bytes, _groups[c], deferred: true, options: options);
+            foreach (var exit in endJoins[c]) coll.SignalWhenDone(_process.KernelTask(exit));
+            _collectives[c] = coll;
+        }
+        long sends = 0;
+        foreach (var coll in _collectives) sends += coll.Sends;
+        _kernel.EnsureCapacity((int)Math.Min(Kernel.MaxIndex, _kernel.TaskCount + sends), (int)Math.Min(Kernel.MaxIndex, _kernel.TransferCount + sends));
+        _process.Seal(_kernel, _collectives, pending);
+    }
+
+    private int Buffer(int[] buffer, Lowered low, RankState r, int id) =>
+        buffer[id] >= 0 ? buffer[id] : buffer[id] = _kernel.NewBuffer(r.TierOffset + low.TensorTier[id], low.TensorBytes[id], low.Refs[id] == 0 ? 1 : low.Refs[id]);
+
+    /// <summary>The kernel the program runs on (its topology names each rank's resources <c>r{rank}.{name}</c>).</summary>
+    public Kernel Kernel => _kernel;
+
+    /// <summary>Runs <paramref name="program"/> on <paramref name="fabric"/>, each compute graph mapped by
+    /// <paramref name="schedule"/>: the one call from a program, a system, its devices and a schedule to a result.</summary>
+    public static SystemResult Run(SystemProgram program, ICommFabric fabric, Func<int, IDeviceModel> deviceOf, ISchedule schedule,
+        CollectiveOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(schedule);
+        return new SystemSimulator(program, fabric, deviceOf, (d, g) => schedule.Map(g, d), options).Run();
+    }
+
+    /// <summary>Runs the program to completion. A simulator runs once.</summary>
+    public SystemResult Run()
+    {
+        if (_ran) throw new InvalidOperationException("a system simulator runs once; create another for another run");
+        _ran = true;
+        _kernel.Run();
+        var stuck = _process.FirstUnfinished(_kernel);
+        if (stuck >= 0) throw new InvalidOperationException($"task {stuck} never finished: the program has a dependency it cannot satisfy");
+        return Collect();
+    }
+
+    // Results.
+
+    private SystemResult Collect()
+    {
+        var makespan = _kernel.Now;
+        var transfers = _kernel.TransferCount;
+        var trTask = new int[transfers];
+        var trPath = new int[transfers];
+        var trBytes = new long[transfers];
+        var trStart = new long[transfers];
+        var trEnd = new long[transfers];
+        _kernel.ExportTransfers(trTask, trPath, trBytes, trStart, trEnd);
+
+        var collectives = new CollectiveResult[_collectives.Length];
+        for (var c = 0; c < collectives.Length; c++)
+        {
+            var x = _collectives[c];
+            collectives[c] = new CollectiveResult(_keys[c], x.Kind, x.Algorithm, x.Bytes, _groups[c], x.BytesOnWire, x.StartPs, x.EndPs,
+                x.AlgorithmBandwidth_Bps, x.BusBandwidth_Bps);
+        }
+        var keyIndex = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var c = 0; c < _keys.Length; c++) keyIndex[_keys[c]] = c;
+
+        var ranks = new RankResult[_ranks.Length];
+        for (var i = 0; i < _ranks.Length; i++) ranks[i] = CollectRank(_ranks[i], makespan, keyIndex, trStart, trEnd);
+
+        var net = _fabric.Network;
+        var names = LinkNames(_fabric);
+        var spans = new List<(long, long)>?[net.LinkCount];
+        var flows = new List<FlowRecord>();
+        var routeLinks = new Dictionary<int, int[]>();
+        for (var k = 0; k < transfers; k++)
+        {
+            if (trPath[k] >= 0) continue;
+            var route = ~trPath[k];
+            if (!routeLinks.TryGetValue(route, out var linksOf)) routeLinks[route] = linksOf = net.RouteLinks(route).ToArray();
+            flows.Add(new FlowRecord(linksOf, trBytes[k], trStart[k], trEnd[k]));
+            if (trEnd[k] <= trStart[k]) continue;
+            foreach (var l in linksOf) (spans[l] ??= []).Add((trStart[k], trEnd[k]));
+        }
+        var links = new LinkResult[net.LinkCount];
+        var seconds = Time.Ps.ToSeconds(makespan);
+        for (var l = 0; l < links.Length; l++)
+        {
+            var bytes = net.LinkBytes(l);
+            var bw = net.Bandwidth(l);
+            links[l] = new LinkResult(l, names[l], bw, bytes, spans[l] is { } s ? Union(s) : 0,
+                seconds > 0 ? bytes / (bw * seconds) : 0, net.LinkEnergy_pJ(l) * 1e-12);
+        }
+        var systemName = _fabric is SystemFabric sf ? sf.Spec.Name : _fabric.GetType().Name;
+        return new SystemResult(_program.Name, systemName, _fabric.Ranks, _schedule, makespan, _kernel.EventCount, ranks, links, collectives)
+        {
+            Flows = flows,
+        };
+    }
+
+    private RankResult CollectRank(RankState r, long makespan, Dictionary<string, int> keyIndex, long[] trStart, long[] trEnd)
+    {
+        var segs = r.Program.Segments;
+        var device = r.Device;
+        var topo = device.Topology;
+
+        // The rank's compute, flattened: every compute segment instance's tasks, renumbered.
+        var tasks = new List<SimTask>();
+        var preds = new List<IReadOnlyList<int>>();
+        var kernelTasks = new List<int>();
+        var trTask = new List<int>();
+        var trChannel = new List<int>();
+        var trBytes = new List<long>();
+        var trS = new List<long>();
+        var trE = new List<long>();
+        var segments = new SegmentResult[segs.Count];
+        WorkloadGraph? graph = null;
+        var schedule = _schedule;
+        long commPs = 0;
+        var commSpans = new List<(long, long)>();
+        for (var si = 0; si < segs.Count; si++)
+        {
+            var s = segs[si];
+            var ready = r.Entry[si] >= 0 ? _kernel.Times(_process.KernelTask(r.Entry[si])).EndPs : 0;
+            var end = _kernel.Times(_process.KernelTask(r.Exit[si])).EndPs;
+            if (s.IsComm)
+            {
+                var x = _collectives[keyIndex[s.Key!]];
+                commSpans.Add((x.StartPs, x.EndPs));
+                segments[si] = new SegmentResult(si, s.Label, true, s.Key, ready, x.StartPs, end, tasks.Count, 0);
+                continue;
+            }
+            var low = r.Instance[si]!;
+            graph ??= low.Program.Graph;
+            schedule = low.Program.Schedule;
+            var offset = tasks.Count;
+            var firstK = r.FirstTask[si];
+            var tr = r.FirstTransfer[si];
+            var start = end;
+            for (var i = 0; i < low.Program.Tasks.Count; i++)
+            {
+                var t = low.Program.Tasks[i];
+                var p = low.Preds[i];
+                var shifted = new int[p.Length];
+                for (var j = 0; j < p.Length; j++) shifted[j] = p[j] + offset;
+                tasks.Add(t with { Id = offset + i });
+                preds.Add(shifted);
+                var kt = _process.KernelTask(firstK + i);
+                kernelTasks.Add(kt);
+                start = Math.Min(start, _kernel.Times(kt).StartPs);
+                foreach (var d in t.Cost.Transfers)
+                {
+                    trTask.Add(offset + i);
+                    trChannel.Add(d.Channel);
+                    trBytes.Add(d.Bytes);
+                    trS.Add(trStart[tr]);
+                    trE.Add(trEnd[tr]);
+                    tr++;
+                }
+            }
+            segments[si] = new SegmentResult(si, s.Label, false, null, ready, start, end, offset, low.Program.Tasks.Count);
+        }
+        graph ??= new WorkloadGraph(new WorkloadInfo(_program.Name, "system", 0, 0, 0, 0), []);
+        var flat = new SimProgram(schedule, graph, tasks, preds);
+        var n = tasks.Count;
+        long[] ready_ = new long[n], start_ = new long[n], launch_ = new long[n], computeEnd_ = new long[n], end_ = new long[n];
+        var computeSpans = new List<(long, long)>(n);
+        for (var i = 0; i < n; i++)
+        {
+            var t = _kernel.Times(kernelTasks[i]);
+            ready_[i] = t.ReadyPs;
+            start_[i] = t.StartPs;
+            launch_[i] = t.LaunchPs;
+            computeEnd_[i] = t.ComputeEndPs;
+            end_[i] = t.EndPs;
+            if (!tasks[i].HostOnly && t.EndPs > t.StartPs) computeSpans.Add((t.StartPs, t.EndPs));
+        }
+        var channels = topo.Channels.Count;
+        long[] chBytes = new long[channels], chBusy = new long[channels];
+        for (var c = 0; c < channels; c++)
+        {
+            chBytes[c] = _kernel.ChannelBytes(r.ChannelOffset + c);
+            chBusy[c] = _kernel.ChannelBusyPs(r.ChannelOffset + c);
+        }
+        var engineBusy = new long[topo.Engines.Count];
+        for (var e = 0; e < engineBusy.Length; e++) engineBusy[e] = _kernel.EngineBusyPs(r.EngineOffset + e);
+        long[] peak = new long[topo.Tiers.Count], resident = new long[topo.Tiers.Count];
+        var memory = new TierUse[topo.Tiers.Count];
+        for (var t = 0; t < peak.Length; t++)
+        {
+            peak[t] = _kernel.TierPeakBytes(r.TierOffset + t);
+            resident[t] = _kernel.TierResidentBytes(r.TierOffset + t);
+            memory[t] = new TierUse(topo.Tiers[t].Name, topo.Tiers[t].CapacityBytes, peak[t]);
+        }
+        var result = new SimulationResult(flat, makespan, _kernel.EventCount, ready_, start_, launch_, computeEnd_, end_,
+            [.. trTask], [.. trChannel], [.. trBytes], [.. trS], [.. trE], chBytes, chBusy, engineBusy, peak, resident);
+        var metrics = MetricsCalculator.Compute(result, device);
+        var computeBusy = Union(computeSpans);
+        commPs = Union(commSpans);
+        var hidden = Overlap(commSpans, computeSpans);
+        return new RankResult(r.Program.Rank, device, metrics, result, segments, memory, r.HeldBytes, computeBusy,
+            chBusy[device.MainMemoryChannel], commPs, hidden);
+    }
+
+    /// <summary>Length of the union of spans (sorts the list).</summary>
+    private static long Union(List<(long Start, long End)> spans)
+    {
+        spans.Sort();
+        long total = 0, curS = 0, curE = -1;
+        foreach (var (s, e) in spans)
+        {
+            if (e <= s) continue;
+            if (curE < s)
+            {
+                if (curE > curS) total += curE - curS;
+                curS = s;
+                curE = e;
+            }
+            else if (e > curE) curE = e;
+        }
+        if (curE > curS) total += curE - curS;
+        return total;
+    }
+
+    private static List<(long Start, long End)> Merged(List<(long Start, long End)> spans)
+    {
+        spans.Sort();
+        var merged = new List<(long Start, long End)>();
+        foreach (var (s, e) in spans)
+        {
+            if (e <= s) continue;
+            if (merged.Count > 0 && merged[^1].End >= s)
+            {
+                if (e > merged[^1].End) merged[^1] = (merged[^1].Start, e);
+            }
+            else merged.Add((s, e));
+        }
+        return merged;
+    }
+
+    /// <summary>Length of the intersection of the unions of two span lists.</summary>
+    private static long Overlap(List<(long Start, long End)> a, List<(long Start, long End)> b)
+    {
+        var x = Merged(a);
+        var y = Merged(b);
+        long total = 0;
+        int i = 0, j = 0;
+        while (i < x.Count && j < y.Count)
+        {
+            var s = Math.Max(x[i].Start, y[j].Start);
+            var e = Math.Min(x[i].End, y[j].End);
+            if (e > s) total += e - s;
+            if (x[i].End < y[j].End) i++;
+            else j++;
+        }
+        return total;
+    }
+
+    /// <summary>A name for each link of the fabric's network: a <see cref="SystemFabric"/>'s switch links
+    /// <c>node{n}.dev{i}.up|down</c>, mesh links <c>node{n}.dev{i}-dev{j}</c>, NIC ports <c>node{n}.nic{k}.up|down</c>,
+    /// the scale-out fabric's other links <c>fabric.link{l}</c>; any other fabric's links <c>link{l}</c>.</summary>
+    public static string[] LinkNames(ICommFabric fabric)
+    {
+        ArgumentNullException.ThrowIfNull(fabric);
+        var net = fabric.Network;
+        var names = new string?[net.LinkCount];
+        if (fabric is SystemFabric sf)
+        {
+            var d = sf.RanksPerNode;
+            for (var r = 0; r < sf.Ranks; r++)
+            {
+                int node = r / d, local = r % d;
+                if (sf.Spec.Node.Fabric != IntraNodeFabricKind.Direct)
+                {
+                    var (up, down) = sf.SwitchLinks(r);
+                    names[up] = $"node{node}.dev{local}.up";
+                    names[down] = $"node{node}.dev{local}.down";
+                }
+                else
+                {
+                    for (var j = 0; j < d; j++)
+                    {
+                        if (j == local) continue;
+                        var links = net.RouteLinks(sf.Route(r, node * d + j));
+                        if (links.Length == 1) names[links[0]] = $"node{node}.dev{local}-dev{j}";
+                    }
+                }
+                if (sf.ScaleOut is not null)
+                {
+                    var (up, down) = sf.NicLinks(r);
+                    names[up] = $"node{node}.nic{sf.NicOf(r)}.up";
+                    names[down] = $"node{node}.nic{sf.NicOf(r)}.down";
+                }
+            }
+            for (var l = 0; l < names.Length; l++) names[l] ??= $"fabric.link{l}";
+        }
+        for (var l = 0; l < names.Length; l++) names[l] ??= $"link{l}";
+        return names!;
+    }
+
+    // Validation.
+
+    /// <summary>Checks <paramref name="program"/> against <paramref name="fabric"/> and returns each collective
+    /// key's call: every rank is one of the fabric's and appears once; a segment waits only for earlier
+    /// segments of its rank; a key names the same call (kind, bytes, group, algorithm) wherever it appears,
+    /// at most once per rank; a group names each of the fabric's ranks at most once, includes the rank whose
+    /// segment uses it, and every simulated member of a group has a segment with its key; and no wait cycle
+    /// runs across ranks (rank 0 waits in A before B while rank 1 waits in B before A). Throws
+    /// <see cref="ArgumentException"/> naming the rank, segment and key.</summary>
+    public static IReadOnlyDictionary<string, CommCall> Validate(SystemProgram program, ICommFabric fabric)
+    {
+        ArgumentNullException.ThrowIfNull(program);
+        ArgumentNullException.ThrowIfNull(fabric);
+        var simulated = new Dictionary<int, int>();
+        for (var i = 0; i < program.Ranks.Count; i++)
+        {
+            var rp = program.Ranks[i] ?? throw new ArgumentException($"rank program {i} is null", nameof(program));
+            if ((uint)rp.Rank >= (uint)fabric.Ranks) throw new ArgumentException($"rank {rp.Rank} is not one of the system's ranks 0..{fabric.Ranks - 1}", nameof(program));
+            if (!simulated.TryAdd(rp.Rank, i)) throw new ArgumentException($"rank {rp.Rank} has two programs", nameof(program));
+        }
+        var calls = new Dictionary<string, CommCall>(StringComparer.Ordinal);
+        var holders = new Dictionary<string, HashSet<int>>(StringComparer.Ordinal);
+        foreach (var rp in program.Ranks)
+        {
+            for (var si = 0; si < rp.Segments.Count; si++)
+            {
+                var s = rp.Segments[si];
+                var where = $"rank {rp.Rank} segment {si} '{s.Label}'";
+                foreach (var a in s.After)
+                    if (a < 0 || a >= si) throw new ArgumentException($"{where} waits for segment {a}; a segment waits only for earlier segments of its rank", nameof(program));
+                if (s.Key is not { } key) continue;
+                var call = s.Comm!;
+                if (calls.TryGetValue(key, out var known))
+                {
+                    if (!SameCall(known, call))
+                        throw new ArgumentException($"{where}: collective '{key}' is {Describe(call)} here but {Describe(known)} elsewhere", nameof(program));
+                }
+                else
+                {
+                    if (call.Bytes < 0) throw new ArgumentException($"{where}: collective '{key}' has negative bytes", nameof(program));
+                    if (call.Group.Count == 0) throw new ArgumentException($"{where}: collective '{key}' has an empty group", nameof(program));
+                    if (!Collective.Supports(call.Kind, call.Algorithm, call.Group.Count))
+                        throw new ArgumentException($"{where}: collective '{key}': {call.Algorithm} does not implement {call.Kind} over {call.Group.Count} ranks", nameof(program));
+                    var seen = new HashSet<int>();
+                    foreach (var g in call.Group)
+                    {
+                        if ((uint)g >= (uint)fabric.Ranks) throw new ArgumentException($"{where}: collective '{key}' names rank {g}, not one of the system's ranks 0..{fabric.Ranks - 1}", nameof(program));
+                        if (!seen.Add(g)) throw new ArgumentException($"{where}: collective '{key}' names rank {g} twice", nameof(program));
+                    }
+                    calls[key] = call;
+                    holders[key] = [];
+                }
+                if (!call.Group.Contains(rp.Rank)) throw new ArgumentException($"{where}: rank {rp.Rank} takes part in collective '{key}' but is not in its group", nameof(program));
+                if (!holders[key].Add(rp.Rank)) throw new ArgumentException($"{where}: rank {rp.Rank} takes part in collective '{key}' twice", nameof(program));
+            }
+        }
+        foreach (var (key, call) in calls)
+            foreach (var g in call.Group)
+                if (simulated.ContainsKey(g) && !holders[key].Contains(g))
+                    throw new ArgumentException($"collective '{key}': rank {g} is in its group and simulated but has no segment with that key", nameof(program));
+        CheckAcyclic(program, calls);
+        return calls;
+    }
+
+    /// <summary>Kahn's algorithm over segments, a collective's members merged into one node.</summary>
+    private static void CheckAcyclic(SystemProgram program, Dictionary<string, CommCall> calls)
+    {
+        var keyNode = new Dictionary<string, int>(StringComparer.Ordinal);
+        var node = new int[program.Ranks.Count][];
+        var count = 0;
+        foreach (var key in calls.Keys.Order(StringComparer.Ordinal)) keyNode[key] = count++;
+        var labels = new List<string>();
+        foreach (var key in calls.Keys.Order(StringComparer.Ordinal)) labels.Add($"collective '{key}'");
+        for (var i = 0; i < node.Length; i++)
+        {
+            var segs = program.Ranks[i].Segments;
+            node[i] = new int[segs.Count];
+            for (var si = 0; si < segs.Count; si++)
+            {
+                if (segs[si].Key is { } key) node[i][si] = keyNode[key];
+                else
+                {
+                    node[i][si] = count++;
+                    labels.Add($"rank {program.Ranks[i].Rank} segment {si} '{segs[si].Label}'");
+                }
+            }
+        }
+        var succ = new List<int>[count];
+        var indeg = new int[count];
+        for (var v = 0; v < count; v++) succ[v] = [];
+        for (var i = 0; i < node.Length; i++)
+        {
+            var segs = program.Ranks[i].Segments;
+            for (var si = 0; si < segs.Count; si++)
+                foreach (var a in segs[si].After)
+                {
+                    int from = node[i][a], to = node[i][si];
+                    if (from == to) throw new ArgumentException($"{labels[to]} waits for itself", nameof(program));
+                    succ[from].Add(to);
+                    indeg[to]++;
+                }
+        }
+        var queue = new Queue<int>();
+        for (var v = 0; v < count; v++) if (indeg[v] == 0) queue.Enqueue(v);
+        var done = 0;
+        while (queue.Count > 0)
+        {
+            var v = queue.Dequeue();
+            done++;
+            foreach (var w in succ[v]) if (--indeg[w] == 0) queue.Enqueue(w);
+        }
+        if (done == count) return;
+        var stuck = Enumerable.Range(0, count).Where(v => indeg[v] > 0).Take(4).Select(v => labels[v]);
+        throw new ArgumentException($"the program deadlocks: its ranks wait for each other in a cycle ({string.Join(", ", stuck)}, ...)", nameof(program));
+    }
+
+    private static bool SameCall(CommCall a, CommCall b) =>
+        a.Kind == b.Kind && a.Bytes == b.Bytes && a.Algorithm == b.Algorithm && a.Group.SequenceEqual(b.Group);
+
+    private static string Describe(CommCall c) => $"{c.Kind} of {c.Bytes} B over [{string.Join(",", c.Group)}] ({c.Algorithm})";
+
+    // Build-time state.
+
+    private sealed class RankState(RankProgram program, IDeviceModel device, int engineOffset, int channelOffset, int tierOffset)
+    {
+        public RankProgram Program { get; } = program;
+        public IDeviceModel Device { get; } = device;
+        public int EngineOffset { get; } = engineOffset;
+        public int ChannelOffset { get; } = channelOffset;
+        public int TierOffset { get; } = tierOffset;
+        public long HeldBytes;
+        public int[] Entry = [], Exit = [], FirstTask = [], FirstTransfer = [];
+        public Lowered?[] Instance = [];
+    }
+
+    /// <summary>A mapped program and its tensors, lowered once per (device, graph) as <see cref="Simulator"/> does.</summary>
+    private sealed class Lowered
+    {
+        public Lowered(SimProgram program, IDeviceModel device)
+        {
+            Program = program;
+            var topology = device.Topology;
+            var tasks = program.Tasks;
+            var n = tasks.Count;
+            for (var i = 0; i < n; i++)
+            {
+                var c = tasks[i].Cost;
+                if (c.Engine < 0 || c.Engine >= topology.Engines.Count) throw new ArgumentException($"task '{tasks[i].Name}' uses unknown engine {c.Engine} of {device.Name}");
+                foreach (var t in c.Transfers)
+                    if (t.Channel < 0 || t.Channel >= topology.Channels.Count) throw new ArgumentException($"task '{tasks[i].Name}' uses unknown channel {t.Channel} of {device.Name}");
+            }
+            var graph = program.Graph;
+            var max = graph.Tensors.Count == 0 ? -1 : graph.Tensors.Max(t => t.Id);
+            TensorTier = new int[max + 1];
+            TensorBytes = new long[max + 1];
+            Resident = new bool[max + 1];
+            Refs = new int[max + 1];
+            foreach (var t in graph.Tensors)
+            {
+                var tier = graph.TierOf.TryGetValue(t.Id, out var named) ? topology.TierIndex(named) : device.PlaceTensor(t);
+                if (tier < 0 || tier >= topology.Tiers.Count) throw new ArgumentException($"tensor '{t.Name}' placed in unknown tier {tier} of {device.Name}");
+                TensorTier[t.Id] = tier;
+                TensorBytes[t.Id] = t.Bytes;
+                Resident[t.Id] = t.Role != TensorRole.Activation || !graph.Producer.ContainsKey(t.Id);
+            }
+            Ins = new int[n][];
+            Outs = new int[n][];
+            Locals = new int[n][];
+            Preds = new int[n][];
+            IsSink = new bool[n];
+            Array.Fill(IsSink, true);
+            for (var i = 0; i < n; i++)
+            {
+                var produced = new HashSet<int>();
+                foreach (var op in tasks[i].Ops) foreach (var t in op.Outputs) produced.Add(t.Id);
+                var seen = new HashSet<int>();
+                var ins = new List<int>();
+                foreach (var op in tasks[i].Ops)
+                    foreach (var t in op.Inputs)
+                        if (!produced.Contains(t.Id) && seen.Add(t.Id)) ins.Add(t.Id);
+                Ins[i] = [.. ins];
+                Outs[i] = [.. produced.Order()];
+                foreach (var id in Ins[i]) Refs[id]++;
+                Preds[i] = [.. program.Predecessors[i]];
+                foreach (var p in Preds[i]) IsSink[p] = false;
+            }
+            for (var i = 0; i < n; i++)
+            {
+                var consumed = new HashSet<int>();
+                foreach (var op in tasks[i].Ops) foreach (var t in op.Inputs) consumed.Add(t.Id);
+                Locals[i] = [.. Outs[i].Where(id => Refs[id] == 0 && consumed.Contains(id) && !Resident[id])];
+            }
+        }
+
+        public SimProgram Program { get; }
+        public int[] TensorTier { get; }
+        public long[] TensorBytes { get; }
+        public bool[] Resident { get; }
+        public int[] Refs { get; }
+        public int[][] Ins { get; }
+        public int[][] Outs { get; }
+        public int[][] Locals { get; }
+        public int[][] Preds { get; }
+
+        /// <summary>Tasks no other task of the program waits for: the segment's end join waits for them.</summary>
+        public bool[] IsSink { get; }
+    }
+
+    private sealed class PairComparer : IEqualityComparer<(IDeviceModel, WorkloadGraph)>
+    {
+        public static readonly PairComparer Instance = new();
+
+        public bool Equals((IDeviceModel, WorkloadGraph) x, (IDeviceModel, WorkloadGraph) y) =>
+            ReferenceEquals(x.Item1, y.Item1) && ReferenceEquals(x.Item2, y.Item2);
+
+        public int GetHashCode((IDeviceModel, WorkloadGraph) obj) =>
+            HashCode.Combine(RuntimeHelpers.GetHashCode(obj.Item1), RuntimeHelpers.GetHashCode(obj.Item2));
+    }
+
+    /// <summary>Every task of the program as one kernel process: tasks wait for counted prerequisites; when one
+    /// ends its successors are signalled (in the order their edges were added); when a collective's member is
+    /// ready and it was the last simulated member, the collective starts. Nothing allocates per event.</summary>
+    private sealed class SystemProcess : KernelProcess
+    {
+        private int[] _kernelTask;
+        private int[] _prereq;
+        private int[] _comm;
+        private readonly List<int> _from = [], _to = [];
+        private int _count;
+        private int[] _succStart = [], _succ = [];
+        private int[] _pending = [];
+        private Collective[] _collectives = [];
+
+        public SystemProcess(int expected)
+        {
+            var n = Math.Max(16, expected);
+            _kernelTask = new int[n];
+            _prereq = new int[n];
+            _comm = new int[n];
+        }
+
+        public int Count => _count;
+
+        public int KernelTask(int index) => _kernelTask[index];
+
+        /// <summary>A task waiting for <paramref name="prerequisites"/> signals: edges from this process's
+        /// tasks, or (<paramref name="external"/>) from a collective.</summary>
+        public int Add(Kernel kernel, int engine, long latencyPs, long computePs, int prerequisites, bool external = false)
+        {
+            var index = _count++;
+            if (index == _kernelTask.Length)
+            {
+                Array.Resize(ref _kernelTask, index * 2);
+                Array.Resize(ref _prereq, index * 2);
+                Array.Resize(ref _comm, index * 2);
+            }
+            _kernelTask[index] = kernel.NewTask(this, engine, latencyPs, computePs, tag: index, prerequisites: prerequisites);
+            _prereq[index] = external ? -1 : prerequisites;
+            _comm[index] = -1;
+            return index;
+        }
+
+        public void Edge(int from, int to)
+        {
+            _from.Add(from);
+            _to.Add(to);
+        }
+
+        public void CommOf(int index, int collective) => _comm[index] = collective;
+
+        public void Seal(Kernel kernel, Collective[] collectives, int[] pending)
+        {
+            _collectives = collectives;
+            _pending = pending;
+            var n = _count;
+            _succStart = new int[n + 1];
+            foreach (var f in _from) _succStart[f + 1]++;
+            for (var i = 0; i < n; i++) _succStart[i + 1] += _succStart[i];
+            _succ = new int[_from.Count];
+            var fill = _succStart.AsSpan(0, n).ToArray();
+            for (var e = 0; e < _from.Count; e++) _succ[fill[_from[e]]++] = _kernelTask[_to[e]];
+            _from.Clear();
+            _to.Clear();
+        }
+
+        protected override void OnStart(Kernel kernel)
+        {
+            for (var i = 0; i < _count; i++)
+                if (_prereq[i] == 0) kernel.Ready(_kernelTask[i]);
+        }
+
+        protected override void OnTaskEnd(Kernel kernel, int task)
+        {
+            var index = kernel.Tag(task);
+            var succ = _succ;
+            for (int k = _succStart[index], end = _succStart[index + 1]; k < end; k++) kernel.SignalOwned(succ[k]);
+            var c = _comm[index];
+            if (c >= 0 && --_pending[c] == 0) _collectives[c].Start();
+        }
+
+        public int FirstUnfinished(Kernel kernel)
+        {
+            for (var i = 0; i < _count; i++)
+                if (!kernel.HasEnded(_kernelTask[i])) return i;
+            return -1;
+        }
+    }
+}
