@@ -353,6 +353,7 @@ public static class ParallelTransform
         private readonly List<int> _pending = [];
         private readonly int _rank = layout.Plan.RankOf(t, d, s);
         private readonly Dictionary<int, List<int>> _gradComm = [];
+        private int _unitGate = -1;
 
         public RankProgram Emit()
         {
@@ -461,9 +462,12 @@ public static class ParallelTransform
             if (vs < _plan.PipelineChunks - 1)
             {
                 var to = StageRank(vs + 1);
-                Add(RankSegment.Collective($"send act v{vs} mb{mb}", $"pp/f/v{vs + 1}/mb{mb}/t{t}/d{d}", CommCall.Send(_rank, to, layout.ActivationBytes), [_lastCompute]));
+                Add(RankSegment.Collective($"send act v{vs} mb{mb}", $"pp/f/v{vs + 1}/mb{mb}/t{t}/d{d}", CommCall.Send(_rank, to, layout.ActivationBytes), Ready()));
             }
         }
+
+        /// <summary>What the data produced so far waits for: the last compute and the collectives after it.</summary>
+        private int[] Ready() => _lastCompute >= 0 ? [_lastCompute, .. _pending] : [.. _pending];
 
         private void Backward(int vs, int mb)
         {
@@ -476,16 +480,19 @@ public static class ParallelTransform
             if (vs > 0)
             {
                 var to = StageRank(vs - 1);
-                Add(RankSegment.Collective($"send grad v{vs} mb{mb}", $"pp/b/v{vs - 1}/mb{mb}/t{t}/d{d}", CommCall.Send(_rank, to, layout.ActivationBytes), [_lastCompute]));
+                Add(RankSegment.Collective($"send grad v{vs} mb{mb}", $"pp/b/v{vs - 1}/mb{mb}/t{t}/d{d}", CommCall.Send(_rank, to, layout.ActivationBytes), Ready()));
             }
         }
 
-        /// <summary>ZeRO-3: the unit's parameters gathered from the data-parallel group before it runs.</summary>
+        /// <summary>ZeRO-3: the unit's parameters gathered from the data-parallel group before it runs, issued
+        /// when the unit before it started (one unit of prefetch, as DeepSpeed's prefetch of the next module).</summary>
         private void GatherParams(int unit, string phase, int mb)
         {
+            var gate = _unitGate;
+            _unitGate = _lastCompute;
             var bytes = layout.WeightBytes[unit];
             if (bytes == 0) return;
-            var after = _lastCompute >= 0 ? new[] { _lastCompute } : [];
+            var after = gate >= 0 ? new[] { gate } : [];
             _pending.Add(Add(RankSegment.Collective($"zero3 ag {layout.UnitName(unit)} {phase} mb{mb}", $"dp/ag/{phase}/u{unit}/mb{mb}/t{t}/s{s}",
                 new CommCall(CollectiveKind.AllGather, bytes, DpGroup(false)), after)));
         }
