@@ -394,3 +394,40 @@ public class ParallelScaleTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.InRange(mem["weights"], 5.0e9, 6.5e9);
     }
 }
+
+public class ParallelFamilyTests
+{
+    /// <summary>Every family whose sizes tp divides spreads over TP2 and a pipeline: attention splits exactly (heads), and the
+    /// whole is at least the single-device FLOPs and at most tp times them.</summary>
+    [Theory]
+    [InlineData("qwen2-7b", 2)]
+    [InlineData("mixtral-8x7b", 2)]
+    [InlineData("deepseek-v2-lite", 3)]
+    [InlineData("opt-6.7b", 2)]
+    [InlineData("mistral-7b", 2)]
+    public void Families_spread_over_tensor_and_pipeline_ranks(string name, int pp)
+    {
+        var m = TestConfigs.Load(name);
+        var request = WorkloadRequest.Train(2, 32);
+        var plan = ParallelPlan.Bind(new ParallelismOptions { Tp = 2, Pp = pp, Microbatch = 1 }, m, request);
+        var p = ParallelTransform.Build(m, request, plan);
+        var single = ModelBuilderRegistry.Default.Build(m, request);
+        long Sum(Func<Op, bool> f) => p.Ranks.SelectMany(r => r.Segments).Where(s => !s.IsComm).Sum(s => s.Compute!.Ops.Where(f).Sum(o => o.Flops));
+        Assert.Equal(single.Ops.Where(o => o.Kind == OpKind.Attention).Sum(o => o.Flops), Sum(o => o.Kind == OpKind.Attention));
+        var total = Sum(_ => true);
+        Assert.InRange(total, single.TotalFlops, 2 * single.TotalFlops);
+        Assert.True(total < single.TotalFlops * 1.05, $"{name}: {total} vs {single.TotalFlops}");
+        Assert.Equal(2 * pp, p.Ranks.Count);
+        Assert.All(p.Ranks, r => Assert.Contains(r.Segments, s => s.IsComm && s.Comm!.Kind == CollectiveKind.AllReduce));
+    }
+
+    [Fact]
+    public void Sequence_parallelism_shrinks_stashed_activations()
+    {
+        var m = TestConfigs.Load("llama2-7b");
+        var request = WorkloadRequest.Train(2, 64);
+        long Stash(bool sp) => ParallelTransform.Build(m, request, ParallelPlan.Bind(new ParallelismOptions { Tp = 4, SequenceParallel = sp }, m, request))
+            .Ranks[0].Memory.Single(x => x.What == "stashed activations").Bytes;
+        Assert.True(Stash(true) < Stash(false) * 0.8, $"{Stash(true)} vs {Stash(false)}");
+    }
+}
