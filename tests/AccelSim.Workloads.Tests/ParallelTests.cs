@@ -180,7 +180,10 @@ public class ParallelTests
         Assert.Equal(4, sends.Length);
         Assert.All(sends, s => Assert.Equal(2L * m.HiddenSize * 2, s.Comm!.Bytes));
         Assert.All(sends, s => Assert.Equal([0, 2], s.Comm!.Group));
-        Assert.All(p.Ranks, r => Assert.Equal(["weights"], r.Memory.Select(x => x.What)));
+        Assert.All(p.Ranks, r => Assert.Equal(["weights", "kv cache"], r.Memory.Select(x => x.What)));
+        // Each stage holds the cache of its 16 layers for all 8 sequences (4 microbatches), its kv heads / tp.
+        var kv = 2L * 8 * 129 * (m.NumKeyValueHeads / 2) * m.HeadDim * 2 * (m.NumHiddenLayers / 4);
+        Assert.All(p.Ranks, r => Assert.Equal(kv, r.Memory.Single(x => x.What == "kv cache").Bytes));
     }
 
     [Fact]

@@ -72,7 +72,7 @@ public static class ParallelTransform
         public readonly List<Block>[] Forward;
         public readonly List<Block>[] Backward;
         public readonly WorkloadGraph?[] Optimizer;
-        public readonly long[] WeightBytes, ExpertWeightBytes, Params, ExpertParams, Saved;
+        public readonly long[] WeightBytes, ExpertWeightBytes, Params, ExpertParams, Saved, KvCache;
         public readonly long ActivationBytes;
         public readonly long TiedTableBytes;
         private readonly WorkloadInfo _info;
@@ -96,6 +96,7 @@ public static class ParallelTransform
             Params = new long[Units];
             ExpertParams = new long[Units];
             Saved = new long[Units];
+            KvCache = new long[Units];
 
             var loss = train ? ops.Single(o => o.Name == "loss").Id : ops.Count - 1;
             var part = new Part[ops.Count];
@@ -136,6 +137,21 @@ public static class ParallelTransform
                 if (us.Contains(0) && us.Contains(Units - 1) && model.TieWordEmbeddings)
                     TiedTableBytes = g.Tensors.First(t => t.Id == id).Bytes;
             }
+
+            // A microbatch's KV cache (inference), by unit: the caches a decode reads (graph inputs, the new
+            // token's slot included), else the caches a prefill writes.
+            var seenCache = new HashSet<int>();
+            var written = new long[Units];
+            for (var i = 0; i < ops.Count; i++)
+            {
+                foreach (var t in ops[i].Inputs.Concat(ops[i].Outputs))
+                {
+                    if (t.Role != TensorRole.KvCache || !seenCache.Add(t.Id)) continue;
+                    if (g.Producer.ContainsKey(t.Id)) written[unit[i]] += t.Bytes;
+                    else KvCache[unit[i]] += t.Bytes;
+                }
+            }
+            for (var u = 0; u < Units; u++) if (KvCache[u] == 0) KvCache[u] = written[u];
 
             // Activations a microbatch's backward reads from its forward, by the unit that wrote them.
             if (train)
@@ -260,7 +276,7 @@ public static class ParallelTransform
         /// <summary>Weight, gradient, optimizer and stashed-activation bytes of pipeline rank <paramref name="stage"/>.</summary>
         public IReadOnlyList<RankMemory> Memory(int stage, long inFlightBytes)
         {
-            long weights = 0, parameters = 0, expertParams = 0;
+            long weights = 0, parameters = 0, expertParams = 0, cache = 0;
             for (var c = stage; c < Plan.PipelineChunks; c += Plan.Pp)
             {
                 foreach (var u in UnitsOf(c))
@@ -268,6 +284,7 @@ public static class ParallelTransform
                     weights += WeightBytes[u] + ExpertWeightBytes[u] / Plan.Ep;
                     parameters += Params[u];
                     expertParams += ExpertParams[u] / Plan.Ep;
+                    cache += KvCache[u];
                 }
             }
             // A tied table's copy on the last stage (Megatron keeps one on the first and one on the last).
@@ -275,6 +292,7 @@ public static class ParallelTransform
                 weights += TiedTableBytes;
             var dp = Plan.Dp;
             var list = new List<RankMemory> { new("weights", Plan.Zero >= 3 ? Ceil(weights, dp) : weights) };
+            if (cache > 0) list.Add(new("kv cache", cache * Plan.Microbatches));
             if (!Train) return list;
             list.Add(new("gradients", Plan.Zero >= 2 ? Ceil(weights, dp) : weights));
             var state = (parameters + expertParams) * OptimizerStateBytesPerParam;
