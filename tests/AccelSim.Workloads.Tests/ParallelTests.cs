@@ -115,8 +115,35 @@ public class ParallelTests
             Tp = tp, Pp = pp, Dp = dp, Zero = zero, Microbatch = 2, Fold = fold, Schedule = ParallelPlan.ParseSchedule(schedule),
             VirtualStages = virtualStages, SequenceParallel = sp,
         });
+        Assert.Equal(fold ? tp * pp : tp * pp * dp, p.Ranks.Count);
+        AssertCollectivesConsistent(p, ParallelPlan.Bind(new ParallelismOptions { Tp = tp, Pp = pp, Dp = dp }, m, request));
+    }
+
+    [Fact]
+    public void A_tied_table_is_summed_between_the_first_and_the_last_stage()
+    {
+        var m = TestConfigs.Load("gpt2-medium");
+        var request = WorkloadRequest.Train(8, 32);
+        var plan = ParallelPlan.Bind(new ParallelismOptions { Pp = 4, Dp = 2, Microbatch = 1, Fold = false, Zero = 1 }, m, request);
+        var p = ParallelTransform.Build(m, request, plan);
+        AssertCollectivesConsistent(p, plan);
+        var tied = p.Ranks.SelectMany(r => r.Segments.Where(s => s.Key?.StartsWith("emb/", StringComparison.Ordinal) == true).Select(s => (r.Rank, s.Comm!))).ToArray();
+        Assert.Equal(4, tied.Length); // two replicas, first and last stage each
+        Assert.All(tied, x => Assert.Equal(50257L * 1024 * 2, x.Item2.Bytes)); // bf16 table
+        Assert.Contains(tied, x => x.Rank == plan.RankOf(0, 1, 3) && x.Item2.Group.SequenceEqual([plan.RankOf(0, 1, 0), plan.RankOf(0, 1, 3)]));
+        var single = ModelBuilderRegistry.Default.Build(m, request);
+        // Each of the 8 microbatches sums the table's two gradients (V x H adds), where one batch of 8 sums them once.
+        var extra = 7L * 50257 * 1024;
+        Assert.Equal(single.Ops.Where(o => o.Kind != OpKind.Optimizer).Sum(o => o.Flops) + extra, Flops(p, o => o.Kind != OpKind.Optimizer));
+        // The last stage holds its own copy of the table, with its gradient and optimizer state.
+        var last = p.Ranks.Single(r => r.Rank == plan.RankOf(0, 0, 3)).Memory.ToDictionary(x => x.What, x => x.Bytes);
+        Assert.True(last["weights"] > 50257L * 1024 * 2);
+        Assert.True(last["optimizer state"] * 2 > 50257L * 1024 * 12);
+    }
+
+    private static void AssertCollectivesConsistent(SystemProgram p, ParallelPlan plan)
+    {
         var simulated = p.Ranks.Select(r => r.Rank).ToHashSet();
-        Assert.Equal(fold ? tp * pp : tp * pp * dp, simulated.Count);
         var byKey = new Dictionary<string, List<(int Rank, CommCall Call)>>();
         foreach (var r in p.Ranks)
         {
@@ -131,7 +158,6 @@ public class ParallelTests
             }
         }
         Assert.NotEmpty(byKey);
-        var plan = ParallelPlan.Bind(new ParallelismOptions { Tp = tp, Pp = pp, Dp = dp }, m, request);
         foreach (var (key, members) in byKey)
         {
             var call = members[0].Call;

@@ -74,7 +74,7 @@ public static class ParallelTransform
         public readonly WorkloadGraph?[] Optimizer;
         public readonly long[] WeightBytes, ExpertWeightBytes, Params, ExpertParams, Saved, KvCache;
         public readonly long ActivationBytes;
-        public readonly long TiedTableBytes;
+        public readonly long TiedTableBytes, TiedTableParams;
         private readonly WorkloadInfo _info;
 
         public Layout(ModelConfig model, ParallelPlan plan, WorkloadGraph g, WorkloadGraph reference, bool train)
@@ -135,7 +135,11 @@ public static class ParallelTransform
             foreach (var (id, us) in tableUnits)
             {
                 if (us.Contains(0) && us.Contains(Units - 1) && model.TieWordEmbeddings)
-                    TiedTableBytes = g.Tensors.First(t => t.Id == id).Bytes;
+                {
+                    var table = g.Tensors.First(t => t.Id == id);
+                    TiedTableBytes = table.Bytes;
+                    TiedTableParams = table.Elements;
+                }
             }
 
             // A microbatch's KV cache (inference), by unit: the caches a decode reads (graph inputs, the new
@@ -289,7 +293,10 @@ public static class ParallelTransform
             }
             // A tied table's copy on the last stage (Megatron keeps one on the first and one on the last).
             if (Plan.PipelineChunks > 1 && TiedTableBytes > 0 && stage == (Plan.PipelineChunks - 1) % Plan.Pp && stage != 0)
+            {
                 weights += TiedTableBytes;
+                parameters += TiedTableParams;
+            }
             var dp = Plan.Dp;
             var list = new List<RankMemory> { new("weights", Plan.Zero >= 3 ? Ceil(weights, dp) : weights) };
             if (cache > 0) list.Add(new("kv cache", cache * Plan.Microbatches));
