@@ -319,6 +319,11 @@ public class ParallelTests
         Assert.All(a2a, s => Assert.Equal(16L * 2 * m.HiddenSize * 2, s.Comm!.Bytes)); // 16 tokens x top-2 rows
         var hot = Build(m, request, new ParallelismOptions { Dp = 4, Ep = 4, Zero = 1, Microbatch = 1, Fold = false, ExpertHotShare = 0.5 });
         Assert.True(Flops(hot, o => o.Kind == OpKind.MatMul) > Flops(p, o => o.Kind == OpKind.MatMul));
+        // Half of the rows on one of 4 ranks: every rank is costed as that one, twice the balanced rows.
+        var hotA2a = hot.Ranks[0].Segments.Where(s => s.IsComm && s.Comm!.Kind == CollectiveKind.AllToAll).ToArray();
+        Assert.All(hotA2a, s => Assert.Equal(2 * 16L * 2 * m.HiddenSize * 2, s.Comm!.Bytes));
+        long Experts(SystemProgram x) => Flops(x, o => o.Kind == OpKind.MatMul && o.Inputs.Any(t => t.Role == TensorRole.Weight && t.Shape.Count == 3));
+        Assert.Equal(2 * Experts(p), Experts(hot), 1.0);
         var weights = p.Ranks[0].Memory.Single(x => x.What == "weights").Bytes;
         Assert.True(weights < ModelStats.Count(m).Total * 2 / 3);
     }

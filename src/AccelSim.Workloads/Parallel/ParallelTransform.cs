@@ -53,7 +53,7 @@ public static class ParallelTransform
         return new SystemProgram(name, ranks);
     }
 
-    /// <summary>The 0-based unit of an op: 0 the embedding, 1..L the layers, L + 1 the head.</summary>
+    /// <summary>Which pass an op belongs to. (Its unit is 0 for the embedding, 1..L for the layers, L + 1 for the head.)</summary>
     internal enum Part { Forward, Backward, Optimizer }
 
     /// <summary>Communication after a block.</summary>
@@ -223,7 +223,7 @@ public static class ParallelTransform
                 var inRegion = expertOp[i];
                 if (inRegion && (i == 0 || !expertOp[i - 1]))
                 {
-                    comms.Add((CommKind.ExpertAllToAll, ActivationIn(op)));
+                    comms.Add((CommKind.ExpertAllToAll, Scale(ActivationIn(op), work)));
                     Flush();
                 }
                 current.Add(inRegion && (work != 1.0 || weightShare != 1.0) ? GraphSlices.Renumber(op, 0, work, weightShare, null) : op);
@@ -234,7 +234,7 @@ public static class ParallelTransform
                 }
                 if (inRegion && (i + 1 >= ops.Count || !expertOp[i + 1]))
                 {
-                    comms.Add((CommKind.ExpertAllToAll, ActivationIn(FirstOfRegion(ops, expertOp, i))));
+                    comms.Add((CommKind.ExpertAllToAll, Scale(ActivationIn(FirstOfRegion(ops, expertOp, i)), work)));
                     Flush();
                 }
             }
