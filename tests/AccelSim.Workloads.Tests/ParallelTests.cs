@@ -185,7 +185,12 @@ public class ParallelTests
         Assert.All(ars, a => Assert.Equal(64L * m.HiddenSize * 2, a.Comm!.Bytes));
         Assert.All(ars, a => Assert.Equal([0, 1], a.Comm!.Group));
 
-        var sp = Build(m, request, new ParallelismOptions { Tp = 2, SequenceParallel = true }).Ranks[0];
+        var spProgram = Build(m, request, new ParallelismOptions { Tp = 2, SequenceParallel = true });
+        var sp = spProgram.Ranks[0];
+        // Norms run on 1/tp of the tokens on each rank: together, once.
+        var single = ModelBuilderRegistry.Default.Build(m, request);
+        Assert.Equal(single.Ops.Where(o => o.Kind == OpKind.Norm).Sum(o => o.Flops), Flops(spProgram, o => o.Kind == OpKind.Norm));
+        Assert.Equal(2 * single.Ops.Where(o => o.Kind == OpKind.Norm).Sum(o => o.Flops), Flops(p, o => o.Kind == OpKind.Norm));
         Assert.DoesNotContain(sp.Segments, s => s.IsComm && s.Comm!.Kind == CollectiveKind.AllReduce);
         Assert.Equal(ars.Length, sp.Segments.Count(s => s.IsComm && s.Comm!.Kind == CollectiveKind.ReduceScatter));
         Assert.Equal(ars.Length, sp.Segments.Count(s => s.IsComm && s.Comm!.Kind == CollectiveKind.AllGather));

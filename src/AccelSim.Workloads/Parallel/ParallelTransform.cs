@@ -176,6 +176,8 @@ public static class ParallelTransform
             // The activation handed from stage to stage: the input of the first layer (microbatch x tokens x hidden).
             var firstLayer = ops.First(o => o.Layer == 0);
             ActivationBytes = firstLayer.Inputs.Where(t => t.Role == TensorRole.Activation).Select(t => t.Bytes).DefaultIfEmpty(0).Max();
+            // With sequence parallelism a stage hands on its 1/tp of the tokens.
+            if (plan.SequenceParallel) ActivationBytes = (ActivationBytes + plan.Tp - 1) / plan.Tp;
 
             var expertOp = plan.Ep > 1 ? ExpertRegions(ops, part, unit) : new bool[ops.Count];
             var work = plan.ExpertHotShare * plan.Ep;
@@ -226,7 +228,9 @@ public static class ParallelTransform
                     comms.Add((CommKind.ExpertAllToAll, Scale(ActivationIn(op), work)));
                     Flush();
                 }
-                current.Add(inRegion && (work != 1.0 || weightShare != 1.0) ? GraphSlices.Renumber(op, 0, work, weightShare, null) : op);
+                if (inRegion && (work != 1.0 || weightShare != 1.0)) op = GraphSlices.Renumber(op, 0, work, weightShare, null);
+                else if (plan.SequenceParallel && plan.Tp > 1 && IsSequenceSplit(op, reference.Ops[i])) op = GraphSlices.Renumber(op, 0, 1.0 / plan.Tp, 1.0, null);
+                current.Add(op);
                 if (plan.Tp > 1 && IsTpCut(op, reference.Ops[i], part[i]))
                 {
                     comms.Add((CommKind.TensorParallel, Scale(op.Outputs.Sum(t => t.Bytes), inRegion ? work : 1)));
@@ -327,6 +331,12 @@ public static class ParallelTransform
             return op.Kind == OpKind.Embedding && part == Part.Forward && op.Inputs.Count > 0 && reference.Inputs.Count > 0
                 && op.Inputs[0].Role == TensorRole.Weight && op.Inputs[0].Shape[0] != reference.Inputs[0].Shape[0];
         }
+
+        /// <summary>Under sequence parallelism, the norms (forward, recomputed and backward) and the element-wise
+        /// ops of the layers that tensor parallelism would replicate (residual adds, gradient sums of the residual
+        /// stream) run on the rank's 1/tp of the tokens.</summary>
+        private static bool IsSequenceSplit(Op op, Op reference) =>
+            (op.Kind == OpKind.Norm || (op.Kind == OpKind.Elementwise && op.Layer >= 0)) && op.Flops == reference.Flops && op.Flops > 0;
 
         /// <summary>An op that tensor parallelism runs whole on every rank (norms, residual adds): its FLOPs are
         /// those of the unsharded op.</summary>
