@@ -408,8 +408,10 @@ public class ParallelScaleTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     /// <summary>GPT-3 175B (96 layers, hidden 12288, 96 heads, Megatron's padded vocabulary of 51,200) on
     /// TP8 PP8 DP16 with a global batch of 1536: the program of the 64 simulated ranks of replica 0.</summary>
-    [Fact]
-    public void Gpt3_175b_on_1024_ranks_folds_to_one_replica_and_shares_graphs()
+    [Theory]
+    [InlineData(PipelineScheduleKind.OneFOneB, 1, false)]
+    [InlineData(PipelineScheduleKind.Interleaved, 2, true)]
+    public void Gpt3_175b_on_1024_ranks_folds_to_one_replica_and_shares_graphs(PipelineScheduleKind schedule, int virtualStages, bool recompute)
     {
         using var file = new TestConfigs.TempFile("""
             {"model_type": "gpt2", "architectures": ["GPT2LMHeadModel"], "activation_function": "gelu_new", "n_embd": 12288,
@@ -417,10 +419,15 @@ public class ParallelScaleTests(Xunit.Abstractions.ITestOutputHelper output)
             """);
         var m = ModelConfigLoader.Load(file.Path);
         var request = WorkloadRequest.Train(1536, 2048);
-        var plan = ParallelPlan.Bind(new ParallelismOptions { Tp = 8, Pp = 8, Dp = 16, Microbatch = 1 }, m, request, systemRanks: 1024);
+        var plan = ParallelPlan.Bind(new ParallelismOptions
+        {
+            Tp = 8, Pp = 8, Dp = 16, Microbatch = 1, Schedule = schedule, VirtualStages = virtualStages, Recompute = recompute,
+        }, m, request, systemRanks: 1024);
+        var allocated = GC.GetAllocatedBytesForCurrentThread();
         var watch = System.Diagnostics.Stopwatch.StartNew();
         var p = ParallelTransform.Build(m, request, plan);
         watch.Stop();
+        output.WriteLine($"allocated {(GC.GetAllocatedBytesForCurrentThread() - allocated) / 1e6:F0} MB");
         var segments = p.Ranks.Sum(r => r.Segments.Count);
         var graphs = p.Ranks.SelectMany(r => r.Segments).Where(s => !s.IsComm).Select(s => s.Compute!).Distinct().Count();
         output.WriteLine($"{p.Name}: {p.Ranks.Count} ranks, {segments} segments, {graphs} distinct graphs, built in {watch.ElapsedMilliseconds} ms");
