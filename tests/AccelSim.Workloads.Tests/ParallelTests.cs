@@ -218,6 +218,21 @@ public class ParallelTests
     }
 
     [Fact]
+    public void Interleaved_inference_sends_through_every_chunk()
+    {
+        var m = Llama.Value;
+        var request = WorkloadRequest.Prefill(4, 32);
+        var p = Build(m, request, new ParallelismOptions { Pp = 2, Microbatch = 1, Schedule = PipelineScheduleKind.Interleaved, VirtualStages = 2 });
+        Assert.Equal(2, p.Ranks.Count);
+        // 4 chunks in the pipeline, 3 hand-offs per microbatch: rank 0 sends after chunks 0 and 2, rank 1 after chunk 1.
+        Assert.Equal(8, p.Ranks[0].Segments.Count(s => s.Label.StartsWith("send", StringComparison.Ordinal)));
+        Assert.Equal(4, p.Ranks[1].Segments.Count(s => s.Label.StartsWith("send", StringComparison.Ordinal)));
+        var single = ModelBuilderRegistry.Default.Build(m, request);
+        Assert.Equal(single.TotalFlops, Flops(p));
+        Assert.Equal("F0 F1 F0.1 F1.1 F2 F3 F2.1 F3.1", string.Join(" ", PipelineSchedule.Steps(PipelineScheduleKind.Interleaved, 2, 2, 4, 0, backward: false)));
+    }
+
+    [Fact]
     public void Schedules_order_forwards_and_backwards()
     {
         static string Order(PipelineScheduleKind k, int pp, int v, int m, int s) => string.Join(" ", PipelineSchedule.Steps(k, pp, v, m, s));
