@@ -34,7 +34,6 @@ public static class ParallelFlag
     public const string Recompute = "--recompute";
     public const string SequenceParallel = "--sequence-parallel";
     public const string ExpertHotShare = "--ep-hot-share";
-    public const string Ranks = "--ranks";
 }
 
 /// <summary>How a workload is spread over ranks, as given (unvalidated). <see cref="ParallelPlan.Bind"/>
