@@ -72,7 +72,10 @@ public sealed record RankMemory(string What, long Bytes);
 /// <param name="Rank">The global rank (index of the device in the system).</param>
 /// <param name="Segments">Its segments, each depending only on earlier ones of the same rank (and, for a
 /// collective, on the other ranks of its group).</param>
-/// <param name="Memory">What it holds for the whole run besides its graphs' tensors.</param>
+/// <param name="Memory">What it holds for the whole run. Empty: its graphs' resident tensors (weights, caches,
+/// inputs) are held, as a single-device run holds them. Otherwise these entries are everything it holds
+/// besides the activations its segments produce: the graphs' resident tensors are not counted again (a
+/// parallelism plan shards weights, gradients and optimizer state that every block graph names in full).</param>
 public sealed record RankProgram(int Rank, IReadOnlyList<RankSegment> Segments, IReadOnlyList<RankMemory> Memory);
 
 /// <summary>A workload spread over the ranks of a system: what a parallelism plan or a multi-rank trace gives

@@ -16,7 +16,8 @@ namespace AccelSim.Core.Systems;
 /// segment instance is lowered like <see cref="Simulator"/> lowers a program: one task per scheduled task,
 /// its transfers on the rank's channels, its activations as buffers of the rank's tiers. The resident
 /// tensors of a graph (weights, caches, inputs) are reserved once per rank and graph, however many
-/// segments run it; <see cref="RankProgram.Memory"/> is reserved on the rank's main memory tier.</para>
+/// segments run it; a rank that declares <see cref="RankProgram.Memory"/> holds that on its main memory
+/// tier instead of its graphs' resident tensors.</para>
 ///
 /// <para>Dependencies. A segment with predecessors starts with a zero-time join task that waits for them;
 /// every segment ends with one that waits for its last tasks, so a segment's dependencies cost edges in
@@ -153,7 +154,7 @@ public sealed class SystemSimulator
                 }
                 var low = lowered[(device, s.Compute!)];
                 r.Instance[si] = low;
-                if (reserved.Add(s.Compute!))
+                if (r.Program.Memory.Count == 0 && reserved.Add(s.Compute!))
                     for (var id = 0; id < low.Resident.Length; id++)
                         if (low.Resident[id] && low.TensorBytes[id] > 0) _kernel.Reserve(r.TierOffset + low.TensorTier[id], low.TensorBytes[id]);
                 r.FirstTask[si] = _process.Count;

@@ -37,7 +37,7 @@ public static class ParallelTransform
         if (plan.Ranks == 1 && plan.Microbatches == 1)
         {
             // Nothing to interleave: the rank runs the single-device graph itself.
-            return new SystemProgram(name, [new RankProgram(0, [RankSegment.Run(train ? "step" : "forward", graph)], layout.Memory(0, layout.SavedOf(0)))]);
+            return new SystemProgram(name, [new RankProgram(0, [RankSegment.Run(train ? "step" : "forward", graph)], [])]);
         }
 
         var ranks = new List<RankProgram>();
