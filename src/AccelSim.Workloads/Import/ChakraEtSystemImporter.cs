@@ -24,8 +24,9 @@ public sealed record ChakraSystemImport(SystemProgram Program, IReadOnlyList<Cha
 /// dependencies as the segments' <c>After</c> lists. docs/chakra-et.md gives the rules:
 ///
 /// <para>Segments: each communication node is a segment; every other node belongs to the compute segment of the
-/// set of communication nodes it depends on directly or through other non-communication nodes, so nodes after
-/// the same collectives run as one graph. Collectives are matched across ranks by their order per process group
+/// communication nodes it depends on and of those that depend on it (directly or through other
+/// non-communication nodes), so nodes that follow the same collectives and feed the same ones run as one graph
+/// and a send waits only for the compute that feeds it. Collectives are matched across ranks by their order per process group
 /// (the <c>pg_name</c> attribute; a collective without one spans every rank of the set): the k-th collective of
 /// group P on each of P's ranks is one call, and must agree on kind and size. A group's ranks are the ranks whose
 /// traces hold a collective of that group, in rank order (the first is the root of broadcast and reduce). The k-th
@@ -225,9 +226,25 @@ public static partial class ChakraEtSystemImporter
             var position = new int[nodes.Count];
             for (var p = 0; p < order.Count; p++) position[order[p]] = p;
 
-            // Group non-communication nodes by the set of communication nodes they follow.
+            // Group non-communication nodes by the communication nodes they follow and those they feed.
             var unitOf = new int[nodes.Count];
             var after = new SortedSet<int>[nodes.Count];
+            var feeds = new SortedSet<int>[nodes.Count];
+            var users = new List<int>[nodes.Count];
+            for (var i = 0; i < nodes.Count; i++) users[i] = [];
+            for (var i = 0; i < nodes.Count; i++) foreach (var d in deps[i]) users[d].Add(i);
+            for (var p = order.Count - 1; p >= 0; p--)
+            {
+                var i = order[p];
+                if (IsComm(nodes[i])) continue;
+                var set = new SortedSet<int>();
+                foreach (var u in users[i])
+                {
+                    if (IsComm(nodes[u])) set.Add(u);
+                    else set.UnionWith(feeds[u]);
+                }
+                feeds[i] = set;
+            }
             var units = new List<Unit>();
             var byKey = new Dictionary<string, int>(StringComparer.Ordinal);
             foreach (var i in order)
@@ -245,7 +262,7 @@ public static partial class ChakraEtSystemImporter
                     else set.UnionWith(after[d]);
                 }
                 after[i] = set;
-                var key = string.Join(",", set);
+                var key = string.Join(",", set) + "|" + string.Join(",", feeds[i]);
                 if (!byKey.TryGetValue(key, out var u))
                 {
                     byKey[key] = u = units.Count;

@@ -59,16 +59,32 @@ public class ChakraEtSystemImporterTests
     }
 
     [Fact]
-    public void Nodes_after_the_same_collectives_share_a_graph_and_a_segment_waits_for_all_it_depends_on()
+    public void Nodes_that_follow_and_feed_the_same_collectives_share_a_graph()
     {
-        // A and B follow no collective (one graph, two ops); C follows the all-reduce and B; D follows A only.
+        // A feeds the all-reduce; B and D (after A) feed none and follow none: one graph; C follows the all-reduce and B.
         EtNodeSpec[] rank = [Comp(1, 10), Coll(2, 0, 64, null, 1), Comp(3, 20), Comp(4, 30, 2, 3), Comp(5, 40, 1)];
         var s = Parse(rank, rank).Program.Ranks[0].Segments;
-        Assert.Equal(3, s.Count);
-        Assert.Equal((3, 70L), (s[0].Compute!.Ops.Count, s[0].Compute!.TotalFlops)); // A, B and D
-        Assert.True(s[1].IsComm);
-        Assert.Equal(30, s[2].Compute!.TotalFlops);
-        Assert.Equal([0, 1], s[2].After); // C waits for B's graph and for the all-reduce
+        Assert.Equal(["compute 0", "coll world #0", "compute 2", "compute 3"], s.Select(x => x.Label).ToArray());
+        Assert.Equal(10, s[0].Compute!.TotalFlops);
+        Assert.Equal([0], s[1].After);
+        Assert.Equal((2, 60L), (s[2].Compute!.Ops.Count, s[2].Compute!.TotalFlops)); // B and D
+        Assert.Equal([0], s[2].After);  // D waits for A
+        Assert.Equal(30, s[3].Compute!.TotalFlops);
+        Assert.Equal([1, 2], s[3].After); // C waits for the all-reduce and for B's graph
+    }
+
+    [Fact]
+    public void A_send_waits_only_for_the_compute_that_feeds_it()
+    {
+        // Forward feeds the send and the backward; the backward feeds the all-reduce: the send need not wait for it.
+        EtNodeSpec[] stage0 = [Comp(1, 100), Send(2, 1, 64, 1), Comp(3, 200, 1), Coll(4, 0, 32, "a", 3)];
+        EtNodeSpec[] stage1 = [Recv(1, 0, 64)];
+        var s = Parse(stage0, stage1).Program.Ranks[0].Segments;
+        Assert.Equal(["compute 0", "p2p 0->1 tag 7 #0", "compute 2", "coll a #0"], s.Select(x => x.Label).ToArray());
+        Assert.Equal([0], s[1].After);
+        Assert.Equal([0], s[2].After);
+        Assert.Equal([2], s[3].After);
+        Assert.Equal([0], s[3].Comm!.Group);
     }
 
     [Fact]
@@ -190,7 +206,9 @@ public class ChakraEtSystemImporterTests
         // Stage 0 (ranks 0, 1): forward, send activations, all-reduce within stage 0; stage 1 (ranks 2, 3): receive first.
         Assert.Equal([0, 1], import.Program.Ranks[0].Segments.First(s => s.Comm?.Kind == CollectiveKind.AllReduce).Comm!.Group);
         Assert.Equal([2, 3], import.Program.Ranks[3].Segments.First(s => s.Comm?.Kind == CollectiveKind.AllReduce).Comm!.Group);
-        Assert.True(import.Program.Ranks[2].Segments[0].IsComm);
+        Assert.Equal(["compute 0", "p2p 0->2 tag 0 #0", "compute 2", "coll stage0 #0", "compute 4"], import.Program.Ranks[0].Segments.Select(s => s.Label).ToArray());
+        Assert.Equal([[], [0], [0], [2], [3]], import.Program.Ranks[0].Segments.Select(s => s.After.ToArray()).ToArray());
+        Assert.Equal(["p2p 0->2 tag 0 #0", "compute 1", "coll stage1 #0", "compute 3"], import.Program.Ranks[2].Segments.Select(s => s.Label).ToArray());
         var recv = import.Program.Ranks[2].Segments[0].Comm!;
         Assert.Equal((CollectiveKind.Broadcast, 1L << 20, CollectiveAlgorithm.Direct), (recv.Kind, recv.Bytes, recv.Algorithm));
         Assert.Equal([0, 2], recv.Group);
