@@ -45,6 +45,7 @@ public sealed class SystemFabric : ICommFabric
     private readonly int[] _nicUp = [], _nicDown = []; // global NIC -> port links (rail-only, ring, torus)
     private readonly Dictionary<long, int> _routes = [];
     private readonly int _railStride;
+    private readonly bool _railOptimized; // the fat-tree's NIC placement, from the first group's NICs
 
     private SystemFabric(SystemSpec spec, int nodes, FlowNetwork net)
     {
@@ -114,7 +115,7 @@ public sealed class SystemFabric : ICommFabric
         LinkFigures Port(NodeGroupSpec g) => new(g.Nics!.Link.EffectiveBandwidth_Bps, g.Nics.Link.LatencyPs, g.Nics.Link.Energy_pJ_per_byte);
         if (so.Topology == ScaleOutTopology.FatTree)
         {
-            var rail = groups[0].Nics!.RailOptimized;
+            var rail = _railOptimized = groups[0].Nics!.RailOptimized;
             var maxNics = groups.Max(g => g.Nics!.Count);
             int endpoints;
             if (rail)
@@ -251,7 +252,7 @@ public sealed class SystemFabric : ICommFabric
     {
         if (ScaleOut is null) throw new InvalidOperationException("only a fat-tree scale-out network has endpoints");
         int node = NodeOf(rank), nic = NicOf(rank);
-        return GroupOf(rank).Nics!.RailOptimized ? nic * _railStride + node : _nicBase[node] + nic;
+        return _railOptimized ? nic * _railStride + node : _nicBase[node] + nic;
     }
 
     /// <summary>Rank <paramref name="rank"/>'s uplink to and downlink from its node's switch (switch fabrics only).</summary>
