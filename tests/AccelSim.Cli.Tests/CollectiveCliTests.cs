@@ -88,6 +88,20 @@ public class CollectiveCliTests
     }
 
     [Theory]
+    // Every device family as a system, and the mixed one; the one-node SN40L over all its socket links at once.
+    [InlineData("sn40l-8", "direct", 8, 1, 0.98 * 400e9, 400e9)]
+    [InlineData("cs2-cluster", "ring", 4, 4, 0.95 * 135e9, 135e9)]
+    [InlineData("u280-ring", "ring", 4, 4, 0.95 * 11.25e9, 11.25e9)]
+    [InlineData("h100-sn40l", "ring", 24, 3, 10e9, 400e9)]
+    public void The_other_device_families_and_the_mixed_system_run_a_collective(string system, string algorithm, int ranks, int nodes, double min_Bps, double max_Bps)
+    {
+        var j = Json("all-reduce", "--system", system, "--bytes", "1073741824", "--algorithm", algorithm);
+        Assert.Equal((ranks, nodes), ((int)j["ranks"]!, (int)j["nodes"]!));
+        Assert.InRange((double)j["bus_bandwidth_Bps"]!, min_Bps, max_Bps);
+    }
+
+    [Theory]
+    [InlineData(new[] { "collective", "all-reduce", "--system", "h100-sn40l", "--bytes", "8", "--nodes", "4" }, "nodes", "node groups")]
     [InlineData(new[] { "collective", "all-mix", "--system", "dgx-h100", "--bytes", "8" }, "kind", "all-reduce")]
     [InlineData(new[] { "collective", "all-reduce", "--system", "dgx-h999", "--bytes", "8" }, "--system", "dgx-h100")]
     [InlineData(new[] { "collective", "all-reduce", "--system", "dgx-h100", "--bytes", "-1" }, "--bytes", "at least 0")]

@@ -1,6 +1,7 @@
 using AccelSim.Core.Config;
 using AccelSim.Core.Devices;
 using AccelSim.Core.Network;
+using AccelSim.Core.Network.Collectives;
 using AccelSim.Core.Simulation;
 using AccelSim.Core.Systems;
 using AccelSim.Workloads.Configs;
@@ -24,6 +25,16 @@ public class SystemConfigTests
 
     public static TheoryData<string> Bundled() => ["dgx-a100", "dgx-h100", "hgx-h200"];
 
+    /// <summary>Every bundled system, NVIDIA nodes and the other device families.</summary>
+    public static TheoryData<string> AllBundled() => ["dgx-a100", "dgx-h100", "hgx-h200", "sn40l-8", "cs2-cluster", "u280-ring", "h100-sn40l"];
+
+    [Fact]
+    public void The_bundled_systems_are_the_ones_listed()
+    {
+        string[] listed = ["dgx-a100", "dgx-h100", "hgx-h200", "sn40l-8", "cs2-cluster", "u280-ring", "h100-sn40l"];
+        Assert.Equal(listed.Order(StringComparer.Ordinal), BundledConfigs.Names(SystemsDir).Order(StringComparer.Ordinal));
+    }
+
     [Theory]
     [MemberData(nameof(Bundled))]
     public void Every_bundled_system_loads_builds_and_names_a_bundled_device(string name)
@@ -43,7 +54,7 @@ public class SystemConfigTests
     }
 
     [Theory]
-    [MemberData(nameof(Bundled))]
+    [MemberData(nameof(AllBundled))]
     public void A_negative_value_anywhere_is_an_error_at_exactly_its_path(string name)
     {
         // Every number of a system (counts, rates, efficiencies, latencies, energies) is non-negative.
@@ -51,7 +62,7 @@ public class SystemConfigTests
         var numbers = JObject.Parse(text).Descendants().OfType<JValue>()
             .Where(v => v.Type is JTokenType.Integer or JTokenType.Float && !v.Path.StartsWith("provenance", StringComparison.Ordinal))
             .Select(v => v.Path).ToArray();
-        Assert.True(numbers.Length >= 18, $"{numbers.Length} numbers");
+        Assert.True(numbers.Length >= 15, $"{numbers.Length} numbers");
         foreach (var at in numbers)
         {
             var root = JObject.Parse(text);
@@ -90,7 +101,7 @@ public class SystemConfigTests
     }
 
     [Theory]
-    [MemberData(nameof(Bundled))]
+    [MemberData(nameof(AllBundled))]
     public void Every_number_has_a_source_and_a_provenance_tag(string name)
     {
         var path = Path.Combine(SystemsDir, name + ".json");
@@ -117,6 +128,11 @@ public class SystemConfigTests
             if (p.Name == "provenance") continue;
             var at = prefix.Length == 0 ? p.Name : $"{prefix}.{p.Name}";
             if (p.Value is JObject child) Walk(child, at, topLevel: false, unsourced);
+            else if (p.Value is JArray list)
+            {
+                for (var i = 0; i < list.Count; i++)
+                    if (list[i] is JObject item) Walk(item, $"{at}[{i}]", topLevel: false, unsourced);
+            }
             else if (p.Value.Type is JTokenType.Integer or JTokenType.Float
                      && obj[p.Name + "_source"] is null && (topLevel || obj["source"] is null))
                 unsourced.Add(at);
@@ -237,5 +253,123 @@ public class SystemConfigTests
         Assert.InRange(busbw, 0.95 * 47e9, 47e9);
         var (a100, _) = Ring("dgx-a100", 1, 1L << 30);
         Assert.InRange(a100, 0.98 * 240e9, 240e9);
+    }
+
+    private static InputProblem ProblemIn(string name, Action<JObject> edit, string expectedPath)
+    {
+        var root = JObject.Parse(File.ReadAllText(Path.Combine(SystemsDir, name + ".json")));
+        root.Remove("provenance");
+        edit(root);
+        using var f = new TestConfigs.TempFile(root.ToString());
+        var e = Assert.Throws<InputException>(() => SystemConfigLoader.Load(f.Path));
+        var problem = e.Problems.FirstOrDefault(p => p.Path == expectedPath);
+        Assert.True(problem is not null, $"no problem at {expectedPath}: {e.Message}");
+        Assert.Equal(f.Path, problem!.File);
+        return problem;
+    }
+
+    private static SystemSpec LoadEdited(string name, Action<JObject> edit)
+    {
+        var root = JObject.Parse(File.ReadAllText(Path.Combine(SystemsDir, name + ".json")));
+        root.Remove("provenance");
+        edit(root);
+        using var f = new TestConfigs.TempFile(root.ToString());
+        return SystemConfigLoader.Load(f.Path);
+    }
+
+    private static void Torus(JObject r, string topology, params int[] dims)
+    {
+        var so = (JObject)r["scale_out"]!;
+        foreach (var k in new[] { "endpoints_per_leaf", "spines", "oversubscription" }) so.Remove(k);
+        so["topology"] = topology;
+        if (dims.Length > 0) so["dimensions"] = new JArray(dims);
+    }
+
+    [Fact]
+    public void Ring_torus_and_rail_only_topologies_load_with_their_own_keys()
+    {
+        var torus = LoadEdited("dgx-h100", r => { r["nodes"] = 12; Torus(r, "torus-2d", 3, 4); });
+        Assert.Equal(ScaleOutTopology.Torus, torus.ScaleOut!.Topology);
+        Assert.Equal([3, 4], torus.ScaleOut.Dimensions);
+        var f = SystemFabric.Build(torus);
+        Assert.Equal(96, f.Ranks);
+        Assert.Equal(1 + 2 + 2, f.Network.RouteLinks(f.Route(0, 8 * 7)).Length); // node 0 (0,0) to node 7 (1,2)
+        var cube = LoadEdited("dgx-h100", r => { r["nodes"] = 8; Torus(r, "torus-3d", 2, 2, 2); });
+        Assert.Equal(3, cube.ScaleOut!.Dimensions.Count);
+        Assert.Equal(ScaleOutTopology.Ring, LoadEdited("dgx-h100", r => Torus(r, "ring")).ScaleOut!.Topology);
+        var rail = LoadEdited("dgx-h100", r => { ((JObject)r["scale_out"]!).Remove("spines"); ((JObject)r["scale_out"]!).Remove("oversubscription"); r["scale_out"]!["topology"] = "rail-only"; });
+        Assert.Equal((ScaleOutTopology.RailOnly, 32), (rail.ScaleOut!.Topology, rail.ScaleOut.EndpointsPerLeaf));
+    }
+
+    [Fact]
+    public void Topology_keys_are_checked_with_their_paths()
+    {
+        Assert.Contains("torus-3d", ProblemIn("dgx-h100", r => r["scale_out"]!["topology"] = "mesh", "scale_out.topology").Message);
+        Assert.Contains("3x4 torus", ProblemIn("dgx-h100", r => Torus(r, "torus-2d", 3, 4), "nodes").Message);
+        Assert.Contains("list of 3 sizes", ProblemIn("dgx-h100", r => { r["nodes"] = 4; Torus(r, "torus-3d", 2, 2); }, "scale_out.dimensions").Message);
+        Assert.Contains("in [2, ", ProblemIn("dgx-h100", r => { r["nodes"] = 4; Torus(r, "torus-2d", 1, 4); }, "scale_out.dimensions[0]").Message);
+        Assert.Contains("unknown key", ProblemIn("dgx-h100", r => { Torus(r, "ring"); r["scale_out"]!["spines"] = 4; }, "scale_out.spines").Message);
+        Assert.Contains("at most 32 nodes", ProblemIn("dgx-h100", r =>
+        {
+            ((JObject)r["scale_out"]!).Remove("spines");
+            ((JObject)r["scale_out"]!).Remove("oversubscription");
+            r["scale_out"]!["topology"] = "rail-only";
+            r["nodes"] = 40;
+        }, "nodes").Message);
+    }
+
+    [Fact]
+    public void Node_groups_are_checked_at_their_paths()
+    {
+        Assert.Contains("remove the top-level 'nodes'", ProblemIn("h100-sn40l", r => r["nodes"] = 2, "nodes").Message);
+        Assert.Contains("sn40l", ProblemIn("h100-sn40l", r => r["node_groups"]![1]!["node"]!["device"] = "sn40", "node_groups[1].node.device").Message);
+        Assert.Contains("needs its nics", ProblemIn("h100-sn40l", r => ((JObject)r["node_groups"]![1]!).Remove("nics"), "node_groups[1].nics").Message);
+        Assert.Contains("used twice", ProblemIn("h100-sn40l", r => r["node_groups"]![1]!["name"] = "h100", "node_groups[1].name").Message);
+        Assert.Contains("share a scale_out", ProblemIn("h100-sn40l", r => r.Remove("scale_out"), "scale_out").Message);
+    }
+
+    [Fact]
+    public void The_other_device_families_are_systems_of_their_devices()
+    {
+        var sn = SystemConfigLoader.LoadNamed("sn40l-8");
+        Assert.Equal(("sn40l", 8, IntraNodeFabricKind.Direct), (sn.Node.Device, sn.Node.Devices, sn.Node.Fabric));
+        Assert.True(HardwareConfigLoader.LoadNamed("sn40l").TryGet("node.sockets", out var sockets));
+        Assert.Equal(1.0, sockets.Number); // one socket per rank
+        var cs2 = SystemFabric.Build(SystemConfigLoader.LoadNamed("cs2-cluster"));
+        Assert.Equal((4, "wse2"), (cs2.Ranks, cs2.DeviceOf(3)));
+        Assert.Equal(150e9 * 0.9, cs2.Network.Bandwidth(cs2.NicLinks(0).Up), 3); // 1.2 Tb/s I/O
+        var u280 = SystemFabric.Build(SystemConfigLoader.LoadNamed("u280-ring"));
+        Assert.Equal((ScaleOutTopology.Ring, 4, "u280"), (u280.Spec.ScaleOut!.Topology, u280.Ranks, u280.DeviceOf(0)));
+        Assert.Equal(4, u280.Network.RouteLinks(u280.Route(0, 2)).Length); // NIC, two ring links, NIC
+
+        var mixed = SystemConfigLoader.LoadNamed("h100-sn40l");
+        Assert.True(mixed.IsMixed);
+        Assert.Equal(["h100", "sn40l"], mixed.Groups.Select(g => g.Name).ToArray());
+        var f = SystemFabric.Build(mixed);
+        Assert.Equal((24, 3, 8), (f.Ranks, f.Nodes, f.RanksPerNode));
+        Assert.Equal(("h100", "h100", "sn40l"), (f.DeviceOf(0), f.DeviceOf(15), f.DeviceOf(16)));
+        Assert.False(f.InNetworkReduction); // the SN40L node's mesh has no switch to reduce in
+        Assert.Equal(2, f.Network.RouteLinks(f.Route(0, 16)).Length);  // rail 0 of an H100 node and of the SN40L node share a leaf
+        Assert.Equal(ParameterSource.Estimate, mixed.Tags["node_groups[1].nics.bandwidth_Bps"]);
+        Assert.Equal(ParameterSource.Datasheet, mixed.Tags["node_groups[0].node.fabric.bandwidth_Bps"]);
+    }
+
+    private static double BusBw(string system, CollectiveAlgorithm algorithm, long bytes)
+    {
+        var fabric = SystemFabric.Build(SystemConfigLoader.LoadNamed(system));
+        var kernel = new Kernel(Host(), fabric.Network);
+        var c = Collective.Issue(kernel, fabric, CollectiveKind.AllReduce, algorithm, bytes);
+        kernel.Run();
+        var n = fabric.Ranks;
+        return 2.0 * (n - 1) / n * bytes / (c.EndPs * 1e-12);
+    }
+
+    [Fact]
+    public void An_sn40l_node_all_reduces_at_its_socket_link_rate_over_every_peer_link()
+    {
+        // Direct: every socket sends to all 7 peers at once, each link 400/7 GB/s, so 400 GB/s per socket, the
+        // p2p rate the 8-socket hardware config gives its private all-reduce. A ring uses one link of 7.
+        Assert.InRange(BusBw("sn40l-8", CollectiveAlgorithm.Direct, 1L << 30), 0.98 * 400e9, 400e9);
+        Assert.InRange(BusBw("sn40l-8", CollectiveAlgorithm.Ring, 1L << 30), 0.98 * 400e9 / 7, 400e9 / 7);
     }
 }

@@ -37,8 +37,14 @@ public sealed class FatTree
     /// <summary>Adds the fat-tree's links to <paramref name="net"/>: an uplink and a downlink per endpoint
     /// (<paramref name="endpointLink"/>), and one link each way between every leaf and every spine
     /// (<paramref name="fabricLink"/>).</summary>
-    public static FatTree Build(FlowNetwork net, int endpoints, int endpointsPerLeaf, int spines, LinkFigures endpointLink, LinkFigures fabricLink)
+    public static FatTree Build(FlowNetwork net, int endpoints, int endpointsPerLeaf, int spines, LinkFigures endpointLink, LinkFigures fabricLink) =>
+        BuildPerEndpoint(net, endpoints, endpointsPerLeaf, spines, _ => endpointLink, fabricLink);
+
+    /// <summary>As the other overload, with each endpoint's port figures given by <paramref name="endpointLink"/>
+    /// (endpoint index to figures): NICs of different kinds on one network.</summary>
+    public static FatTree BuildPerEndpoint(FlowNetwork net, int endpoints, int endpointsPerLeaf, int spines, Func<int, LinkFigures> endpointLink, LinkFigures fabricLink)
     {
+        ArgumentNullException.ThrowIfNull(endpointLink);
         ArgumentNullException.ThrowIfNull(net);
         if (endpoints < 1) throw new ArgumentOutOfRangeException(nameof(endpoints), "a fat-tree needs at least one endpoint");
         if (endpointsPerLeaf < 1) throw new ArgumentOutOfRangeException(nameof(endpointsPerLeaf), "a leaf holds at least one endpoint");
@@ -47,8 +53,9 @@ public sealed class FatTree
         var down = new int[endpoints];
         for (var e = 0; e < endpoints; e++)
         {
-            up[e] = net.AddLink(endpointLink.Bandwidth_Bps, endpointLink.LatencyPs, endpointLink.Energy_pJ_per_byte);
-            down[e] = net.AddLink(endpointLink.Bandwidth_Bps, endpointLink.LatencyPs, endpointLink.Energy_pJ_per_byte);
+            var port = endpointLink(e);
+            up[e] = net.AddLink(port.Bandwidth_Bps, port.LatencyPs, port.Energy_pJ_per_byte);
+            down[e] = net.AddLink(port.Bandwidth_Bps, port.LatencyPs, port.Energy_pJ_per_byte);
         }
         var leaves = (endpoints + endpointsPerLeaf - 1) / endpointsPerLeaf;
         var leafUp = new int[leaves * spines];

@@ -12,7 +12,8 @@ public interface ICommFabric
     /// <summary>Ranks (devices) in the system.</summary>
     int Ranks { get; }
 
-    /// <summary>Ranks per node (every node alike).</summary>
+    /// <summary>Ranks per node when every node is alike; on uneven nodes (a mixed system) the largest node's count.
+    /// Collectives group ranks by <see cref="NodeOf"/>, never by this figure.</summary>
     int RanksPerNode { get; }
 
     /// <summary>The node rank <paramref name="rank"/> sits in.</summary>

@@ -57,7 +57,21 @@ public static class ChakraEtImporter
         return new Builder(file, options ?? new ChakraEtOptions()).Build(metadata, nodes);
     }
 
-    private static byte[] Gunzip(byte[] data, string file)
+    /// <summary>The graph of <paramref name="nodes"/> (one rank's file, or a part of it whose dependencies stay
+    /// inside it); null when none of them becomes an op and <paramref name="allowEmpty"/> is set.</summary>
+    internal static ChakraEtImport? BuildGraph(ChakraMetadata metadata, List<ChakraNode> nodes, string file, ChakraEtOptions options, bool allowEmpty) =>
+        new Builder(file, options).Build(metadata, nodes, allowEmpty);
+
+    /// <summary>Each node's dependencies (node indices, data then control, each once; checked) and a topological
+    /// order that keeps the file order where it can (the order the importer numbers ops in).</summary>
+    internal static (List<int>[] Deps, List<int> Order) Order(List<ChakraNode> nodes, string file)
+    {
+        var b = new Builder(file, new ChakraEtOptions());
+        var deps = b.Dependencies(nodes);
+        return (deps, b.TopologicalOrder(nodes, deps));
+    }
+
+    internal static byte[] Gunzip(byte[] data, string file)
     {
         try
         {
@@ -98,7 +112,7 @@ public static class ChakraEtImporter
         _ => string.Create(CultureInfo.InvariantCulture, $"NODE_TYPE_{type}"),
     };
 
-    private static string CollectiveName(long? type) => type switch
+    internal static string CollectiveName(long? type) => type switch
     {
         null => "",
         0 => "ALL_REDUCE",
@@ -127,7 +141,9 @@ public static class ChakraEtImporter
         private int _metadataCalls;
         private int _attributeCosted;
 
-        public ChakraEtImport Build(ChakraMetadata metadata, List<ChakraNode> nodes)
+        public ChakraEtImport Build(ChakraMetadata metadata, List<ChakraNode> nodes) => Build(metadata, nodes, allowEmpty: false)!;
+
+        public ChakraEtImport? Build(ChakraMetadata metadata, List<ChakraNode> nodes, bool allowEmpty)
         {
             if (nodes.Count == 0)
                 throw new InputException(file, null, "no Node messages after the GlobalMetadata; nothing to import");
@@ -163,6 +179,7 @@ public static class ChakraEtImporter
                 opOf[i] = _ops.Count;
                 _ops.Add(spec);
             }
+            if (_ops.Count == 0 && allowEmpty) return null;
             if (_ops.Count == 0)
                 throw new InputException(file, null,
                     $"no computation or memory nodes to import among the {nodes.Count} nodes ({string.Join(", ", CountTypes(nodes).Select(p => $"{p.Key} {p.Value}"))}); nothing to simulate");
@@ -210,7 +227,7 @@ public static class ChakraEtImporter
         // ---- dependencies ----
 
         /// <summary>Each node's dependencies as node indices: data_deps then ctrl_deps, each once.</summary>
-        private List<int>[] Dependencies(List<ChakraNode> nodes)
+        internal List<int>[] Dependencies(List<ChakraNode> nodes)
         {
             var byId = new Dictionary<ulong, int>();
             foreach (var n in nodes)
@@ -242,7 +259,7 @@ public static class ChakraEtImporter
 
         /// <summary>Kahn's algorithm, taking the ready node that comes first in the file: a file that
         /// lists nodes after their dependencies keeps its order.</summary>
-        private List<int> TopologicalOrder(List<ChakraNode> nodes, List<int>[] deps)
+        internal List<int> TopologicalOrder(List<ChakraNode> nodes, List<int>[] deps)
         {
             var missing = new int[nodes.Count];
             var users = new List<int>[nodes.Count];
