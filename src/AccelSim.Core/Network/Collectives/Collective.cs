@@ -95,7 +95,9 @@ public sealed class Collective : KernelProcess
     /// trees (latency log n); everything else is a ring (bandwidth-optimal), across nodes one ring per rail
     /// as NCCL's channels (<see cref="CollectiveAlgorithm.Ring"/>). <see cref="CollectiveAlgorithm.Hierarchical"/>
     /// is never the default: NCCL's rings through every NIC move the same bytes across nodes and overlap the
-    /// intra-node steps that the hierarchy runs one phase after another.</summary>
+    /// intra-node steps that the hierarchy runs one phase after another. Inside one node whose devices form a
+    /// full mesh (SN40L sockets, a direct-mesh node) everything goes direct: every pair has its own link, which a
+    /// ring would leave idle but one.</summary>
     public static CollectiveAlgorithm Choose(ICommFabric fabric, CollectiveKind kind, long bytes, IReadOnlyList<int>? ranks = null, CollectiveOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(fabric);
@@ -106,6 +108,8 @@ public sealed class Collective : KernelProcess
         var nodes = Lowering.Nodes(n, p => fabric.NodeOf(group[p]));
         if (kind == CollectiveKind.AllReduce && fabric.InNetworkReduction && nodes.Count == 1 && bytes >= options.InNetworkMinBytes)
             return CollectiveAlgorithm.InNetwork;
+        if (nodes.Count == 1 && fabric.IsMesh(fabric.NodeOf(group[0])))
+            return CollectiveAlgorithm.Direct;
         if (kind is CollectiveKind.AllReduce or CollectiveKind.Broadcast or CollectiveKind.Reduce && bytes <= options.TreeMaxBytes)
             return CollectiveAlgorithm.Tree;
         return CollectiveAlgorithm.Ring;
