@@ -70,6 +70,12 @@ if (args.Length >= 1 && args[0] == "--kernel")
     KernelBench.Memory(Console.Out, tasks);
     return 0;
 }
+if (args.Contains("--system-scale"))
+{
+    // One training iteration of GPT-3 175B on 1024 A100s, phase by phase; --recompute, --unfolded vary it.
+    SystemScaleBench.Run(Console.Out, SystemScaleBench.Gpt3 with { Recompute = args.Contains("--recompute"), Fold = !args.Contains("--unfolded") });
+    return 0;
+}
 if (args.Contains("--quick") || args.Contains("--ratio"))
 {
     // --ratio: the kernel-against-baseline figures alone.
