@@ -40,12 +40,14 @@ public static class SystemScaleBench
         watch.Restart();
         var program = ParallelTransform.Build(model, request, plan);
         var buildMs = watch.Elapsed.TotalMilliseconds;
+        var buildBytes = GC.GetTotalAllocatedBytes(precise: true);
         var segments = 0L;
         foreach (var r in program.Ranks) segments += r.Segments.Count;
 
         watch.Restart();
         var sim = new SystemSimulator(program, fabric, _ => device, (d, g) => new SequentialSchedule().Map(g, d));
         var lowerMs = watch.Elapsed.TotalMilliseconds;
+        var lowerBytes = GC.GetTotalAllocatedBytes(precise: true);
         var tasks = sim.Kernel.TaskCount;
         var transfers = sim.Kernel.TransferCount;
 
@@ -78,8 +80,11 @@ public static class SystemScaleBench
         o.WriteLine(Line("lower_s", (lowerMs / 1e3).ToString("F2", CultureInfo.InvariantCulture)));
         o.WriteLine(Line("run_and_collect_s", (runMs / 1e3).ToString("F2", CultureInfo.InvariantCulture)));
         o.WriteLine(Line("wall_s", (totalMs / 1e3).ToString("F2", CultureInfo.InvariantCulture)));
+        o.WriteLine(Line("cpu_s", self.TotalProcessorTime.TotalSeconds.ToString("F2", CultureInfo.InvariantCulture)) + "  # the process's CPU time, all threads (the wall time includes waiting for a busy machine)");
+        o.WriteLine(Line("gc_collections", $"{GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}") + "  # gen 0/1/2");
         o.WriteLine(Line("peak_working_set_GB", (self.PeakWorkingSet64 / 1e9).ToString("F2", CultureInfo.InvariantCulture)));
-        o.WriteLine(Line("gc_allocated_GB", (allocated / 1e9).ToString("F2", CultureInfo.InvariantCulture)));
+        o.WriteLine(Line("gc_allocated_GB", (allocated / 1e9).ToString("F2", CultureInfo.InvariantCulture)) +
+            $"  # build and setup {(buildBytes - allocated0) / 1e9:F2}, lower {(lowerBytes - buildBytes) / 1e9:F2}, run and collect {(allocated0 + allocated - lowerBytes) / 1e9:F2}");
         o.WriteLine(Line("iteration_s", iteration.ToString("F3", CultureInfo.InvariantCulture)));
         o.WriteLine(Line("model_tflops_per_gpu", (perGpu / 1e12).ToString("F1", CultureInfo.InvariantCulture)) +
             $"  # {factor} B s l h^2 (1 + s/6h + V/16lh), {(c.Recompute ? "with" : "without")} recomputation");
