@@ -17,7 +17,7 @@ public static class SystemScaleBench
     /// Megatron-LM reports; the simulation itself reads the device's config.</summary>
     private const double A100PeakFlops = 312e12;
 
-    public sealed record Case(string Model, string System, int Nodes, int Tp, int Pp, int Dp, long GlobalBatch, long Seq, bool Recompute, bool Fold = true);
+    public sealed record Case(string Model, string System, int Nodes, int Tp, int Pp, int Dp, long GlobalBatch, long Seq, bool Recompute, bool Fold = true, int? Layers = null);
 
     public static readonly Case Gpt3 = new("gpt3-175b", "dgx-a100", 128, 8, 8, 16, 1536, 2048, Recompute: false);
 
@@ -26,7 +26,7 @@ public static class SystemScaleBench
         var allocated0 = GC.GetTotalAllocatedBytes(precise: true);
         var total = Stopwatch.StartNew();
         var watch = Stopwatch.StartNew();
-        var model = ModelConfigLoader.LoadNamed(c.Model);
+        var model = c.Layers is not { } layers ? ModelConfigLoader.LoadNamed(c.Model) : WithLayers(c.Model, layers);
         var request = WorkloadRequest.Train(c.GlobalBatch, c.Seq, recompute: c.Recompute);
         var spec = SystemConfigLoader.LoadNamed(c.System);
         var fabric = SystemFabric.Build(spec, c.Nodes);
@@ -71,6 +71,7 @@ public static class SystemScaleBench
         o.WriteLine(Line("simulated_ranks", program.Ranks.Count.ToString(CultureInfo.InvariantCulture)));
         o.WriteLine(Line("segments", segments.ToString(CultureInfo.InvariantCulture)));
         o.WriteLine(Line("collectives", result.Collectives.Count.ToString(CultureInfo.InvariantCulture)));
+        o.WriteLine(Line("collective_lowerings", sim.CollectiveLowerings.ToString(CultureInfo.InvariantCulture)) + "  # distinct shapes, each lowered once");
         o.WriteLine(Line("tasks", tasks.ToString(CultureInfo.InvariantCulture)));
         o.WriteLine(Line("transfers_before_run", transfers.ToString(CultureInfo.InvariantCulture)));
         o.WriteLine(Line("flows", result.Flows.Count.ToString(CultureInfo.InvariantCulture)));
@@ -90,6 +91,15 @@ public static class SystemScaleBench
             $"  # {factor} B s l h^2 (1 + s/6h + V/16lh), {(c.Recompute ? "with" : "without")} recomputation");
         o.WriteLine(Line("percent_of_peak", (100 * perGpu / A100PeakFlops).ToString("F1", CultureInfo.InvariantCulture)) + "  # of 312 TFLOP/s (A100 fp16/bf16 dense)");
         o.WriteLine(Line("result_hash", Fingerprint(result).ToString("x16", CultureInfo.InvariantCulture)));
+    }
+
+    /// <summary>A bundled model with fewer layers (its other sizes kept), for a run small enough to simulate unfolded.</summary>
+    private static ModelConfig WithLayers(string name, int layers)
+    {
+        var bundled = ModelConfigLoader.LoadNamed(name);
+        var json = (Newtonsoft.Json.Linq.JObject)bundled.Raw.DeepClone();
+        json["n_layer"] = layers;
+        return ModelConfigLoader.Parse(json, $"{name} with {layers} layers");
     }
 
     /// <summary>A hash of what a system run measures: makespan, events, every segment's times, every

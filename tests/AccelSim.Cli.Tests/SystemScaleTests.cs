@@ -21,16 +21,16 @@ public class SystemScaleTests(ITestOutputHelper output)
          "n_head": 16, "n_layer": 4, "n_positions": 1024, "n_ctx": 1024, "vocab_size": 51200, "torch_dtype": "float16"}
         """;
 
-    private static (SystemResult Result, SystemProgram Program, int Tasks, long WallMs) Run(bool fold)
+    private static (SystemResult Result, SystemProgram Program, int Tasks, long WallMs) Run(bool fold, int nodes = 8, int dp = 4)
     {
         using var dir = new CliHarness.TempDir();
         File.WriteAllText(dir.File("model.json"), Model);
         var model = ModelConfigLoader.Load(dir.File("model.json"));
-        var request = WorkloadRequest.Train(32, 512);
+        var request = WorkloadRequest.Train(8 * dp, 512);
         var spec = SystemConfigLoader.LoadNamed("dgx-a100");
-        var fabric = SystemFabric.Build(spec, 8);
+        var fabric = SystemFabric.Build(spec, nodes);
         var device = new GpuPlugin().Create(HardwareConfigLoader.LoadNamed(spec.Node.Device));
-        var plan = ParallelPlan.Bind(new ParallelismOptions { Tp = 8, Pp = 2, Dp = 4, Microbatch = 1, Fold = fold }, model, request, systemRanks: fabric.Ranks);
+        var plan = ParallelPlan.Bind(new ParallelismOptions { Tp = 8, Pp = 2, Dp = dp, Microbatch = 1, Fold = fold }, model, request, systemRanks: fabric.Ranks);
         var watch = System.Diagnostics.Stopwatch.StartNew();
         var program = ParallelTransform.Build(model, request, plan);
         var sim = new SystemSimulator(program, fabric, _ => device, (d, g) => new SequentialSchedule().Map(g, d));

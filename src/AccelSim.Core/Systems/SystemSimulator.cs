@@ -203,6 +203,7 @@ public sealed class SystemSimulator
             foreach (var exit in endJoins[c]) coll.SignalWhenDone(_process.KernelTask(exit));
             _collectives[c] = coll;
         }
+        CollectiveLowerings = plans.Count;
         long sends = 0;
         foreach (var coll in _collectives) sends += coll.Sends;
         _kernel.EnsureCapacity((int)Math.Min(Kernel.MaxIndex, _kernel.TaskCount + sends), (int)Math.Min(Kernel.MaxIndex, _kernel.TransferCount + sends));
@@ -211,6 +212,9 @@ public sealed class SystemSimulator
 
     private int Buffer(int[] buffer, Lowered low, RankState r, int id) =>
         buffer[id] >= 0 ? buffer[id] : buffer[id] = _kernel.NewBuffer(r.TierOffset + low.TensorTier[id], low.TensorBytes[id], low.Refs[id] == 0 ? 1 : low.Refs[id]);
+
+    /// <summary>Distinct lowerings of the program's collectives: collectives of one shape share one.</summary>
+    public int CollectiveLowerings { get; }
 
     /// <summary>The kernel the program runs on (its topology names each rank's resources <c>r{rank}.{name}</c>).</summary>
     public Kernel Kernel => _kernel;
