@@ -70,6 +70,18 @@ if (args.Length >= 1 && args[0] == "--kernel")
     KernelBench.Memory(Console.Out, tasks);
     return 0;
 }
+if (args.Length >= 2 && args[0] == "--megatron")
+{
+    // A Megatron-LM Table 1 row on dgx-a100 nodes: --megatron ROW [VIRTUAL_STAGES] (experiments/megatron-lm).
+    SystemReproductions.Megatron(Console.Out, args[1], args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1);
+    return 0;
+}
+if (args.Length >= 7 && args[0] == "--train")
+{
+    // Any training step on a system: --train SYSTEM MODEL BATCH TP PP DP [VIRTUAL_STAGES].
+    SystemReproductions.Train(Console.Out, args[1..]);
+    return 0;
+}
 if (args.Contains("--quick") || args.Contains("--ratio"))
 {
     // --ratio: the kernel-against-baseline figures alone.
