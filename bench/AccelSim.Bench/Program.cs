@@ -82,6 +82,12 @@ if (args.Length >= 7 && args[0] == "--train")
     SystemReproductions.Train(Console.Out, args[1..]);
     return 0;
 }
+if (args.Length >= 6 && args[0] == "--zero")
+{
+    // ZeRO-3 over every device of a system: --zero SYSTEM MODEL NODES BATCH_PER_GPU SEQ (experiments/zero-infinity).
+    SystemReproductions.Zero(Console.Out, args[1..]);
+    return 0;
+}
 if (args.Contains("--quick") || args.Contains("--ratio"))
 {
     // --ratio: the kernel-against-baseline figures alone.

@@ -59,7 +59,28 @@ public static class SystemReproductions
             $"{result.Flops / result.MakespanS / result.Ranks.Count / 1e12:F1} simulated TFLOP/s per GPU, wall {wall:F1} s"));
     }
 
-    private static (SystemResult Result, double WallS) Train(string system, string model, long batch, ParallelismOptions options)
+    /// <summary>--zero SYSTEM MODEL NODES BATCH_PER_GPU SEQ: ZeRO-3 data parallelism over every device of NODES
+    /// nodes, one microbatch of BATCH_PER_GPU sequences per device, recomputation on (experiments/zero-infinity).
+    /// Throughput per GPU is the simulated FLOPs (recomputation included) over the step time.</summary>
+    public static void Zero(TextWriter output, string[] a)
+    {
+        int I(int i) => int.Parse(a[i], CultureInfo.InvariantCulture);
+        var spec = SystemConfigLoader.LoadNamed(a[0]);
+        var gpus = I(2) * spec.Node.Devices;
+        var options = new ParallelismOptions { Dp = gpus, Zero = 3, Microbatch = I(3) };
+        var (result, wall) = Train(a[0], a[1], (long)I(3) * gpus, options, I(4));
+        var hw = HardwareConfigLoader.LoadNamed(spec.Node.Device);
+        var peak = hw.TryGet("compute.fp16.peak_flops", out var v) && v.Number is { } p ? p : double.NaN;
+        var perGpu = result.Flops / (double)result.Ranks.Count / result.MakespanS;
+        var rank = result.Ranks[0];
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{Path.GetFileNameWithoutExtension(a[1])} on {I(2)} x {a[0]} ({gpus} GPUs), ZeRO-3, {I(3)} x {I(4)} tokens per GPU: step {result.MakespanS:F3} s, " +
+            $"{perGpu / 1e12:F1} TFLOP/s per GPU ({perGpu / peak * 100:F1}% of {peak / 1e12:F0}), {gpus * perGpu / 1e15:F2} PFLOP/s in all; " +
+            $"rank 0 compute {rank.ComputeBusyPs / 1e12:F3} s, exposed communication {rank.ExposedCommPs / 1e12:F3} s, held {rank.HeldBytes / 1e9:F1} GB " +
+            $"({string.Join(", ", rank.Memory.Where(t => t.PeakBytes > 0).Select(t => $"{t.Tier} peak {t.PeakBytes / 1e9:F1} of {t.CapacityBytes / 1e9:F1} GB"))}); wall {wall:F1} s"));
+    }
+
+    private static (SystemResult Result, double WallS) Train(string system, string model, long batch, ParallelismOptions options, long seq = 2048)
     {
         var watch = System.Diagnostics.Stopwatch.StartNew();
         var spec = SystemConfigLoader.LoadNamed(system);
@@ -67,7 +88,7 @@ public static class SystemReproductions
         var fabric = SystemFabric.Build(spec, gpus / spec.Node.Devices);
         var device = new GpuPlugin().Create(HardwareConfigLoader.LoadNamed(spec.Node.Device));
         var config = ModelConfigLoader.LoadNamed(model);
-        var request = WorkloadRequest.Train(batch, 2048, recompute: true);
+        var request = WorkloadRequest.Train(batch, seq, recompute: true);
         var program = ParallelTransform.Build(config, request, ParallelPlan.Bind(options with { Recompute = true }, config, request, gpus));
         var result = SystemSimulator.Run(program, fabric, _ => device, new SequentialSchedule());
         return (result, watch.Elapsed.TotalSeconds);
