@@ -87,6 +87,24 @@ if (args.Contains("--system-scale"))
     SystemScaleBench.Run(Console.Out, SystemScaleBench.Gpt3 with { Recompute = args.Contains("--recompute"), Fold = !args.Contains("--unfolded") });
     return 0;
 }
+if (args.Length >= 2 && args[0] == "--megatron")
+{
+    // A Megatron-LM Table 1 row on dgx-a100 nodes: --megatron ROW [VIRTUAL_STAGES] (experiments/megatron-lm).
+    SystemReproductions.Megatron(Console.Out, args[1], args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1);
+    return 0;
+}
+if (args.Length >= 7 && args[0] == "--train")
+{
+    // Any training step on a system: --train SYSTEM MODEL BATCH TP PP DP [VIRTUAL_STAGES].
+    SystemReproductions.Train(Console.Out, args[1..]);
+    return 0;
+}
+if (args.Length >= 6 && args[0] == "--zero")
+{
+    // ZeRO-3 over every device of a system: --zero SYSTEM MODEL NODES BATCH_PER_GPU SEQ (experiments/zero-infinity).
+    SystemReproductions.Zero(Console.Out, args[1..]);
+    return 0;
+}
 if (args.Contains("--quick") || args.Contains("--ratio"))
 {
     // --ratio: the kernel-against-baseline figures alone.

@@ -201,6 +201,23 @@ public class SystemSimulatorTests
         Assert.Equal(1_200, r.Ranks[0].HeldBytes);
     }
 
+    /// <summary>A block of a pipeline writes an activation that only a later segment reads. A rank that declares
+    /// its memory (the stashed activations among it) frees such an output when its segment ends: running the
+    /// block ten times holds one output at a time, not ten.</summary>
+    [Fact]
+    public void A_declared_rank_frees_a_segments_unread_outputs_when_it_ends()
+    {
+        var device = Device();
+        var output = new Tensor(0, "block.out", [100], DType.Int8, TensorRole.Activation);
+        var block = new WorkloadGraph(new WorkloadInfo("block", "test", 1, 1, 0, 1), [new Op(0, "block.0", OpKind.Generic, -1, [], [output], 1_000, DType.Bf16)]);
+        SystemResult Run(params RankMemory[] memory) => SystemSimulator.Run(
+            new SystemProgram("blocks", [new RankProgram(0, [.. Enumerable.Range(0, 10).Select(i => RankSegment.Run($"b{i}", block, i == 0 ? [] : [i - 1]))], memory)]),
+            new SwitchFabric(1, Bw, Alpha), _ => device, new SequentialSchedule());
+        Assert.Equal(50 + 100, Assert.Single(Run(new RankMemory("stashed activations", 50)).Ranks[0].Memory).PeakBytes);
+        // Undeclared, a graph's outputs stay for the run, as in a single-device run of the graph.
+        Assert.Equal(10 * 100, Assert.Single(Run().Ranks[0].Memory).PeakBytes);
+    }
+
     [Fact]
     public void Bad_programs_are_refused_with_what_is_wrong()
     {

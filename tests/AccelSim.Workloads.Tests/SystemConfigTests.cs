@@ -23,7 +23,7 @@ public class SystemConfigTests
         }
     }
 
-    public static TheoryData<string> Bundled() => ["dgx-a100", "dgx-h100", "hgx-h200"];
+    public static TheoryData<string> Bundled() => ["dgx-2", "dgx-a100", "dgx-h100", "hgx-h200"];
 
     /// <summary>Every bundled system, NVIDIA nodes and the other device families.</summary>
     public static TheoryData<string> AllBundled() => ["dgx-a100", "dgx-h100", "hgx-h200", "sn40l-8", "cs2-cluster", "u280-ring", "h100-sn40l"];
@@ -42,14 +42,14 @@ public class SystemConfigTests
         Assert.Contains(name, BundledConfigs.Names(SystemsDir));
         var spec = SystemConfigLoader.LoadNamed(name);
         Assert.Equal(name, spec.Name);
-        Assert.Equal(8, spec.Node.Devices);
+        Assert.Equal(name == "dgx-2" ? 16 : 8, spec.Node.Devices);
         Assert.NotNull(spec.Nics);
         Assert.NotNull(spec.ScaleOut);
         Assert.Equal(HardwareConfigLoader.LoadNamed(spec.Node.Device).Name, spec.Node.Device);
         var one = SystemFabric.Build(spec);
-        Assert.Equal(8 * spec.Nodes, one.Ranks);
+        Assert.Equal(spec.Node.Devices * spec.Nodes, one.Ranks);
         var four = SystemFabric.Build(spec, 4);
-        Assert.Equal(32, four.Ranks);
+        Assert.Equal(4 * spec.Node.Devices, four.Ranks);
         Assert.Equal(spec.Node.InNetworkReduction, four.InNetworkReduction);
     }
 

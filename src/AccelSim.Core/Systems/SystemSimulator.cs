@@ -187,6 +187,10 @@ public sealed class SystemSimulator
                 if (tasks.Count == 0 && entry >= 0) _process.Edge(entry, end);
                 for (var i = 0; i < tasks.Count; i++)
                     if (low.IsSink[i]) _process.Edge(first + i, end);
+                // A declared rank memory holds what crosses segments (stashed activations): an activation no task of
+                // this segment reads is freed when the segment ends, not held for the rest of the run.
+                if (r.Program.Memory.Count > 0)
+                    foreach (var id in low.Escapes) _kernel.ReleaseOnEnd(_process.KernelTask(end), Buffer(buffer, low, r, id));
                 r.Exit[si] = end;
             }
         }
@@ -740,6 +744,8 @@ public sealed class SystemSimulator
                 foreach (var op in tasks[i].Ops) foreach (var t in op.Inputs) consumed.Add(local[t.Id]);
                 Locals[i] = [.. Outs[i].Where(x => Refs[x] == 0 && consumed.Contains(x) && !Resident[x])];
             }
+            var local = new HashSet<int>(Locals.SelectMany(l => l));
+            Escapes = [.. Outs.SelectMany(o => o).Where(id => Refs[id] == 0 && !Resident[id] && !local.Contains(id)).Distinct().Order()];
         }
 
         public SimProgram Program { get; }
@@ -755,6 +761,10 @@ public sealed class SystemSimulator
         public int[][] Ins { get; }
         public int[][] Outs { get; }
         public int[][] Locals { get; }
+
+        /// <summary>Activations the program writes and none of its tasks reads (a block's outputs that a later
+        /// segment consumes, a graph's final outputs).</summary>
+        public int[] Escapes { get; }
         public int[][] Preds { get; }
 
         /// <summary>Tasks no other task of the program waits for: the segment's end join waits for them.</summary>
