@@ -744,8 +744,8 @@ public sealed class SystemSimulator
                 foreach (var op in tasks[i].Ops) foreach (var t in op.Inputs) consumed.Add(local[t.Id]);
                 Locals[i] = [.. Outs[i].Where(x => Refs[x] == 0 && consumed.Contains(x) && !Resident[x])];
             }
-            var local = new HashSet<int>(Locals.SelectMany(l => l));
-            Escapes = [.. Outs.SelectMany(o => o).Where(id => Refs[id] == 0 && !Resident[id] && !local.Contains(id)).Distinct().Order()];
+            var freedByOwnTask = new HashSet<int>(Locals.SelectMany(l => l));
+            Escapes = [.. Outs.SelectMany(o => o).Where(x => Refs[x] == 0 && !Resident[x] && !freedByOwnTask.Contains(x)).Distinct().Order()];
         }
 
         public SimProgram Program { get; }
