@@ -29,7 +29,7 @@ public class ServeCliTests
             "--prompt-tokens", "uniform:64-1024", "--output-tokens", "lognormal:64,32", "--slo", "ttft_p99=0.5,tpot_p99=0.05");
         Assert.Equal("accelsim.serve/1", (string?)j["schema"]);
         Assert.Equal(60, (int)j["requests"]!);
-        foreach (var m in new[] { "ttft_s", "tpot_s", "e2e_s" })
+        foreach (var m in new[] { "ttft_s", "tpot_s", "e2e_s", "itl_s" })
         {
             var d = j[m]!;
             var (mean, p50, p90, p99) = ((double)d["mean"]!, (double)d["p50"]!, (double)d["p90"]!, (double)d["p99"]!);

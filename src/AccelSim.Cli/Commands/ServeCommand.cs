@@ -34,7 +34,7 @@ public static class ServeCommand
         var kvBlocks = new Option<long?>("--kv-blocks") { Description = "KV-cache blocks (default: what the device holds beside the weights and activations)" };
         var memoryFraction = new Option<double>("--memory-fraction") { DefaultValueFactory = _ => 0.9, Description = "Share of device memory the server may use (vLLM's gpu_memory_utilization)" };
         var bucketBits = new Option<int>("--bucket-bits") { DefaultValueFactory = _ => 5, Description = "Resolution of the iteration-cost memo: sizes are rounded up by less than 2^-bits of themselves" };
-        var slo = new Option<string?>("--slo") { Description = "Service-level objective: ttft_p99=SECONDS,tpot_p99=SECONDS" };
+        var slo = new Option<string?>("--slo") { Description = "Service-level objective: ttft_p99, tpot_p99, itl_p99 and/or queue_p50 in seconds, e.g. ttft_p99=2,tpot_p99=0.1" };
         var findCapacity = new Option<bool>("--find-capacity") { Description = "Find the highest arrival rate that meets --slo (bisection over seeded runs)" };
         var dtype = new Option<string?>("--dtype") { Description = "Weights and activations data type (default: the model's torch_dtype, else bf16)" };
         var stack = new Option<string?>("--stack") { Description = "Software stack: fused (the default), pytorch or a stack JSON file (docs/stacks.md)" };

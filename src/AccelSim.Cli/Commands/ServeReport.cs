@@ -40,6 +40,7 @@ internal sealed record ServeReport(string Hardware, string Kind, string Model, s
         Dist(w, "tpot_s", s.TpotS);
         Dist(w, "e2e_s", s.E2eS);
         Dist(w, "queue_s", s.QueueS);
+        Dist(w, "itl_s", s.ItlS);
         w.WritePropertyName("throughput_tokens_per_s"); w.WriteValue(s.ThroughputTokensPerS);
         w.WritePropertyName("throughput_requests_per_s"); w.WriteValue(s.ThroughputRequestsPerS);
         w.WritePropertyName("goodput_requests_per_s"); w.WriteValue(s.GoodputRequestsPerS);
@@ -98,7 +99,7 @@ internal sealed record ServeReport(string Hardware, string Kind, string Model, s
         var s = Summary;
         console.WriteLine($"{Model} on {Hardware} ({Kind}), scheduler {Scheduler}, {s.Requests} requests ({Arrivals})");
         var t = new Table().AddColumns("metric", "mean", "p50", "p90", "p99");
-        foreach (var (name, d) in new[] { ("TTFT (s)", s.TtftS), ("TPOT (s)", s.TpotS), ("end-to-end (s)", s.E2eS), ("queueing (s)", s.QueueS) })
+        foreach (var (name, d) in new[] { ("TTFT (s)", s.TtftS), ("TPOT (s)", s.TpotS), ("end-to-end (s)", s.E2eS), ("queueing (s)", s.QueueS), ("inter-token (s)", s.ItlS) })
             t.AddRow(name, N(d.Mean), N(d.P50), N(d.P90), N(d.P99));
         console.Write(t);
         var k = new Table().AddColumns("figure", "value");

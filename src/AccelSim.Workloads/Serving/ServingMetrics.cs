@@ -27,16 +27,17 @@ public sealed record Distribution(double Mean, double P50, double P90, double P9
     }
 }
 
-/// <summary>A service-level objective on the 99th percentiles of TTFT and TPOT (either may be absent).
-/// A request attains it when its own TTFT and TPOT are within the targets.</summary>
-public sealed record ServiceLevel(double? TtftP99S, double? TpotP99S)
+/// <summary>A service-level objective: targets on the 99th percentiles of TTFT, TPOT and the gaps between tokens
+/// (ITL, Sarathi-Serve's time between tokens) and on the median queueing delay; any may be absent. A request
+/// attains it when its own TTFT, TPOT, longest gap and queueing are within the targets.</summary>
+public sealed record ServiceLevel(double? TtftP99S, double? TpotP99S, double? ItlP99S = null, double? QueueP50S = null)
 {
-    public const string Expected = "comma-separated ttft_p99=SECONDS and/or tpot_p99=SECONDS, e.g. ttft_p99=2,tpot_p99=0.1";
+    public const string Expected = "comma-separated targets in seconds among ttft_p99, tpot_p99, itl_p99 and queue_p50, e.g. ttft_p99=2,tpot_p99=0.1";
 
     public static ServiceLevel Parse(string text, string option = "--slo")
     {
         ArgumentNullException.ThrowIfNull(text);
-        double? ttft = null, tpot = null;
+        double? ttft = null, tpot = null, itl = null, queue = null;
         foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var eq = part.IndexOf('=');
@@ -47,20 +48,24 @@ public sealed record ServiceLevel(double? TtftP99S, double? TpotP99S)
             {
                 case "ttft_p99" when ok: ttft = value; break;
                 case "tpot_p99" when ok: tpot = value; break;
+                case "itl_p99" when ok: itl = value; break;
+                case "queue_p50" when ok: queue = value; break;
                 default: throw new InputException(null, option, $"expected {Expected}, got '{part}'");
             }
         }
-        if (ttft is null && tpot is null) throw new InputException(null, option, $"expected {Expected}, got '{text}'");
-        return new ServiceLevel(ttft, tpot);
+        if (ttft is null && tpot is null && itl is null && queue is null) throw new InputException(null, option, $"expected {Expected}, got '{text}'");
+        return new ServiceLevel(ttft, tpot, itl, queue);
     }
 
-    public bool Attained(double ttftS, double? tpotS) =>
-        (TtftP99S is not { } a || ttftS <= a) && (TpotP99S is not { } b || tpotS is not { } t || t <= b);
+    public bool Attained(double ttftS, double? tpotS, double maxItlS = 0, double queueS = 0) =>
+        (TtftP99S is not { } a || ttftS <= a) && (TpotP99S is not { } b || tpotS is not { } t || t <= b)
+        && (ItlP99S is not { } c || maxItlS <= c) && (QueueP50S is not { } d || queueS <= d);
 
     public bool Met(ServingSummary s)
     {
         ArgumentNullException.ThrowIfNull(s);
-        return (TtftP99S is not { } a || s.TtftS.P99 <= a) && (TpotP99S is not { } b || s.TpotS.P99 <= b);
+        return (TtftP99S is not { } a || s.TtftS.P99 <= a) && (TpotP99S is not { } b || s.TpotS.P99 <= b)
+            && (ItlP99S is not { } c || s.ItlS.P99 <= c) && (QueueP50S is not { } d || s.QueueS.P50 <= d);
     }
 
     public override string ToString()
@@ -68,6 +73,8 @@ public sealed record ServiceLevel(double? TtftP99S, double? TpotP99S)
         var parts = new List<string>();
         if (TtftP99S is { } a) parts.Add(FormattableString.Invariant($"ttft_p99={a}"));
         if (TpotP99S is { } b) parts.Add(FormattableString.Invariant($"tpot_p99={b}"));
+        if (ItlP99S is { } c) parts.Add(FormattableString.Invariant($"itl_p99={c}"));
+        if (QueueP50S is { } d) parts.Add(FormattableString.Invariant($"queue_p50={d}"));
         return string.Join(",", parts);
     }
 }
@@ -84,6 +91,7 @@ public sealed record ServingSummary(
     Distribution TpotS,
     Distribution E2eS,
     Distribution QueueS,
+    Distribution ItlS,
     double ThroughputTokensPerS,
     double ThroughputRequestsPerS,
     double GoodputRequestsPerS,
@@ -108,9 +116,10 @@ public sealed record ServingSummary(
             outTokens += r.Generated;
             var ttft = Ps.ToSeconds(r.FirstTokenPs - r.Spec.ArrivalPs);
             double? tpot = r.Spec.OutputTokens > 1 ? Ps.ToSeconds(r.FinishPs - r.FirstTokenPs) / (r.Spec.OutputTokens - 1) : null;
+            var queue = Ps.ToSeconds(r.FirstScheduledPs - r.Spec.ArrivalPs);
+            var itl = Ps.ToSeconds(r.MaxInterTokenPs);
             per.Add(new RequestMetrics(r.Spec.Id, Ps.ToSeconds(r.Spec.ArrivalPs), r.Spec.PromptTokens, r.Spec.OutputTokens,
-                Ps.ToSeconds(r.FirstScheduledPs - r.Spec.ArrivalPs), ttft, tpot, Ps.ToSeconds(r.MaxInterTokenPs),
-                Ps.ToSeconds(r.FinishPs - r.Spec.ArrivalPs), r.Preemptions, slo is null || slo.Attained(ttft, tpot)));
+                queue, ttft, tpot, itl, Ps.ToSeconds(r.FinishPs - r.Spec.ArrivalPs), r.Preemptions, slo is null || slo.Attained(ttft, tpot, itl, queue)));
         }
         var duration = Ps.ToSeconds(result.MakespanPs - first);
         var attained = per.Count(p => p.SloAttained);
@@ -122,6 +131,7 @@ public sealed record ServingSummary(
             Distribution.Of(per.Where(p => p.TpotS is not null).Select(p => p.TpotS!.Value).ToArray()),
             Distribution.Of(per.Select(p => p.E2eS).ToArray()),
             Distribution.Of(per.Select(p => p.QueueS).ToArray()),
+            Distribution.Of(result.InterTokenPs.Select(Ps.ToSeconds).ToArray()),
             duration > 0 ? outTokens / duration : 0,
             duration > 0 ? per.Count / duration : 0,
             duration > 0 ? attained / duration : 0,

@@ -16,7 +16,11 @@ public sealed record ServingResult(
     long KvCapacityBlocks,
     int KvBlockTokens,
     long KvPeakBlocks,
-    int Preemptions);
+    int Preemptions)
+{
+    /// <summary>Every gap between two consecutive tokens of a request, in emission order.</summary>
+    public IReadOnlyList<long> InterTokenPs { get; init; } = [];
+}
 
 /// <summary>Serving at the request level on one device: requests arrive, the scheduler forms each iteration when
 /// the device is free, and the cost model prices it (<see cref="IterationCostModel"/>). Time is integer
@@ -50,6 +54,7 @@ public static class ServingSimulator
         var batch = new List<PlannedWork>(options.MaxBatch + 16);
         var work = new SequenceWork[options.MaxBatch + 16];
         var samples = new List<IterationSample>();
+        var gaps = new List<long>();
         long t = 0, idlePs = 0;
         double energy = 0;
         int next = 0, done = 0;
@@ -88,12 +93,12 @@ public static class ServingSimulator
                 {
                     r.Prefilled += b.Query;
                     r.Cached += b.Query;
-                    if (!r.Prefilling) Emit(r, t);
+                    if (!r.Prefilling) Emit(r, t, gaps);
                 }
                 else
                 {
                     r.Cached += 1;
-                    Emit(r, t);
+                    Emit(r, t, gaps);
                 }
                 if (r.Generated == r.Spec.OutputTokens)
                 {
@@ -106,13 +111,17 @@ public static class ServingSimulator
             }
         }
         return new ServingResult(states, samples, t, energy, staticPowerW * Core.Time.Ps.ToSeconds(idlePs),
-            kv.CapacityBlocks, kv.BlockTokens, kv.PeakBlocks, context.Preemptions);
+            kv.CapacityBlocks, kv.BlockTokens, kv.PeakBlocks, context.Preemptions) { InterTokenPs = gaps };
     }
 
-    private static void Emit(RequestState r, long t)
+    private static void Emit(RequestState r, long t, List<long> gaps)
     {
         if (r.Generated == 0) r.FirstTokenPs = t;
-        else r.MaxInterTokenPs = Math.Max(r.MaxInterTokenPs, t - r.LastTokenPs);
+        else
+        {
+            r.MaxInterTokenPs = Math.Max(r.MaxInterTokenPs, t - r.LastTokenPs);
+            gaps.Add(t - r.LastTokenPs);
+        }
         r.LastTokenPs = t;
         r.Generated++;
     }

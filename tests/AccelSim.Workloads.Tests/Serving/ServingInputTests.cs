@@ -103,6 +103,10 @@ public class ServingInputTests
     {
         Assert.Equal(new ServiceLevel(2, 0.1), ServiceLevel.Parse("ttft_p99=2,tpot_p99=0.1"));
         Assert.Equal(new ServiceLevel(null, 0.05), ServiceLevel.Parse("tpot_p99=0.05"));
+        Assert.Equal(new ServiceLevel(null, null, 0.1, 2), ServiceLevel.Parse("itl_p99=0.1,queue_p50=2"));
+        Assert.Equal("itl_p99=0.1,queue_p50=2", ServiceLevel.Parse("itl_p99=0.1, queue_p50=2").ToString());
+        Assert.False(new ServiceLevel(null, null, 0.1).Attained(0.5, 0.01, maxItlS: 0.2));
+        Assert.True(new ServiceLevel(1, 0.05, 0.1, 2).Attained(0.5, 0.01, maxItlS: 0.05, queueS: 1));
         Assert.Throws<InputException>(() => ServiceLevel.Parse("ttft_p50=2"));
         Assert.Throws<InputException>(() => ServiceLevel.Parse("ttft_p99=-1"));
     }

@@ -72,6 +72,7 @@ public class ServingLawTests
         {
             var (r, finishes) = Run(s);
             return finishes == s.Requests.Length
+                && r.InterTokenPs.Count == s.Requests.Sum(q => q.OutputTokens - 1)
                 && r.Requests.All(q => q.Finished && q.Generated == q.Spec.OutputTokens && q.Blocks == 0)
                 && r.Requests.All(q => q.Spec.ArrivalPs <= q.FirstScheduledPs && q.FirstScheduledPs < q.FirstTokenPs && q.FirstTokenPs <= q.FinishPs)
                 && r.Requests.Select(q => q.Spec.Id).Distinct().Count() == s.Requests.Length;
