@@ -193,3 +193,23 @@ public class ServeCliTests
         Assert.Contains("no such request trace file", missing.Error);
     }
 }
+
+/// <summary>docs/serving.md shows real output: its worked example is what the command prints today.</summary>
+public class ServeDocsTests
+{
+    [Fact]
+    public void The_worked_example_is_what_the_command_prints()
+    {
+        var doc = File.ReadAllText(CliHarness.RepoFile("docs/serving.md")).Replace("\r\n", "\n");
+        const string command = "serve --hardware h100 --model llama3-8b --scheduler sarathi --arrival poisson --rate 4 --num-requests 1000 --prompt-tokens 512 --output-tokens 128 --slo ttft_p99=2,tpot_p99=0.1 --seed 1";
+        Assert.Contains("accelsim " + command, doc);
+        var start = doc.IndexOf("```\nllama3-8b on h100 (gpu), scheduler sarathi", StringComparison.Ordinal);
+        Assert.True(start >= 0, "docs/serving.md has no worked example output");
+        start += 4;
+        var block = doc[start..doc.IndexOf("\n```", start, StringComparison.Ordinal)];
+        var o = CliHarness.Run(command.Split(' '));
+        Assert.True(o.ExitCode == 0, o.Error);
+        static string Normalise(string t) => string.Join('\n', t.Replace("\r\n", "\n").Split('\n').Select(l => l.TrimEnd())).Trim('\n');
+        Assert.Equal(Normalise(block), Normalise(o.Out));
+    }
+}
