@@ -43,6 +43,9 @@ public class ServeCliTests
         Assert.True((long)j["kv_cache"]!["peak_blocks"]! <= (long)j["kv_cache"]!["blocks"]!);
         Assert.True((double)j["memo"]!["observed_relative_rounding"]! <= (double)j["memo"]!["max_relative_rounding"]!);
         Assert.Null(j["capacity_requests_per_s"]);
+        Assert.Contains("h100.json", j["provenance"]!["files"]![0]!["file"]!.ToString());
+        Assert.Equal(64, j["provenance"]!["files"]![0]!["sha256"]!.ToString().Length);
+        Assert.Equal("fused", (string?)j["provenance"]!["stack"]);
     }
 
     [Fact]

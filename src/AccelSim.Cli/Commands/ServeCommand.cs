@@ -94,7 +94,10 @@ public static class ServeCommand
                 capacity = Capacity.Find(synthetic!, r => ServingSummary.Compute(RunOnce(synthetic!.Generate(r), policy, costs, kv, options, device, false), level), level!);
 
             var report = new ServeReport(device.Name, device.Kind, modelConfig.Name, policy.Id, options, trace is null ? synthetic!.Describe() : Path.GetFileName(trace),
-                synthetic?.Seed, level, summary, result, kv, costs, capacity);
+                synthetic?.Seed, level, summary, result, kv, costs, capacity)
+            {
+                Provenance = Provenance.ProvenanceBuilder.Basic(config, "sequential") with { Stack = softwareStack.Name },
+            };
             using var files = new OutputFiles();
             if (p.GetValue(outPath) is { } o1)
             {

@@ -11,6 +11,9 @@ namespace AccelSim.Cli.Commands;
 internal sealed record ServeReport(string Hardware, string Kind, string Model, string Scheduler, SchedulerOptions Options, string Arrivals,
     int? Seed, ServiceLevel? Slo, ServingSummary Summary, ServingResult Result, KvCapacity Kv, IterationCostModel Costs, double? CapacityRequestsPerS)
 {
+    /// <summary>The hardware files (with their hashes), the overrides and the software stack the run used.</summary>
+    public Core.Metrics.RunProvenance? Provenance { get; init; }
+
     public const string Schema = "accelsim.serve/1";
 
     public void WriteJson(TextWriter writer)
@@ -74,6 +77,38 @@ internal sealed record ServeReport(string Hardware, string Kind, string Model, s
         if (CapacityRequestsPerS is { } cap)
         {
             w.WritePropertyName("capacity_requests_per_s"); w.WriteValue(cap);
+        }
+        if (Provenance is { } prov)
+        {
+            w.WritePropertyName("provenance");
+            w.WriteStartObject();
+            w.WritePropertyName("files");
+            w.WriteStartArray();
+            foreach (var f in prov.Files)
+            {
+                w.WriteStartObject();
+                w.WritePropertyName("role"); w.WriteValue(f.Role);
+                w.WritePropertyName("file"); w.WriteValue(f.Name);
+                w.WritePropertyName("sha256"); w.WriteValue(f.Sha256);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WritePropertyName("overrides");
+            w.WriteStartObject();
+            foreach (var (k, v) in prov.Overrides)
+            {
+                w.WritePropertyName(k); w.WriteValue(v);
+            }
+            w.WriteEndObject();
+            w.WritePropertyName("stack"); w.WriteValue(prov.Stack);
+            w.WritePropertyName("parameters_by_tag");
+            w.WriteStartObject();
+            foreach (var (k, v) in prov.ParameterCounts)
+            {
+                w.WritePropertyName(k); w.WriteValue(v);
+            }
+            w.WriteEndObject();
+            w.WriteEndObject();
         }
         w.WriteEndObject();
         w.Flush();
