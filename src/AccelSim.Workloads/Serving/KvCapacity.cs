@@ -22,10 +22,10 @@ public sealed record KvCapacity(string Tier, long TierBytes, double MemoryFracti
     {
         ArgumentNullException.ThrowIfNull(device);
         ArgumentNullException.ThrowIfNull(model);
-        if (blockTokens < 1) throw new InputException(null, "--block-size", $"expected a whole number of tokens > 0, got {blockTokens}");
+        if (blockTokens < 1) throw new InputException(null, RequestParameter.BlockSize, $"expected a whole number of tokens > 0, got {blockTokens}");
         if (!(memoryFraction > 0 && memoryFraction <= 1))
-            throw new InputException(null, "--memory-fraction", $"expected a fraction in (0, 1], got {memoryFraction.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
-        if (blocksOverride is < 1) throw new InputException(null, "--kv-blocks", $"expected a whole number > 0, got {blocksOverride}");
+            throw new InputException(null, RequestParameter.MemoryFraction, $"expected a fraction in (0, 1], got {memoryFraction.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+        if (blocksOverride is < 1) throw new InputException(null, RequestParameter.KvBlocks, $"expected a whole number > 0, got {blocksOverride}");
         var decode = ModelBuilderRegistry.Default.Build(model, WorkloadRequest.Decode(1, blockTokens, dtype) with { Stack = stack });
         var perToken = KvCache.BytesPerToken(decode);
         var weights = ExpertSwitching.WeightBytes(decode);
@@ -54,8 +54,8 @@ public sealed record KvCapacity(string Tier, long TierBytes, double MemoryFracti
             spill = Math.Max(0, (spill == 0 ? weights + activations : spill) - usable);
             if (spill == 0) spill = 1;
         }
-        throw new InputException(null, "--hardware",
-            $"{device.Name} has no room for a KV cache beside {model.Name}'s {weights / 1e9:0.##} GB of weights in {string.Join(", ", tiers)}; give --kv-blocks to size it by hand");
+        throw new InputException(null, RequestParameter.Hardware,
+            $"{device.Name} has no room for a KV cache beside {model.Name}'s {weights / 1e9:0.##} GB of weights in {string.Join(", ", tiers)}; give kv_blocks=N to size it by hand");
     }
 
     private static long Capacity(IDeviceModel device, string tier) => device.Topology.Tiers[device.Topology.TierIndex(tier)].CapacityBytes;

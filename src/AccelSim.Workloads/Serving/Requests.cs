@@ -82,9 +82,9 @@ public static class Arrivals
     {
         ArgumentNullException.ThrowIfNull(prompt);
         ArgumentNullException.ThrowIfNull(output);
-        if (count < 1) throw new InputException(null, "--num-requests", $"expected a whole number > 0, got {count}");
-        if (!(rate > 0) || double.IsInfinity(rate)) throw new InputException(null, "--rate", $"expected requests per second > 0, got {rate.ToString(CultureInfo.InvariantCulture)}");
-        if (!(cv >= 0) || double.IsInfinity(cv)) throw new InputException(null, "--cv", $"expected a coefficient of variation >= 0, got {cv.ToString(CultureInfo.InvariantCulture)}");
+        if (count < 1) throw new InputException(null, RequestParameter.NumRequests, $"expected a whole number > 0, got {count}");
+        if (!(rate > 0) || double.IsInfinity(rate)) throw new InputException(null, RequestParameter.Rate, $"expected requests per second > 0, got {rate.ToString(CultureInfo.InvariantCulture)}");
+        if (!(cv >= 0) || double.IsInfinity(cv)) throw new InputException(null, RequestParameter.Cv, $"expected a coefficient of variation >= 0, got {cv.ToString(CultureInfo.InvariantCulture)}");
         var rng = new Random(seed);
         var list = new List<ServingRequest>(count);
         double t = 0;

@@ -12,9 +12,9 @@ public sealed record SchedulerOptions(int MaxBatch = 256, int MaxBatchedTokens =
     public void Validate()
     {
         var problems = new List<InputProblem>();
-        if (MaxBatch < 1) problems.Add(new InputProblem(null, "--max-batch", $"expected a whole number > 0, got {MaxBatch}"));
-        if (MaxBatchedTokens < 1) problems.Add(new InputProblem(null, "--max-batched-tokens", $"expected a whole number > 0, got {MaxBatchedTokens}"));
-        if (Chunk < 1) problems.Add(new InputProblem(null, "--chunk", $"expected a whole number > 0, got {Chunk}"));
+        if (MaxBatch < 1) problems.Add(new InputProblem(null, RequestParameter.MaxBatch, $"expected a whole number > 0, got {MaxBatch}"));
+        if (MaxBatchedTokens < 1) problems.Add(new InputProblem(null, RequestParameter.MaxBatchedTokens, $"expected a whole number > 0, got {MaxBatchedTokens}"));
+        if (Chunk < 1) problems.Add(new InputProblem(null, RequestParameter.Chunk, $"expected a whole number > 0, got {Chunk}"));
         if (problems.Count > 0) throw new InputException(problems);
     }
 }
@@ -102,8 +102,8 @@ public static class BatchSchedulers
         "orca" => new OrcaScheduler(),
         "vllm" => new VllmScheduler(),
         "sarathi" => new SarathiScheduler(),
-        "disagg" => throw new InputException(null, "--scheduler", "disaggregated prefill and decode needs two device pools and is not modelled yet; expected " + Expected),
-        _ => throw new InputException(null, "--scheduler", $"expected {Expected}, got '{id}'"),
+        "disagg" => throw new InputException(null, RequestParameter.Scheduler, "disaggregated prefill and decode needs two device pools and is not modelled yet; expected " + Expected),
+        _ => throw new InputException(null, RequestParameter.Scheduler, $"expected {Expected}, got '{id}'"),
     };
 }
 

@@ -34,7 +34,7 @@ public sealed record ServiceLevel(double? TtftP99S, double? TpotP99S, double? It
 {
     public const string Expected = "comma-separated targets in seconds among ttft_p99, tpot_p99, itl_p99 and queue_p50, e.g. ttft_p99=2,tpot_p99=0.1";
 
-    public static ServiceLevel Parse(string text, string option = "--slo")
+    public static ServiceLevel Parse(string text, string option = RequestParameter.Slo)
     {
         ArgumentNullException.ThrowIfNull(text);
         double? ttft = null, tpot = null, itl = null, queue = null;
