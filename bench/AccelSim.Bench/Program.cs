@@ -105,6 +105,13 @@ if (args.Length >= 6 && args[0] == "--zero")
     SystemReproductions.Zero(Console.Out, args[1..]);
     return 0;
 }
+if (args.Length >= 1 && args[0] == "--serve")
+{
+    // Serving speed: --serve [requests] [rate].
+    ServeBench.Run(Console.Out, args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10_000,
+        args.Length > 2 ? double.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 20);
+    return 0;
+}
 if (args.Contains("--quick") || args.Contains("--ratio"))
 {
     // --ratio: the kernel-against-baseline figures alone.

@@ -23,6 +23,7 @@ public static class AccelSimApp
         root.Subcommands.Add(CapacityCommand.Create(context));
         root.Subcommands.Add(CollectiveCommand.Create(context));
         root.Subcommands.Add(SensitivityCommand.Create(context));
+        root.Subcommands.Add(ServeCommand.Create(context));
         return root;
     }
 

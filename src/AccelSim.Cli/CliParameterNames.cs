@@ -33,6 +33,19 @@ public static partial class CliParameterNames
         [RequestParameter.Hardware] = "--hardware",
         [RequestParameter.Stack] = "--stack",
         [RequestParameter.System] = "--system",
+        [RequestParameter.Scheduler] = "--scheduler",
+        [RequestParameter.MaxBatch] = "--max-batch",
+        [RequestParameter.MaxBatchedTokens] = "--max-batched-tokens",
+        [RequestParameter.Chunk] = "--chunk",
+        [RequestParameter.BlockSize] = "--block-size",
+        [RequestParameter.KvBlocks] = "--kv-blocks",
+        [RequestParameter.MemoryFraction] = "--memory-fraction",
+        [RequestParameter.Slo] = "--slo",
+        [RequestParameter.NumRequests] = "--num-requests",
+        [RequestParameter.Rate] = "--rate",
+        [RequestParameter.Cv] = "--cv",
+        [RequestParameter.PromptTokens] = "--prompt-tokens",
+        [RequestParameter.OutputTokens] = "--output-tokens",
     };
 
     /// <summary>A problem with no file, in the command line's words: its path (parameter names joined by

@@ -30,10 +30,26 @@ public static class RequestParameter
     public const string Stack = "stack";
     public const string System = "system";
 
+    // Serving (docs/serving.md)
+    public const string Scheduler = "scheduler";
+    public const string MaxBatch = "max_batch";
+    public const string MaxBatchedTokens = "max_batched_tokens";
+    public const string Chunk = "chunk";
+    public const string BlockSize = "block_size";
+    public const string KvBlocks = "kv_blocks";
+    public const string MemoryFraction = "memory_fraction";
+    public const string Slo = "slo";
+    public const string NumRequests = "num_requests";
+    public const string Rate = "rate";
+    public const string Cv = "cv";
+    public const string PromptTokens = "prompt_tokens";
+    public const string OutputTokens = "output_tokens";
+
     /// <summary>Every name above, for front ends that map them.</summary>
     public static IReadOnlyList<string> All { get; } =
         [Batch, Seq, Context, Phase, ExpertSkew, Recompute, Placement, KvPolicy, Experts, Sparsity, Weights,
-         M, N, K, Heads, KvHeads, HeadDim, Bytes, Model, Hardware, Stack, System];
+         M, N, K, Heads, KvHeads, HeadDim, Bytes, Model, Hardware, Stack, System,
+         Scheduler, MaxBatch, MaxBatchedTokens, Chunk, BlockSize, KvBlocks, MemoryFraction, Slo, NumRequests, Rate, Cv, PromptTokens, OutputTokens];
 
     /// <summary>The origin (the <see cref="InputProblem.File"/>) of problems with hardware overrides
     /// given as path/value pairs rather than read from a file.</summary>

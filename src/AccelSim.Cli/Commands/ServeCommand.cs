@@ -1,0 +1,217 @@
+using System.CommandLine;
+using System.Globalization;
+using AccelSim.Cli.Hosting;
+using AccelSim.Core.Config;
+using AccelSim.Core.Devices;
+using AccelSim.Workloads.Models;
+using AccelSim.Workloads.Serving;
+using AccelSim.Workloads.Stacks;
+using Spectre.Console;
+
+namespace AccelSim.Cli.Commands;
+
+/// <summary><c>accelsim serve</c>: a stream of requests served on one device by a batching policy (docs/serving.md).</summary>
+public static class ServeCommand
+{
+    public static Command Create(CliContext cli)
+    {
+        var c = new Command("serve", "Serve a stream of requests on a device under a batching policy and report TTFT, TPOT, throughput, goodput and energy per request");
+        var hardware = CommonOptions.Hardware();
+        var model = new Option<string>("--model") { Description = "Bundled model name (see 'accelsim list models') or a path to a Hugging Face config.json", Required = true };
+        var scheduler = new Option<string>("--scheduler") { DefaultValueFactory = _ => "vllm", Description = "Batching policy: static, orca, vllm or sarathi" };
+        var requests = new Option<string?>("--requests") { Description = "Request trace CSV: 'arrival_s,prompt_tokens,output_tokens[,prefix_id]' or the Azure LLM inference trace 'TIMESTAMP,ContextTokens,GeneratedTokens'" };
+        var arrival = new Option<string>("--arrival") { DefaultValueFactory = _ => "poisson", Description = "Synthetic arrivals: poisson, or gamma (gaps with coefficient of variation --cv)" };
+        var rate = new Option<double>("--rate") { DefaultValueFactory = _ => 1, Description = "Synthetic arrivals: requests per second" };
+        var cv = new Option<double>("--cv") { DefaultValueFactory = _ => 1, Description = "Gamma arrivals: coefficient of variation of the gaps (1 is Poisson, above 1 bursty)" };
+        var count = new Option<int>("--num-requests") { DefaultValueFactory = _ => 1000, Description = "Synthetic arrivals: number of requests" };
+        var prompt = new Option<string>("--prompt-tokens") { DefaultValueFactory = _ => "512", Description = "Prompt length: N, uniform:MIN-MAX, normal:MEAN,SD or lognormal:MEAN,SD" };
+        var output = new Option<string>("--output-tokens") { DefaultValueFactory = _ => "128", Description = "Output length: N, uniform:MIN-MAX, normal:MEAN,SD or lognormal:MEAN,SD" };
+        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1, Description = "Seed of the synthetic requests (same seed, same requests)" };
+        var chunk = new Option<int>("--chunk") { DefaultValueFactory = _ => 512, Description = "Sarathi-Serve: token budget of an iteration (decodes plus prefill chunks)" };
+        var maxBatch = new Option<int>("--max-batch") { DefaultValueFactory = _ => 256, Description = "Most sequences in an iteration" };
+        var maxTokens = new Option<int>("--max-batched-tokens") { DefaultValueFactory = _ => 8192, Description = "Orca, vLLM: most prompt tokens prefilled in one iteration" };
+        var blockSize = new Option<int>("--block-size") { DefaultValueFactory = _ => 16, Description = "Tokens per KV-cache block" };
+        var kvBlocks = new Option<long?>("--kv-blocks") { Description = "KV-cache blocks (default: what the device holds beside the weights and activations)" };
+        var memoryFraction = new Option<double>("--memory-fraction") { DefaultValueFactory = _ => 0.9, Description = "Share of device memory the server may use (vLLM's gpu_memory_utilization)" };
+        var bucketBits = new Option<int>("--bucket-bits") { DefaultValueFactory = _ => 5, Description = "Resolution of the iteration-cost memo: sizes are rounded up by less than 2^-bits of themselves" };
+        var slo = new Option<string?>("--slo") { Description = "Service-level objective: ttft_p99, tpot_p99, itl_p99 and/or queue_p50 in seconds, e.g. ttft_p99=2,tpot_p99=0.1" };
+        var findCapacity = new Option<bool>("--find-capacity") { Description = "Find the highest arrival rate that meets --slo (bisection over seeded runs)" };
+        var dtype = new Option<string?>("--dtype") { Description = "Weights and activations data type (default: the model's torch_dtype, else bf16)" };
+        var stack = new Option<string?>("--stack") { Description = "Software stack: fused (the default), pytorch or a stack JSON file (docs/stacks.md)" };
+        var set = CommonOptions.Set();
+        var format = CommonOptions.Format();
+        var outPath = CommonOptions.Out();
+        var csv = new Option<string?>("--csv") { Description = "Write one line per request (arrival, queueing, TTFT, TPOT, end-to-end) to this CSV file" };
+        var timeline = new Option<string?>("--timeline") { Description = "Write queue length, batch size and KV blocks in use as Perfetto counter tracks to this file" };
+        foreach (var o in new Option[] { hardware, model, scheduler, requests, arrival, rate, cv, count, prompt, output, seed, chunk, maxBatch, maxTokens,
+                     blockSize, kvBlocks, memoryFraction, bucketBits, slo, findCapacity, dtype, stack, set, format, outPath, csv, timeline })
+            c.Options.Add(o);
+
+        c.SetAction(p =>
+        {
+            OutputFiles.Check((p.GetValue(outPath), "--out"), (p.GetValue(csv), "--csv"), (p.GetValue(timeline), "--timeline"));
+            var policy = BatchSchedulers.Create(p.GetValue(scheduler)!);
+            var options = new SchedulerOptions(p.GetValue(maxBatch), p.GetValue(maxTokens), p.GetValue(chunk));
+            options.Validate();
+            var level = p.GetValue(slo) is { } s ? ServiceLevel.Parse(s) : null;
+            if (p.GetValue(findCapacity) && level is null)
+                throw new InputException(null, "--find-capacity", "needs a service-level objective to meet; give --slo ttft_p99=...,tpot_p99=...");
+            var bits = p.GetValue(bucketBits);
+            if (bits is < 1 or > 20) throw new InputException(null, "--bucket-bits", $"expected a whole number from 1 to 20, got {bits}");
+
+            var trace = p.GetValue(requests);
+            var synthetic = trace is null ? Synthetic.Parse(p.GetValue(arrival)!, p.GetValue(rate), p.GetValue(cv), p.GetValue(count),
+                p.GetValue(prompt)!, p.GetValue(output)!, p.GetValue(seed)) : null;
+            if (trace is not null)
+            {
+                var ignored = new Option[] { arrival, rate, cv, count, prompt, output, seed }.Where(o => WorkloadOptions.IsGiven(p, o))
+                    .Select(o => new InputProblem(null, o.Name, "applies to synthetic arrivals; --requests replays a trace")).ToArray();
+                if (ignored.Length > 0) throw new InputException(ignored);
+                if (p.GetValue(findCapacity))
+                    throw new InputException(null, "--find-capacity", "searches over synthetic arrival rates; give --arrival and --rate instead of --requests");
+            }
+
+            using var services = Composition.Build(p.GetValue(CommonOptions.Plugins));
+            var config = CommonOptions.LoadHardware(p.GetValue(hardware)!, p.GetValue(set));
+            var device = services.Registry().Create(config);
+            var modelConfig = ModelConfigLoader.LoadNamed(p.GetValue(model)!);
+            var dtypeText = p.GetValue(dtype);
+            Core.Graph.DType? dt = dtypeText is null ? null : CommonOptions.ParseDType(dtypeText, "--dtype");
+            var stackName = p.GetValue(stack);
+            var softwareStack = stackName is null ? SoftwareStack.Fused : StackLoader.LoadNamed(stackName);
+            var list = trace is not null ? RequestTrace.Read(trace) : synthetic!.Generate(synthetic.Rate);
+            CheckPositions(list, modelConfig, trace);
+
+            var kv = KvCapacity.Plan(device, modelConfig, dt, softwareStack, p.GetValue(blockSize), options.MaxBatchedTokens,
+                p.GetValue(memoryFraction), p.GetValue(kvBlocks));
+            var costs = new IterationCostModel(modelConfig, device, dt, softwareStack, bits);
+            var interactive = p.GetValue(format) == "table" && !Console.IsErrorRedirected && ReferenceEquals(cli.Out, Console.Out);
+            var result = RunOnce(list, policy, costs, kv, options, device, interactive);
+            var summary = ServingSummary.Compute(result, level);
+
+            double? capacity = null;
+            if (p.GetValue(findCapacity))
+                capacity = Capacity.Find(synthetic!, r => ServingSummary.Compute(RunOnce(synthetic!.Generate(r), policy, costs, kv, options, device, false), level), level!);
+
+            var report = new ServeReport(device.Name, device.Kind, modelConfig.Name, policy.Id, options, trace is null ? synthetic!.Describe() : Path.GetFileName(trace),
+                synthetic?.Seed, level, summary, result, kv, costs, capacity)
+            {
+                Provenance = Provenance.ProvenanceBuilder.Basic(config, "sequential") with { Stack = softwareStack.Name },
+            };
+            using var files = new OutputFiles();
+            if (p.GetValue(outPath) is { } o1)
+            {
+                using var w = files.Create(o1, "--out");
+                report.WriteJson(w);
+            }
+            if (p.GetValue(csv) is { } o2)
+            {
+                using var w = files.Create(o2, "--csv");
+                report.WriteCsv(w);
+            }
+            if (p.GetValue(timeline) is { } o3)
+            {
+                using var w = files.Create(o3, "--timeline");
+                report.WriteTimeline(w);
+            }
+            if (p.GetValue(format) == "json") report.WriteJson(cli.Out);
+            else report.WriteTable(Execution.ConsoleFor(cli.Out));
+            files.Commit();
+            return 0;
+        });
+        return c;
+    }
+
+    private static ServingResult RunOnce(IReadOnlyList<ServingRequest> list, IBatchScheduler policy, IterationCostModel costs, KvCapacity kv,
+        SchedulerOptions options, IDeviceModel device, bool progress)
+    {
+        ServingResult Go(IProgress<int>? bar) => ServingSimulator.Run(list, policy, w => costs.Cost(w), new KvBlockManager(kv.Blocks, kv.BlockTokens),
+            options, device.StaticPowerW, bar);
+        if (!progress || list.Count < 2000) return Go(null);
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        if (!console.Profile.Capabilities.Interactive) return Go(null);
+        return console.Progress().AutoClear(true).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask("serving", maxValue: list.Count);
+                var step = Math.Max(1, list.Count / 200);
+                return Go(new BarProgress(task, step));
+            });
+    }
+
+    private sealed class BarProgress(ProgressTask task, int step) : IProgress<int>
+    {
+        public void Report(int value)
+        {
+            if (value % step == 0) task.Value = value;
+        }
+    }
+
+    private static void CheckPositions(IReadOnlyList<ServingRequest> list, ModelConfig model, string? trace)
+    {
+        if (model.MaxPositionEmbeddings is not { } max) return;
+        foreach (var r in list)
+        {
+            if (r.PromptTokens + r.OutputTokens <= max) continue;
+            throw new InputException(trace, trace is null ? "--prompt-tokens/--output-tokens" : $"request {r.Id}",
+                $"a request of {r.PromptTokens} prompt + {r.OutputTokens} output tokens needs more than the {max} positions {model.Name} supports");
+        }
+    }
+
+    /// <summary>Synthetic arrivals as the options give them.</summary>
+    internal sealed record Synthetic(string Kind, double Rate, double Cv, int Count, LengthDistribution Prompt, LengthDistribution Output, int Seed)
+    {
+        public static Synthetic Parse(string kind, double rate, double cv, int count, string prompt, string output, int seed)
+        {
+            var problems = new List<InputProblem>();
+            if (kind is not ("poisson" or "gamma")) problems.Add(new InputProblem(null, "--arrival", $"expected poisson or gamma, got '{kind}'"));
+            if (kind == "poisson" && cv != 1) problems.Add(new InputProblem(null, "--cv", "Poisson arrivals have a coefficient of variation of 1; use --arrival gamma for another"));
+            if (!(rate > 0) || double.IsInfinity(rate)) problems.Add(new InputProblem(null, "--rate", $"expected requests per second > 0, got {rate.ToString(CultureInfo.InvariantCulture)}"));
+            if (!(cv >= 0) || double.IsInfinity(cv)) problems.Add(new InputProblem(null, "--cv", $"expected a number >= 0, got {cv.ToString(CultureInfo.InvariantCulture)}"));
+            if (count < 1) problems.Add(new InputProblem(null, "--num-requests", $"expected a whole number > 0, got {count}"));
+            LengthDistribution? p = null, o = null;
+            try { p = LengthDistribution.Parse(prompt, "--prompt-tokens"); } catch (InputException e) { problems.AddRange(e.Problems); }
+            try { o = LengthDistribution.Parse(output, "--output-tokens"); } catch (InputException e) { problems.AddRange(e.Problems); }
+            if (problems.Count > 0) throw new InputException(problems);
+            return new Synthetic(kind, rate, cv, count, p!, o!, seed);
+        }
+
+        public IReadOnlyList<ServingRequest> Generate(double rate) => Arrivals.Generate(Count, rate, Cv, Prompt, Output, Seed);
+
+        public string Describe() => Kind == "gamma"
+            ? FormattableString.Invariant($"gamma cv={Cv} {Rate}/s")
+            : FormattableString.Invariant($"poisson {Rate}/s");
+    }
+
+    /// <summary>The highest rate that meets a service level: a bracket by doubling or halving from the given
+    /// rate, then bisection to 1% of the rate (the same seed at every rate: only the gaps scale).</summary>
+    internal static class Capacity
+    {
+        public static double Find(Synthetic s, Func<double, ServingSummary> run, ServiceLevel level)
+        {
+            double lo = 0, hi = s.Rate;
+            for (var i = 0; i < 30 && level.Met(run(hi)); i++)
+            {
+                lo = hi;
+                hi *= 2;
+            }
+            if (lo == 0)
+            {
+                for (var i = 0; i < 30; i++)
+                {
+                    var r = hi / 2;
+                    if (level.Met(run(r))) { lo = r; break; }
+                    hi = r;
+                }
+                if (lo == 0) return 0;
+            }
+            while (hi - lo > 0.01 * lo)
+            {
+                var mid = (lo + hi) / 2;
+                if (level.Met(run(mid))) lo = mid;
+                else hi = mid;
+            }
+            return lo;
+        }
+    }
+}

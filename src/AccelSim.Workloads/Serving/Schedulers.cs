@@ -1,0 +1,225 @@
+using AccelSim.Core.Config;
+
+namespace AccelSim.Workloads.Serving;
+
+/// <summary>One sequence's part in the next iteration: <see cref="Query"/> new tokens of <see cref="Request"/>
+/// (a prefill chunk, or 1 for a decode).</summary>
+public readonly record struct PlannedWork(RequestState Request, int Query);
+
+/// <summary>The limits every batching policy works under.</summary>
+public sealed record SchedulerOptions(int MaxBatch = 256, int MaxBatchedTokens = 8192, int Chunk = 512)
+{
+    public void Validate()
+    {
+        var problems = new List<InputProblem>();
+        if (MaxBatch < 1) problems.Add(new InputProblem(null, RequestParameter.MaxBatch, $"expected a whole number > 0, got {MaxBatch}"));
+        if (MaxBatchedTokens < 1) problems.Add(new InputProblem(null, RequestParameter.MaxBatchedTokens, $"expected a whole number > 0, got {MaxBatchedTokens}"));
+        if (Chunk < 1) problems.Add(new InputProblem(null, RequestParameter.Chunk, $"expected a whole number > 0, got {Chunk}"));
+        if (problems.Count > 0) throw new InputException(problems);
+    }
+}
+
+/// <summary>What a scheduler sees and changes: the requests waiting (arrived, not admitted, preempted ones in
+/// front), the requests admitted (holding KV blocks, in admission order) and the KV cache.</summary>
+public sealed class SchedulerContext
+{
+    public SchedulerContext(KvBlockManager kv, SchedulerOptions options)
+    {
+        Kv = kv;
+        Options = options;
+    }
+
+    public KvBlockManager Kv { get; }
+    public SchedulerOptions Options { get; }
+    public LinkedList<RequestState> Waiting { get; } = new();
+    public List<RequestState> Running { get; } = [];
+
+    /// <summary>Preemptions by recomputation so far.</summary>
+    public int Preemptions { get; private set; }
+
+    /// <summary>Moves the first waiting request to the running set.</summary>
+    public RequestState Admit()
+    {
+        var r = Waiting.First!.Value;
+        Waiting.RemoveFirst();
+        Running.Add(r);
+        return r;
+    }
+
+    /// <summary>Preempts the most recently admitted running request by recomputation: frees its blocks and puts it
+    /// at the front of the waiting queue. Returns it.</summary>
+    public RequestState PreemptLast()
+    {
+        var r = Running[^1];
+        Running.RemoveAt(Running.Count - 1);
+        Kv.Release(r);
+        r.Preempt();
+        Waiting.AddFirst(r);
+        Preemptions++;
+        return r;
+    }
+
+    /// <summary>Reserves a block for every decode of the running requests (in admission order), preempting the
+    /// latest admitted requests while the cache is short; adds the decodes that keep their place to
+    /// <paramref name="batch"/>. Used by the paged policies (vLLM, Sarathi-Serve).</summary>
+    public void PlanDecodesWithPreemption(List<PlannedWork> batch)
+    {
+        for (var i = 0; i < Running.Count; i++)
+        {
+            var r = Running[i];
+            if (r.Prefilling) continue;
+            while (!Kv.TryReserve(r, r.Cached + 1))
+            {
+                var victim = PreemptLast();
+                if (ReferenceEquals(victim, r)) break;
+            }
+            if (i < Running.Count && ReferenceEquals(Running[i], r)) batch.Add(new PlannedWork(r, 1));
+        }
+    }
+}
+
+/// <summary>A batching policy: when the device is free, it chooses the next iteration's work from the waiting
+/// and running requests, reserving the KV blocks that work needs. An empty batch means nothing can run until a
+/// request arrives.</summary>
+public interface IBatchScheduler
+{
+    /// <summary>Lowercase id: <c>static</c>, <c>orca</c>, <c>vllm</c>, <c>sarathi</c>.</summary>
+    string Id { get; }
+
+    void Schedule(SchedulerContext context, List<PlannedWork> batch);
+}
+
+/// <summary>The bundled policies by id.</summary>
+public static class BatchSchedulers
+{
+    public const string Expected = "static, orca, vllm or sarathi";
+
+    public static IReadOnlyList<string> Ids { get; } = ["static", "orca", "vllm", "sarathi"];
+
+    public static IBatchScheduler Create(string id) => id switch
+    {
+        "static" => new StaticBatchScheduler(),
+        "orca" => new OrcaScheduler(),
+        "vllm" => new VllmScheduler(),
+        "sarathi" => new SarathiScheduler(),
+        "disagg" => throw new InputException(null, RequestParameter.Scheduler, "disaggregated prefill and decode needs two device pools and is not modelled yet; expected " + Expected),
+        _ => throw new InputException(null, RequestParameter.Scheduler, $"expected {Expected}, got '{id}'"),
+    };
+}
+
+/// <summary>Static batching: a batch of up to <c>max-batch</c> waiting requests is formed only when the previous
+/// one has finished entirely; its prompts prefill together, then it decodes until its longest request is done.
+/// Every request reserves its full length in the cache at admission.</summary>
+public sealed class StaticBatchScheduler : IBatchScheduler
+{
+    public string Id => "static";
+
+    public void Schedule(SchedulerContext context, List<PlannedWork> batch)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(batch);
+        if (context.Running.Count == 0)
+        {
+            while (context.Waiting.Count > 0 && context.Running.Count < context.Options.MaxBatch
+                && context.Kv.TryReserve(context.Waiting.First!.Value, context.Waiting.First.Value.FullTokens))
+            {
+                var r = context.Admit();
+                batch.Add(new PlannedWork(r, r.Target));
+            }
+            return;
+        }
+        foreach (var r in context.Running) batch.Add(new PlannedWork(r, 1));
+    }
+}
+
+/// <summary>Orca (Yu et al., OSDI 2022): iteration-level scheduling. Every iteration decodes every running
+/// request and admits waiting ones (first come, first served) while the batch has room (<c>max-batch</c>
+/// sequences, <c>max-batched-tokens</c> tokens) and the cache can hold their full length; an admitted request
+/// prefills its whole prompt in the iteration that admits it.</summary>
+public sealed class OrcaScheduler : IBatchScheduler
+{
+    public string Id => "orca";
+
+    public void Schedule(SchedulerContext context, List<PlannedWork> batch)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(batch);
+        var tokens = 0;
+        foreach (var r in context.Running)
+        {
+            batch.Add(new PlannedWork(r, 1));
+            tokens++;
+        }
+        while (context.Waiting.Count > 0 && context.Running.Count < context.Options.MaxBatch)
+        {
+            var next = context.Waiting.First!.Value;
+            if (tokens > 0 && tokens + next.Target > context.Options.MaxBatchedTokens) break;
+            if (!context.Kv.TryReserve(next, next.FullTokens)) break;
+            context.Admit();
+            batch.Add(new PlannedWork(next, next.Target));
+            tokens += next.Target;
+        }
+    }
+}
+
+/// <summary>vLLM (Kwon et al., SOSP 2023) as its original scheduler runs: a paged cache reserved block by block.
+/// When requests wait and the blocks of their prompts are free, an iteration prefills as many of them (first come,
+/// first served) as <c>max-batch</c> and <c>max-batched-tokens</c> allow; otherwise it decodes every running
+/// request, preempting the latest admitted by recomputation while the cache is short of a block.</summary>
+public sealed class VllmScheduler : IBatchScheduler
+{
+    public string Id => "vllm";
+
+    public void Schedule(SchedulerContext context, List<PlannedWork> batch)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(batch);
+        var tokens = 0;
+        while (context.Waiting.Count > 0 && context.Running.Count < context.Options.MaxBatch)
+        {
+            var next = context.Waiting.First!.Value;
+            if (tokens > 0 && tokens + next.Target > context.Options.MaxBatchedTokens) break;
+            if (!context.Kv.TryReserve(next, next.Target)) break;
+            context.Admit();
+            batch.Add(new PlannedWork(next, next.Target));
+            tokens += next.Target;
+        }
+        if (batch.Count > 0) return;
+        context.PlanDecodesWithPreemption(batch);
+    }
+}
+
+/// <summary>Sarathi-Serve (Agrawal et al., OSDI 2024): stall-free batching under a token budget (<c>--chunk</c>).
+/// Every iteration first decodes every running request (preempting the latest admitted by recomputation while
+/// the cache is short), then spends the rest of the budget on prefill chunks: the running requests' unfinished
+/// prompts first, then newly admitted requests, first come, first served.</summary>
+public sealed class SarathiScheduler : IBatchScheduler
+{
+    public string Id => "sarathi";
+
+    public void Schedule(SchedulerContext context, List<PlannedWork> batch)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(batch);
+        context.PlanDecodesWithPreemption(batch);
+        var budget = context.Options.Chunk - batch.Count;
+        foreach (var r in context.Running)
+        {
+            if (budget <= 0) return;
+            if (!r.Prefilling) continue;
+            var q = Math.Min(r.Target - r.Prefilled, budget);
+            if (!context.Kv.TryReserve(r, r.Cached + q)) return;
+            batch.Add(new PlannedWork(r, q));
+            budget -= q;
+        }
+        while (budget > 0 && context.Waiting.Count > 0 && context.Running.Count < context.Options.MaxBatch)
+        {
+            var next = context.Waiting.First!.Value;
+            var q = Math.Min(next.Target, budget);
+            if (!context.Kv.TryReserve(next, q)) return;
+            context.Admit();
+            batch.Add(new PlannedWork(next, q));
+            budget -= q;
+        }
+    }
+}
