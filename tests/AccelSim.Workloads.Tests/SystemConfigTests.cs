@@ -26,12 +26,12 @@ public class SystemConfigTests
     public static TheoryData<string> Bundled() => ["dgx-2", "dgx-a100", "dgx-h100", "hgx-h200"];
 
     /// <summary>Every bundled system, NVIDIA nodes and the other device families.</summary>
-    public static TheoryData<string> AllBundled() => ["dgx-a100", "dgx-h100", "hgx-h200", "sn40l-8", "cs2-cluster", "u280-ring", "h100-sn40l"];
+    public static TheoryData<string> AllBundled() => ["dgx-a100", "dgx-h100", "hgx-h200", "sn40l-8", "cs2-cluster", "u280-ring", "h100-sn40l", "dgx-2"];
 
     [Fact]
     public void The_bundled_systems_are_the_ones_listed()
     {
-        string[] listed = ["dgx-a100", "dgx-h100", "hgx-h200", "sn40l-8", "cs2-cluster", "u280-ring", "h100-sn40l"];
+        string[] listed = ["dgx-a100", "dgx-h100", "hgx-h200", "sn40l-8", "cs2-cluster", "u280-ring", "h100-sn40l", "dgx-2"];
         Assert.Equal(listed.Order(StringComparer.Ordinal), BundledConfigs.Names(SystemsDir).Order(StringComparer.Ordinal));
     }
 
