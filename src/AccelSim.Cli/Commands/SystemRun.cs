@@ -341,11 +341,12 @@ public static class SystemRun
         console.MarkupLine($"[bold]{Markup.Escape(o.Spec.Name)}[/] | {o.Nodes} node{(o.Nodes == 1 ? "" : "s")}, {r.SystemRanks} devices, " +
             $"{w.DevicesUsed} used, {r.Ranks.Count} simulated | {Markup.Escape(what)} | schedule {Markup.Escape(o.ScheduleName)}");
         if (w.DevicesUsed < r.SystemRanks)
-            console.WriteLine($"The workload occupies ranks 0-{w.DevicesUsed - 1}; the other {r.SystemRanks - w.DevicesUsed} devices stay idle and are not counted.");
+            console.WriteLine($"The workload occupies {(w.DevicesUsed == 1 ? "rank 0" : $"ranks 0-{w.DevicesUsed - 1}")}; the other {r.SystemRanks - w.DevicesUsed} devices stay idle and are not counted.");
         if (w.Plan is { Fold: true } p && p.Dp > 1)
             console.WriteLine($"Folded: data-parallel replica 0 is simulated, replicas 1-{p.Dp - 1} mirror it (their traffic is on the network; --no-fold simulates them).");
         var pv = o.Provenance;
-        console.WriteLine("Inputs: " + string.Join(", ", pv.Files.Select(f => $"{f.Name} (sha256 {f.Sha256[..8]})")) + $" | stack {pv.Stack}");
+        console.WriteLine("Inputs: " + string.Join(", ", pv.Files.Select(f => $"{f.Name} (sha256 {f.Sha256[..8]})")));
+        if (w.Request is not null) console.WriteLine($"Stack: {pv.Stack} | launch {pv.Launch}");
         if (pv.Overrides.Count > 0) console.WriteLine("Overrides: " + string.Join(", ", pv.Overrides.Select(kv => $"{kv.Key}={kv.Value}")));
 
         var key = Table("Key figures", ("figure", false), ("value", true));
