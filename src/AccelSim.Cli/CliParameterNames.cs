@@ -33,6 +33,17 @@ public static partial class CliParameterNames
         [RequestParameter.Hardware] = "--hardware",
         [RequestParameter.Stack] = "--stack",
         [RequestParameter.System] = "--system",
+        [RequestParameter.Tp] = "--tp",
+        [RequestParameter.Pp] = "--pp",
+        [RequestParameter.Dp] = "--dp",
+        [RequestParameter.Ep] = "--ep",
+        [RequestParameter.Zero] = "--zero",
+        [RequestParameter.Microbatch] = "--microbatch",
+        [RequestParameter.GlobalBatch] = "--global-batch",
+        [RequestParameter.PipelineSchedule] = "--pp-schedule",
+        [RequestParameter.VirtualStages] = "--virtual-stages",
+        [RequestParameter.SequenceParallel] = "--sequence-parallel",
+        [RequestParameter.ExpertHotShare] = "--ep-hot-share",
     };
 
     /// <summary>A problem with no file, in the command line's words: its path (parameter names joined by

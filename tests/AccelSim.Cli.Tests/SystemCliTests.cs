@@ -37,7 +37,7 @@ public class SystemCliTests(ITestOutputHelper output)
         var table = CliHarness.Run(["run", "--system", "dgx-h100", .. Decode, "--tp", "8"]);
         Assert.True(table.ExitCode == 0, table.Error);
         output.WriteLine(table.Out);
-        foreach (var s in new[] { "AccelSim system run", "dgx-h100 | 1 node, 8 devices, 8 used, 8 simulated", "tp8 pp1 dp1", "Key figures",
+        foreach (var s in new[] { "AccelSim system run", "dgx-h100 | 1 node, 8 devices, 8 used, 8 simulated | schedule sequential", "tp8 pp1 dp1", "Key figures",
                      "tokens/s", "model FLOP/s per device", "Devices", "Collectives by kind", "all-reduce", "fits on every device", "configs/systems/dgx-h100.json (sha256 " })
             Assert.Contains(s, table.Out);
 

@@ -145,7 +145,7 @@ public static class CompareCommand
             w.Write(JsonReport.Format(json));
         }
         if (format == "json") cli.Out.Write(JsonReport.Format(json));
-        else RenderSystem(runs, fastest, Execution.ConsoleFor(cli.Out, width: 180));
+        else RenderSystem(runs, fastest, Execution.ConsoleFor(cli.Out, width: 220));
         files.Commit();
         return 0;
     }

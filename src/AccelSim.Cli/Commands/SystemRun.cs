@@ -339,7 +339,8 @@ public static class SystemRun
             ? $"{model.Name} | phase {req.Phase.Name()} | global batch {plan.GlobalBatch} | seq {req.Seq} | context {req.Context} | {plan}"
             : $"{r.Name} (trace, {w.Program.Ranks.Count} ranks)";
         console.MarkupLine($"[bold]{Markup.Escape(o.Spec.Name)}[/] | {o.Nodes} node{(o.Nodes == 1 ? "" : "s")}, {r.SystemRanks} devices, " +
-            $"{w.DevicesUsed} used, {r.Ranks.Count} simulated | {Markup.Escape(what)} | schedule {Markup.Escape(o.ScheduleName)}");
+            $"{w.DevicesUsed} used, {r.Ranks.Count} simulated | schedule {Markup.Escape(o.ScheduleName)}");
+        console.MarkupLine(Markup.Escape(what));
         if (w.DevicesUsed < r.SystemRanks)
             console.WriteLine($"The workload occupies {(w.DevicesUsed == 1 ? "rank 0" : $"ranks 0-{w.DevicesUsed - 1}")}; the other {r.SystemRanks - w.DevicesUsed} devices stay idle and are not counted.");
         if (w.Plan is { Fold: true } p && p.Dp > 1)
