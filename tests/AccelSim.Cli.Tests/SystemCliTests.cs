@@ -170,10 +170,19 @@ public class SystemCliTests(ITestOutputHelper output)
         Assert.True(o.ExitCode == 0, o.Error);
         output.WriteLine(o.Out);
         Assert.Contains("4 nodes, 32 devices, 32 used, 32 simulated", o.Out);
-        for (var s = 0; s < 4; s++) Assert.Contains($"stage {s}: 8 ranks {8 * s}-{8 * s + 7}", o.Out);
-        Assert.Contains("(mean)", o.Out);
+        for (var s = 0; s < 4; s++) Assert.Contains($"stage {s}: ranks {8 * s}-{8 * s + 7}", o.Out);
+        Assert.Contains("compute busy (mean)", o.Out);
         // One row per stage, not per rank.
         Assert.Equal(4, o.Out.Split('\n').Count(l => l.Contains("│ stage ", StringComparison.Ordinal)));
+
+        // Devices too small for their shard: one warning per stage, not per rank.
+        var small = CliHarness.Run("run", "--system", "dgx-h100", "--nodes", "4", "--model", "llama2-7b", "--phase", "decode", "--batch", "4",
+            "--context", "512", "--tp", "8", "--pp", "4", "--microbatch", "1", "--set", "memory.hbm.capacity_bytes=100000000");
+        Assert.True(small.ExitCode == 0, small.Error);
+        var warnings = small.Out.Split('\n').Where(l => l.StartsWith("WARNING", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(4, warnings.Length);
+        Assert.StartsWith("WARNING stage 0: ranks 0-7 (h100): hbm needs up to ", warnings[0]);
+        Assert.Contains("DOES NOT FIT", small.Out);
     }
 
     [Fact]

@@ -164,8 +164,7 @@ public static class CompareCommand
         foreach (var col in table.Columns.Skip(2)) col.RightAligned();
         foreach (var r in runs)
         {
-            var worst = r.Result.Ranks.SelectMany(x => x.Memory).OrderByDescending(m => m.CapacityBytes > 0 ? (double)m.PeakBytes / m.CapacityBytes : 0)
-                .ThenBy(m => m.Tier, StringComparer.Ordinal).FirstOrDefault();
+            var worst = SystemRun.Fullest(r.Result.Ranks);
             var tokens = r.Workload.Tokens ?? 0;
             table.AddRow(
                 Markup.Escape(r.Workload.Plan!.ToString()), Markup.Escape(r.ScheduleName),

@@ -369,41 +369,54 @@ public static class SystemRun
         console.Write(DeviceTable(o));
         console.Write(LinkTable(r));
         if (r.Collectives.Count > 0) console.Write(CollectiveTable(r));
-        foreach (var rank in r.Ranks)
+        // One warning per tier and row of the device table (a rank, or a stage's ranks).
+        foreach (var (label, ranks) in Groups(o))
         {
-            foreach (var t in rank.Memory.Where(t => t.Overflows))
-                console.MarkupLine($"[bold red]WARNING[/] rank {rank.Rank} ({Markup.Escape(rank.DeviceName)}): {Markup.Escape(t.Tier)} needs {Scaled(t.PeakBytes, "B")}, has {Scaled(t.CapacityBytes, "B")} (over by {Scaled(t.PeakBytes - t.CapacityBytes, "B")})");
+            foreach (var tier in ranks.SelectMany(x => x.Memory).Where(t => t.Overflows).GroupBy(t => t.Tier).OrderBy(g => g.Key, StringComparer.Ordinal))
+            {
+                var worst = tier.MaxBy(t => t.PeakBytes - t.CapacityBytes)!;
+                var who = ranks.Length == 1 ? $"rank {label}" : label;
+                console.MarkupLine($"[bold red]WARNING[/] {Markup.Escape(who)} ({Markup.Escape(string.Join(",", ranks.Select(x => x.DeviceName).Distinct()))}): " +
+                    $"{Markup.Escape(tier.Key)} needs {(ranks.Length == 1 ? "" : "up to ")}{Scaled(worst.PeakBytes, "B")}, has {Scaled(worst.CapacityBytes, "B")} (over by {Scaled(worst.PeakBytes - worst.CapacityBytes, "B")})");
+            }
         }
+    }
+
+    /// <summary>The simulated ranks as the table shows them: one by one up to <see cref="RanksShownOneByOne"/>,
+    /// else by pipeline stage (a plan; a stage's simulated ranks are consecutive) or by device (a trace).</summary>
+    private static IReadOnlyList<(string Label, RankResult[] Ranks)> Groups(SystemRunOutcome o)
+    {
+        var r = o.Result;
+        if (r.Ranks.Count <= RanksShownOneByOne)
+            return [.. r.Ranks.Select(x => (x.Rank.ToString(CultureInfo.InvariantCulture), new[] { x }))];
+        if (o.Workload.Plan is { } plan)
+        {
+            return [.. r.Ranks.GroupBy(x => plan.Coordinates(x.Rank).Pp).OrderBy(g => g.Key)
+                .Select(g => ($"stage {g.Key}: ranks {g.Min(x => x.Rank)}-{g.Max(x => x.Rank)}", g.ToArray()))];
+        }
+        return [.. r.Ranks.GroupBy(x => x.DeviceName).Select(g => ($"{g.Count()} ranks {g.Min(x => x.Rank)}-{g.Max(x => x.Rank)}", g.ToArray()))];
     }
 
     private static Table DeviceTable(SystemRunOutcome o)
     {
-        var r = o.Result;
-        var t = Table("Devices", ("ranks", false), ("device", false), ("compute busy", true), ("compute util", true),
-            ("comm exposed", true), ("comm overlapped", true), ("memory peak / capacity", true), ("over capacity", true), ("energy", true));
-        IEnumerable<(string Label, RankResult[] Ranks)> groups;
-        if (r.Ranks.Count <= RanksShownOneByOne)
-            groups = r.Ranks.Select(x => (x.Rank.ToString(CultureInfo.InvariantCulture), new[] { x }));
-        else if (o.Workload.Plan is { } plan)
-            groups = r.Ranks.GroupBy(x => plan.Coordinates(x.Rank).Pp).OrderBy(g => g.Key)
-                .Select(g => ($"stage {g.Key}: {g.Count()} ranks {g.Min(x => x.Rank)}-{g.Max(x => x.Rank)}", g.ToArray()));
-        else
-            groups = r.Ranks.GroupBy(x => x.DeviceName).Select(g => ($"{g.Count()} ranks {g.Min(x => x.Rank)}-{g.Max(x => x.Rank)}", g.ToArray()));
-        var grouped = r.Ranks.Count > RanksShownOneByOne;
-        foreach (var (label, ranks) in groups)
+        var grouped = o.Result.Ranks.Count > RanksShownOneByOne;
+        var t = Table("Devices", ("ranks", false), ("device", false), (grouped ? "compute busy (mean)" : "compute busy", true), ("compute util", true),
+            (grouped ? "comm exposed (max)" : "comm exposed", true), ("comm overlapped", true), (grouped ? "memory peak (max) / capacity" : "memory peak / capacity", true),
+            ("over capacity", true), ("energy", true));
+        foreach (var (label, ranks) in Groups(o))
         {
             var busy = ranks.Average(x => Ps.ToSeconds(x.ComputeBusyPs));
             var util = ranks.Average(x => x.Metrics.ComputeUtilisation);
             var exposed = ranks.Max(x => Ps.ToSeconds(x.ExposedCommPs));
             var overlapped = ranks.Average(x => Ps.ToSeconds(x.HiddenCommPs));
-            var worst = ranks.SelectMany(x => x.Memory).OrderByDescending(m => m.CapacityBytes > 0 ? (double)m.PeakBytes / m.CapacityBytes : 0).ThenBy(m => m.Tier, StringComparer.Ordinal).FirstOrDefault();
+            var worst = Fullest(ranks);
             var over = ranks.SelectMany(x => x.Memory).Where(m => m.Overflows).GroupBy(m => m.Tier).Select(g => $"{g.Key} +{Scaled(g.Max(m => m.PeakBytes - m.CapacityBytes), "B")}").ToArray();
             t.AddRow(
                 Markup.Escape(label),
                 Markup.Escape(string.Join(",", ranks.Select(x => x.DeviceName).Distinct())),
-                Seconds(busy) + (grouped ? " (mean)" : ""),
+                Seconds(busy),
                 Pct(util),
-                Seconds(exposed) + (grouped ? " (max)" : ""),
+                Seconds(exposed),
                 Seconds(overlapped),
                 worst is null ? "n/a" : $"{Markup.Escape(worst.Tier)} {Scaled(worst.PeakBytes, "B")} / {Scaled(worst.CapacityBytes, "B")}",
                 over.Length == 0 ? "0" : "[bold red]" + Markup.Escape(string.Join(", ", over)) + "[/]",
@@ -411,6 +424,11 @@ public static class SystemRun
         }
         return t;
     }
+
+    /// <summary>The tier closest to (or furthest past) its capacity over <paramref name="ranks"/>.</summary>
+    internal static TierUse? Fullest(IEnumerable<RankResult> ranks) =>
+        ranks.SelectMany(x => x.Memory).OrderByDescending(m => m.CapacityBytes > 0 ? (double)m.PeakBytes / m.CapacityBytes : 0)
+            .ThenBy(m => m.Tier, StringComparer.Ordinal).FirstOrDefault();
 
     private static Table LinkTable(SystemResult r)
     {
