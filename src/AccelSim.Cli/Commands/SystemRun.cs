@@ -319,7 +319,7 @@ public static class SystemRun
             SystemTimeline.Write(w, outcome.Result);
         }
         if (format == "json") cli.Out.Write(json);
-        else Render(outcome, Execution.ConsoleFor(cli.Out, width: 160));
+        else Render(outcome, Execution.ConsoleFor(cli.Out, width: 200));
         files.Commit();
         return 0;
     }
