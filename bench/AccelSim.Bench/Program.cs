@@ -70,6 +70,23 @@ if (args.Length >= 1 && args[0] == "--kernel")
     KernelBench.Memory(Console.Out, tasks);
     return 0;
 }
+if (args.Contains("--fold-check"))
+{
+    // Folding at the 1024-GPU layout: GPT-3 175B's sizes, by default with one layer per stage and 8 microbatches,
+    // folded and unfolded: --fold-check [layers] [global batch].
+    var at = Array.IndexOf(args, "--fold-check");
+    int Arg(int k, int fallback) => args.Length > at + k && int.TryParse(args[at + k], System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : fallback;
+    var small = SystemScaleBench.Gpt3 with { Layers = Arg(1, 8), GlobalBatch = Arg(2, 128) };
+    SystemScaleBench.Run(Console.Out, small);
+    SystemScaleBench.Run(Console.Out, small with { Fold = false });
+    return 0;
+}
+if (args.Contains("--system-scale"))
+{
+    // One training iteration of GPT-3 175B on 1024 A100s, phase by phase; --recompute, --unfolded vary it.
+    SystemScaleBench.Run(Console.Out, SystemScaleBench.Gpt3 with { Recompute = args.Contains("--recompute"), Fold = !args.Contains("--unfolded") });
+    return 0;
+}
 if (args.Contains("--quick") || args.Contains("--ratio"))
 {
     // --ratio: the kernel-against-baseline figures alone.

@@ -87,6 +87,14 @@ public class CollectiveCliTests
         Assert.Contains("hgx-h200.json", o.Out);
     }
 
+    [Fact]
+    public void A_one_node_mesh_goes_direct_by_default()
+    {
+        var j = Json("all-reduce", "--system", "sn40l-8", "--bytes", "1073741824");
+        Assert.Equal("direct", (string)j["algorithm"]!);
+        Assert.InRange((double)j["bus_bandwidth_Bps"]!, 0.98 * 400e9, 400e9);
+    }
+
     [Theory]
     // Every device family as a system, and the mixed one; the one-node SN40L over all its socket links at once.
     [InlineData("sn40l-8", "direct", 8, 1, 0.98 * 400e9, 400e9)]

@@ -96,6 +96,28 @@ public class CollectiveTests
                 .And((again == o).Label($"{c}: a second run gave {again}, not {o}"));
         });
 
+    /// <summary>Two collectives of one shape on disjoint groups (the second on the next ranks, node for node),
+    /// issued with shared lowerings and without: the same ends, flows and link bytes, and one lowering shared.</summary>
+    [Property(MaxTest = 100)]
+    public Property Collectives_that_share_a_lowering_run_as_those_that_do_not() =>
+        Prop.ForAll(Cases.Where(c => c.Algorithm != CollectiveAlgorithm.InNetwork || c.RanksPerNode == c.Ranks).ToArbitrary(), c =>
+        {
+            (long, long, long, long, long, long) Both(CollectivePlans? plans)
+            {
+                var fabric = new SwitchFabric(2 * c.Ranks, c.Bandwidth_Bps, c.AlphaPs, c.RanksPerNode, inNetworkReduction: true);
+                var kernel = new Kernel(FakeDevice.Simple(), fabric.Network);
+                var a = Collective.Issue(kernel, fabric, c.Kind, c.Algorithm, c.Bytes, [.. Enumerable.Range(0, c.Ranks)], plans: plans);
+                var b = Collective.Issue(kernel, fabric, c.Kind, c.Algorithm, c.Bytes, [.. Enumerable.Range(c.Ranks, c.Ranks)], plans: plans);
+                kernel.Run();
+                return (a.EndPs, b.EndPs, a.Flows, b.Flows, fabric.UpLinkBytes(), fabric.DownLinkBytes());
+            }
+            var plans = new CollectivePlans();
+            var shared = Both(plans);
+            var alone = Both(null);
+            return (shared == alone).Label($"{c}: shared lowerings gave {shared}, separate ones {alone}")
+                .And((plans.Count == 1).Label($"{c}: {plans.Count} lowerings for one shape"));
+        });
+
     [Property(MaxTest = 150)]
     public Property More_bandwidth_is_never_slower() =>
         Prop.ForAll((from c in Cases from f in DagGen.Factor select (c, f)).ToArbitrary(), x =>

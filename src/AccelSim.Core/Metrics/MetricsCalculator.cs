@@ -82,6 +82,7 @@ public static class MetricsCalculator
         var ops = new List<OpMetrics>(program.Graph.Ops.Count);
         var accountOfChannel = topo.Channels.Select(c => IndexOf(trafficNames, c.TrafficName)).ToArray();
 
+        var facts = new Dictionary<OpCost, CostFacts>(ReferenceEqualityComparer.Instance);
         long hostBusyPs = 0;
         var deviceSpans = new List<(long Start, long End)>(program.Tasks.Count);
         for (var i = 0; i < program.Tasks.Count; i++)
@@ -94,8 +95,19 @@ public static class MetricsCalculator
                 continue;
             }
             deviceSpans.Add((result.TaskStartPs[i], result.TaskEndPs[i]));
-            var (cPs, mPs, lPs) = IsolatedTimes(cost, topo);
-            var bound = Classify(cost, cPs, mPs, lPs);
+            // Tasks that share a cost (instances of one mapped task in a system run) share what depends on it alone.
+            if (!facts.TryGetValue(cost, out var fact))
+            {
+                var (c0, m0, l0) = IsolatedTimes(cost, topo);
+                var tierBytes = new SortedDictionary<string, long>(StringComparer.Ordinal);
+                foreach (var t in cost.Transfers)
+                {
+                    var account = accountOfChannel[t.Channel];
+                    tierBytes[trafficNames[account]] = checked(tierBytes.GetValueOrDefault(trafficNames[account]) + t.Bytes);
+                }
+                facts[cost] = fact = new CostFacts(c0, m0, l0, Classify(cost, c0, m0, l0), tierBytes);
+            }
+            var (cPs, mPs, lPs, bound, bytesByTier) = fact;
             var start = result.TaskStartPs[i];
             var end = result.TaskEndPs[i];
             if (bound == Bound.Memory)
@@ -106,7 +118,6 @@ public static class MetricsCalculator
             var wait = end - result.TaskLaunchPs[i] - (cost.MathPs ?? cost.ComputePs);
             if (wait > 0) stallPs += wait;
 
-            var bytesByTier = new SortedDictionary<string, long>(StringComparer.Ordinal);
             double dynPj = cost.ComputeEnergyPj;
             computeEnergyPj += cost.ComputeEnergyPj;
             foreach (var t in cost.Transfers)
@@ -114,7 +125,6 @@ public static class MetricsCalculator
                 var account = accountOfChannel[t.Channel];
                 memoryEnergyPj[account] += t.EnergyPj;
                 dynPj += t.EnergyPj;
-                bytesByTier[trafficNames[account]] = checked(bytesByTier.GetValueOrDefault(trafficNames[account]) + t.Bytes);
             }
 
             // A fused task's time, energy and bytes are shared by its ops in proportion to their FLOPs
@@ -293,6 +303,10 @@ public static class MetricsCalculator
         for (var c = 0; c < stall.Length; c++) map[topology.Channels[c].Name] = Ps.ToSeconds(stall[c]);
         return map;
     }
+
+    /// <summary>What a task's metrics take from its cost alone: isolated times, bound, bytes per traffic account
+    /// (read-only once made, so ops of tasks that share a cost share it).</summary>
+    private sealed record CostFacts(long ComputePs, long MemoryPs, long LatencyPs, Bound Bound, SortedDictionary<string, long> BytesByTier);
 
     /// <summary>Total length covered by a set of time spans (overlaps counted once).</summary>
     private static int IndexOf(IReadOnlyList<string> names, string name)

@@ -25,4 +25,9 @@ public interface ICommFabric
     /// <summary>Whether the intra-node fabric reduces in the switch (NVLink SHARP / NVLS, InfiniBand SHARP),
     /// so an in-network all-reduce is possible inside a node.</summary>
     bool InNetworkReduction { get; }
+
+    /// <summary>Whether the devices of node <paramref name="node"/> are joined by a full mesh of point-to-point
+    /// links (each device's bandwidth split over its links to the others), so that sending to every peer at
+    /// once uses all of a device's links where a ring uses one.</summary>
+    bool IsMesh(int node) => false;
 }

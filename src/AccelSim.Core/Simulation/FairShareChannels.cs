@@ -130,8 +130,9 @@ internal sealed class FairShareChannels
     private static long DueOf(in Flow f)
     {
         var ps = Math.Ceiling(f.Remaining / f.Rate * Time.Ps.PerSecond);
-        // NaN (nothing left at rate 0) fails both tests: due at once.
-        if (ps < long.MaxValue) return checked(f.LastUpdate + (long)ps);
+        // NaN (nothing left at rate 0) fails both tests: due at once. Bytes left and rates are never
+        // negative, so a ps below 2^63 converts exactly and needs no checked conversion.
+        if (ps < long.MaxValue) return checked(f.LastUpdate + unchecked((long)ps));
         return ps >= long.MaxValue ? throw new OverflowException("a transfer's due time leaves the picosecond clock's range") : f.LastUpdate;
     }
 
@@ -175,13 +176,18 @@ internal sealed class FairShareChannels
         {
             var fair = avail / (end - i);
             var first = -1;
+            var fewest = double.PositiveInfinity;
             for (; i < end; i++)
             {
                 ref var f = ref flows[i];
                 // Only at a positive rate is the due time monotone in the bytes left.
                 if (SetRate(ref f, fair, now, ref lastOld, ref lastDt, ref lastMoved) && fair > 0)
                 {
-                    if (first < 0 || f.Remaining < flows[first].Remaining) first = i;
+                    if (first < 0 || f.Remaining < fewest)
+                    {
+                        first = i;
+                        fewest = f.Remaining;
+                    }
                     continue;
                 }
                 if (!f.DueKnown)

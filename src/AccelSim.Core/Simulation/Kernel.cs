@@ -86,6 +86,7 @@ public sealed class Kernel
     private readonly SimulationEventBus? _bus;
     private readonly FlowNetwork? _net;
     private KernelProcess[] _processes = [];
+    private int _processCount;
 
     private TaskState[] _tasks;
     private TimesState[] _times;
@@ -251,9 +252,10 @@ public sealed class Kernel
         if (process.AttachedTo is not null) throw new InvalidOperationException("a process is attached to one kernel");
         if (_running || _ran) throw new InvalidOperationException("processes are attached before the run");
         process.AttachedTo = this;
-        process.Id = _processes.Length;
-        Array.Resize(ref _processes, _processes.Length + 1);
-        _processes[^1] = process;
+        // Grown by doubling: a system run attaches one process per collective, tens of thousands.
+        if (_processCount == _processes.Length) Array.Resize(ref _processes, Math.Max(4, _processes.Length * 2));
+        process.Id = _processCount;
+        _processes[_processCount++] = process;
     }
 
     /// <summary>Creates a task owned by <paramref name="owner"/> (which hears when it ends), carrying
@@ -469,7 +471,7 @@ public sealed class Kernel
         }
         try
         {
-            foreach (var p in _processes) p.DispatchStart(this);
+            for (var i = 0; i < _processCount; i++) _processes[i].DispatchStart(this);
             Loop();
         }
         catch (OverflowException)

@@ -239,6 +239,9 @@ public sealed class SystemFabric : ICommFabric
     /// <summary>The hardware config name of <paramref name="rank"/>'s device (configs/hardware, or a file path).</summary>
     public string DeviceOf(int rank) => GroupOf(rank).Node.Device;
 
+    /// <inheritdoc/>
+    public bool IsMesh(int node) => _nodeGroup[node].Node.Fabric == IntraNodeFabricKind.Direct;
+
     /// <summary>The index (within its node) of the NIC <paramref name="rank"/> sends through.</summary>
     public int NicOf(int rank)
     {

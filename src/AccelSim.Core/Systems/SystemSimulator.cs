@@ -41,6 +41,7 @@ public sealed class SystemSimulator
     private readonly IReadOnlyList<int>[] _groups;
     private readonly string _schedule;
     private bool _ran;
+    private int[] _buffer = [];
 
     /// <param name="program">What every rank runs.</param>
     /// <param name="fabric">The system's ranks, network and routes (a <see cref="SystemFabric"/> or any fabric).</param>
@@ -160,8 +161,9 @@ public sealed class SystemSimulator
                 r.FirstTask[si] = _process.Count;
                 r.FirstTransfer[si] = _kernel.TransferCount;
                 var first = _process.Count;
-                var buffer = new int[low.TensorBytes.Length];
-                Array.Fill(buffer, -1);
+                if (_buffer.Length < low.TensorBytes.Length) _buffer = new int[low.TensorBytes.Length];
+                var buffer = _buffer;
+                Array.Fill(buffer, -1, 0, low.TensorBytes.Length);
                 var tasks = low.Program.Tasks;
                 var sinks = 0;
                 for (var i = 0; i < tasks.Count; i++)
@@ -192,14 +194,16 @@ public sealed class SystemSimulator
         // One deferred collective per key; each member's segment end waits for it.
         _collectives = new Collective[_keys.Length];
         _groups = new IReadOnlyList<int>[_keys.Length];
+        var plans = new CollectivePlans();
         for (var c = 0; c < _keys.Length; c++)
         {
             var call = calls[_keys[c]];
             _groups[c] = call.Group.ToArray();
-            var coll = Collective.Issue(_kernel, fabric, call.Kind, call.Algorithm, call.Bytes, _groups[c], deferred: true, options: options);
+            var coll = Collective.Issue(_kernel, fabric, call.Kind, call.Algorithm, call.Bytes, _groups[c], deferred: true, options: options, plans: plans);
             foreach (var exit in endJoins[c]) coll.SignalWhenDone(_process.KernelTask(exit));
             _collectives[c] = coll;
         }
+        CollectiveLowerings = plans.Count;
         long sends = 0;
         foreach (var coll in _collectives) sends += coll.Sends;
         _kernel.EnsureCapacity((int)Math.Min(Kernel.MaxIndex, _kernel.TaskCount + sends), (int)Math.Min(Kernel.MaxIndex, _kernel.TransferCount + sends));
@@ -208,6 +212,9 @@ public sealed class SystemSimulator
 
     private int Buffer(int[] buffer, Lowered low, RankState r, int id) =>
         buffer[id] >= 0 ? buffer[id] : buffer[id] = _kernel.NewBuffer(r.TierOffset + low.TensorTier[id], low.TensorBytes[id], low.Refs[id] == 0 ? 1 : low.Refs[id]);
+
+    /// <summary>Distinct lowerings of the program's collectives: collectives of one shape share one.</summary>
+    public int CollectiveLowerings { get; }
 
     /// <summary>The kernel the program runs on (its topology names each rank's resources <c>r{rank}.{name}</c>).</summary>
     public Kernel Kernel => _kernel;
@@ -294,20 +301,29 @@ public sealed class SystemSimulator
         var device = r.Device;
         var topo = device.Topology;
 
-        // The rank's compute, flattened: every compute segment instance's tasks, renumbered.
-        var tasks = new List<SimTask>();
-        var preds = new List<IReadOnlyList<int>>();
-        var kernelTasks = new List<int>();
-        var trTask = new List<int>();
-        var trChannel = new List<int>();
-        var trBytes = new List<long>();
-        var trS = new List<long>();
-        var trE = new List<long>();
+        // The rank's compute, flattened: every compute segment instance's tasks, renumbered (each instance's
+        // predecessor lists are its mapped program's, already sorted and distinct, shifted by its offset).
+        int taskTotal = 0, transferTotal = 0;
+        for (var si = 0; si < segs.Count; si++)
+            if (r.Instance[si] is { } l)
+            {
+                taskTotal += l.Program.Tasks.Count;
+                transferTotal += l.TransferCount;
+            }
+        var tasks = new SimTask[taskTotal];
+        var preds = new IReadOnlyList<int>[taskTotal];
+        var kernelTasks = new int[taskTotal];
+        var trTask = new int[transferTotal];
+        var trChannel = new int[transferTotal];
+        var trBytes = new long[transferTotal];
+        var trS = new long[transferTotal];
+        var trE = new long[transferTotal];
         var segments = new SegmentResult[segs.Count];
         WorkloadGraph? graph = null;
         var schedule = _schedule;
         long commPs = 0;
         var commSpans = new List<(long, long)>();
+        int count = 0, flat = 0;
         for (var si = 0; si < segs.Count; si++)
         {
             var s = segs[si];
@@ -317,13 +333,13 @@ public sealed class SystemSimulator
             {
                 var x = _collectives[keyIndex[s.Key!]];
                 commSpans.Add((x.StartPs, x.EndPs));
-                segments[si] = new SegmentResult(si, s.Label, true, s.Key, ready, x.StartPs, end, tasks.Count, 0);
+                segments[si] = new SegmentResult(si, s.Label, true, s.Key, ready, x.StartPs, end, count, 0);
                 continue;
             }
             var low = r.Instance[si]!;
             graph ??= low.Program.Graph;
             schedule = low.Program.Schedule;
-            var offset = tasks.Count;
+            var offset = count;
             var firstK = r.FirstTask[si];
             var tr = r.FirstTransfer[si];
             var start = end;
@@ -331,28 +347,35 @@ public sealed class SystemSimulator
             {
                 var t = low.Program.Tasks[i];
                 var p = low.Preds[i];
-                var shifted = new int[p.Length];
-                for (var j = 0; j < p.Length; j++) shifted[j] = p[j] + offset;
-                tasks.Add(t with { Id = offset + i });
-                preds.Add(shifted);
+                int[] shifted;
+                if (p.Length == 0) shifted = [];
+                else
+                {
+                    shifted = new int[p.Length];
+                    for (var j = 0; j < p.Length; j++) shifted[j] = p[j] + offset;
+                }
+                tasks[count] = t with { Id = count };
+                preds[count] = shifted;
                 var kt = _process.KernelTask(firstK + i);
-                kernelTasks.Add(kt);
+                kernelTasks[count] = kt;
                 start = Math.Min(start, _kernel.Times(kt).StartPs);
                 foreach (var d in t.Cost.Transfers)
                 {
-                    trTask.Add(offset + i);
-                    trChannel.Add(d.Channel);
-                    trBytes.Add(d.Bytes);
-                    trS.Add(trStart[tr]);
-                    trE.Add(trEnd[tr]);
+                    trTask[flat] = count;
+                    trChannel[flat] = d.Channel;
+                    trBytes[flat] = d.Bytes;
+                    trS[flat] = trStart[tr];
+                    trE[flat] = trEnd[tr];
                     tr++;
+                    flat++;
                 }
+                count++;
             }
             segments[si] = new SegmentResult(si, s.Label, false, null, ready, start, end, offset, low.Program.Tasks.Count);
         }
         graph ??= new WorkloadGraph(new WorkloadInfo(_program.Name, "system", 0, 0, 0, 0), []);
-        var flat = new SimProgram(schedule, graph, tasks, preds);
-        var n = tasks.Count;
+        var flatProgram = SimProgram.Assembled(schedule, graph, tasks, preds);
+        var n = tasks.Length;
         long[] ready_ = new long[n], start_ = new long[n], launch_ = new long[n], computeEnd_ = new long[n], end_ = new long[n];
         var computeSpans = new List<(long, long)>(n);
         for (var i = 0; i < n; i++)
@@ -382,8 +405,8 @@ public sealed class SystemSimulator
             resident[t] = _kernel.TierResidentBytes(r.TierOffset + t);
             memory[t] = new TierUse(topo.Tiers[t].Name, topo.Tiers[t].CapacityBytes, peak[t]);
         }
-        var result = new SimulationResult(flat, makespan, _kernel.EventCount, ready_, start_, launch_, computeEnd_, end_,
-            [.. trTask], [.. trChannel], [.. trBytes], [.. trS], [.. trE], chBytes, chBusy, engineBusy, peak, resident);
+        var result = new SimulationResult(flatProgram, makespan, _kernel.EventCount, ready_, start_, launch_, computeEnd_, end_,
+            trTask, trChannel, trBytes, trS, trE, chBytes, chBusy, engineBusy, peak, resident);
         var metrics = MetricsCalculator.Compute(result, device);
         var computeBusy = Union(computeSpans);
         commPs = Union(commSpans);
@@ -516,33 +539,32 @@ public sealed class SystemSimulator
             for (var si = 0; si < rp.Segments.Count; si++)
             {
                 var s = rp.Segments[si];
-                var where = $"rank {rp.Rank} segment {si} '{s.Label}'";
                 foreach (var a in s.After)
-                    if (a < 0 || a >= si) throw new ArgumentException($"{where} waits for segment {a}; a segment waits only for earlier segments of its rank", nameof(program));
+                    if (a < 0 || a >= si) throw new ArgumentException($"{Where(rp, si)} waits for segment {a}; a segment waits only for earlier segments of its rank", nameof(program));
                 if (s.Key is not { } key) continue;
                 var call = s.Comm!;
                 if (calls.TryGetValue(key, out var known))
                 {
-                    if (!SameCall(known, call))
-                        throw new ArgumentException($"{where}: collective '{key}' is {Describe(call)} here but {Describe(known)} elsewhere", nameof(program));
+                    if (!ReferenceEquals(known, call) && !SameCall(known, call))
+                        throw new ArgumentException($"{Where(rp, si)}: collective '{key}' is {Describe(call)} here but {Describe(known)} elsewhere", nameof(program));
                 }
                 else
                 {
-                    if (call.Bytes < 0) throw new ArgumentException($"{where}: collective '{key}' has negative bytes", nameof(program));
-                    if (call.Group.Count == 0) throw new ArgumentException($"{where}: collective '{key}' has an empty group", nameof(program));
+                    if (call.Bytes < 0) throw new ArgumentException($"{Where(rp, si)}: collective '{key}' has negative bytes", nameof(program));
+                    if (call.Group.Count == 0) throw new ArgumentException($"{Where(rp, si)}: collective '{key}' has an empty group", nameof(program));
                     if (!Collective.Supports(call.Kind, call.Algorithm, call.Group.Count))
-                        throw new ArgumentException($"{where}: collective '{key}': {call.Algorithm} does not implement {call.Kind} over {call.Group.Count} ranks", nameof(program));
+                        throw new ArgumentException($"{Where(rp, si)}: collective '{key}': {call.Algorithm} does not implement {call.Kind} over {call.Group.Count} ranks", nameof(program));
                     var seen = new HashSet<int>();
                     foreach (var g in call.Group)
                     {
-                        if ((uint)g >= (uint)fabric.Ranks) throw new ArgumentException($"{where}: collective '{key}' names rank {g}, not one of the system's ranks 0..{fabric.Ranks - 1}", nameof(program));
-                        if (!seen.Add(g)) throw new ArgumentException($"{where}: collective '{key}' names rank {g} twice", nameof(program));
+                        if ((uint)g >= (uint)fabric.Ranks) throw new ArgumentException($"{Where(rp, si)}: collective '{key}' names rank {g}, not one of the system's ranks 0..{fabric.Ranks - 1}", nameof(program));
+                        if (!seen.Add(g)) throw new ArgumentException($"{Where(rp, si)}: collective '{key}' names rank {g} twice", nameof(program));
                     }
                     calls[key] = call;
                     holders[key] = [];
                 }
-                if (!call.Group.Contains(rp.Rank)) throw new ArgumentException($"{where}: rank {rp.Rank} takes part in collective '{key}' but is not in its group", nameof(program));
-                if (!holders[key].Add(rp.Rank)) throw new ArgumentException($"{where}: rank {rp.Rank} takes part in collective '{key}' twice", nameof(program));
+                if (!call.Group.Contains(rp.Rank)) throw new ArgumentException($"{Where(rp, si)}: rank {rp.Rank} takes part in collective '{key}' but is not in its group", nameof(program));
+                if (!holders[key].Add(rp.Rank)) throw new ArgumentException($"{Where(rp, si)}: rank {rp.Rank} takes part in collective '{key}' twice", nameof(program));
             }
         }
         foreach (var (key, call) in calls)
@@ -557,11 +579,12 @@ public sealed class SystemSimulator
     private static void CheckAcyclic(SystemProgram program, Dictionary<string, CommCall> calls)
     {
         var keyNode = new Dictionary<string, int>(StringComparer.Ordinal);
+        var keys = calls.Keys.Order(StringComparer.Ordinal).ToArray();
         var node = new int[program.Ranks.Count][];
         var count = 0;
-        foreach (var key in calls.Keys.Order(StringComparer.Ordinal)) keyNode[key] = count++;
-        var labels = new List<string>();
-        foreach (var key in calls.Keys.Order(StringComparer.Ordinal)) labels.Add($"collective '{key}'");
+        foreach (var key in keys) keyNode[key] = count++;
+        // Labels are made only for an error: a node past the keys is a segment (rank index, segment index).
+        var where = new List<(int Rank, int Segment)>();
         for (var i = 0; i < node.Length; i++)
         {
             var segs = program.Ranks[i].Segments;
@@ -572,13 +595,19 @@ public sealed class SystemSimulator
                 else
                 {
                     node[i][si] = count++;
-                    labels.Add($"rank {program.Ranks[i].Rank} segment {si} '{segs[si].Label}'");
+                    where.Add((i, si));
                 }
             }
         }
-        var succ = new List<int>[count];
+        string Label(int v)
+        {
+            if (v < keys.Length) return $"collective '{keys[v]}'";
+            var (i, si) = where[v - keys.Length];
+            return $"rank {program.Ranks[i].Rank} segment {si} '{program.Ranks[i].Segments[si].Label}'";
+        }
+        // Edges in compressed rows: counted, then filled.
         var indeg = new int[count];
-        for (var v = 0; v < count; v++) succ[v] = [];
+        var start = new int[count + 1];
         for (var i = 0; i < node.Length; i++)
         {
             var segs = program.Ranks[i].Segments;
@@ -586,10 +615,19 @@ public sealed class SystemSimulator
                 foreach (var a in segs[si].After)
                 {
                     int from = node[i][a], to = node[i][si];
-                    if (from == to) throw new ArgumentException($"{labels[to]} waits for itself", nameof(program));
-                    succ[from].Add(to);
+                    if (from == to) throw new ArgumentException($"{Label(to)} waits for itself", nameof(program));
+                    start[from + 1]++;
                     indeg[to]++;
                 }
+        }
+        for (var v = 0; v < count; v++) start[v + 1] += start[v];
+        var succ = new int[start[count]];
+        var fill = start.AsSpan(0, count).ToArray();
+        for (var i = 0; i < node.Length; i++)
+        {
+            var segs = program.Ranks[i].Segments;
+            for (var si = 0; si < segs.Count; si++)
+                foreach (var a in segs[si].After) succ[fill[node[i][a]]++] = node[i][si];
         }
         var queue = new Queue<int>();
         for (var v = 0; v < count; v++) if (indeg[v] == 0) queue.Enqueue(v);
@@ -598,12 +636,14 @@ public sealed class SystemSimulator
         {
             var v = queue.Dequeue();
             done++;
-            foreach (var w in succ[v]) if (--indeg[w] == 0) queue.Enqueue(w);
+            for (var e = start[v]; e < start[v + 1]; e++) if (--indeg[succ[e]] == 0) queue.Enqueue(succ[e]);
         }
         if (done == count) return;
-        var stuck = Enumerable.Range(0, count).Where(v => indeg[v] > 0).Take(4).Select(v => labels[v]);
+        var stuck = Enumerable.Range(0, count).Where(v => indeg[v] > 0).Take(4).Select(Label);
         throw new ArgumentException($"the program deadlocks: its ranks wait for each other in a cycle ({string.Join(", ", stuck)}, ...)", nameof(program));
     }
+
+    private static string Where(RankProgram rp, int segment) => $"rank {rp.Rank} segment {segment} '{rp.Segments[segment].Label}'";
 
     private static bool SameCall(CommCall a, CommCall b) =>
         a.Kind == b.Kind && a.Bytes == b.Bytes && a.Algorithm == b.Algorithm && a.Group.SequenceEqual(b.Group);
@@ -639,20 +679,36 @@ public sealed class SystemSimulator
                 if (c.Engine < 0 || c.Engine >= topology.Engines.Count) throw new ArgumentException($"task '{tasks[i].Name}' uses unknown engine {c.Engine} of {device.Name}");
                 foreach (var t in c.Transfers)
                     if (t.Channel < 0 || t.Channel >= topology.Channels.Count) throw new ArgumentException($"task '{tasks[i].Name}' uses unknown channel {t.Channel} of {device.Name}");
+                TransferCount += c.Transfers.Count;
             }
+            // Tensors are indexed densely (a block of a large model names a few of its many tensor ids), in id
+            // order, so every list below keeps the order of ids. A tensor an op names that the graph does not
+            // list holds nothing (tier 0, no bytes) and is not resident.
             var graph = program.Graph;
-            var max = graph.Tensors.Count == 0 ? -1 : graph.Tensors.Max(t => t.Id);
-            TensorTier = new int[max + 1];
-            TensorBytes = new long[max + 1];
-            Resident = new bool[max + 1];
-            Refs = new int[max + 1];
+            var ids = new List<int>(graph.Tensors.Count);
+            foreach (var t in graph.Tensors) ids.Add(t.Id);
+            foreach (var task in tasks)
+                foreach (var op in task.Ops)
+                {
+                    foreach (var t in op.Inputs) ids.Add(t.Id);
+                    foreach (var t in op.Outputs) ids.Add(t.Id);
+                }
+            ids.Sort();
+            var local = new Dictionary<int, int>();
+            foreach (var id in ids) local.TryAdd(id, local.Count);
+            var count = local.Count;
+            TensorTier = new int[count];
+            TensorBytes = new long[count];
+            Resident = new bool[count];
+            Refs = new int[count];
             foreach (var t in graph.Tensors)
             {
                 var tier = graph.TierOf.TryGetValue(t.Id, out var named) ? topology.TierIndex(named) : device.PlaceTensor(t);
                 if (tier < 0 || tier >= topology.Tiers.Count) throw new ArgumentException($"tensor '{t.Name}' placed in unknown tier {tier} of {device.Name}");
-                TensorTier[t.Id] = tier;
-                TensorBytes[t.Id] = t.Bytes;
-                Resident[t.Id] = t.Role != TensorRole.Activation || !graph.Producer.ContainsKey(t.Id);
+                var x = local[t.Id];
+                TensorTier[x] = tier;
+                TensorBytes[x] = t.Bytes;
+                Resident[x] = t.Role != TensorRole.Activation || !graph.Producer.ContainsKey(t.Id);
             }
             Ins = new int[n][];
             Outs = new int[n][];
@@ -660,30 +716,39 @@ public sealed class SystemSimulator
             Preds = new int[n][];
             IsSink = new bool[n];
             Array.Fill(IsSink, true);
+            var produced = new HashSet<int>();
+            var seen = new HashSet<int>();
+            var ins = new List<int>();
             for (var i = 0; i < n; i++)
             {
-                var produced = new HashSet<int>();
-                foreach (var op in tasks[i].Ops) foreach (var t in op.Outputs) produced.Add(t.Id);
-                var seen = new HashSet<int>();
-                var ins = new List<int>();
+                produced.Clear();
+                seen.Clear();
+                ins.Clear();
+                foreach (var op in tasks[i].Ops) foreach (var t in op.Outputs) produced.Add(local[t.Id]);
                 foreach (var op in tasks[i].Ops)
                     foreach (var t in op.Inputs)
-                        if (!produced.Contains(t.Id) && seen.Add(t.Id)) ins.Add(t.Id);
+                        if (!produced.Contains(local[t.Id]) && seen.Add(local[t.Id])) ins.Add(local[t.Id]);
                 Ins[i] = [.. ins];
                 Outs[i] = [.. produced.Order()];
-                foreach (var id in Ins[i]) Refs[id]++;
+                foreach (var x in Ins[i]) Refs[x]++;
                 Preds[i] = [.. program.Predecessors[i]];
                 foreach (var p in Preds[i]) IsSink[p] = false;
             }
+            var consumed = new HashSet<int>();
             for (var i = 0; i < n; i++)
             {
-                var consumed = new HashSet<int>();
-                foreach (var op in tasks[i].Ops) foreach (var t in op.Inputs) consumed.Add(t.Id);
-                Locals[i] = [.. Outs[i].Where(id => Refs[id] == 0 && consumed.Contains(id) && !Resident[id])];
+                consumed.Clear();
+                foreach (var op in tasks[i].Ops) foreach (var t in op.Inputs) consumed.Add(local[t.Id]);
+                Locals[i] = [.. Outs[i].Where(x => Refs[x] == 0 && consumed.Contains(x) && !Resident[x])];
             }
         }
 
         public SimProgram Program { get; }
+
+        /// <summary>Transfers of all its tasks.</summary>
+        public int TransferCount { get; }
+
+        /// <summary>Per tensor, densely indexed in id order: its tier, bytes, whether it is resident, and how many tasks read it.</summary>
         public int[] TensorTier { get; }
         public long[] TensorBytes { get; }
         public bool[] Resident { get; }

@@ -22,7 +22,7 @@ public sealed class Collective : KernelProcess
     private int _left;
 
     private Collective(Kernel kernel, ICommFabric fabric, CollectiveKind kind, CollectiveAlgorithm algorithm, long bytes,
-        int[] ranks, double cap, bool deferred, CollectiveOptions options)
+        int[] ranks, double cap, bool deferred, CollectiveOptions options, CollectivePlans? plans)
     {
         _kernel = kernel;
         Kind = kind;
@@ -31,7 +31,9 @@ public sealed class Collective : KernelProcess
         Ranks = ranks.Length;
         _cap = cap;
         _deferred = deferred;
-        _plan = Lowering.Lower(kind, algorithm, bytes, ranks.Length, p => fabric.NodeOf(ranks[p]), options);
+        _plan = plans is null
+            ? Lowering.Lower(kind, algorithm, bytes, ranks.Length, p => fabric.NodeOf(ranks[p]), options)
+            : plans.Get(kind, algorithm, bytes, ranks, fabric, options);
         if (_plan.Count > Kernel.MaxIndex) throw new ArgumentException($"{algorithm} {kind} over {ranks.Length} ranks has more sends than a kernel holds");
         _route = new int[_plan.Count];
         _task = new int[_plan.Count];
@@ -53,9 +55,11 @@ public sealed class Collective : KernelProcess
     /// (before the run). <paramref name="ranks"/> is the group, in order (its first rank is the root of
     /// broadcast and reduce); every rank of the fabric when null. <paramref name="algorithm"/>
     /// <see cref="CollectiveAlgorithm.Default"/> is resolved by <see cref="Choose"/>. Each send moves at most
-    /// <paramref name="cap_Bps"/> on its own. With <paramref name="deferred"/> it waits for <see cref="Start"/>.</summary>
+    /// <paramref name="cap_Bps"/> on its own. With <paramref name="deferred"/> it waits for <see cref="Start"/>.
+    /// Collectives issued with the same <paramref name="plans"/> share the lowering of those of the same shape.</summary>
     public static Collective Issue(Kernel kernel, ICommFabric fabric, CollectiveKind kind, CollectiveAlgorithm algorithm, long bytes,
-        IReadOnlyList<int>? ranks = null, double cap_Bps = double.PositiveInfinity, bool deferred = false, CollectiveOptions? options = null)
+        IReadOnlyList<int>? ranks = null, double cap_Bps = double.PositiveInfinity, bool deferred = false, CollectiveOptions? options = null,
+        CollectivePlans? plans = null)
     {
         ArgumentNullException.ThrowIfNull(kernel);
         ArgumentNullException.ThrowIfNull(fabric);
@@ -72,7 +76,7 @@ public sealed class Collective : KernelProcess
             if (Lowering.Nodes(group.Length, p => fabric.NodeOf(group[p])).Count > 1)
                 throw new ArgumentException("an in-network all-reduce runs inside one node", nameof(ranks));
         }
-        return new Collective(kernel, fabric, kind, algorithm, bytes, group, cap_Bps, deferred, options);
+        return new Collective(kernel, fabric, kind, algorithm, bytes, group, cap_Bps, deferred, options, plans);
     }
 
     /// <summary>Whether <paramref name="algorithm"/> implements <paramref name="kind"/> over
@@ -95,7 +99,9 @@ public sealed class Collective : KernelProcess
     /// trees (latency log n); everything else is a ring (bandwidth-optimal), across nodes one ring per rail
     /// as NCCL's channels (<see cref="CollectiveAlgorithm.Ring"/>). <see cref="CollectiveAlgorithm.Hierarchical"/>
     /// is never the default: NCCL's rings through every NIC move the same bytes across nodes and overlap the
-    /// intra-node steps that the hierarchy runs one phase after another.</summary>
+    /// intra-node steps that the hierarchy runs one phase after another. Inside one node whose devices form a
+    /// full mesh (SN40L sockets, a direct-mesh node) everything goes direct: every pair has its own link, which a
+    /// ring would leave idle but one.</summary>
     public static CollectiveAlgorithm Choose(ICommFabric fabric, CollectiveKind kind, long bytes, IReadOnlyList<int>? ranks = null, CollectiveOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(fabric);
@@ -106,6 +112,8 @@ public sealed class Collective : KernelProcess
         var nodes = Lowering.Nodes(n, p => fabric.NodeOf(group[p]));
         if (kind == CollectiveKind.AllReduce && fabric.InNetworkReduction && nodes.Count == 1 && bytes >= options.InNetworkMinBytes)
             return CollectiveAlgorithm.InNetwork;
+        if (nodes.Count == 1 && fabric.IsMesh(fabric.NodeOf(group[0])))
+            return CollectiveAlgorithm.Direct;
         if (kind is CollectiveKind.AllReduce or CollectiveKind.Broadcast or CollectiveKind.Reduce && bytes <= options.TreeMaxBytes)
             return CollectiveAlgorithm.Tree;
         return CollectiveAlgorithm.Ring;
@@ -237,5 +245,63 @@ public sealed class Collective : KernelProcess
         _kernel.AddFlow(t, _route[send], _plan.Bytes(send), _cap);
         Flows++;
         return _task[send] = t;
+    }
+}
+
+/// <summary>Lowered collectives shared between collectives of the same shape: a lowering depends only on the
+/// kind, algorithm, size, options and which positions of the group share a node (not on which ranks or nodes
+/// they are), so the thousands of tensor-parallel all-reduces of a pipeline stage are lowered once. A plan is
+/// read-only once built; each collective keeps its own routes and tasks.</summary>
+public sealed class CollectivePlans
+{
+    private readonly Dictionary<Shape, SendPlan> _plans = [];
+
+    /// <summary>Distinct lowerings held.</summary>
+    public int Count => _plans.Count;
+
+    internal SendPlan Get(CollectiveKind kind, CollectiveAlgorithm algorithm, long bytes, int[] ranks, ICommFabric fabric, CollectiveOptions options)
+    {
+        // Positions by node, each node numbered by its first appearance.
+        var pattern = new int[ranks.Length];
+        var seen = new Dictionary<int, int>();
+        for (var p = 0; p < ranks.Length; p++)
+        {
+            var node = fabric.NodeOf(ranks[p]);
+            if (!seen.TryGetValue(node, out var k)) seen[node] = k = seen.Count;
+            pattern[p] = k;
+        }
+        var shape = new Shape(kind, algorithm, bytes, options, pattern);
+        if (!_plans.TryGetValue(shape, out var plan))
+        {
+            plan = Lowering.Lower(kind, algorithm, bytes, pattern.Length, p => pattern[p], options);
+            plan.Freeze();
+            _plans[shape] = plan;
+        }
+        return plan;
+    }
+
+    private readonly struct Shape(CollectiveKind kind, CollectiveAlgorithm algorithm, long bytes, CollectiveOptions options, int[] pattern) : IEquatable<Shape>
+    {
+        private readonly CollectiveKind _kind = kind;
+        private readonly CollectiveAlgorithm _algorithm = algorithm;
+        private readonly long _bytes = bytes;
+        private readonly CollectiveOptions _options = options;
+        private readonly int[] _pattern = pattern;
+
+        public bool Equals(Shape other) => _kind == other._kind && _algorithm == other._algorithm && _bytes == other._bytes
+            && _options.Equals(other._options) && _pattern.AsSpan().SequenceEqual(other._pattern);
+
+        public override bool Equals(object? obj) => obj is Shape s && Equals(s);
+
+        public override int GetHashCode()
+        {
+            var h = new HashCode();
+            h.Add(_kind);
+            h.Add(_algorithm);
+            h.Add(_bytes);
+            h.Add(_pattern.Length);
+            foreach (var p in _pattern) h.Add(p);
+            return h.ToHashCode();
+        }
     }
 }
