@@ -46,6 +46,17 @@ public static partial class CliParameterNames
         [RequestParameter.Cv] = "--cv",
         [RequestParameter.PromptTokens] = "--prompt-tokens",
         [RequestParameter.OutputTokens] = "--output-tokens",
+        [RequestParameter.Tp] = "--tp",
+        [RequestParameter.Pp] = "--pp",
+        [RequestParameter.Dp] = "--dp",
+        [RequestParameter.Ep] = "--ep",
+        [RequestParameter.Zero] = "--zero",
+        [RequestParameter.Microbatch] = "--microbatch",
+        [RequestParameter.GlobalBatch] = "--global-batch",
+        [RequestParameter.PipelineSchedule] = "--pp-schedule",
+        [RequestParameter.VirtualStages] = "--virtual-stages",
+        [RequestParameter.SequenceParallel] = "--sequence-parallel",
+        [RequestParameter.ExpertHotShare] = "--ep-hot-share",
     };
 
     /// <summary>A problem with no file, in the command line's words: its path (parameter names joined by

@@ -349,15 +349,15 @@ public class ParallelTests
     }
 
     [Theory]
-    [InlineData(3, 1, 1, 0, null, null, "1f1b", 1, false, "--tp")]
-    [InlineData(1, 5, 1, 0, null, null, "1f1b", 1, false, "--pp")]
-    [InlineData(1, 1, 3, 0, null, null, "1f1b", 1, false, "--global-batch")]
-    [InlineData(1, 1, 2, 0, 3L, null, "1f1b", 1, false, "--microbatch")]
-    [InlineData(1, 1, 2, 4, null, null, "1f1b", 1, false, "--zero")]
-    [InlineData(1, 2, 1, 0, 1L, 8L, "interleaved", 3, false, "--virtual-stages")]
-    [InlineData(1, 4, 1, 0, 1L, 6L, "interleaved", 2, false, "--microbatch")]
-    [InlineData(1, 1, 1, 0, null, null, "1f1b", 2, false, "--virtual-stages")]
-    [InlineData(1, 1, 1, 0, null, 0L, "1f1b", 1, false, "--global-batch")]
+    [InlineData(3, 1, 1, 0, null, null, "1f1b", 1, false, "tp")]
+    [InlineData(1, 5, 1, 0, null, null, "1f1b", 1, false, "pp")]
+    [InlineData(1, 1, 3, 0, null, null, "1f1b", 1, false, "global_batch")]
+    [InlineData(1, 1, 2, 0, 3L, null, "1f1b", 1, false, "microbatch")]
+    [InlineData(1, 1, 2, 4, null, null, "1f1b", 1, false, "zero")]
+    [InlineData(1, 2, 1, 0, 1L, 8L, "interleaved", 3, false, "virtual_stages")]
+    [InlineData(1, 4, 1, 0, 1L, 6L, "interleaved", 2, false, "microbatch")]
+    [InlineData(1, 1, 1, 0, null, null, "1f1b", 2, false, "virtual_stages")]
+    [InlineData(1, 1, 1, 0, null, 0L, "1f1b", 1, false, "global_batch")]
     public void Bad_plans_name_their_flag(int tp, int pp, int dp, int zero, long? micro, long? global, string schedule, int v, bool _, string flag)
     {
         var e = Assert.Throws<InputException>(() => ParallelPlan.Bind(new ParallelismOptions
@@ -372,13 +372,13 @@ public class ParallelTests
     public void Other_bad_inputs_name_their_flag()
     {
         var m = Llama.Value;
-        Assert.Contains(Assert.Throws<InputException>(() => ParallelPlan.Bind(new ParallelismOptions { Recompute = true }, m, WorkloadRequest.Prefill(1, 16))).Problems, x => x.Path == "--recompute");
-        Assert.Contains(Assert.Throws<InputException>(() => ParallelPlan.Bind(new ParallelismOptions { Ep = 2, Dp = 2 }, m, WorkloadRequest.Train(2, 16))).Problems, x => x.Path == "--ep");
-        Assert.Contains(Assert.Throws<InputException>(() => ParallelPlan.Bind(new ParallelismOptions { Tp = 2, Dp = 2 }, m, WorkloadRequest.Train(2, 16), systemRanks: 8)).Problems, x => x.Path == "--dp");
-        Assert.Equal("--pp-schedule", Assert.Throws<InputException>(() => ParallelPlan.ParseSchedule("zigzag")).Problems[0].Path);
+        Assert.Contains(Assert.Throws<InputException>(() => ParallelPlan.Bind(new ParallelismOptions { Recompute = true }, m, WorkloadRequest.Prefill(1, 16))).Problems, x => x.Path == "recompute");
+        Assert.Contains(Assert.Throws<InputException>(() => ParallelPlan.Bind(new ParallelismOptions { Ep = 2, Dp = 2 }, m, WorkloadRequest.Train(2, 16))).Problems, x => x.Path == "ep");
+        Assert.Contains(Assert.Throws<InputException>(() => ParallelPlan.Bind(new ParallelismOptions { Tp = 2, Dp = 2 }, m, WorkloadRequest.Train(2, 16), systemRanks: 8)).Problems, x => x.Path == "dp");
+        Assert.Equal("pp_schedule", Assert.Throws<InputException>(() => ParallelPlan.ParseSchedule("zigzag")).Problems[0].Path);
         var mix = TestConfigs.Load("mixtral-8x7b");
-        Assert.Contains(Assert.Throws<InputException>(() => ParallelPlan.Bind(new ParallelismOptions { Ep = 4, Dp = 2 }, mix, WorkloadRequest.Train(2, 16))).Problems, x => x.Path == "--ep");
-        Assert.Contains(Assert.Throws<InputException>(() => ParallelPlan.Bind(new ParallelismOptions { Ep = 2, Dp = 2, ExpertHotShare = 0.2 }, mix, WorkloadRequest.Train(2, 16))).Problems, x => x.Path == "--ep-hot-share");
+        Assert.Contains(Assert.Throws<InputException>(() => ParallelPlan.Bind(new ParallelismOptions { Ep = 4, Dp = 2 }, mix, WorkloadRequest.Train(2, 16))).Problems, x => x.Path == "ep");
+        Assert.Contains(Assert.Throws<InputException>(() => ParallelPlan.Bind(new ParallelismOptions { Ep = 2, Dp = 2, ExpertHotShare = 0.2 }, mix, WorkloadRequest.Train(2, 16))).Problems, x => x.Path == "ep_hot_share");
     }
 
     [Fact]

@@ -4,6 +4,7 @@ using AccelSim.Cli.Hosting;
 using AccelSim.Core.Config;
 using AccelSim.Core.Metrics;
 using AccelSim.Reports;
+using AccelSim.Workloads.Models;
 using Newtonsoft.Json.Linq;
 using Spectre.Console;
 
@@ -15,8 +16,10 @@ public static class CompareCommand
     public static Command Create(CliContext cli)
     {
         var c = new Command("compare", "Run one workload on several devices and schedules and print them side by side");
-        var hardware = new Option<string>("--hardware") { Required = true, Description = "Comma-separated hardware names or paths" };
+        var hardware = new Option<string>("--hardware") { Description = "Comma-separated hardware names or paths" };
         var workload = new WorkloadOptions(c);
+        var system = new SystemOptions(c);
+        foreach (var o in system.Listable) o.Description += "; a comma list compares each";
         var placement = new PlacementOptions(c);
         var schedules = new Option<string?>("--schedule") { Description = "Comma-separated schedules: sequential, dataflow, auto, eager (eager: alias of --launch eager; default: sequential, or eager where the trace or the stack launches eagerly)" };
         var launch = CommonOptions.Launch();
@@ -28,6 +31,11 @@ public static class CompareCommand
 
         c.SetAction(p =>
         {
+            if (system.OnSystem(p, hardware))
+            {
+                SystemRun.Refuse(p, [placement.Placement, placement.KvPolicy, placement.Experts, launch, workload.Weights, workload.Sparsity, workload.Trace]);
+                return CompareSystem(cli, p, workload, system, p.GetValue(schedules), p.GetValue(set), p.GetValue(format)!, p.GetValue(outPath));
+            }
             var hardwareNames = Split(p.GetValue(hardware)!, "--hardware");
             var configs = LoadAll(hardwareNames, p.GetValue(set));
             OutputFiles.Check((p.GetValue(outPath), "--out"));
@@ -80,6 +88,105 @@ public static class CompareCommand
             return 0;
         });
         return c;
+    }
+
+    /// <summary><c>compare --system</c>: the model on one system under every plan of the comma lists of <c>--tp</c>,
+    /// <c>--pp</c>, <c>--dp</c> and <c>--pp-schedule</c> (their product) and every <c>--schedule</c>, side by side;
+    /// the fastest of the runs that fit is named.</summary>
+    private static int CompareSystem(CliContext cli, ParseResult p, WorkloadOptions workload, SystemOptions system,
+        string? schedules, IReadOnlyList<string>? sets, string format, string? outPath)
+    {
+        OutputFiles.Check((outPath, "--out"));
+        var spec = Workloads.Configs.SystemConfigLoader.LoadNamed(p.GetValue(system.System)!);
+        var nodes = p.GetValue(system.Nodes);
+        var (model, request) = workload.ModelRequest(p);
+        var fabric = SystemRun.Fabric(spec, nodes);
+        var plans = system.Plans(p, lists: true);
+        var scheduleNames = schedules is null ? [null] : Split(schedules, "--schedule").Select(x => (string?)x).ToArray();
+
+        // Every plan is bound before anything runs, so a bad one is reported at once with the others.
+        var workloads = new List<SystemWorkload>();
+        var problems = new List<InputProblem>();
+        foreach (var plan in plans)
+        {
+            try
+            {
+                workloads.Add(SystemRun.FromModel(model, request, plan, fabric));
+            }
+            catch (InputException e)
+            {
+                problems.AddRange(e.Problems.Select(q => q with { Message = $"{Describe(plan)}: {q.Message}" }));
+            }
+        }
+        if (problems.Count > 0) throw new InputException(problems);
+
+        using var services = Composition.Build(p.GetValue(CommonOptions.Plugins));
+        var runs = new List<SystemRunOutcome>();
+        foreach (var w in workloads)
+            foreach (var s in scheduleNames)
+                runs.Add(SystemRun.Simulate(spec, nodes, w, services.Registry(), sets, s));
+        var fastest = runs.Where(r => r.Fits).OrderBy(r => r.Result.MakespanPs).FirstOrDefault();
+
+        using var files = new OutputFiles();
+        var json = new JObject
+        {
+            ["schema"] = "accelsim.compare/1",
+            ["system"] = spec.Name,
+            ["runs"] = new JArray(runs.Select(r => SystemRun.ToJson(r, includeSegments: false))),
+            ["fastest"] = fastest is null ? JValue.CreateNull() : new JObject
+            {
+                ["plan"] = fastest.Workload.Plan!.ToString(),
+                ["schedule"] = fastest.ScheduleName,
+            },
+        };
+        if (outPath is not null)
+        {
+            using var w = files.Create(outPath, "--out");
+            w.Write(JsonReport.Format(json));
+        }
+        if (format == "json") cli.Out.Write(JsonReport.Format(json));
+        else RenderSystem(runs, fastest, Execution.ConsoleFor(cli.Out, width: 220));
+        files.Commit();
+        return 0;
+    }
+
+    private static string Describe(Workloads.Parallel.ParallelismOptions o) =>
+        $"tp{o.Tp} pp{o.Pp} dp{o.Dp} {Workloads.Parallel.ParallelPlan.Name(o.Schedule)}";
+
+    private static void RenderSystem(IReadOnlyList<SystemRunOutcome> runs, SystemRunOutcome? fastest, IAnsiConsole console)
+    {
+        var first = runs[0];
+        var req = first.Workload.Request!;
+        console.MarkupLine($"[bold]{Markup.Escape(first.Workload.Model!.Name)}[/] {Markup.Escape(req.Phase.Name())} | global batch {first.Workload.Plan!.GlobalBatch} | seq {req.Seq} | context {req.Context} " +
+            $"on [bold]{Markup.Escape(first.Spec.Name)}[/] | {first.Nodes} node{(first.Nodes == 1 ? "" : "s")}, {first.Result.SystemRanks} devices");
+        var table = new Table().AddColumns("plan", "schedule", "devices", "iteration", "tokens/s", "model FLOP/s per device", "% of peak",
+            "compute busy", "comm exposed", "memory peak / capacity", "fits", "energy per step", "tokens/J");
+        foreach (var col in table.Columns.Skip(2)) col.RightAligned();
+        foreach (var r in runs)
+        {
+            var worst = SystemRun.Fullest(r.Result.Ranks);
+            var tokens = r.Workload.Tokens ?? 0;
+            table.AddRow(
+                Markup.Escape(r.Workload.Plan!.ToString()), Markup.Escape(r.ScheduleName),
+                r.Workload.DevicesUsed.ToString(CultureInfo.InvariantCulture),
+                (ReferenceEquals(r, fastest) ? "[bold green]" : "[default]") + Markup.Escape(SystemRun.Seconds(r.IterationS)) + "[/]",
+                SystemRun.Num(r.IterationS > 0 ? tokens / r.IterationS : 0, 1),
+                SystemRun.Scaled(r.ModelFlopsPerDevicePerS ?? 0, "FLOP/s"),
+                SystemRun.Pct(r.PeakFlopsPerDevice > 0 ? (r.ModelFlopsPerDevicePerS ?? 0) / r.PeakFlopsPerDevice : 0),
+                SystemRun.Pct(r.IterationS > 0 ? r.MeanComputeBusyS / r.IterationS : 0),
+                SystemRun.Seconds(r.MeanExposedCommS),
+                worst is null ? "n/a" : Markup.Escape($"{worst.Tier} {SystemRun.Scaled(worst.PeakBytes, "B")} / {SystemRun.Scaled(worst.CapacityBytes, "B")}"),
+                r.Fits ? "yes" : "[bold red]no[/]",
+                SystemRun.Joules(r.StepEnergyJ),
+                SystemRun.Num(r.StepEnergyJ > 0 ? tokens / r.StepEnergyJ : 0, 2));
+        }
+        console.Write(table);
+        console.WriteLine("model FLOP/s: the unsharded model's FLOPs of the step (no recomputation) / iteration time / devices; compute busy and comm exposed: mean of the simulated devices");
+        console.WriteLine("Inputs: " + string.Join(", ", first.Provenance.Files.Select(f => $"{f.Name} (sha256 {f.Sha256[..8]})")));
+        if (fastest is not null)
+            console.MarkupLine($"fastest: [bold]{Markup.Escape(fastest.Workload.Plan!.ToString())}[/] ({Markup.Escape(fastest.ScheduleName)})" + (runs.Any(r => !r.Fits) ? " of the runs that fit" : ""));
+        else
+            console.MarkupLine("fastest: [bold red]none[/]: no plan fits in its devices' memory");
     }
 
     /// <summary>Every device's config with the --set overrides applied; a key some device lacks is

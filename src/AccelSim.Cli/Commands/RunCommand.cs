@@ -3,6 +3,7 @@ using AccelSim.Cli.Hosting;
 using AccelSim.Core.Config;
 using AccelSim.Core.Memory;
 using AccelSim.Core.Simulation;
+using AccelSim.Workloads.Configs;
 
 namespace AccelSim.Cli.Commands;
 
@@ -12,8 +13,9 @@ public static class RunCommand
     public static Command Create(CliContext cli)
     {
         var c = new Command("run", "Simulate a workload on a device and report time, utilisation, energy and the memory wall");
-        var hardware = CommonOptions.Hardware();
+        var hardware = CommonOptions.Hardware(required: false);
         var workload = new WorkloadOptions(c);
+        var system = new SystemOptions(c);
         var schedule = new Option<string?>("--schedule") { Description = "sequential (kernel by kernel; the default), dataflow (each layer as one spatial pipeline) auto (per layer, whichever is faster) or eager (alias of --launch eager: a host thread issues every op, as eager PyTorch does)" };
         var placement = new PlacementOptions(c);
         var launch = CommonOptions.Launch();
@@ -32,6 +34,15 @@ public static class RunCommand
         c.SetAction(p =>
         {
             using var services = Composition.Build(p.GetValue(CommonOptions.Plugins));
+            if (system.OnSystem(p, hardware))
+            {
+                SystemRun.Refuse(p, [.. carbon.All, placement.Placement, placement.KvPolicy, placement.Experts, launch, roofline, rooflinePlot, workload.Weights, workload.Sparsity]);
+                Hosting.OutputFiles.Check((p.GetValue(outPath), "--out"), (p.GetValue(timeline), "--timeline"));
+                var spec = SystemConfigLoader.LoadNamed(p.GetValue(system.System)!);
+                var outcome = SystemRun.Simulate(spec, p.GetValue(system.Nodes),
+                    SystemWorkload(p, workload, system, spec), services.Registry(), p.GetValue(set), p.GetValue(schedule));
+                return SystemRun.RunAndReport(cli, outcome, p.GetValue(format)!, p.GetValue(outPath), p.GetValue(timeline), p.GetValue(ops));
+            }
             var config = CommonOptions.LoadHardware(p.GetValue(hardware)!, p.GetValue(set));
             var device = services.Registry().Create(config);
             var stack = workload.StackFor(p);
@@ -50,5 +61,18 @@ public static class RunCommand
                 }, new HardwareContext(config, services.Registry(), plan.ScheduleName));
         });
         return c;
+    }
+
+    /// <summary>The workload of a run on a system: per-rank traces, or the model spread by the plan's options.</summary>
+    internal static SystemWorkload SystemWorkload(ParseResult p, WorkloadOptions workload, SystemOptions system, Core.Systems.SystemSpec spec)
+    {
+        if (p.GetValue(workload.Trace) is { } trace)
+        {
+            if (p.GetValue(workload.Model) is not null) throw new InputException(null, "--model/--trace", "give exactly one of --model or --trace");
+            SystemRun.Refuse(p, system.PlanOptions, "a parallelism plan applies to --model; per-rank traces fix their own ranks and collectives");
+            return SystemRun.FromTrace(p, workload, trace);
+        }
+        var (model, request) = workload.ModelRequest(p);
+        return SystemRun.FromModel(model, request, system.Plans(p, lists: false)[0], SystemRun.Fabric(spec, p.GetValue(system.Nodes)));
     }
 }

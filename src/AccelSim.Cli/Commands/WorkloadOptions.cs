@@ -80,6 +80,15 @@ public sealed class WorkloadOptions
             return NativeTraceReader.Read(trace);
         }
 
+        var (config, request) = ModelRequest(p);
+        return ModelBuilderRegistry.Default.Build(config, request);
+    }
+
+    /// <summary>The model config and the request (phase, batch, lengths, data type, stack) that
+    /// <c>--model</c> and the shape options describe, before any graph is built.</summary>
+    public (ModelConfig Config, WorkloadRequest Request) ModelRequest(ParseResult p)
+    {
+        var model = p.GetValue(Model) ?? throw new InputException(null, "--model", "expected a model name or a config.json path");
         var phaseText = p.GetValue(Phase)!;
         if (!Phases.TryParse(phaseText, out var phase))
             throw new InputException(null, "--phase", $"expected {Phases.Expected}, got '{phaseText}'");
@@ -91,7 +100,7 @@ public sealed class WorkloadOptions
         }
         var dtypeText = p.GetValue(DType);
         Core.Graph.DType? dtype = dtypeText is null ? null : CommonOptions.ParseDType(dtypeText, "--dtype");
-        var config = ModelConfigLoader.LoadNamed(model!);
+        var config = ModelConfigLoader.LoadNamed(model);
         // Defaults fit the model: 2048 tokens, or as many as its positions allow (a decode step needs
         // one position for its new token). A length given explicitly is checked, never shortened.
         var positions = config.MaxPositionEmbeddings ?? int.MaxValue;
@@ -104,6 +113,6 @@ public sealed class WorkloadOptions
             Recompute = p.GetValue(Recompute),
             Stack = StackFor(p) ?? SoftwareStack.Fused,
         };
-        return ModelBuilderRegistry.Default.Build(config, request);
+        return (config, request);
     }
 }

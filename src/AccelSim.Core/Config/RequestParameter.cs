@@ -29,6 +29,17 @@ public static class RequestParameter
     public const string Hardware = "hardware";
     public const string Stack = "stack";
     public const string System = "system";
+    public const string Tp = "tp";
+    public const string Pp = "pp";
+    public const string Dp = "dp";
+    public const string Ep = "ep";
+    public const string Zero = "zero";
+    public const string Microbatch = "microbatch";
+    public const string GlobalBatch = "global_batch";
+    public const string PipelineSchedule = "pp_schedule";
+    public const string VirtualStages = "virtual_stages";
+    public const string SequenceParallel = "sequence_parallel";
+    public const string ExpertHotShare = "ep_hot_share";
 
     // Serving (docs/serving.md)
     public const string Scheduler = "scheduler";
@@ -49,7 +60,8 @@ public static class RequestParameter
     public static IReadOnlyList<string> All { get; } =
         [Batch, Seq, Context, Phase, ExpertSkew, Recompute, Placement, KvPolicy, Experts, Sparsity, Weights,
          M, N, K, Heads, KvHeads, HeadDim, Bytes, Model, Hardware, Stack, System,
-         Scheduler, MaxBatch, MaxBatchedTokens, Chunk, BlockSize, KvBlocks, MemoryFraction, Slo, NumRequests, Rate, Cv, PromptTokens, OutputTokens];
+         Scheduler, MaxBatch, MaxBatchedTokens, Chunk, BlockSize, KvBlocks, MemoryFraction, Slo, NumRequests, Rate, Cv, PromptTokens, OutputTokens,
+         Tp, Pp, Dp, Ep, Zero, Microbatch, GlobalBatch, PipelineSchedule, VirtualStages, SequenceParallel, ExpertHotShare];
 
     /// <summary>The origin (the <see cref="InputProblem.File"/>) of problems with hardware overrides
     /// given as path/value pairs rather than read from a file.</summary>

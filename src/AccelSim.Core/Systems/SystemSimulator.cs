@@ -483,11 +483,12 @@ public sealed class SystemSimulator
         var names = new string?[net.LinkCount];
         if (fabric is SystemFabric sf)
         {
-            var d = sf.RanksPerNode;
             for (var r = 0; r < sf.Ranks; r++)
             {
-                int node = r / d, local = r % d;
-                if (sf.Spec.Node.Fabric != IntraNodeFabricKind.Direct)
+                // Node groups may differ in size and fabric (a mixed system): each rank by its own node.
+                int node = sf.NodeOf(r), local = sf.LocalRank(r), first = r - local;
+                var d = sf.GroupOf(r).Node.Devices;
+                if (sf.GroupOf(r).Node.Fabric != IntraNodeFabricKind.Direct)
                 {
                     var (up, down) = sf.SwitchLinks(r);
                     names[up] = $"node{node}.dev{local}.up";
@@ -498,7 +499,7 @@ public sealed class SystemSimulator
                     for (var j = 0; j < d; j++)
                     {
                         if (j == local) continue;
-                        var links = net.RouteLinks(sf.Route(r, node * d + j));
+                        var links = net.RouteLinks(sf.Route(r, first + j));
                         if (links.Length == 1) names[links[0]] = $"node{node}.dev{local}-dev{j}";
                     }
                 }

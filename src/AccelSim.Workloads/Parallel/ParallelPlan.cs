@@ -19,21 +19,22 @@ public enum PipelineScheduleKind
     Interleaved,
 }
 
-/// <summary>The command-line flags a parallelism plan is given with; validation errors name them.</summary>
+/// <summary>The request parameters a parallelism plan is given with (<see cref="RequestParameter"/>); validation
+/// errors name them, and a front end maps each to its own spelling (the command line's <c>--tp</c>, ...).</summary>
 public static class ParallelFlag
 {
-    public const string Tp = "--tp";
-    public const string Pp = "--pp";
-    public const string Dp = "--dp";
-    public const string Ep = "--ep";
-    public const string Zero = "--zero";
-    public const string Microbatch = "--microbatch";
-    public const string GlobalBatch = "--global-batch";
-    public const string Schedule = "--pp-schedule";
-    public const string VirtualStages = "--virtual-stages";
-    public const string Recompute = "--recompute";
-    public const string SequenceParallel = "--sequence-parallel";
-    public const string ExpertHotShare = "--ep-hot-share";
+    public const string Tp = RequestParameter.Tp;
+    public const string Pp = RequestParameter.Pp;
+    public const string Dp = RequestParameter.Dp;
+    public const string Ep = RequestParameter.Ep;
+    public const string Zero = RequestParameter.Zero;
+    public const string Microbatch = RequestParameter.Microbatch;
+    public const string GlobalBatch = RequestParameter.GlobalBatch;
+    public const string Schedule = RequestParameter.PipelineSchedule;
+    public const string VirtualStages = RequestParameter.VirtualStages;
+    public const string Recompute = RequestParameter.Recompute;
+    public const string SequenceParallel = RequestParameter.SequenceParallel;
+    public const string ExpertHotShare = RequestParameter.ExpertHotShare;
 }
 
 /// <summary>How a workload is spread over ranks, as given (unvalidated). <see cref="ParallelPlan.Bind"/>
