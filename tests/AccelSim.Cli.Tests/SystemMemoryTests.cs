@@ -6,6 +6,7 @@ using AccelSim.Plugins.Gpu;
 using AccelSim.Workloads.Configs;
 using AccelSim.Workloads.Models;
 using AccelSim.Workloads.Parallel;
+using Newtonsoft.Json.Linq;
 using Xunit.Abstractions;
 
 namespace AccelSim.Cli.Tests;
@@ -86,5 +87,26 @@ public class SystemMemoryTests(ITestOutputHelper output)
         }
         // It costs time: the forward runs twice.
         Assert.True(recomputed.Result.MakespanS > plain.Result.MakespanS);
+    }
+    /// <summary>A one-rank training plan declares no rank memory: its graph's weights and its activations are
+    /// counted as a single-device run counts them, to the byte.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_one_rank_training_plan_peaks_as_the_single_device_run(bool recompute)
+    {
+        string[] train = ["--model", "llama2-7b", "--phase", "train", "--seq", "256", "--batch", "2", .. recompute ? new[] { "--recompute" } : [], "--format", "json"];
+        JObject Json(string[] args)
+        {
+            var o = CliHarness.Run(args);
+            Assert.True(o.ExitCode == 0, o.Error);
+            return JObject.Parse(o.Out);
+        }
+        var single = Json(["run", "--hardware", "h100", .. train]);
+        var system = Json(["run", "--system", "dgx-h100", "--nodes", "1", "--tp", "1", .. train]);
+        var device = Assert.Single((JArray)system["devices"]!);
+        Assert.Equal((double)single["latency_s"]!, (double)system["latency_s"]!);
+        Assert.Equal((long)single["memory"]!["peak_bytes"]!["hbm"]!, (long)device["memory"]!["peak_bytes"]!["hbm"]!);
+        Assert.Equal(0, (long)device["memory"]!["held_bytes"]!);
     }
 }
