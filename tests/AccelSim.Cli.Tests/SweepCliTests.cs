@@ -241,4 +241,42 @@ public sealed class SweepCliTests
         Assert.True(new FileInfo(parquet).Length > 0);
         Assert.Equal(2, CliHarness.Run("sweep", "export", "--db", dir.File("missing.duckdb"), "--csv", dir.File("x.csv")).ExitCode);
     }
+
+    [Fact]
+    public void The_docs_example_spec_runs_and_its_queries_read_the_table()
+    {
+        var doc = File.ReadAllText(CliHarness.RepoFile("docs/sweeps.md"));
+        string Block(string fence, int from)
+        {
+            var start = doc.IndexOf(fence, from, StringComparison.Ordinal) + fence.Length;
+            return doc[start..doc.IndexOf("```", start, StringComparison.Ordinal)];
+        }
+        using var dir = new CliHarness.TempDir();
+        var db = dir.File("results.duckdb");
+        var o = CliHarness.Run("sweep", Spec(dir, Block("```json", 0)), "--db", db);
+        Assert.True(o.ExitCode == 0, o.Error);
+        Assert.Contains("12 points", o.Out, StringComparison.Ordinal);
+        var rows = Records(db);
+        Assert.Equal(12, rows.Count);
+        Assert.All(rows, r => Assert.Contains((string)r["status"]!, new[] { "ok", "skipped" }));
+
+        using var c = new DuckDBConnection($"Data Source={db};ACCESS_MODE=READ_ONLY");
+        c.Open();
+        var queries = Block("```sql", 0).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(q => string.Join('\n', q.Split('\n').Where(l => !l.TrimStart().StartsWith("--", StringComparison.Ordinal))).Trim())
+            .Where(q => q.Length > 0).ToList();
+        Assert.Equal(4, queries.Count);
+        var counts = new List<int>();
+        foreach (var q in queries)
+        {
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = q;
+            using var r = cmd.ExecuteReader();
+            var n = 0;
+            while (r.Read()) n++;
+            counts.Add(n);
+        }
+        Assert.Equal(2, counts[0]);   // the fastest per device
+        Assert.Equal(12, counts[2]);  // a field of every report
+    }
 }
