@@ -219,6 +219,22 @@ public sealed class SweepCliTests
         var o2 = CliHarness.Run("sweep", other, "--db", db);
         Assert.Equal(2, o2.ExitCode);
         Assert.Contains("another sweep", o2.Error, StringComparison.Ordinal);
+
+        // Parts of different sweeps do not merge.
+        var otherDb = dir.File("other.duckdb");
+        Assert.Equal(0, CliHarness.Run("sweep", other, "--db", otherDb).ExitCode);
+        var merged = dir.File("merged.duckdb");
+        var m = CliHarness.Run("sweep", "merge", db, otherDb, "--db", merged);
+        Assert.Equal(2, m.ExitCode);
+        Assert.Contains("different sweeps", m.Error, StringComparison.Ordinal);
+        using (var c = new DuckDBConnection($"Data Source={merged}"))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'points'";
+            Assert.Equal(0L, Convert.ToInt64(cmd.ExecuteScalar(), CultureInfo.InvariantCulture)); // nothing half-merged
+        }
+        Assert.Equal(2, CliHarness.Run("sweep", "merge", dir.File("missing.duckdb"), "--db", merged).ExitCode);
     }
 
     [Fact]

@@ -130,36 +130,65 @@ public sealed class SweepStore : IDisposable
     }
 
     /// <summary>Adds the rows of each part database to this one: the first part's table defines the columns;
-    /// a point id already present with the same hash is kept once, with another hash it is refused.</summary>
+    /// a point id already present with the same hash is kept once, with another hash it is refused. All
+    /// parts go in one transaction: a refused merge leaves the database as it was.</summary>
     public int Merge(IReadOnlyList<string> parts)
     {
-        var added = 0;
+        ArgumentNullException.ThrowIfNull(parts);
         for (var i = 0; i < parts.Count; i++)
         {
-            var part = parts[i];
-            if (!File.Exists(part)) throw new InputException(part, null, "sweep merge: no such database");
-            if (Path.GetFullPath(part) == Path.GetFullPath(_path)) throw new InputException(part, null, "sweep merge: a part is also the --db it merges into");
-            Execute($"ATTACH {Quote(part)} AS part (READ_ONLY)");
+            if (!File.Exists(parts[i])) throw new InputException(parts[i], null, "sweep merge: no such database");
+            if (Path.GetFullPath(parts[i]) == Path.GetFullPath(_path)) throw new InputException(parts[i], null, "sweep merge: a part is also the --db it merges into");
+        }
+        var attached = 0;
+        try
+        {
+            for (; attached < parts.Count; attached++)
+            {
+                try
+                {
+                    Execute($"ATTACH {Quote(parts[attached])} AS part{attached} (READ_ONLY)");
+                }
+                catch (DuckDBException e)
+                {
+                    throw new InputException(parts[attached], null, $"sweep merge: cannot open as a DuckDB database: {e.Message}");
+                }
+                if (!HasTable($"part{attached}"))
+                    throw new InputException(parts[attached], null, $"sweep merge: no '{Table}' table; expected a database written by accelsim sweep");
+            }
+            Execute("BEGIN TRANSACTION");
+            var added = 0;
             try
             {
-                if (!HasTable("part"))
-                    throw new InputException(part, null, $"sweep merge: no '{Table}' table; expected a database written by accelsim sweep");
-                if (!HasTable()) Execute($"CREATE TABLE {Table} AS SELECT * FROM part.{Table} WHERE false");
-                var clash = Scalar($"SELECT min(a.point_id) FROM {Table} a JOIN part.{Table} b ON a.point_id = b.point_id WHERE a.point_hash <> b.point_hash");
-                if (clash is not null and not DBNull)
-                    throw new InputException(part, null, $"sweep merge: point {clash} has other inputs than the same point in an earlier part; the parts come from different sweeps");
-                added += Execute($"INSERT INTO {Table} BY NAME SELECT * FROM part.{Table} WHERE point_id NOT IN (SELECT point_id FROM {Table})");
+                for (var i = 0; i < parts.Count; i++)
+                {
+                    var part = $"part{i}.{Table}";
+                    if (i == 0 && !HasTable()) Execute($"CREATE TABLE {Table} AS SELECT * FROM {part} WHERE false");
+                    var clash = Scalar($"SELECT min(a.point_id) FROM {Table} a JOIN {part} b ON a.point_id = b.point_id WHERE a.point_hash <> b.point_hash");
+                    if (clash is not null and not DBNull)
+                        throw new InputException(parts[i], null, $"sweep merge: point {clash} has other inputs than the same point in the database or an earlier part; the parts come from different sweeps");
+                    try
+                    {
+                        added += Execute($"INSERT INTO {Table} BY NAME SELECT * FROM {part} WHERE point_id NOT IN (SELECT point_id FROM {Table})");
+                    }
+                    catch (DuckDBException e)
+                    {
+                        throw new InputException(parts[i], null, $"sweep merge: {e.Message}");
+                    }
+                }
+                Execute("COMMIT");
+                return added;
             }
-            catch (DuckDBException e)
+            catch
             {
-                throw new InputException(part, null, $"sweep merge: {e.Message}");
-            }
-            finally
-            {
-                Execute("DETACH part");
+                Execute("ROLLBACK");
+                throw;
             }
         }
-        return added;
+        finally
+        {
+            for (var i = 0; i < attached; i++) Execute($"DETACH part{i}");
+        }
     }
 
     /// <summary>Writes the table, ordered by point id, as CSV (with a header) or Parquet.</summary>
