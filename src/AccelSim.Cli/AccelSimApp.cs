@@ -24,6 +24,7 @@ public static class AccelSimApp
         root.Subcommands.Add(CollectiveCommand.Create(context));
         root.Subcommands.Add(SensitivityCommand.Create(context));
         root.Subcommands.Add(ServeCommand.Create(context));
+        root.Subcommands.Add(SweepCommand.Create(context));
         return root;
     }
 

@@ -10,12 +10,22 @@ namespace AccelSim.Reports;
 /// captured stays deterministic. It only observes the event bus and never changes a result.</summary>
 public static class ProgressReporter
 {
+    [ThreadStatic] private static bool t_quiet;
+
+    /// <summary>When set, nothing is drawn on this thread: a sweep runs many points at once under one bar
+    /// of its own.</summary>
+    public static bool QuietOnThisThread
+    {
+        get => t_quiet;
+        set => t_quiet = value;
+    }
+
     /// <summary>Runs <paramref name="work"/> under a status line naming it (a spinner and the elapsed
     /// time) when stderr is an interactive terminal; otherwise just runs it.</summary>
     public static T Stage<T>(string description, Func<T> work)
     {
         ArgumentNullException.ThrowIfNull(work);
-        if (Console.IsErrorRedirected) return work();
+        if (t_quiet || Console.IsErrorRedirected) return work();
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
         if (!console.Profile.Capabilities.Interactive) return work();
         return console.Status().Start(description, _ => work());
@@ -24,7 +34,7 @@ public static class ProgressReporter
     /// <summary>Runs <paramref name="run"/> (the simulation publishing on <paramref name="bus"/>) under a
     /// progress bar when stderr is an interactive terminal, and returns its result.</summary>
     public static T Run<T>(SimulationEventBus bus, int totalTasks, Func<T> run) =>
-        Console.IsErrorRedirected
+        t_quiet || Console.IsErrorRedirected
             ? run()
             : Run(bus, totalTasks, run, AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) }));
 
