@@ -89,8 +89,17 @@ if (args.Contains("--system-scale"))
 }
 if (args.Length >= 2 && args[0] == "--megatron")
 {
-    // A Megatron-LM Table 1 row on dgx-a100 nodes: --megatron ROW [VIRTUAL_STAGES] (experiments/megatron-lm).
-    SystemReproductions.Megatron(Console.Out, args[1], args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1);
+    // A Megatron-LM Table 1 row on dgx-a100 nodes: --megatron ROW [VIRTUAL_STAGES] [--stack NAME] (experiments/megatron-lm);
+    // the software stack is megatron-lm (the implementation the paper measured) unless --stack names another.
+    var rest = args.Skip(2).ToList();
+    var stackAt = rest.IndexOf("--stack");
+    var stack = "megatron-lm";
+    if (stackAt >= 0 && stackAt + 1 < rest.Count)
+    {
+        stack = rest[stackAt + 1];
+        rest.RemoveRange(stackAt, 2);
+    }
+    SystemReproductions.Megatron(Console.Out, args[1], rest.Count > 0 ? int.Parse(rest[0], System.Globalization.CultureInfo.InvariantCulture) : 1, stack);
     return 0;
 }
 if (args.Length >= 7 && args[0] == "--train")

@@ -5,6 +5,7 @@ using AccelSim.Plugins.Gpu;
 using AccelSim.Workloads.Configs;
 using AccelSim.Workloads.Models;
 using AccelSim.Workloads.Parallel;
+using AccelSim.Workloads.Stacks;
 
 namespace AccelSim.Bench;
 
@@ -23,8 +24,9 @@ public static class SystemReproductions
     ];
 
     /// <summary>--megatron ROW [--virtual-stages V]: one row of Table 1 on dgx-a100 nodes, recomputation on,
-    /// microbatch 1, 1F1B (interleaved with V chunks when given).</summary>
-    public static void Megatron(TextWriter output, string row, int virtualStages)
+    /// microbatch 1, 1F1B (interleaved with V chunks when given), under the software stack <paramref name="stack"/>
+    /// (a bundled name or a path; megatron-lm, the implementation the paper measured, by default).</summary>
+    public static void Megatron(TextWriter output, string row, int virtualStages, string stack = "megatron-lm")
     {
         var r = Rows.FirstOrDefault(x => x.Name == row);
         if (r.Name is null) throw new ArgumentException($"--megatron: unknown row '{row}'; rows: {string.Join(", ", Rows.Select(x => x.Name))}");
@@ -34,11 +36,11 @@ public static class SystemReproductions
             Schedule = virtualStages > 1 ? PipelineScheduleKind.Interleaved : PipelineScheduleKind.OneFOneB,
             VirtualStages = virtualStages,
         };
-        var (result, wall) = Train("dgx-a100", ModelFile($"megatron-lm/models/megatron-{r.Name}.json"), r.Batch, options);
+        var (result, wall) = Train("dgx-a100", ModelFile($"megatron-lm/models/megatron-{r.Name}.json"), r.Batch, options, stack: StackLoader.LoadNamed(stack));
         var flops = 96.0 * r.Batch * 2048 * r.Layers * (double)r.Hidden * r.Hidden * (1 + 2048 / (6.0 * r.Hidden) + 51200 / (16.0 * r.Layers * r.Hidden));
         var perGpu = flops / (result.MakespanS * r.Gpus);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"megatron {r.Name}: TP{r.Tp} PP{r.Pp} DP{options.Dp} batch {r.Batch}{(virtualStages > 1 ? $" interleaved v{virtualStages}" : "")}: " +
+            $"megatron {r.Name} (stack {stack}): TP{r.Tp} PP{r.Pp} DP{options.Dp} batch {r.Batch}{(virtualStages > 1 ? $" interleaved v{virtualStages}" : "")}: " +
             $"iteration {result.MakespanS:F3} s, {perGpu / 1e12:F1} TFLOP/s per GPU (paper {r.Paper}, {(perGpu / 1e12 / r.Paper - 1) * 100:+0.0;-0.0}%), " +
             $"{result.Ranks.Count} simulated ranks, {result.EventCount} events, wall {wall:F1} s"));
     }
@@ -80,7 +82,8 @@ public static class SystemReproductions
             $"({string.Join(", ", rank.Memory.Where(t => t.PeakBytes > 0).Select(t => $"{t.Tier} peak {t.PeakBytes / 1e9:F1} of {t.CapacityBytes / 1e9:F1} GB"))}); wall {wall:F1} s"));
     }
 
-    private static (SystemResult Result, double WallS) Train(string system, string model, long batch, ParallelismOptions options, long seq = 2048)
+    private static (SystemResult Result, double WallS) Train(string system, string model, long batch, ParallelismOptions options, long seq = 2048,
+        SoftwareStack? stack = null)
     {
         var watch = System.Diagnostics.Stopwatch.StartNew();
         var spec = SystemConfigLoader.LoadNamed(system);
@@ -88,7 +91,7 @@ public static class SystemReproductions
         var fabric = SystemFabric.Build(spec, gpus / spec.Node.Devices);
         var device = new GpuPlugin().Create(HardwareConfigLoader.LoadNamed(spec.Node.Device));
         var config = ModelConfigLoader.LoadNamed(model);
-        var request = WorkloadRequest.Train(batch, seq, recompute: true);
+        var request = WorkloadRequest.Train(batch, seq, recompute: true) with { Stack = stack ?? SoftwareStack.Fused };
         var program = ParallelTransform.Build(config, request, ParallelPlan.Bind(options with { Recompute = true }, config, request, gpus));
         var result = SystemSimulator.Run(program, fabric, _ => device, new SequentialSchedule());
         return (result, watch.Elapsed.TotalSeconds);

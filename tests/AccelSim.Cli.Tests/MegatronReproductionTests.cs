@@ -1,5 +1,6 @@
 using AccelSim.Workloads.Models;
 using AccelSim.Workloads.Parallel;
+using AccelSim.Workloads.Stacks;
 using Xunit.Abstractions;
 
 namespace AccelSim.Cli.Tests;
@@ -12,10 +13,10 @@ public class MegatronReproductionTests(ITestOutputHelper output)
 {
     private static string Model(string row) => SystemReproduction.Experiment($"megatron-lm/models/megatron-{row}.json");
 
-    private double TflopsPerGpu(string row, int layers, int hidden, int tp, int pp, int gpus, int batch, double paper)
+    private double TflopsPerGpu(string row, int layers, int hidden, int tp, int pp, int gpus, int batch, double paper, SoftwareStack stack)
     {
         var watch = System.Diagnostics.Stopwatch.StartNew();
-        var r = SystemReproduction.Run("dgx-a100", Model(row), WorkloadRequest.Train(batch, 2048, recompute: true),
+        var r = SystemReproduction.Run("dgx-a100", Model(row), WorkloadRequest.Train(batch, 2048, recompute: true) with { Stack = stack },
             new ParallelismOptions { Tp = tp, Pp = pp, Dp = gpus / (tp * pp), Microbatch = 1, Recompute = true });
         var perGpu = SystemReproduction.MegatronFlops(batch, 2048, layers, hidden, 51200) / (r.MakespanS * gpus) / 1e12;
         var rank = r.Ranks[0];
@@ -29,15 +30,15 @@ public class MegatronReproductionTests(ITestOutputHelper output)
     }
 
     /// <summary>The 18.4B row: 40 layers of hidden 6144, TP8 (one node) × DP32, batch 1024: the paper measures
-    /// 135 TFLOP/s per GPU (43% of the A100's 312). The simulation lands at about 157 (+16%): it runs
-    /// flash-style attention (no score matrix in HBM, where 2021 Megatron wrote and read the b·a·s² scores
-    /// and their softmax), and has no dropout, no loss-scaling checks and no data loading. Allowed: within
-    /// 20% of the paper, and above it (a simulation that left nothing out would be faster, not slower).</summary>
+    /// 135 TFLOP/s per GPU (43% of the A100's 312). Under the megatron-lm stack (the implementation the paper
+    /// measured: unfused attention with its scores in HBM, attention and hidden dropout; configs/stacks) the
+    /// simulation lands at about 145.5 (+7.7%; under the flash-style fused stack 156.7, +16%). Allowed: within
+    /// 15% of the paper either way.</summary>
     [Fact]
-    public void Row_18_4b_on_256_gpus_is_within_a_fifth_of_the_papers_throughput()
+    public void Row_18_4b_on_256_gpus_is_within_15_percent_of_the_papers_throughput()
     {
-        var perGpu = TflopsPerGpu("18.4b", 40, 6144, 8, 1, 256, 1024, 135);
-        Assert.InRange(perGpu, 135, 135 * 1.2);
+        var perGpu = TflopsPerGpu("18.4b", 40, 6144, 8, 1, 256, 1024, 135, StackLoader.LoadNamed("megatron-lm"));
+        Assert.InRange(perGpu, 135 * 0.85, 135 * 1.15);
     }
 
     /// <summary>The interleaved schedule (paper: "can improve throughput by 10+%"; the gap narrows as the batch

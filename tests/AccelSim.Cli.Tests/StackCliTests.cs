@@ -82,7 +82,7 @@ public class StackCliTests
 
         var unknown = CliHarness.Run("run", "--hardware", "h100", "--model", "llama2-7b", "--stack", "vllm");
         Assert.Equal(2, unknown.ExitCode);
-        Assert.Contains("fused, pytorch", unknown.Error);
+        Assert.Contains("fused, megatron-lm, pytorch", unknown.Error);
 
         var path = Path.Combine(Path.GetTempPath(), "accelsim-stack-" + Guid.NewGuid().ToString("N") + ".json");
         File.WriteAllText(path, """{ "name": "x", "lowering": { "norm": "fused", "rope": "unfused" } }""");
@@ -160,5 +160,26 @@ public class StackCliTests
         Assert.Contains("unfused_fp32", o.Out);
         Assert.Contains("slice_copy", o.Out);
         Assert.Contains("fused", o.Out);
+        Assert.Contains("megatron-lm", o.Out);
+        Assert.Contains("masked", o.Out);
+    }
+
+    /// <summary>A run on a system builds every rank's graph under --stack, and its report names the stack.</summary>
+    [Fact]
+    public void ASystemRunBuildsUnderTheStackAndNamesIt()
+    {
+        JObject Run(string stack)
+        {
+            var o = CliHarness.Run("run", "--system", "dgx-a100", "--model", SystemReproduction.Experiment("megatron-lm/models/megatron-1.7b.json"),
+                "--phase", "train", "--batch", "2", "--seq", "256", "--tp", "2", "--dp", "1", "--stack", stack, "--format", "json");
+            Assert.True(o.ExitCode == 0, o.Error);
+            return JObject.Parse(o.Out);
+        }
+        var fused = Run("fused");
+        var megatron = Run("megatron-lm");
+        Assert.Equal("fused", (string?)fused["provenance"]!["stack"]);
+        Assert.Equal("megatron-lm", (string?)megatron["provenance"]!["stack"]);
+        // Scores in memory, dropout masks: the same step takes longer.
+        Assert.True((double)megatron["throughput"]!["iteration_s"]! > (double)fused["throughput"]!["iteration_s"]!);
     }
 }

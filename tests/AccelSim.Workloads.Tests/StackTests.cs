@@ -174,7 +174,7 @@ public class StackTests
     {
         _ = TestConfigs.ModelsDir;
         var e = Assert.Throws<InputException>(() => StackLoader.LoadNamed("vllm"));
-        Assert.Contains("fused, pytorch", e.Message, StringComparison.Ordinal);
+        Assert.Contains("fused, megatron-lm, pytorch", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -131,12 +131,12 @@ public static class ListCommand
 
     private static int Stacks(IAnsiConsole console)
     {
-        var table = new Table().AddColumns("name", "launch", "norm", "rotary", "activation gate", "kv write", "logits", "host calls");
+        var table = new Table().AddColumns("name", "launch", "norm", "rotary", "activation gate", "kv write", "logits", "host calls", "attention", "dropout");
         foreach (var name in BundledConfigs.Names(BundledConfigs.StacksDir))
         {
             var s = Workloads.Stacks.StackLoader.Load(Path.Combine(BundledConfigs.StacksDir, name + ".json"));
             table.AddRow(Markup.Escape(s.Name), Workloads.Stacks.SoftwareStack.LaunchName(s.Launch), Snake(s.Norm), Snake(s.Rotary),
-                Snake(s.ActivationGate), Snake(s.KvCacheWrite), Snake(s.Logits), Snake(s.HostCalls));
+                Snake(s.ActivationGate), Snake(s.KvCacheWrite), Snake(s.Logits), Snake(s.HostCalls), Markup.Escape(s.AttentionFamily), Snake(s.Dropout));
         }
         console.Write(table);
         return 0;

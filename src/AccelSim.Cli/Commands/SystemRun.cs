@@ -210,6 +210,8 @@ public static class SystemRun
     private static RunProvenance BuildProvenance(SystemSpec spec, IEnumerable<HardwareConfig> configs, string schedule, SystemWorkload workload, IReadOnlyList<string>? sets)
     {
         var info = workload.Program.Ranks.SelectMany(r => r.Segments).FirstOrDefault(s => s.Compute is not null)?.Compute?.Info;
+        // A model's graphs were built under the request's stack (--stack): the report names it.
+        if (info is not null && info.Stack is null && workload.Request is { } request) info = info with { Stack = request.Stack.Name };
         var files = new List<ConfigFileInfo>(spec.Files);
         var counts = new SortedDictionary<string, int>(StringComparer.Ordinal);
         foreach (var tag in spec.Tags.Values)

@@ -64,6 +64,24 @@ public enum HostCallsLowering
     Aten,
 }
 
+/// <summary>Dropout in a training step: none, or masked dropout on the attention probabilities (under
+/// unfused attention) and on the two residual branches, fused into the residual add (bias-dropout-add).
+/// Each dropout writes a one-byte mask that its backward reads.</summary>
+public enum DropoutLowering
+{
+    None,
+    Masked,
+}
+
+/// <summary>The attention kernels: one flash-style kernel that keeps its scores on chip, or the unfused
+/// sequence of a batched QK^T GEMM writing the scores to memory, a fused scale-mask-softmax kernel and a
+/// batched GEMM with V.</summary>
+public enum AttentionLowering
+{
+    Flash,
+    Unfused,
+}
+
 /// <summary>A software stack: how a framework lowers each decoder layer into kernels (what it
 /// fuses), which attention and GEMM kernels it calls, and how it launches them by default. Loaded
 /// from <c>configs/stacks/*.json</c> (docs/stacks.md); <see cref="Fused"/> is the built-in default.</summary>
@@ -82,6 +100,7 @@ public sealed record SoftwareStack
     public ProjectionLowering Qkv { get; init; } = ProjectionLowering.Fused;
     public ProjectionLowering GateUp { get; init; } = ProjectionLowering.Fused;
     public HostCallsLowering HostCalls { get; init; } = HostCallsLowering.PerKernel;
+    public DropoutLowering Dropout { get; init; } = DropoutLowering.None;
 
     /// <summary>The host time this framework spends per call, relative to the device family's
     /// <c>host.dispatch.by_kind</c> costs (which are those of an eager Hugging Face transformers program,
@@ -89,8 +108,12 @@ public sealed record SoftwareStack
     /// module machinery and cost less. Applies under eager launch only.</summary>
     public double HostCostFactor { get; init; } = 1.0;
 
-    /// <summary>Attention kernel family (descriptive; the device's attention model costs it).</summary>
+    /// <summary>Attention kernel family: <c>flash</c> (the device's attention model costs one kernel) or
+    /// <c>unfused</c> (batched GEMMs and a softmax kernel, the scores in memory).</summary>
     public string AttentionFamily { get; init; } = "flash";
+
+    /// <summary>Whether attention materialises its scores (the <c>unfused</c> family).</summary>
+    public AttentionLowering Attention => AttentionFamily == "unfused" ? AttentionLowering.Unfused : AttentionLowering.Flash;
 
     /// <summary>GEMM library (descriptive; the device's GEMM model, its tiles and alignment rules, costs it).</summary>
     public string GemmLibrary { get; init; } = "cublas";

@@ -36,7 +36,7 @@ public static class StackLoader
         if (r.Section(root, "lowering") is { } l)
         {
             r.Known(l, "lowering.", ["norm", "rotary", "activation_gate", "residual", "kv_cache_write", "logits", "final_norm",
-                "qkv_projection", "gate_up_projection", "host_calls"]);
+                "qkv_projection", "gate_up_projection", "host_calls", "dropout"]);
             const string p = "lowering.";
             stack = stack with
             {
@@ -49,6 +49,7 @@ public static class StackLoader
                 Qkv = r.Choice(l, "qkv_projection", p, ProjectionLowering.Fused, ("fused", ProjectionLowering.Fused), ("separate", ProjectionLowering.Separate)),
                 GateUp = r.Choice(l, "gate_up_projection", p, ProjectionLowering.Fused, ("fused", ProjectionLowering.Fused), ("separate", ProjectionLowering.Separate)),
                 HostCalls = r.Choice(l, "host_calls", p, HostCallsLowering.PerKernel, ("per_kernel", HostCallsLowering.PerKernel), ("aten", HostCallsLowering.Aten)),
+                Dropout = r.Choice(l, "dropout", p, DropoutLowering.None, ("none", DropoutLowering.None), ("masked", DropoutLowering.Masked)),
             };
             // A residual add fused into the GEMM epilogue is not modelled: both bundled stacks launch it separately.
             stack = stack with { Residual = r.Choice(l, "residual", p, ResidualLowering.Separate, ("separate", ResidualLowering.Separate), ("framework_add", ResidualLowering.FrameworkAdd)) };
@@ -56,7 +57,7 @@ public static class StackLoader
         if (r.Section(root, "attention") is { } a)
         {
             r.Known(a, "attention.", ["family"]);
-            stack = stack with { AttentionFamily = r.Choice(a, "family", "attention.", "flash", ("flash", "flash")) };
+            stack = stack with { AttentionFamily = r.Choice(a, "family", "attention.", "flash", ("flash", "flash"), ("unfused", "unfused")) };
         }
         if (r.Section(root, "gemm") is { } g)
         {

@@ -64,6 +64,7 @@ public sealed class Decoder
         T = B * Q;
         Stack = request.Stack;
         if (Stack.Residual == ResidualLowering.FrameworkAdd) G.SumAccess = ElementAccess.Vectorized;
+        G.ResidualDropout = request.Phase == Phase.Train && Stack.Dropout == DropoutLowering.Masked;
     }
 
     /// <summary>How the layers are lowered into kernels.</summary>
@@ -299,6 +300,9 @@ public sealed class Decoder
             }
         }
 
+        if (Stack.Attention == AttentionLowering.Unfused && (window is not { } w1 || s <= w1))
+            return [UnfusedAttention(p, l, hq, d, qr, kr, va)];
+
         if (window is not { } w || s <= w)
         {
             var o = G.Activation(p + "attn.out", b, s, hq, d);
@@ -319,6 +323,34 @@ public sealed class Decoder
         G.Add(p + "attn_band", OpKind.Attention, l, [qr, kr, va], [tail], band.Flops, attention: band,
             bytesRead: DType.BytesFor(b * ((s - w) * hq + 2 * (s - 1) * hkv) * d));
         return [head, tail];
+    }
+
+    /// <summary>Causal attention with its scores in memory (the <c>unfused</c> attention family): a batched
+    /// GEMM Q K^T over every (query, key) pair writing the [b, heads, s, s] scores, one kernel that scales,
+    /// masks and softmaxes them (reads the scores, writes the probabilities), in a training step under
+    /// masked dropout a dropout of the probabilities (writes them again and a one-byte mask), then a batched
+    /// GEMM with V. The GEMMs compute the whole square, masked half included, as batched GEMMs do.
+    /// Key/value heads shared by several query heads are read once per query head.</summary>
+    private Tensor UnfusedAttention(string p, int l, long hq, long d, Tensor qr, Tensor kr, Tensor va)
+    {
+        long b = B, s = Q;
+        var scores = G.Activation(p + "attn.scores", b, hq, s, s);
+        var qk = new GemmShape(b * hq, s, s, d, WeightShared: false);
+        G.Add(p + "attn.qk", OpKind.MatMul, l, [qr, kr], [scores], qk.Flops, gemm: qk, bytesRead: qr.Bytes + DType.BytesFor(b * hq * s * d));
+        var probs = G.Activation(p + "attn.probs", b, hq, s, s);
+        G.Add(p + "attn.softmax", OpKind.Elementwise, l, [scores], [probs], (ElementFlops.Softmax + 1) * scores.Elements);
+        if (IsTrain && Stack.Dropout == DropoutLowering.Masked)
+        {
+            var dropped = G.Activation(p + "attn.dropout", b, hq, s, s);
+            var mask = G.DropoutMask(p + "attn.dropout.mask", probs);
+            G.Add(p + "attn.dropout", OpKind.Elementwise, l, [probs], [dropped, mask], ElementFlops.Dropout * probs.Elements,
+                rule: GradRule.Dropout, access: Vectorized);
+            probs = dropped;
+        }
+        var o = G.Activation(p + "attn.out", b, s, hq, d);
+        var pv = new GemmShape(b * hq, s, d, s, WeightShared: false);
+        G.Add(p + "attn.pv", OpKind.MatMul, l, [probs, va], [o], pv.Flops, gemm: pv, bytesRead: probs.Bytes + DType.BytesFor(b * hq * s * d));
+        return o;
     }
 
     /// <summary>Decode: the new token's K/V are written into the cache, then its query attends to

@@ -36,6 +36,10 @@ public static class ElementFlops
     /// <summary>Softmax over router logits: exp, accumulate, divide (the max subtraction is not counted).</summary>
     public const long Softmax = 3;
 
+    /// <summary>Dropout: compare a random number with the keep probability, select and scale (the
+    /// random number generation is not counted).</summary>
+    public const long Dropout = 2;
+
     /// <summary>Cross-entropy loss over the logits: max, subtract, exp, accumulate (the log of the
     /// row sum and the pick of the target are per row, negligible).</summary>
     public const long CrossEntropy = 4;
@@ -62,6 +66,11 @@ public enum GradRule
 
     /// <summary>Not differentiated (cache writes, the loss itself).</summary>
     None,
+
+    /// <summary>Masked dropout of the first input (its last output is the one-byte mask), the other
+    /// inputs added unchanged: the backward is one element-wise kernel reading the output gradient and
+    /// the mask and writing the first input's gradient; the others take the output gradient as it is.</summary>
+    Dropout,
 }
 
 /// <summary>Allocates op and tensor ids in order while a builder adds ops in a topological order,
@@ -83,9 +92,16 @@ public sealed class GraphAssembler
     /// or vectorised (a framework's element-wise add, under a stack whose <c>residual</c> is <c>framework_add</c>).</summary>
     public ElementAccess SumAccess { get; set; }
 
+    /// <summary>Residual adds drop out their branch (the second term) first, in the same kernel
+    /// (Megatron-LM's bias-dropout-add): the kernel also writes a one-byte mask per element.</summary>
+    public bool ResidualDropout { get; set; }
+
     public Tensor Weight(string name, params long[] shape) => NewTensor(name, shape, TensorRole.Weight);
 
     public Tensor Activation(string name, params long[] shape) => NewTensor(name, shape, TensorRole.Activation);
+
+    /// <summary>The one-byte-per-element mask a dropout of <paramref name="x"/> writes (PyTorch keeps a bool mask).</summary>
+    public Tensor DropoutMask(string name, Tensor x) => NewTensor(name, x.Shape, TensorRole.Activation, DType.Int8);
 
     public Tensor KvCache(string name, params long[] shape) => NewTensor(name, shape, TensorRole.KvCache);
 
@@ -147,6 +163,12 @@ public sealed class GraphAssembler
     public Tensor Residual(string name, int layer, Tensor a, Tensor b)
     {
         var y = Activation(name + ".out", a.Shape.ToArray());
+        if (ResidualDropout)
+        {
+            var mask = DropoutMask(name + ".mask", b);
+            Add(name, OpKind.Elementwise, layer, [b, a], [y, mask], (ElementFlops.Add + ElementFlops.Dropout) * a.Elements, rule: GradRule.Dropout, access: SumAccess);
+            return y;
+        }
         Add(name, OpKind.Elementwise, layer, [a, b], [y], ElementFlops.Add * a.Elements, rule: GradRule.PassThrough, access: SumAccess);
         return y;
     }

@@ -84,6 +84,11 @@ public static class TrainingStep
                     foreach (var t in op.Inputs) if (NeedsGrad(t)) Contribute(t, douts[0]);
                     continue;
                 }
+                if (rule == GradRule.Dropout)
+                {
+                    Dropout(op, douts[0]);
+                    continue;
+                }
                 switch (op.Kind)
                 {
                     case OpKind.MatMul: MatMul(op, douts); break;
@@ -178,6 +183,11 @@ public static class TrainingStep
         private void MatMul(Op op, Tensor[] douts)
         {
             var weights = op.Inputs.Where(t => t.Role == TensorRole.Weight).ToArray();
+            if (weights.Length == 0 && op.Inputs.Count == 2 && op.Gemm is { } pair)
+            {
+                ActivationMatMul(op, pair, douts);
+                return;
+            }
             if (weights.Length == 0) throw new InvalidOperationException($"matmul '{op.Name}' has no weight; not differentiable here");
             var w = weights[0];
             var bias = weights.Length > 1 ? weights[1] : null;
@@ -210,6 +220,35 @@ public static class TrainingStep
             g.Add(op.Name + ".bwd", OpKind.Attention, op.Layer, [.. op.Inputs.Select(Map), .. saved, .. douts], grads,
                 (long)Math.Round(op.Flops * AttentionBackwardFactor), attention: op.Attention,
                 bytesRead: op.BytesRead + saved.Sum(t => t.Bytes) + douts.Sum(t => t.Bytes));
+        }
+
+        /// <summary>A batched product of two activations (Y = A B, as attention's QK^T and PV when the
+        /// scores are materialised): dA = dY B^T and dB = A^T dY, two batched GEMMs of the forward's FLOPs.</summary>
+        private void ActivationMatMul(Op op, GemmShape gemm, Tensor[] douts)
+        {
+            Tensor a = op.Inputs[0], b = op.Inputs[1];
+            var dyBytes = douts.Sum(t => t.Bytes);
+            if (NeedsGrad(a))
+            {
+                g.Add(op.Name + ".bwd_a", OpKind.MatMul, op.Layer, [.. douts, Map(b)], [GradFor(a, op)], op.Flops,
+                    gemm: new GemmShape(gemm.Batch, gemm.M, gemm.K, gemm.N, WeightShared: false), bytesRead: dyBytes + b.Bytes);
+            }
+            if (NeedsGrad(b))
+            {
+                g.Add(op.Name + ".bwd_b", OpKind.MatMul, op.Layer, [Map(a), .. douts], [GradFor(b, op)], op.Flops,
+                    gemm: new GemmShape(gemm.Batch, gemm.K, gemm.N, gemm.M, WeightShared: false), bytesRead: a.Bytes + dyBytes);
+            }
+        }
+
+        /// <summary>Masked dropout (<see cref="GradRule.Dropout"/>): dx = dy * mask * scale, one kernel
+        /// reading the output gradient and the mask; the other inputs take the output gradient unchanged.</summary>
+        private void Dropout(Op op, Tensor dout)
+        {
+            var x = op.Inputs[0];
+            var mask = Map(op.Outputs[^1]);
+            if (NeedsGrad(x))
+                g.Add(op.Name + ".bwd", OpKind.Elementwise, op.Layer, [dout, mask], [GradFor(x, op)], ElementFlops.Dropout * x.Elements);
+            foreach (var t in op.Inputs.Skip(1)) if (NeedsGrad(t)) Contribute(t, dout);
         }
 
         private void Embedding(Op op, Tensor[] douts)
