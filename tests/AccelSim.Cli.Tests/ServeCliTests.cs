@@ -163,7 +163,7 @@ public class ServeCliTests
 
     [Theory]
     [InlineData("--scheduler", "fifo", "--scheduler")]
-    [InlineData("--scheduler", "disagg", "not modelled yet")]
+    [InlineData("--scheduler", "disagg", "--kv-link-bandwidth")]
     [InlineData("--prompt-tokens", "uniform:9-3", "--prompt-tokens")]
     [InlineData("--rate", "0", "--rate")]
     [InlineData("--slo", "ttft=2", "--slo")]
