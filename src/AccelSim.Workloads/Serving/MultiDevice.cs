@@ -161,7 +161,13 @@ public static class ReplicatedServing
             results[k] = engines[k].Result();
             powers[k] = staticPowerW;
         }
-        return new ReplicatedResult(MultiDevice.Merge(states, results, powers), results, assignment);
+        // The merged view's cache figures are one replica's cache and the busiest replica's peak.
+        var combined = MultiDevice.Merge(states, results, powers) with
+        {
+            KvCapacityBlocks = results[0].KvCapacityBlocks,
+            KvPeakBlocks = results.Max(r => r.KvPeakBlocks),
+        };
+        return new ReplicatedResult(combined, results, assignment);
     }
 }
 
@@ -169,7 +175,7 @@ public static class ReplicatedServing
 internal static class MultiDevice
 {
     /// <summary>Requests as given; iterations of every device by start time (ties by device order); energies,
-    /// cache blocks and preemptions summed; a device that finishes before the last one idles (at its static power)
+    /// cache blocks and preemptions summed (callers restate the cache figures); a device that finishes before the last one idles (at its static power)
     /// until the end of the run.</summary>
     public static ServingResult Merge(IReadOnlyList<RequestState> requests, IReadOnlyList<ServingResult> parts, IReadOnlyList<double> staticPowerW)
     {
