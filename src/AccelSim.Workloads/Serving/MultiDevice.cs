@@ -129,7 +129,7 @@ public static class ReplicatedServing
     {
         ArgumentNullException.ThrowIfNull(requests);
         ArgumentNullException.ThrowIfNull(replica);
-        if (replicas < 1) throw new InputException(null, "--replicas", $"expected a whole number > 0, got {replicas}");
+        ArgumentOutOfRangeException.ThrowIfLessThan(replicas, 1);
         var engines = new ServingEngine[replicas];
         for (var k = 0; k < replicas; k++) engines[k] = replica(k);
         var assignment = new int[requests.Count];
