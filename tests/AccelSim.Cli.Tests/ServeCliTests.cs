@@ -163,7 +163,7 @@ public class ServeCliTests
 
     [Theory]
     [InlineData("--scheduler", "fifo", "--scheduler")]
-    [InlineData("--scheduler", "disagg", "not modelled yet")]
+    [InlineData("--scheduler", "disagg", "--kv-link-bandwidth")]
     [InlineData("--prompt-tokens", "uniform:9-3", "--prompt-tokens")]
     [InlineData("--rate", "0", "--rate")]
     [InlineData("--slo", "ttft=2", "--slo")]
@@ -208,6 +208,22 @@ public class ServeDocsTests
         Assert.Contains("accelsim " + command, doc);
         var start = doc.IndexOf("```\nllama3-8b on h100 (gpu), scheduler sarathi", StringComparison.Ordinal);
         Assert.True(start >= 0, "docs/serving.md has no worked example output");
+        start += 4;
+        var block = doc[start..doc.IndexOf("\n```", start, StringComparison.Ordinal)];
+        var o = CliHarness.Run(command.Split(' '));
+        Assert.True(o.ExitCode == 0, o.Error);
+        static string Normalise(string t) => string.Join('\n', t.Replace("\r\n", "\n").Split('\n').Select(l => l.TrimEnd())).Trim('\n');
+        Assert.Equal(Normalise(block), Normalise(o.Out));
+    }
+
+    [Fact]
+    public void The_disaggregated_worked_example_is_what_the_command_prints()
+    {
+        var doc = File.ReadAllText(CliHarness.RepoFile("docs/serving.md")).Replace("\r\n", "\n");
+        const string command = "serve --scheduler disagg --system h100-sn40l --prefill-device 0 --decode-device 16 --model llama3-8b --rate 4 --num-requests 1000 --prompt-tokens 512 --output-tokens 128 --seed 1";
+        Assert.Contains("accelsim " + command, doc);
+        var start = doc.IndexOf("```\nllama3-8b on h100 (gpu), scheduler disagg", StringComparison.Ordinal);
+        Assert.True(start >= 0, "docs/serving.md has no disaggregated example output");
         start += 4;
         var block = doc[start..doc.IndexOf("\n```", start, StringComparison.Ordinal)];
         var o = CliHarness.Run(command.Split(' '));

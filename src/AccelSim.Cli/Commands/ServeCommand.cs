@@ -3,6 +3,8 @@ using System.Globalization;
 using AccelSim.Cli.Hosting;
 using AccelSim.Core.Config;
 using AccelSim.Core.Devices;
+using AccelSim.Core.Systems;
+using AccelSim.Workloads.Configs;
 using AccelSim.Workloads.Models;
 using AccelSim.Workloads.Serving;
 using AccelSim.Workloads.Stacks;
@@ -16,9 +18,17 @@ public static class ServeCommand
     public static Command Create(CliContext cli)
     {
         var c = new Command("serve", "Serve a stream of requests on a device under a batching policy and report TTFT, TPOT, throughput, goodput and energy per request");
-        var hardware = CommonOptions.Hardware();
+        var hardware = CommonOptions.Hardware(required: false);
         var model = new Option<string>("--model") { Description = "Bundled model name (see 'accelsim list models') or a path to a Hugging Face config.json", Required = true };
-        var scheduler = new Option<string>("--scheduler") { DefaultValueFactory = _ => "vllm", Description = "Batching policy: static, orca, vllm or sarathi" };
+        var scheduler = new Option<string>("--scheduler") { DefaultValueFactory = _ => "vllm", Description = "Batching policy: static, orca, vllm, sarathi, or disagg (a prefill device and a decode device)" };
+        var decodeHardware = new Option<string?>("--decode-hardware") { Description = "Disagg: the decode device (default: --hardware); the prefill device is --hardware" };
+        var kvLinkBandwidth = new Option<double?>("--kv-link-bandwidth") { Description = "Disagg without --system: bandwidth of the link the KV cache crosses from prefill to decode, bytes per second" };
+        var kvLinkLatency = new Option<double>("--kv-link-latency") { DefaultValueFactory = _ => 0, Description = "Disagg without --system: latency of that link, seconds" };
+        var system = new Option<string?>("--system") { Description = "Disagg: a bundled system name or system JSON; the pools are two of its ranks and the KV cache crosses its route between them" };
+        var prefillDevice = new Option<int?>("--prefill-device") { Description = "Disagg with --system: the rank that prefills" };
+        var decodeDevice = new Option<int?>("--decode-device") { Description = "Disagg with --system: the rank that decodes" };
+        var replicas = new Option<int>("--replicas") { DefaultValueFactory = _ => 1, Description = "Replicas of the device behind a router, each with its own scheduler and KV cache" };
+        var router = new Option<string>("--router") { DefaultValueFactory = _ => "round-robin", Description = "How the router picks a replica: round-robin or least-outstanding-tokens" };
         var requests = new Option<string?>("--requests") { Description = "Request trace CSV: 'arrival_s,prompt_tokens,output_tokens[,prefix_id]' or the Azure LLM inference trace 'TIMESTAMP,ContextTokens,GeneratedTokens'" };
         var arrival = new Option<string>("--arrival") { DefaultValueFactory = _ => "poisson", Description = "Synthetic arrivals: poisson, or gamma (gaps with coefficient of variation --cv)" };
         var rate = new Option<double>("--rate") { DefaultValueFactory = _ => 1, Description = "Synthetic arrivals: requests per second" };
@@ -44,13 +54,16 @@ public static class ServeCommand
         var csv = new Option<string?>("--csv") { Description = "Write one line per request (arrival, queueing, TTFT, TPOT, end-to-end) to this CSV file" };
         var timeline = new Option<string?>("--timeline") { Description = "Write queue length, batch size and KV blocks in use as Perfetto counter tracks to this file" };
         foreach (var o in new Option[] { hardware, model, scheduler, requests, arrival, rate, cv, count, prompt, output, seed, chunk, maxBatch, maxTokens,
-                     blockSize, kvBlocks, memoryFraction, bucketBits, slo, findCapacity, dtype, stack, set, format, outPath, csv, timeline })
+                     blockSize, kvBlocks, memoryFraction, bucketBits, slo, findCapacity, dtype, stack, set, format, outPath, csv, timeline,
+                     decodeHardware, kvLinkBandwidth, kvLinkLatency, system, prefillDevice, decodeDevice, replicas, router })
             c.Options.Add(o);
 
         c.SetAction(p =>
         {
             OutputFiles.Check((p.GetValue(outPath), "--out"), (p.GetValue(csv), "--csv"), (p.GetValue(timeline), "--timeline"));
-            var policy = BatchSchedulers.Create(p.GetValue(scheduler)!);
+            var disagg = p.GetValue(scheduler) == "disagg";
+            var policy = BatchSchedulers.Create(disagg ? "vllm" : p.GetValue(scheduler)!);
+            var topology = Topology.Parse(p, disagg, hardware, decodeHardware, kvLinkBandwidth, kvLinkLatency, system, prefillDevice, decodeDevice, replicas, router);
             var options = new SchedulerOptions(p.GetValue(maxBatch), p.GetValue(maxTokens), p.GetValue(chunk));
             options.Validate();
             var level = p.GetValue(slo) is { } s ? ServiceLevel.Parse(s) : null;
@@ -72,8 +85,10 @@ public static class ServeCommand
             }
 
             using var services = Composition.Build(p.GetValue(CommonOptions.Plugins));
-            var config = CommonOptions.LoadHardware(p.GetValue(hardware)!, p.GetValue(set));
+            var config = CommonOptions.LoadHardware(topology.Prefill, p.GetValue(set));
             var device = services.Registry().Create(config);
+            var decodeConfig = disagg ? CommonOptions.LoadHardware(topology.Decode!, p.GetValue(set)) : null;
+            var decodeDev = decodeConfig is null ? null : services.Registry().Create(decodeConfig);
             var modelConfig = ModelConfigLoader.LoadNamed(p.GetValue(model)!);
             var dtypeText = p.GetValue(dtype);
             Core.Graph.DType? dt = dtypeText is null ? null : CommonOptions.ParseDType(dtypeText, "--dtype");
@@ -86,17 +101,47 @@ public static class ServeCommand
                 p.GetValue(memoryFraction), p.GetValue(kvBlocks));
             var costs = new IterationCostModel(modelConfig, device, dt, softwareStack, bits);
             var interactive = p.GetValue(format) == "table" && !Console.IsErrorRedirected && ReferenceEquals(cli.Out, Console.Out);
-            var result = RunOnce(list, policy, costs, kv, options, device, interactive);
+            DisaggregationReport? disaggReport = null;
+            ReplicaReport? replicaReport = null;
+            Func<IReadOnlyList<ServingRequest>, bool, ServingResult> run;
+            if (decodeDev is not null)
+            {
+                var decodeKv = KvCapacity.Plan(decodeDev, modelConfig, dt, softwareStack, p.GetValue(blockSize), options.MaxBatchedTokens,
+                    p.GetValue(memoryFraction), p.GetValue(kvBlocks));
+                var decodeCosts = new IterationCostModel(modelConfig, decodeDev, dt, softwareStack, bits);
+                var link = topology.Link!;
+                run = (l, keep) =>
+                {
+                    var r = DisaggregatedServing.Run(l, policy, w => costs.Cost(w), new KvBlockManager(kv.Blocks, kv.BlockTokens), device.StaticPowerW,
+                        w => decodeCosts.Cost(w), new KvBlockManager(decodeKv.Blocks, decodeKv.BlockTokens), decodeDev.StaticPowerW, options, kv.BytesPerToken, link);
+                    if (keep) disaggReport = new DisaggregationReport(decodeDev.Name, decodeDev.Kind, decodeKv, link, r);
+                    return r.Combined;
+                };
+            }
+            else if (topology.Replicas > 1)
+            {
+                run = (l, keep) =>
+                {
+                    var r = ReplicatedServing.Run(l, topology.Replicas, topology.Router, _ => new ServingEngine(BatchSchedulers.Create(policy.Id), w => costs.Cost(w),
+                        new KvBlockManager(kv.Blocks, kv.BlockTokens), options, device.StaticPowerW), device.StaticPowerW);
+                    if (keep) replicaReport = new ReplicaReport(p.GetValue(router)!, r);
+                    return r.Combined;
+                };
+            }
+            else run = (l, keep) => RunOnce(l, policy, costs, kv, options, device, keep && interactive);
+            var result = run(list, true);
             var summary = ServingSummary.Compute(result, level);
 
             double? capacity = null;
             if (p.GetValue(findCapacity))
-                capacity = Capacity.Find(synthetic!, r => ServingSummary.Compute(RunOnce(synthetic!.Generate(r), policy, costs, kv, options, device, false), level), level!);
+                capacity = Capacity.Find(synthetic!, r => ServingSummary.Compute(run(synthetic!.Generate(r), false), level), level!);
 
-            var report = new ServeReport(device.Name, device.Kind, modelConfig.Name, policy.Id, options, trace is null ? synthetic!.Describe() : Path.GetFileName(trace),
+            var report = new ServeReport(device.Name, device.Kind, modelConfig.Name, disagg ? "disagg" : policy.Id, options, trace is null ? synthetic!.Describe() : Path.GetFileName(trace),
                 synthetic?.Seed, level, summary, result, kv, costs, capacity)
             {
                 Provenance = Provenance.ProvenanceBuilder.Basic(config, "sequential") with { Stack = softwareStack.Name },
+                Disaggregation = disaggReport,
+                Replicas = replicaReport,
             };
             using var files = new OutputFiles();
             if (p.GetValue(outPath) is { } o1)
@@ -137,6 +182,61 @@ public static class ServeCommand
                 var step = Math.Max(1, list.Count / 200);
                 return Go(new BarProgress(task, step));
             });
+    }
+
+    /// <summary>The devices a run uses: the prefill (or only) device, the decode device and the KV link of a
+    /// disaggregated run, the replicas and router of a replicated one.</summary>
+    private sealed record Topology(string Prefill, string? Decode, KvLink? Link, int Replicas, RouterPolicy Router)
+    {
+        public static Topology Parse(System.CommandLine.ParseResult p, bool disagg, Option<string> hardware, Option<string?> decodeHardware,
+            Option<double?> bandwidth, Option<double> latency, Option<string?> system, Option<int?> prefillDevice, Option<int?> decodeDevice,
+            Option<int> replicas, Option<string> router)
+        {
+            var n = p.GetValue(replicas);
+            if (n < 1) throw new InputException(null, "--replicas", $"expected a whole number > 0, got {n}");
+            var policy = ReplicatedServing.ParseRouter(p.GetValue(router)!, "--router");
+            if (!disagg)
+            {
+                var stray = new Option[] { decodeHardware, bandwidth, latency, system, prefillDevice, decodeDevice }.Where(o => WorkloadOptions.IsGiven(p, o))
+                    .Select(o => new InputProblem(null, o.Name, "applies to --scheduler disagg")).ToArray();
+                if (stray.Length > 0) throw new InputException(stray);
+                return new Topology(Hardware(p, hardware), null, null, n, policy);
+            }
+            if (n > 1) throw new InputException(null, "--replicas", "replicas of a disaggregated server are not modelled; give --replicas 1 with --scheduler disagg");
+            if (p.GetValue(system) is { } name)
+            {
+                var stray = new Option[] { hardware, decodeHardware, bandwidth, latency }.Where(o => WorkloadOptions.IsGiven(p, o))
+                    .Select(o => new InputProblem(null, o.Name, "the system names the devices and the link; give --prefill-device and --decode-device ranks instead")).ToArray();
+                if (stray.Length > 0) throw new InputException(stray);
+                var fabric = SystemFabric.Build(SystemConfigLoader.LoadNamed(name));
+                var from = Rank(p.GetValue(prefillDevice), "--prefill-device", fabric.Ranks);
+                var to = Rank(p.GetValue(decodeDevice), "--decode-device", fabric.Ranks);
+                if (from == to) throw new InputException(null, "--decode-device", $"expected a rank other than the prefill device's {from}");
+                var route = fabric.Route(from, to);
+                var links = fabric.Network.RouteLinks(route);
+                var bottleneck = double.MaxValue;
+                foreach (var l in links) bottleneck = Math.Min(bottleneck, fabric.Network.Bandwidth(l));
+                var description = FormattableString.Invariant($"{fabric.Spec.Name} rank {from} to rank {to}, {links.Length} links");
+                return new Topology(fabric.DeviceOf(from), fabric.DeviceOf(to), new KvLink(bottleneck, fabric.Network.RouteLatency(route), description), 1, policy);
+            }
+            foreach (var o in new Option[] { prefillDevice, decodeDevice })
+                if (WorkloadOptions.IsGiven(p, o)) throw new InputException(null, o.Name, "names a rank of a system; give --system as well");
+            var prefill = Hardware(p, hardware);
+            var bw = p.GetValue(bandwidth) ?? throw new InputException(null, "--kv-link-bandwidth",
+                "disaggregated serving moves each request's KV cache to the decode device: give the link's bytes per second, or --system with two ranks");
+            if (!(bw > 0) || double.IsInfinity(bw)) throw new InputException(null, "--kv-link-bandwidth", $"expected bytes per second > 0, got {bw.ToString(CultureInfo.InvariantCulture)}");
+            var lat = p.GetValue(latency);
+            if (!(lat >= 0) || double.IsInfinity(lat)) throw new InputException(null, "--kv-link-latency", $"expected seconds >= 0, got {lat.ToString(CultureInfo.InvariantCulture)}");
+            var decode = p.GetValue(decodeHardware) ?? prefill;
+            return new Topology(prefill, decode, new KvLink(bw, Core.Time.Ps.FromSeconds(lat),
+                FormattableString.Invariant($"{prefill} to {decode}, --kv-link-bandwidth")), 1, policy);
+        }
+
+        private static string Hardware(System.CommandLine.ParseResult p, Option<string> hardware) =>
+            p.GetValue(hardware) ?? throw new InputException(null, "--hardware", "expected a bundled hardware name or a hardware JSON file (or, with --scheduler disagg, --system)");
+
+        private static int Rank(int? rank, string option, int ranks) => rank is { } r && r >= 0 && r < ranks ? r
+            : throw new InputException(null, option, $"expected a rank from 0 to {ranks - 1}, got {(rank is { } v ? v.ToString(CultureInfo.InvariantCulture) : "none")}");
     }
 
     private sealed class BarProgress(ProgressTask task, int step) : IProgress<int>

@@ -14,6 +14,12 @@ internal sealed record ServeReport(string Hardware, string Kind, string Model, s
     /// <summary>The hardware files (with their hashes), the overrides and the software stack the run used.</summary>
     public Core.Metrics.RunProvenance? Provenance { get; init; }
 
+    /// <summary>A disaggregated run (<c>--scheduler disagg</c>): its two pools and the KV transfers between them.</summary>
+    public DisaggregationReport? Disaggregation { get; init; }
+
+    /// <summary>A replicated run (<c>--replicas N</c>): the router and every replica's share.</summary>
+    public ReplicaReport? Replicas { get; init; }
+
     public const string Schema = "accelsim.serve/1";
 
     public void WriteJson(TextWriter writer)
@@ -78,6 +84,8 @@ internal sealed record ServeReport(string Hardware, string Kind, string Model, s
         {
             w.WritePropertyName("capacity_requests_per_s"); w.WriteValue(cap);
         }
+        Disaggregation?.Write(w);
+        Replicas?.Write(w);
         if (Provenance is { } prov)
         {
             w.WritePropertyName("provenance");
@@ -153,6 +161,13 @@ internal sealed record ServeReport(string Hardware, string Kind, string Model, s
         k.AddRow("preemptions", s.Preemptions.ToString(CultureInfo.InvariantCulture));
         k.AddRow($"KV cache ({Kv.Tier})", $"{Kv.Blocks} blocks of {Kv.BlockTokens} tokens, {N(Kv.CacheBytes / 1e9, "0.##")} GB; peak {N(s.KvPeakFraction * 100, "0.#")}%");
         k.AddRow("iteration memo", $"{Costs.Signatures} signatures, sizes rounded up by <= {N(Costs.ObservedRounding * 100, "0.##")}% (bound {N(Costs.MaxRelativeRounding * 100, "0.##")}%)");
+        if (Disaggregation is { } dg)
+        {
+            k.AddRow("decode pool", $"{dg.DecodeHardware} ({dg.DecodeKind}), KV cache {dg.DecodeKv.Blocks} blocks ({dg.DecodeKv.Tier}); peak {N(dg.Result.Decode.KvPeakBlocks * 100.0 / dg.DecodeKv.Blocks, "0.#")}%");
+            k.AddRow("KV link", $"{dg.Link.Description}: {N(dg.Link.BandwidthBps / 1e9)} GB/s, {N(Ps.ToSeconds(dg.Link.LatencyPs) * 1e6)} us");
+            k.AddRow("KV transfer (s)", $"mean {N(dg.TransferS.Mean)}, p99 {N(dg.TransferS.P99)}");
+        }
+        if (Replicas is { } rp) k.AddRow("replicas", $"{rp.Result.Replicas.Count} behind {rp.Router}; requests {string.Join("/", rp.Counts())}");
         if (CapacityRequestsPerS is { } cap) k.AddRow("capacity (requests/s meeting the SLO)", N(cap));
         console.Write(k);
     }
@@ -232,6 +247,95 @@ internal sealed record ServeReport(string Hardware, string Kind, string Model, s
         w.WriteStartObject();
         w.WritePropertyName("value"); w.WriteValue(value);
         w.WriteEndObject();
+        w.WriteEndObject();
+    }
+}
+
+/// <summary>The pools of a disaggregated run and the KV transfers between them.</summary>
+internal sealed record DisaggregationReport(string DecodeHardware, string DecodeKind, KvCapacity DecodeKv, KvLink Link, DisaggregatedResult Result)
+{
+    public Distribution TransferS => Distribution.Of(Enumerable.Range(0, Result.TransferPs.Count)
+        .Where(i => Result.Combined.Requests[i].Spec.OutputTokens > 1).Select(i => Ps.ToSeconds(Result.TransferPs[i])).ToArray());
+
+    public void Write(JsonTextWriter w)
+    {
+        w.WritePropertyName("disaggregation");
+        w.WriteStartObject();
+        Pool(w, "prefill", Result.Prefill);
+        w.WritePropertyName("decode_hardware");
+        w.WriteStartObject();
+        w.WritePropertyName("name"); w.WriteValue(DecodeHardware);
+        w.WritePropertyName("kind"); w.WriteValue(DecodeKind);
+        w.WriteEndObject();
+        w.WritePropertyName("decode_kv_cache");
+        w.WriteStartObject();
+        w.WritePropertyName("tier"); w.WriteValue(DecodeKv.Tier);
+        w.WritePropertyName("blocks"); w.WriteValue(DecodeKv.Blocks);
+        w.WritePropertyName("cache_bytes"); w.WriteValue(DecodeKv.CacheBytes);
+        w.WriteEndObject();
+        Pool(w, "decode", Result.Decode);
+        w.WritePropertyName("kv_link");
+        w.WriteStartObject();
+        w.WritePropertyName("path"); w.WriteValue(Link.Description);
+        w.WritePropertyName("bandwidth_Bps"); w.WriteValue(Link.BandwidthBps);
+        w.WritePropertyName("latency_s"); w.WriteValue(Ps.ToSeconds(Link.LatencyPs));
+        w.WriteEndObject();
+        var d = TransferS;
+        w.WritePropertyName("kv_transfer_s");
+        w.WriteStartObject();
+        w.WritePropertyName("mean"); w.WriteValue(d.Mean);
+        w.WritePropertyName("p50"); w.WriteValue(d.P50);
+        w.WritePropertyName("p99"); w.WriteValue(d.P99);
+        w.WritePropertyName("max"); w.WriteValue(d.Max);
+        w.WriteEndObject();
+        w.WritePropertyName("kv_transfer_bytes"); w.WriteValue(Result.TransferBytes.Sum());
+        w.WriteEndObject();
+    }
+
+    private static void Pool(JsonTextWriter w, string name, ServingResult r)
+    {
+        w.WritePropertyName(name);
+        w.WriteStartObject();
+        w.WritePropertyName("iterations"); w.WriteValue(r.Iterations.Count);
+        w.WritePropertyName("busy_s"); w.WriteValue(Ps.ToSeconds(r.Iterations.Sum(i => i.DurationPs)));
+        w.WritePropertyName("energy_j"); w.WriteValue(r.IterationEnergyJ + r.IdleEnergyJ);
+        w.WritePropertyName("kv_peak_blocks"); w.WriteValue(r.KvPeakBlocks);
+        w.WritePropertyName("preemptions"); w.WriteValue(r.Preemptions);
+        w.WriteEndObject();
+    }
+}
+
+/// <summary>The router and replicas of a replicated run.</summary>
+internal sealed record ReplicaReport(string Router, ReplicatedResult Result)
+{
+    public int[] Counts()
+    {
+        var n = new int[Result.Replicas.Count];
+        foreach (var k in Result.Assignment) n[k]++;
+        return n;
+    }
+
+    public void Write(JsonTextWriter w)
+    {
+        w.WritePropertyName("replicas");
+        w.WriteStartObject();
+        w.WritePropertyName("count"); w.WriteValue(Result.Replicas.Count);
+        w.WritePropertyName("router"); w.WriteValue(Router);
+        w.WritePropertyName("per_replica");
+        w.WriteStartArray();
+        var counts = Counts();
+        for (var k = 0; k < counts.Length; k++)
+        {
+            var r = Result.Replicas[k];
+            w.WriteStartObject();
+            w.WritePropertyName("requests"); w.WriteValue(counts[k]);
+            w.WritePropertyName("iterations"); w.WriteValue(r.Iterations.Count);
+            w.WritePropertyName("busy_s"); w.WriteValue(Ps.ToSeconds(r.Iterations.Sum(i => i.DurationPs)));
+            w.WritePropertyName("kv_peak_blocks"); w.WriteValue(r.KvPeakBlocks);
+            w.WritePropertyName("preemptions"); w.WriteValue(r.Preemptions);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
         w.WriteEndObject();
     }
 }

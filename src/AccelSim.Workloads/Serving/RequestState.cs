@@ -45,6 +45,17 @@ public sealed class RequestState
     /// <summary>Tokens the request holds in the cache at its full length (prompt and every output token but the last).</summary>
     public long FullTokens => Spec.PromptTokens + Spec.OutputTokens - 1;
 
+    /// <summary>A request whose prompt was prefilled elsewhere (the prefill pool of a disaggregated server) and
+    /// whose first token was emitted at <paramref name="firstTokenPs"/>: its cache holds the prompt, it only decodes.</summary>
+    internal static RequestState FromPrefill(ServingRequest spec, long firstTokenPs) => new(spec)
+    {
+        Prefilled = spec.PromptTokens,
+        Cached = spec.PromptTokens,
+        Generated = 1,
+        FirstTokenPs = firstTokenPs,
+        LastTokenPs = firstTokenPs,
+    };
+
     /// <summary>Drops the cache: the request will prefill its prompt and the tokens generated so far again.</summary>
     internal void Preempt()
     {

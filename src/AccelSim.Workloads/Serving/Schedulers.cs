@@ -102,7 +102,7 @@ public static class BatchSchedulers
         "orca" => new OrcaScheduler(),
         "vllm" => new VllmScheduler(),
         "sarathi" => new SarathiScheduler(),
-        "disagg" => throw new InputException(null, RequestParameter.Scheduler, "disaggregated prefill and decode needs two device pools and is not modelled yet; expected " + Expected),
+        "disagg" => throw new InputException(null, RequestParameter.Scheduler, "disaggregated prefill and decode runs two devices (DisaggregatedServing), not one policy; expected " + Expected),
         _ => throw new InputException(null, RequestParameter.Scheduler, $"expected {Expected}, got '{id}'"),
     };
 }

@@ -31,88 +31,158 @@ public static class ServingSimulator
         KvBlockManager kv, SchedulerOptions options, double staticPowerW, IProgress<int>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(requests);
+        var engine = new ServingEngine(scheduler, cost, kv, options, staticPowerW, progress);
+        for (var i = 0; i < requests.Count; i++)
+        {
+            if (i > 0 && requests[i].ArrivalPs < requests[i - 1].ArrivalPs)
+                throw new ArgumentException("requests must be in arrival order", nameof(requests));
+            engine.Inject(new RequestState(requests[i]));
+        }
+        engine.Advance(long.MaxValue);
+        return engine.Result();
+    }
+}
+
+/// <summary>One device serving the requests handed to it (<see cref="Inject"/>, in arrival order) as
+/// <see cref="ServingSimulator"/> describes; <see cref="Advance"/> runs the iterations that start before a time, so
+/// that several engines (replicas behind a router, the pools of a disaggregated server) run side by side.</summary>
+public sealed class ServingEngine
+{
+    private readonly IBatchScheduler _scheduler;
+    private readonly Func<ReadOnlySpan<SequenceWork>, IterationCost> _cost;
+    private readonly KvBlockManager _kv;
+    private readonly SchedulerContext _context;
+    private readonly double _staticPowerW;
+    private readonly IProgress<int>? _progress;
+    private readonly List<RequestState> _states = [];
+    private readonly List<PlannedWork> _batch;
+    private SequenceWork[] _work;
+    private readonly List<IterationSample> _samples = [];
+    private readonly List<long> _gaps = [];
+    private long _t, _idlePs;
+    private double _energy;
+    private int _next, _done;
+
+    public ServingEngine(IBatchScheduler scheduler, Func<ReadOnlySpan<SequenceWork>, IterationCost> cost, KvBlockManager kv,
+        SchedulerOptions options, double staticPowerW, IProgress<int>? progress = null)
+    {
         ArgumentNullException.ThrowIfNull(scheduler);
         ArgumentNullException.ThrowIfNull(cost);
         ArgumentNullException.ThrowIfNull(kv);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        var states = new RequestState[requests.Count];
-        for (var i = 0; i < states.Length; i++)
-        {
-            states[i] = new RequestState(requests[i]);
-            var need = kv.BlocksFor(states[i].FullTokens);
-            if (need > kv.CapacityBlocks)
-            {
-                throw new InputException(null, $"request {requests[i].Id}",
-                    $"needs {need} KV blocks ({requests[i].PromptTokens} prompt + {requests[i].OutputTokens} output tokens) but the cache holds {kv.CapacityBlocks}");
-            }
-            if (i > 0 && requests[i].ArrivalPs < requests[i - 1].ArrivalPs)
-                throw new ArgumentException("requests must be in arrival order", nameof(requests));
-        }
+        _scheduler = scheduler;
+        _cost = cost;
+        _kv = kv;
+        _staticPowerW = staticPowerW;
+        _progress = progress;
+        _context = new SchedulerContext(kv, options);
+        _batch = new List<PlannedWork>(options.MaxBatch + 16);
+        _work = new SequenceWork[options.MaxBatch + 16];
+    }
 
-        var context = new SchedulerContext(kv, options);
-        var batch = new List<PlannedWork>(options.MaxBatch + 16);
-        var work = new SequenceWork[options.MaxBatch + 16];
-        var samples = new List<IterationSample>();
-        var gaps = new List<long>();
-        long t = 0, idlePs = 0;
-        double energy = 0;
-        int next = 0, done = 0;
-        while (done < states.Length)
+    /// <summary>The time up to which the device has run (the end of its last iteration, or the last arrival it idled to).</summary>
+    public long Now => _t;
+
+    /// <summary>Requests handed to this engine.</summary>
+    public IReadOnlyList<RequestState> Requests => _states;
+
+    /// <summary>Hands a request to the device; requests come in arrival order.</summary>
+    public void Inject(RequestState request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var need = _kv.BlocksFor(request.FullTokens);
+        if (need > _kv.CapacityBlocks)
         {
-            while (next < states.Length && states[next].Spec.ArrivalPs <= t) context.Waiting.AddLast(states[next++]);
-            batch.Clear();
-            scheduler.Schedule(context, batch);
-            if (batch.Count == 0)
+            throw new InputException(null, $"request {request.Spec.Id}",
+                $"needs {need} KV blocks ({request.Spec.PromptTokens} prompt + {request.Spec.OutputTokens} output tokens) but the cache holds {_kv.CapacityBlocks}");
+        }
+        if (_states.Count > 0 && request.Spec.ArrivalPs < _states[^1].Spec.ArrivalPs)
+            throw new ArgumentException("requests must be in arrival order", nameof(request));
+        _states.Add(request);
+    }
+
+    /// <summary>Tokens still to process of the requests handed to this engine: prompt tokens still to prefill and
+    /// output tokens still to emit.</summary>
+    public long OutstandingTokens()
+    {
+        long sum = 0;
+        for (var i = _next; i < _states.Count; i++) sum += Outstanding(_states[i]);
+        foreach (var r in _context.Waiting) sum += Outstanding(r);
+        foreach (var r in _context.Running) sum += Outstanding(r);
+        return sum;
+
+        static long Outstanding(RequestState r) => (r.Target - r.Prefilled) + (r.Spec.OutputTokens - r.Generated);
+    }
+
+    /// <summary>Runs every iteration that starts before <paramref name="until"/> (<see cref="long.MaxValue"/>: until
+    /// every request handed over has finished).</summary>
+    public void Advance(long until)
+    {
+        var context = _context;
+        var kv = _kv;
+        while (_done < _states.Count || _next < _states.Count)
+        {
+            while (_next < _states.Count && _states[_next].Spec.ArrivalPs <= _t) context.Waiting.AddLast(_states[_next++]);
+            if (_t >= until) return;
+            _batch.Clear();
+            _scheduler.Schedule(context, _batch);
+            if (_batch.Count == 0)
             {
-                if (next >= states.Length)
-                    throw new InvalidOperationException($"scheduler '{scheduler.Id}' formed no iteration with {context.Waiting.Count} requests waiting and {context.Running.Count} running");
-                var arrival = states[next].Spec.ArrivalPs;
-                idlePs += arrival - t;
-                t = arrival;
+                if (_next >= _states.Count)
+                {
+                    if (until != long.MaxValue && context.Waiting.Count == 0 && context.Running.Count == 0) return;
+                    throw new InvalidOperationException($"scheduler '{_scheduler.Id}' formed no iteration with {context.Waiting.Count} requests waiting and {context.Running.Count} running");
+                }
+                var arrival = _states[_next].Spec.ArrivalPs;
+                if (arrival > until && until != long.MaxValue) arrival = until;
+                _idlePs += arrival - _t;
+                _t = arrival;
                 continue;
             }
-            if (work.Length < batch.Count) work = new SequenceWork[batch.Count * 2];
+            if (_work.Length < _batch.Count) _work = new SequenceWork[_batch.Count * 2];
             var tokens = 0;
-            for (var i = 0; i < batch.Count; i++)
+            for (var i = 0; i < _batch.Count; i++)
             {
-                var b = batch[i];
-                work[i] = new SequenceWork(b.Query, b.Request.Cached);
+                var b = _batch[i];
+                _work[i] = new SequenceWork(b.Query, b.Request.Cached);
                 tokens += b.Query;
-                if (b.Request.FirstScheduledPs < 0) b.Request.FirstScheduledPs = t;
+                if (b.Request.FirstScheduledPs < 0) b.Request.FirstScheduledPs = _t;
             }
-            var c = cost(work.AsSpan(0, batch.Count));
+            var c = _cost(_work.AsSpan(0, _batch.Count));
             if (c.TimePs <= 0) throw new InvalidOperationException("an iteration must take time");
-            samples.Add(new IterationSample(t, c.TimePs, batch.Count, tokens, context.Waiting.Count, kv.UsedBlocks, c.EnergyJ));
-            t = checked(t + c.TimePs);
-            energy += c.EnergyJ;
-            foreach (var b in batch)
+            _samples.Add(new IterationSample(_t, c.TimePs, _batch.Count, tokens, context.Waiting.Count, kv.UsedBlocks, c.EnergyJ));
+            _t = checked(_t + c.TimePs);
+            _energy += c.EnergyJ;
+            foreach (var b in _batch)
             {
                 var r = b.Request;
                 if (r.Prefilling)
                 {
                     r.Prefilled += b.Query;
                     r.Cached += b.Query;
-                    if (!r.Prefilling) Emit(r, t, gaps);
+                    if (!r.Prefilling) Emit(r, _t, _gaps);
                 }
                 else
                 {
                     r.Cached += 1;
-                    Emit(r, t, gaps);
+                    Emit(r, _t, _gaps);
                 }
                 if (r.Generated == r.Spec.OutputTokens)
                 {
-                    r.FinishPs = t;
+                    r.FinishPs = _t;
                     kv.Release(r);
                     context.Running.Remove(r);
-                    done++;
-                    progress?.Report(done);
+                    _done++;
+                    _progress?.Report(_done);
                 }
             }
         }
-        return new ServingResult(states, samples, t, energy, staticPowerW * Core.Time.Ps.ToSeconds(idlePs),
-            kv.CapacityBlocks, kv.BlockTokens, kv.PeakBlocks, context.Preemptions) { InterTokenPs = gaps };
     }
+
+    /// <summary>What the device did (call once every request handed over has finished).</summary>
+    public ServingResult Result() => new(_states, _samples, _t, _energy, _staticPowerW * Core.Time.Ps.ToSeconds(_idlePs),
+        _kv.CapacityBlocks, _kv.BlockTokens, _kv.PeakBlocks, _context.Preemptions) { InterTokenPs = _gaps };
 
     private static void Emit(RequestState r, long t, List<long> gaps)
     {

@@ -1,0 +1,204 @@
+using AccelSim.Core.Config;
+
+namespace AccelSim.Workloads.Serving;
+
+/// <summary>The decode pool of a disaggregated server: a request arrives with its prompt's KV cache, is admitted
+/// (first come, first served, up to <c>max-batch</c>) when the cache can hold its full length, and every iteration
+/// decodes every admitted request. Reserving the full length up front means the decode pool never preempts.</summary>
+public sealed class DecodeOnlyScheduler : IBatchScheduler
+{
+    public string Id => "disagg-decode";
+
+    public void Schedule(SchedulerContext context, List<PlannedWork> batch)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(batch);
+        while (context.Waiting.Count > 0 && context.Running.Count < context.Options.MaxBatch
+            && context.Kv.TryReserve(context.Waiting.First!.Value, context.Waiting.First.Value.FullTokens))
+            context.Admit();
+        foreach (var r in context.Running) batch.Add(new PlannedWork(r, 1));
+    }
+}
+
+/// <summary>The link a prefilled request's KV cache crosses to the decode pool, contention-free: a transfer of
+/// <c>b</c> bytes takes <see cref="LatencyPs"/> + b / <see cref="BandwidthBps"/> (the route's bottleneck link).</summary>
+public sealed record KvLink(double BandwidthBps, long LatencyPs, string Description)
+{
+    public long TimePs(long bytes) => checked(LatencyPs + (long)Math.Ceiling(bytes / BandwidthBps * 1e12));
+}
+
+/// <summary>A disaggregated run: the merged view (every request from arrival to its last token) and each pool's own.</summary>
+public sealed record DisaggregatedResult(ServingResult Combined, ServingResult Prefill, ServingResult Decode,
+    IReadOnlyList<long> TransferPs, IReadOnlyList<long> TransferBytes);
+
+/// <summary>Disaggregated prefill and decode (DistServe, Zhong et al., OSDI 2024; Splitwise, Patel et al., ISCA 2024):
+/// a prefill device runs every prompt under a batching policy and emits the first token; the request's KV cache
+/// (prompt tokens x bytes per token) then crosses a <see cref="KvLink"/> to the decode device, which decodes the
+/// rest (<see cref="DecodeOnlyScheduler"/>). TTFT is the prefill side's (queueing and prefill); the transfer and the
+/// decode side's queueing fall in the first gap between tokens, so in TPOT.</summary>
+public static class DisaggregatedServing
+{
+    public static DisaggregatedResult Run(IReadOnlyList<ServingRequest> requests, IBatchScheduler prefillPolicy,
+        Func<ReadOnlySpan<SequenceWork>, IterationCost> prefillCost, KvBlockManager prefillKv, double prefillStaticW,
+        Func<ReadOnlySpan<SequenceWork>, IterationCost> decodeCost, KvBlockManager decodeKv, double decodeStaticW,
+        SchedulerOptions options, double kvBytesPerToken, KvLink link)
+    {
+        ArgumentNullException.ThrowIfNull(requests);
+        ArgumentNullException.ThrowIfNull(link);
+        var prompts = new ServingRequest[requests.Count];
+        for (var i = 0; i < prompts.Length; i++) prompts[i] = requests[i] with { OutputTokens = 1 };
+        var prefill = ServingSimulator.Run(prompts, prefillPolicy, prefillCost, prefillKv, options, prefillStaticW);
+
+        var transferPs = new long[requests.Count];
+        var transferBytes = new long[requests.Count];
+        var decodeStates = new List<(long Arrival, int Index, RequestState State)>();
+        for (var i = 0; i < requests.Count; i++)
+        {
+            if (requests[i].OutputTokens <= 1) continue;
+            var first = prefill.Requests[i].FirstTokenPs;
+            transferBytes[i] = (long)Math.Ceiling(requests[i].PromptTokens * kvBytesPerToken);
+            transferPs[i] = link.TimePs(transferBytes[i]);
+            var arrival = checked(first + transferPs[i]);
+            decodeStates.Add((arrival, i, RequestState.FromPrefill(requests[i] with { ArrivalPs = arrival }, first)));
+        }
+        decodeStates.Sort((a, b) => a.Arrival != b.Arrival ? a.Arrival.CompareTo(b.Arrival) : a.Index.CompareTo(b.Index));
+        var engine = new ServingEngine(new DecodeOnlyScheduler(), decodeCost, decodeKv, options, decodeStaticW);
+        foreach (var d in decodeStates) engine.Inject(d.State);
+        engine.Advance(long.MaxValue);
+        var decode = engine.Result();
+
+        var byIndex = new RequestState?[requests.Count];
+        foreach (var d in decodeStates) byIndex[d.Index] = d.State;
+        var merged = new RequestState[requests.Count];
+        for (var i = 0; i < merged.Length; i++)
+        {
+            var p = prefill.Requests[i];
+            var d = byIndex[i];
+            merged[i] = new RequestState(requests[i])
+            {
+                Prefilled = p.Prefilled,
+                Target = p.Target,
+                Cached = d?.Cached ?? p.Cached,
+                Generated = d?.Generated ?? p.Generated,
+                Preemptions = p.Preemptions,
+                FirstScheduledPs = p.FirstScheduledPs,
+                FirstTokenPs = p.FirstTokenPs,
+                LastTokenPs = d?.LastTokenPs ?? p.LastTokenPs,
+                FinishPs = d?.FinishPs ?? p.FinishPs,
+                MaxInterTokenPs = d?.MaxInterTokenPs ?? 0,
+            };
+        }
+        // The merged view's cache figures are the prefill pool's; the decode pool's are its own result's.
+        var combined = MultiDevice.Merge(merged, [prefill, decode], [prefillStaticW, decodeStaticW]) with
+        {
+            KvCapacityBlocks = prefill.KvCapacityBlocks,
+            KvPeakBlocks = prefill.KvPeakBlocks,
+        };
+        return new DisaggregatedResult(combined, prefill, decode, transferPs, transferBytes);
+    }
+}
+
+/// <summary>How a router picks the replica of an arriving request.</summary>
+public enum RouterPolicy
+{
+    /// <summary>Request i goes to replica i mod N.</summary>
+    RoundRobin,
+
+    /// <summary>The replica with the fewest tokens still to process (prompt tokens to prefill and output tokens to
+    /// emit) once its iterations that start before the arrival have run; ties go to the lowest replica.</summary>
+    LeastOutstandingTokens,
+}
+
+/// <summary>A replicated run: the merged view, each replica's own and the replica of every request.</summary>
+public sealed record ReplicatedResult(ServingResult Combined, IReadOnlyList<ServingResult> Replicas, IReadOnlyList<int> Assignment);
+
+/// <summary>N replicas of a device behind a router: each has its own scheduler and KV cache, and a request is
+/// served entirely by the replica the router sends it to on arrival.</summary>
+public static class ReplicatedServing
+{
+    public const string Expected = "round-robin or least-outstanding-tokens";
+
+    public static RouterPolicy ParseRouter(string text, string option) => text switch
+    {
+        "round-robin" => RouterPolicy.RoundRobin,
+        "least-outstanding-tokens" => RouterPolicy.LeastOutstandingTokens,
+        _ => throw new InputException(null, option, $"expected {Expected}, got '{text}'"),
+    };
+
+    public static ReplicatedResult Run(IReadOnlyList<ServingRequest> requests, int replicas, RouterPolicy router, Func<int, ServingEngine> replica, double staticPowerW)
+    {
+        ArgumentNullException.ThrowIfNull(requests);
+        ArgumentNullException.ThrowIfNull(replica);
+        ArgumentOutOfRangeException.ThrowIfLessThan(replicas, 1);
+        var engines = new ServingEngine[replicas];
+        for (var k = 0; k < replicas; k++) engines[k] = replica(k);
+        var assignment = new int[requests.Count];
+        var states = new RequestState[requests.Count];
+        for (var i = 0; i < requests.Count; i++)
+        {
+            if (i > 0 && requests[i].ArrivalPs < requests[i - 1].ArrivalPs)
+                throw new ArgumentException("requests must be in arrival order", nameof(requests));
+            var pick = i % replicas;
+            if (router == RouterPolicy.LeastOutstandingTokens)
+            {
+                long best = long.MaxValue;
+                for (var k = 0; k < replicas; k++)
+                {
+                    engines[k].Advance(requests[i].ArrivalPs);
+                    var o = engines[k].OutstandingTokens();
+                    if (o < best) { best = o; pick = k; }
+                }
+            }
+            assignment[i] = pick;
+            states[i] = new RequestState(requests[i]);
+            engines[pick].Inject(states[i]);
+        }
+        var results = new ServingResult[replicas];
+        var powers = new double[replicas];
+        for (var k = 0; k < replicas; k++)
+        {
+            engines[k].Advance(long.MaxValue);
+            results[k] = engines[k].Result();
+            powers[k] = staticPowerW;
+        }
+        // The merged view's cache figures are one replica's cache and the busiest replica's peak.
+        var combined = MultiDevice.Merge(states, results, powers) with
+        {
+            KvCapacityBlocks = results[0].KvCapacityBlocks,
+            KvPeakBlocks = results.Max(r => r.KvPeakBlocks),
+        };
+        return new ReplicatedResult(combined, results, assignment);
+    }
+}
+
+/// <summary>Merges the runs of several devices serving one stream.</summary>
+internal static class MultiDevice
+{
+    /// <summary>Requests as given; iterations of every device by start time (ties by device order); energies,
+    /// cache blocks and preemptions summed (callers restate the cache figures); a device that finishes before the last one idles (at its static power)
+    /// until the end of the run.</summary>
+    public static ServingResult Merge(IReadOnlyList<RequestState> requests, IReadOnlyList<ServingResult> parts, IReadOnlyList<double> staticPowerW)
+    {
+        long makespan = 0;
+        foreach (var p in parts) makespan = Math.Max(makespan, p.MakespanPs);
+        double energy = 0, idle = 0;
+        long capacity = 0, peak = 0;
+        var preemptions = 0;
+        var gaps = new List<long>();
+        var iterations = new List<(long Start, int Part, int Index, IterationSample Sample)>();
+        for (var k = 0; k < parts.Count; k++)
+        {
+            var p = parts[k];
+            energy += p.IterationEnergyJ;
+            idle += p.IdleEnergyJ + staticPowerW[k] * Core.Time.Ps.ToSeconds(makespan - p.MakespanPs);
+            capacity += p.KvCapacityBlocks;
+            peak += p.KvPeakBlocks;
+            preemptions += p.Preemptions;
+            gaps.AddRange(p.InterTokenPs);
+            for (var i = 0; i < p.Iterations.Count; i++) iterations.Add((p.Iterations[i].StartPs, k, i, p.Iterations[i]));
+        }
+        iterations.Sort((a, b) => a.Start != b.Start ? a.Start.CompareTo(b.Start) : a.Part != b.Part ? a.Part.CompareTo(b.Part) : a.Index.CompareTo(b.Index));
+        return new ServingResult(requests, iterations.Select(x => x.Sample).ToArray(), makespan, energy, idle, capacity,
+            parts[0].KvBlockTokens, peak, preemptions) { InterTokenPs = gaps };
+    }
+}
