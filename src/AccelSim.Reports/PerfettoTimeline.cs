@@ -3,7 +3,7 @@ using AccelSim.Core.Devices;
 using AccelSim.Core.Graph;
 using AccelSim.Core.Metrics;
 using AccelSim.Core.Simulation;
-using Newtonsoft.Json;
+using AccelSim.Reports.Internal;
 
 namespace AccelSim.Reports;
 
@@ -214,97 +214,58 @@ public static class PerfettoTimeline
     }
 
     /// <summary>Writes trace events one per line, numbers in the invariant culture.</summary>
-    private sealed class Emitter(TextWriter w)
+    private sealed class Emitter(TextWriter w) : TraceEventWriter(w)
     {
-        private bool _first = true;
-        private readonly char[] _buf = new char[64];
-
-        private void Next()
-        {
-            if (!_first) w.Write(",\n");
-            _first = false;
-        }
-
-        public void Str(string s) => w.Write(JsonConvert.ToString(s));
-
-        public void Long(long v)
-        {
-            v.TryFormat(_buf, out var n, default, CultureInfo.InvariantCulture);
-            w.Write(_buf, 0, n);
-        }
-
-        public void Double(double v)
-        {
-            if (!double.IsFinite(v)) { w.Write("null"); return; }
-            if (v == 0) { w.Write('0'); return; }
-            v.TryFormat(_buf, out var n, "R", CultureInfo.InvariantCulture);
-            w.Write(_buf, 0, n);
-        }
-
-        /// <summary>Picoseconds as microseconds, exact: integer part, then up to six decimals without trailing zeros.</summary>
-        public void Us(long ps)
-        {
-            if (ps < 0) { w.Write('-'); ps = -ps; }
-            Long(ps / 1_000_000);
-            var frac = ps % 1_000_000;
-            if (frac == 0) return;
-            var digits = 6;
-            while (frac % 10 == 0) { frac /= 10; digits--; }
-            w.Write('.');
-            frac.TryFormat(_buf, out var n, "D" + digits.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
-            w.Write(_buf, 0, n);
-        }
-
         public void Meta(string name, int tid, string key, string value)
         {
             Next();
-            w.Write("{\"name\":"); Str(name);
-            w.Write(",\"ph\":\"M\",\"pid\":"); Long(Pid);
-            w.Write(",\"tid\":"); Long(tid);
-            w.Write(",\"args\":{"); Str(key); w.Write(':'); Str(value); w.Write("}}");
+            Out.Write("{\"name\":"); Str(name);
+            Out.Write(",\"ph\":\"M\",\"pid\":"); Long(Pid);
+            Out.Write(",\"tid\":"); Long(tid);
+            Out.Write(",\"args\":{"); Str(key); Out.Write(':'); Str(value); Out.Write("}}");
         }
 
         public void Thread(int tid, string name)
         {
             Meta("thread_name", tid, "name", name);
             Next();
-            w.Write("{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":"); Long(Pid);
-            w.Write(",\"tid\":"); Long(tid);
-            w.Write(",\"args\":{\"sort_index\":"); Long(tid); w.Write("}}");
+            Out.Write("{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":"); Long(Pid);
+            Out.Write(",\"tid\":"); Long(tid);
+            Out.Write(",\"args\":{\"sort_index\":"); Long(tid); Out.Write("}}");
         }
 
         public void Counter(string name, long ps, string key, double value)
         {
             Next();
-            w.Write("{\"name\":"); Str(name);
-            w.Write(",\"ph\":\"C\",\"pid\":"); Long(Pid);
-            w.Write(",\"ts\":"); Us(ps);
-            w.Write(",\"args\":{"); Str(key); w.Write(':');
+            Out.Write("{\"name\":"); Str(name);
+            Out.Write(",\"ph\":\"C\",\"pid\":"); Long(Pid);
+            Out.Write(",\"ts\":"); Us(ps);
+            Out.Write(",\"args\":{"); Str(key); Out.Write(':');
             Double(Math.Round(value, 6));
-            w.Write("}}");
+            Out.Write("}}");
         }
 
         public void Counter(string name, long ps, string key, long value)
         {
             Next();
-            w.Write("{\"name\":"); Str(name);
-            w.Write(",\"ph\":\"C\",\"pid\":"); Long(Pid);
-            w.Write(",\"ts\":"); Us(ps);
-            w.Write(",\"args\":{"); Str(key); w.Write(':'); Long(value); w.Write("}}");
+            Out.Write("{\"name\":"); Str(name);
+            Out.Write(",\"ph\":\"C\",\"pid\":"); Long(Pid);
+            Out.Write(",\"ts\":"); Us(ps);
+            Out.Write(",\"args\":{"); Str(key); Out.Write(':'); Long(value); Out.Write("}}");
         }
 
         public void BeginX(string name, string cat, int tid, long startPs, long durPs)
         {
             Next();
-            w.Write("{\"name\":"); Str(name);
-            w.Write(",\"cat\":"); Str(cat);
-            w.Write(",\"ph\":\"X\",\"pid\":"); Long(Pid);
-            w.Write(",\"tid\":"); Long(tid);
-            w.Write(",\"ts\":"); Us(startPs);
-            w.Write(",\"dur\":"); Us(durPs);
-            w.Write(",\"args\":{");
+            Out.Write("{\"name\":"); Str(name);
+            Out.Write(",\"cat\":"); Str(cat);
+            Out.Write(",\"ph\":\"X\",\"pid\":"); Long(Pid);
+            Out.Write(",\"tid\":"); Long(tid);
+            Out.Write(",\"ts\":"); Us(startPs);
+            Out.Write(",\"dur\":"); Us(durPs);
+            Out.Write(",\"args\":{");
         }
 
-        public void EndX() => w.Write("}}");
+        public void EndX() => Out.Write("}}");
     }
 }

@@ -1,6 +1,6 @@
 using System.Globalization;
 using AccelSim.Core.Systems;
-using Newtonsoft.Json;
+using AccelSim.Reports.Internal;
 
 namespace AccelSim.Reports;
 
@@ -154,63 +154,24 @@ public static class SystemTimeline
         lane == 0 ? name : name + " #" + (lane + 1).ToString(CultureInfo.InvariantCulture);
 
     /// <summary>Writes trace events one per line, numbers in the invariant culture.</summary>
-    private sealed class Emitter(TextWriter w)
+    private sealed class Emitter(TextWriter w) : TraceEventWriter(w)
     {
-        private bool _first = true;
-        private readonly char[] _buf = new char[64];
-
-        private void Next()
-        {
-            if (!_first) w.Write(",\n");
-            _first = false;
-        }
-
-        public void Str(string s) => w.Write(JsonConvert.ToString(s));
-
-        public void Long(long v)
-        {
-            v.TryFormat(_buf, out var n, default, CultureInfo.InvariantCulture);
-            w.Write(_buf, 0, n);
-        }
-
-        public void Double(double v)
-        {
-            if (!double.IsFinite(v)) { w.Write("null"); return; }
-            if (v == 0) { w.Write('0'); return; }
-            v.TryFormat(_buf, out var n, "R", CultureInfo.InvariantCulture);
-            w.Write(_buf, 0, n);
-        }
-
-        /// <summary>Picoseconds as microseconds, exact: integer part, then up to six decimals without trailing zeros.</summary>
-        public void Us(long ps)
-        {
-            if (ps < 0) { w.Write('-'); ps = -ps; }
-            Long(ps / 1_000_000);
-            var frac = ps % 1_000_000;
-            if (frac == 0) return;
-            var digits = 6;
-            while (frac % 10 == 0) { frac /= 10; digits--; }
-            w.Write('.');
-            frac.TryFormat(_buf, out var n, "D" + digits.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
-            w.Write(_buf, 0, n);
-        }
-
         public void Meta(int pid, string name, int tid, string arg, string value)
         {
             Next();
-            w.Write("{\"ph\":\"M\",\"pid\":"); Long(pid);
-            w.Write(",\"tid\":"); Long(tid);
-            w.Write(",\"name\":"); Str(name);
-            w.Write(",\"args\":{"); Str(arg); w.Write(':'); Str(value); w.Write("}}");
+            Out.Write("{\"ph\":\"M\",\"pid\":"); Long(pid);
+            Out.Write(",\"tid\":"); Long(tid);
+            Out.Write(",\"name\":"); Str(name);
+            Out.Write(",\"args\":{"); Str(arg); Out.Write(':'); Str(value); Out.Write("}}");
         }
 
         public void Meta(int pid, string name, int tid, string arg, long value)
         {
             Next();
-            w.Write("{\"ph\":\"M\",\"pid\":"); Long(pid);
-            w.Write(",\"tid\":"); Long(tid);
-            w.Write(",\"name\":"); Str(name);
-            w.Write(",\"args\":{"); Str(arg); w.Write(':'); Long(value); w.Write("}}");
+            Out.Write("{\"ph\":\"M\",\"pid\":"); Long(pid);
+            Out.Write(",\"tid\":"); Long(tid);
+            Out.Write(",\"name\":"); Str(name);
+            Out.Write(",\"args\":{"); Str(arg); Out.Write(':'); Long(value); Out.Write("}}");
         }
 
         public void Thread(int pid, int tid, string name)
@@ -222,24 +183,24 @@ public static class SystemTimeline
         public void BeginX(string name, string cat, int pid, int tid, long startPs, long durPs)
         {
             Next();
-            w.Write("{\"ph\":\"X\",\"pid\":"); Long(pid);
-            w.Write(",\"tid\":"); Long(tid);
-            w.Write(",\"name\":"); Str(name);
-            w.Write(",\"cat\":"); Str(cat);
-            w.Write(",\"ts\":"); Us(startPs);
-            w.Write(",\"dur\":"); Us(Math.Max(0, durPs));
-            w.Write(",\"args\":{");
+            Out.Write("{\"ph\":\"X\",\"pid\":"); Long(pid);
+            Out.Write(",\"tid\":"); Long(tid);
+            Out.Write(",\"name\":"); Str(name);
+            Out.Write(",\"cat\":"); Str(cat);
+            Out.Write(",\"ts\":"); Us(startPs);
+            Out.Write(",\"dur\":"); Us(Math.Max(0, durPs));
+            Out.Write(",\"args\":{");
         }
 
-        public void EndX() => w.Write("}}");
+        public void EndX() => Out.Write("}}");
 
         public void Counter(int pid, string name, long timePs, string series, long value)
         {
             Next();
-            w.Write("{\"ph\":\"C\",\"pid\":"); Long(pid);
-            w.Write(",\"name\":"); Str(name);
-            w.Write(",\"ts\":"); Us(timePs);
-            w.Write(",\"args\":{"); Str(series); w.Write(':'); Long(value); w.Write("}}");
+            Out.Write("{\"ph\":\"C\",\"pid\":"); Long(pid);
+            Out.Write(",\"name\":"); Str(name);
+            Out.Write(",\"ts\":"); Us(timePs);
+            Out.Write(",\"args\":{"); Str(series); Out.Write(':'); Long(value); Out.Write("}}");
         }
     }
 }
