@@ -318,7 +318,9 @@ public static class TableReport
         return t;
     }
 
-    private static Table NewTable(string title, params (string Name, bool Right)[] columns)
+    /// <summary>A rounded table with a bold title and one column per (name, right-aligned) pair: the look of
+    /// every table the command line prints.</summary>
+    public static Table NewTable(string title, params (string Name, bool Right)[] columns)
     {
         var t = new Table().Border(TableBorder.Rounded).Title("[bold]" + Markup.Escape(title) + "[/]");
         foreach (var (name, right) in columns)

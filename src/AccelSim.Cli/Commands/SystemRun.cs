@@ -459,17 +459,7 @@ public static class SystemRun
     internal static string SystemReportKebab(string pascal) =>
         string.Concat(pascal.Select((ch, i) => char.IsUpper(ch) ? (i > 0 ? "-" : "") + char.ToLowerInvariant(ch) : ch.ToString()));
 
-    internal static Table Table(string title, params (string Name, bool Right)[] columns)
-    {
-        var t = new Table().Border(TableBorder.Rounded).Title("[bold]" + Markup.Escape(title) + "[/]");
-        foreach (var (name, right) in columns)
-        {
-            var c = new TableColumn(new Text(name));
-            if (right) c.RightAligned();
-            t.AddColumn(c);
-        }
-        return t;
-    }
+    internal static Table Table(string title, params (string Name, bool Right)[] columns) => TableReport.NewTable(title, columns);
 
     internal static string Num(double v, int decimals) => v.ToString("N" + decimals.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
 
