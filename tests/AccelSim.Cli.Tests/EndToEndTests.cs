@@ -195,6 +195,17 @@ public class EndToEndTests
     }
 
     [Fact]
+    public void ListModelsReadsGpt2StyleKeysThroughTheLoader()
+    {
+        // gpt2-medium.json names its fields n_layer, n_embd and n_head; the list must show them as a run reads them.
+        var models = CliHarness.Run("list", "models");
+        Assert.Equal(0, models.ExitCode);
+        var row = models.Out.Split('\n').Single(l => l.Contains("│ gpt2-medium ", StringComparison.Ordinal));
+        var cells = row.Split('│', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(["gpt2-medium", "gpt2", "24", "1024", "16/16"], cells.Take(5));
+    }
+
+    [Fact]
     public void ExternalPluginIsLoadedFromAFolder()
     {
         var folder = CliHarness.TestPluginFolder();
