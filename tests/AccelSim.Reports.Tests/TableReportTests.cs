@@ -79,10 +79,15 @@ public class TableReportTests
 
     [Theory]
     [InlineData(80e9, "80.00 GB")]
-    [InlineData(1536, "1.54 KB")]
+    [InlineData(1536, "1.54 kB")]
     [InlineData(12, "12 B")]
     [InlineData(0, "0 B")]
     public void Bytes_use_decimal_prefixes(double bytes, string expected) => Assert.Equal(expected, Units.Bytes(bytes));
+
+    [Theory]
+    [InlineData(2500, "2.50 kFLOP")]
+    [InlineData(999, "999 FLOP")]
+    public void Flops_use_the_lower_case_kilo_prefix(double flops, string expected) => Assert.Equal(expected, Units.Flops(flops));
 
     [Theory]
     [InlineData(989.5e12, "989.5 TFLOP/s")]

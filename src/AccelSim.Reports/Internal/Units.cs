@@ -65,7 +65,7 @@ internal static class Units
             >= 1e12 => (1e12, "T"),
             >= 1e9 => (1e9, "G"),
             >= 1e6 => (1e6, "M"),
-            >= 1e3 => (1e3, "K"),
+            >= 1e3 => (1e3, "k"),
             _ => (1.0, ""),
         };
         var x = v / div;
