@@ -154,7 +154,7 @@ public static class TableReport
     {
         var t = NewTable("Key figures", ("Figure", false), ("Value", true), ("What it means", false));
         var tokensPerJ = m.Energy.TotalJ > 0 ? m.Workload.Tokens / m.Energy.TotalJ : 0;
-        Row(t, "Latency", WithInterval(m.LatencyS, m.Interval?.LatencyLowS, m.Interval?.LatencyHighS, Units.Ms, m.Interval), "first op start to last op end");
+        Row(t, "Latency", WithInterval(m.LatencyS, m.Interval?.LatencyLowS, m.Interval?.LatencyHighS, Units.Time, m.Interval), "first op start to last op end");
         Row(t, "Throughput", Units.Count(m.TokensPerS) + " tokens/s", "tokens processed / latency");
         Row(t, "Work", Units.Flops(m.TotalFlops), "floating-point operations of the workload");
         Row(t, "Achieved rate", Units.FlopRate(m.LatencyS > 0 ? m.TotalFlops / m.LatencyS : 0), "FLOPs / latency");
