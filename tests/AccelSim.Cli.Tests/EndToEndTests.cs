@@ -206,6 +206,19 @@ public class EndToEndTests
     }
 
     [Fact]
+    public void OpTableLeavesOutPerTokenFiguresButItsJsonKeepsTheSchemaFields()
+    {
+        var table = CliHarness.Run("op", "matmul", "--m", "256", "--n", "256", "--k", "256", "--hardware", "h100");
+        Assert.Equal(0, table.ExitCode);
+        Assert.Contains("Latency", table.Out);
+        Assert.DoesNotContain("tokens/s", table.Out);
+        Assert.DoesNotContain("tokens/J", table.Out);
+        var json = CliHarness.Run("op", "matmul", "--m", "256", "--n", "256", "--k", "256", "--hardware", "h100", "--format", "json");
+        Assert.Equal(0, json.ExitCode);
+        Assert.NotNull(Newtonsoft.Json.Linq.JObject.Parse(json.Out)["tokens_per_s"]);
+    }
+
+    [Fact]
     public void ExternalPluginIsLoadedFromAFolder()
     {
         var folder = CliHarness.TestPluginFolder();
