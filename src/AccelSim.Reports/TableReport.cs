@@ -17,15 +17,16 @@ public static class TableReport
     public const int DefaultTopOps = 10;
 
     /// <summary>Renders the summary. <paramref name="allOps"/> lists every op instead of the
-    /// <paramref name="topOps"/> longest.</summary>
-    public static void Render(RunMetrics m, IAnsiConsole console, bool allOps = false, int topOps = DefaultTopOps)
+    /// <paramref name="topOps"/> longest. <paramref name="perTokenFigures"/> false leaves out tokens/s and
+    /// tokens/J (a single kernel processes no tokens of its own).</summary>
+    public static void Render(RunMetrics m, IAnsiConsole console, bool allOps = false, int topOps = DefaultTopOps, bool perTokenFigures = true)
     {
         ArgumentNullException.ThrowIfNull(m);
         ArgumentNullException.ThrowIfNull(console);
         var facts = ReportFacts.From(m);
 
         Header(m, console);
-        console.Write(KeyFigures(m));
+        console.Write(KeyFigures(m, perTokenFigures));
         if (m.Interval is { Note: { } note }) console.WriteLine("Interval: " + note);
         console.WriteLine();
         console.Write(MemoryWall(m, facts));
@@ -150,12 +151,12 @@ public static class TableReport
         return $"{text} ({Units.Num(iv.Level * 100, 0)}% interval {range})";
     }
 
-    private static Table KeyFigures(RunMetrics m)
+    private static Table KeyFigures(RunMetrics m, bool perTokenFigures)
     {
         var t = NewTable("Key figures", ("Figure", false), ("Value", true), ("What it means", false));
         var tokensPerJ = m.Energy.TotalJ > 0 ? m.Workload.Tokens / m.Energy.TotalJ : 0;
-        Row(t, "Latency", WithInterval(m.LatencyS, m.Interval?.LatencyLowS, m.Interval?.LatencyHighS, Units.Ms, m.Interval), "first op start to last op end");
-        Row(t, "Throughput", Units.Count(m.TokensPerS) + " tokens/s", "tokens processed / latency");
+        Row(t, "Latency", WithInterval(m.LatencyS, m.Interval?.LatencyLowS, m.Interval?.LatencyHighS, Units.Time, m.Interval), "first op start to last op end");
+        if (perTokenFigures) Row(t, "Throughput", Units.Count(m.TokensPerS) + " tokens/s", "tokens processed / latency");
         Row(t, "Work", Units.Flops(m.TotalFlops), "floating-point operations of the workload");
         Row(t, "Achieved rate", Units.FlopRate(m.LatencyS > 0 ? m.TotalFlops / m.LatencyS : 0), "FLOPs / latency");
         Row(t, "Compute utilisation", Units.Percent(m.ComputeUtilisation), "time the math needs at peak / latency");
@@ -163,7 +164,7 @@ public static class TableReport
         Row(t, "Energy", WithInterval(m.Energy.TotalJ, m.Interval?.EnergyLowJ, m.Interval?.EnergyHighJ, Units.Energy, m.Interval), "dynamic (compute + memory) + static");
         Row(t, "Average power", Num(m.LatencyS > 0 ? m.Energy.TotalJ / m.LatencyS : 0, 1) + " W", "energy / latency");
         Row(t, "Peak power", Num(m.PeakPowerW, 1) + " W", "static + dynamic power of the ops running at once, highest");
-        Row(t, "Energy efficiency", Units.Count(tokensPerJ) + " tokens/J", "tokens processed / energy");
+        if (perTokenFigures) Row(t, "Energy efficiency", Units.Count(tokensPerJ) + " tokens/J", "tokens processed / energy");
         return t;
     }
 

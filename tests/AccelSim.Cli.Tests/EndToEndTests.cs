@@ -195,6 +195,30 @@ public class EndToEndTests
     }
 
     [Fact]
+    public void ListModelsReadsGpt2StyleKeysThroughTheLoader()
+    {
+        // gpt2-medium.json names its fields n_layer, n_embd and n_head; the list must show them as a run reads them.
+        var models = CliHarness.Run("list", "models");
+        Assert.Equal(0, models.ExitCode);
+        var row = models.Out.Split('\n').Single(l => l.Contains("│ gpt2-medium ", StringComparison.Ordinal));
+        var cells = row.Split('│', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(["gpt2-medium", "gpt2", "24", "1024", "16/16"], cells.Take(5));
+    }
+
+    [Fact]
+    public void OpTableLeavesOutPerTokenFiguresButItsJsonKeepsTheSchemaFields()
+    {
+        var table = CliHarness.Run("op", "matmul", "--m", "256", "--n", "256", "--k", "256", "--hardware", "h100");
+        Assert.Equal(0, table.ExitCode);
+        Assert.Contains("Latency", table.Out);
+        Assert.DoesNotContain("tokens/s", table.Out);
+        Assert.DoesNotContain("tokens/J", table.Out);
+        var json = CliHarness.Run("op", "matmul", "--m", "256", "--n", "256", "--k", "256", "--hardware", "h100", "--format", "json");
+        Assert.Equal(0, json.ExitCode);
+        Assert.NotNull(Newtonsoft.Json.Linq.JObject.Parse(json.Out)["tokens_per_s"]);
+    }
+
+    [Fact]
     public void ExternalPluginIsLoadedFromAFolder()
     {
         var folder = CliHarness.TestPluginFolder();

@@ -17,8 +17,8 @@ public class TableReportTests
         Assert.Contains("phase prefill", text);
         Assert.Contains("batch 1 | seq 256 | context 0", text);
         Assert.Contains("schedule sequential", text);
-        Assert.Contains(Units.Ms(m.LatencyS), text);
-        Assert.Matches(@"^\d+\.\d{3,6} ms$", Units.Ms(m.LatencyS));
+        Assert.Contains(Units.Time(m.LatencyS), text);
+        Assert.Matches(@"^\d{1,3}\.\d{3} (s|ms|us|ns|ps)$", Units.Time(m.LatencyS));
         Assert.Contains(Units.Count(m.TokensPerS) + " tokens/s", text);
         Assert.Contains(Units.Percent(m.ComputeUtilisation), text);
         Assert.Contains(Units.Percent(m.MemoryBandwidthUtilisation), text);
@@ -71,18 +71,18 @@ public class TableReportTests
         Assert.Contains(Units.Time(Ps.ToSeconds(longest.EndPs - longest.StartPs)), top);
     }
 
-    [Theory]
-    [InlineData(0.0613, "61.300 ms")]
-    [InlineData(0.000250, "0.250000 ms")]
-    [InlineData(1.5, "1500.0 ms")]
-    public void Latency_is_in_milliseconds(double seconds, string expected) => Assert.Equal(expected, Units.Ms(seconds));
 
     [Theory]
     [InlineData(80e9, "80.00 GB")]
-    [InlineData(1536, "1.54 KB")]
+    [InlineData(1536, "1.54 kB")]
     [InlineData(12, "12 B")]
     [InlineData(0, "0 B")]
     public void Bytes_use_decimal_prefixes(double bytes, string expected) => Assert.Equal(expected, Units.Bytes(bytes));
+
+    [Theory]
+    [InlineData(2500, "2.50 kFLOP")]
+    [InlineData(999, "999 FLOP")]
+    public void Flops_use_the_lower_case_kilo_prefix(double flops, string expected) => Assert.Equal(expected, Units.Flops(flops));
 
     [Theory]
     [InlineData(989.5e12, "989.5 TFLOP/s")]
@@ -93,5 +93,9 @@ public class TableReportTests
     [InlineData(2.5e-6, "2.500 us")]
     [InlineData(0.0123, "12.300 ms")]
     [InlineData(3e-9, "3.000 ns")]
+    [InlineData(0.0613, "61.300 ms")]
+    [InlineData(0.000250, "250.000 us")]
+    [InlineData(49.8281, "49.828 s")]
+    [InlineData(4e-10, "400.000 ps")]
     public void Times_are_scaled(double s, string expected) => Assert.Equal(expected, Units.Time(s));
 }

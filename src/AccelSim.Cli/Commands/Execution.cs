@@ -22,6 +22,10 @@ public sealed record OutputRequest(string Format, string? OutPath, string? Timel
 
     /// <summary>The launch decision to report (<see cref="Execution.Reported"/>), or null.</summary>
     public LaunchDecision? Launch { get; init; }
+
+    /// <summary>Whether the table shows tokens/s and tokens/J; false for a single kernel (<c>accelsim op</c>),
+    /// where they mean nothing. The JSON report keeps its fields either way.</summary>
+    public bool PerTokenFigures { get; init; } = true;
 }
 
 /// <summary>The hardware description a run used and the registry that built its device: what a report
@@ -211,7 +215,7 @@ public static class Execution
         }
         else
         {
-            TableReport.Render(metrics, ConsoleFor(cli.Out), output.IncludeOps);
+            TableReport.Render(metrics, ConsoleFor(cli.Out), output.IncludeOps, perTokenFigures: output.PerTokenFigures);
         }
         files.Commit();
         return 0;

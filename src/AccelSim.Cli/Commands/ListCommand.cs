@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using AccelSim.Cli.Hosting;
 using AccelSim.Core.Config;
 using AccelSim.Core.Graph;
@@ -120,10 +121,21 @@ public static class ListCommand
         var table = new Table().AddColumns("name", "model_type", "layers", "hidden", "heads/kv", "source");
         foreach (var name in BundledConfigs.Names(BundledConfigs.ModelsDir))
         {
-            var json = JsonInput.LoadObject(Path.Combine(BundledConfigs.ModelsDir, name + ".json"));
-            string V(string key) => Markup.Escape(json[key]?.ToString() ?? "");
-            table.AddRow(Markup.Escape(name), V("model_type"), V("num_hidden_layers"), V("hidden_size"),
-                $"{V("num_attention_heads")}/{(json["num_key_value_heads"] ?? json["num_attention_heads"])}", V("_source"));
+            // Read through the model loader so that every family's names (GPT-2's n_layer, n_embd, n_head, ...)
+            // map onto the common fields exactly as a simulation reads them.
+            var path = Path.Combine(BundledConfigs.ModelsDir, name + ".json");
+            var source = Markup.Escape(JsonInput.LoadObject(path)["_source"]?.ToString() ?? "");
+            try
+            {
+                var m = Workloads.Models.ModelConfigLoader.Load(path);
+                table.AddRow(Markup.Escape(name), Markup.Escape(m.ModelType), m.NumHiddenLayers.ToString(CultureInfo.InvariantCulture),
+                    m.HiddenSize.ToString(CultureInfo.InvariantCulture),
+                    $"{m.NumAttentionHeads.ToString(CultureInfo.InvariantCulture)}/{m.NumKeyValueHeads.ToString(CultureInfo.InvariantCulture)}", source);
+            }
+            catch (InputException e)
+            {
+                table.AddRow(Markup.Escape(name), "[red]invalid[/]", "", "", "", Markup.Escape(e.Message));
+            }
         }
         console.Write(table);
         return 0;

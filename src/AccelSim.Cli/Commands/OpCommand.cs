@@ -37,7 +37,7 @@ public static class OpCommand
         var device = services.Registry().Create(config);
         var graph = build();
         return Execution.RunAndReport(cli, graph, device, Execution.Schedule("sequential"), services.Bus(),
-            new OutputRequest(p.GetValue(common.Format)!, p.GetValue(common.Out), p.GetValue(common.Timeline), IncludeOps: true),
+            new OutputRequest(p.GetValue(common.Format)!, p.GetValue(common.Out), p.GetValue(common.Timeline), IncludeOps: true) { PerTokenFigures = false },
             new HardwareContext(config, services.Registry(), "sequential"));
     }
 

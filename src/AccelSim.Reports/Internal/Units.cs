@@ -10,7 +10,8 @@ internal static class Units
     public static string Num(double v, int decimals) =>
         double.IsFinite(v) ? v.ToString("F" + decimals.ToString(Inv), Inv) : "n/a";
 
-    /// <summary>Seconds as s, ms, us or ns with three significant decimals.</summary>
+    /// <summary>Seconds in the unit (s, ms, us, ns or ps) that keeps the figure below 1000 (seconds
+    /// stay seconds however long), with three decimals. Every time in a table uses it, the latency included.</summary>
     public static string Time(double s)
     {
         if (!double.IsFinite(s)) return "n/a";
@@ -19,11 +20,9 @@ internal static class Units
         if (a >= 1) return Num(s, 3) + " s";
         if (a >= 1e-3) return Num(s * 1e3, 3) + " ms";
         if (a >= 1e-6) return Num(s * 1e6, 3) + " us";
-        return Num(s * 1e9, 3) + " ns";
+        if (a >= 1e-9) return Num(s * 1e9, 3) + " ns";
+        return Num(s * 1e12, 3) + " ps";
     }
-
-    /// <summary>Seconds always in milliseconds (the headline latency).</summary>
-    public static string Ms(double s) => Num(s * 1e3, s * 1e3 >= 100 ? 1 : s * 1e3 >= 1 ? 3 : 6) + " ms";
 
     public static string Bytes(double b) => Scaled(b, "B");
 
@@ -65,7 +64,7 @@ internal static class Units
             >= 1e12 => (1e12, "T"),
             >= 1e9 => (1e9, "G"),
             >= 1e6 => (1e6, "M"),
-            >= 1e3 => (1e3, "K"),
+            >= 1e3 => (1e3, "k"),
             _ => (1.0, ""),
         };
         var x = v / div;
