@@ -61,8 +61,17 @@ def node(node_id, name, node_type, data_deps=(), inputs=None, outputs=None, attr
 MEM_STORE_NODE, COMP_NODE, COMM_COLL_NODE, ALL_REDUCE = 3, 4, 7, 0
 BF16 = "'Tensor(c10::BFloat16)'"
 
-metadata = field_bytes(1, "0.0.4") + field_bytes(2, field_bytes(1, "schema") + field_bytes(29, "1.0.2-chakra.0.0.4"))
-nodes = [
+METADATA = field_bytes(1, "0.0.4") + field_bytes(2, field_bytes(1, "schema") + field_bytes(29, "1.0.2-chakra.0.0.4"))
+
+
+def write(path, nodes):
+    """Writes a trace: the metadata message, then each node, every message prefixed by its length."""
+    with open(path, "wb") as f:
+        for message in [METADATA] + nodes:
+            f.write(varint(len(message)) + message)
+
+
+NODES = [
     node(1, "aten::mm", COMP_NODE,
          inputs=("[[1, 1, 0, 2048, 2, 'cuda:0'], [2, 2, 0, 512, 2, 'cuda:0']]", "[[64, 32], [32, 16]]", f"[{BF16}, {BF16}]"),
          outputs=("[[3, 3, 0, 1024, 2, 'cuda:0']]", "[[64, 16]]", f"[{BF16}]"),
@@ -74,7 +83,5 @@ nodes = [
          attrs=attr("num_ops", int64=65536) + attr("tensor_size", uint64=4096), duration_micros=2),
 ]
 
-path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "chakra-example.et")
-with open(path, "wb") as f:
-    for message in [metadata] + nodes:
-        f.write(varint(len(message)) + message)
+if __name__ == "__main__":
+    write(os.path.join(os.path.dirname(os.path.abspath(__file__)), "chakra-example.et"), NODES)

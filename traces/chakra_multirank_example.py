@@ -12,54 +12,7 @@ repository root:
 
 import os
 
-def varint(value):
-    out = bytearray()
-    while True:
-        low, value = value & 0x7F, value >> 7
-        if value:
-            out.append(low | 0x80)
-        else:
-            out.append(low)
-            return bytes(out)
-
-
-def field_varint(number, value):
-    return varint(number << 3) + varint(value)
-
-
-def field_bytes(number, payload):
-    if isinstance(payload, str):
-        payload = payload.encode("utf-8")
-    return varint(number << 3 | 2) + varint(len(payload)) + payload
-
-
-def attr(name, int64=None, uint64=None, string=None):
-    body = field_bytes(1, name)
-    if int64 is not None:
-        body += field_varint(9, int64)
-    if uint64 is not None:
-        body += field_varint(13, uint64)
-    if string is not None:
-        body += field_bytes(29, string)
-    return field_bytes(10, body)
-
-
-def io_info(values, shapes, types):
-    return field_bytes(1, values) + field_bytes(2, shapes) + field_bytes(3, types)
-
-
-def node(node_id, name, node_type, data_deps=(), inputs=None, outputs=None, attrs=b"", duration_micros=0):
-    body = field_varint(1, node_id) + field_bytes(2, name) + field_varint(3, node_type)
-    if data_deps:
-        body += field_bytes(5, b"".join(varint(d) for d in data_deps))  # packed repeated uint64
-    if duration_micros:
-        body += field_varint(7, duration_micros)
-    if inputs:
-        body += field_bytes(8, io_info(*inputs))
-    if outputs:
-        body += field_bytes(9, io_info(*outputs))
-    return body + attrs
-
+from chakra_example import attr, node, write
 
 COMP_NODE, COMM_SEND_NODE, COMM_RECV_NODE, COMM_COLL_NODE = 4, 5, 6, 7
 ALL_REDUCE = 0
@@ -99,11 +52,7 @@ def stage1(rank):
     ]
 
 
-metadata = field_bytes(1, "0.0.4") + field_bytes(2, field_bytes(1, "schema") + field_bytes(29, "1.0.2-chakra.0.0.4"))
 out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "chakra-multirank")
 os.makedirs(out, exist_ok=True)
 for rank in range(4):
-    nodes = stage0(rank) if rank < 2 else stage1(rank)
-    with open(os.path.join(out, f"workload.{rank}.et"), "wb") as f:
-        for message in [metadata] + nodes:
-            f.write(varint(len(message)) + message)
+    write(os.path.join(out, f"workload.{rank}.et"), stage0(rank) if rank < 2 else stage1(rank))
