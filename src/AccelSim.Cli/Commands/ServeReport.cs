@@ -1,6 +1,7 @@
 using System.Globalization;
 using AccelSim.Core.Time;
 using AccelSim.Workloads.Serving;
+using AccelSim.Reports;
 using Newtonsoft.Json;
 using Spectre.Console;
 
@@ -88,35 +89,9 @@ internal sealed record ServeReport(string Hardware, string Kind, string Model, s
         Replicas?.Write(w);
         if (Provenance is { } prov)
         {
+            // The same object as a run's report (docs/report-schema.md).
             w.WritePropertyName("provenance");
-            w.WriteStartObject();
-            w.WritePropertyName("files");
-            w.WriteStartArray();
-            foreach (var f in prov.Files)
-            {
-                w.WriteStartObject();
-                w.WritePropertyName("role"); w.WriteValue(f.Role);
-                w.WritePropertyName("file"); w.WriteValue(f.Name);
-                w.WritePropertyName("sha256"); w.WriteValue(f.Sha256);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            w.WritePropertyName("overrides");
-            w.WriteStartObject();
-            foreach (var (k, v) in prov.Overrides)
-            {
-                w.WritePropertyName(k); w.WriteValue(v);
-            }
-            w.WriteEndObject();
-            w.WritePropertyName("stack"); w.WriteValue(prov.Stack);
-            w.WritePropertyName("parameters_by_tag");
-            w.WriteStartObject();
-            foreach (var (k, v) in prov.ParameterCounts)
-            {
-                w.WritePropertyName(k); w.WriteValue(v);
-            }
-            w.WriteEndObject();
-            w.WriteEndObject();
+            JsonReport.ProvenanceJson(prov).WriteTo(w);
         }
         w.WriteEndObject();
         w.Flush();
