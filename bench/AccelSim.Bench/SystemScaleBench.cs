@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using AccelSim.Core.Graph;
 using AccelSim.Core.Simulation;
 using AccelSim.Core.Systems;
 using AccelSim.Plugins.Gpu;
@@ -13,10 +14,6 @@ namespace AccelSim.Bench;
 /// DGX A100 nodes (1024 GPUs), TP8 PP8 DP16, global batch 1536 of 2048 tokens, microbatch 1, 1F1B.</summary>
 public static class SystemScaleBench
 {
-    /// <summary>The A100's dense fp16/bf16 tensor-core peak (A100 datasheet), for the fraction of peak
-    /// Megatron-LM reports; the simulation itself reads the device's config.</summary>
-    private const double A100PeakFlops = 312e12;
-
     public sealed record Case(string Model, string System, int Nodes, int Tp, int Pp, int Dp, long GlobalBatch, long Seq, bool Recompute, bool Fold = true, int? Layers = null);
 
     public static readonly Case Gpt3 = new("gpt3-175b", "dgx-a100", 128, 8, 8, 16, 1536, 2048, Recompute: false);
@@ -89,7 +86,10 @@ public static class SystemScaleBench
         o.WriteLine(Line("iteration_s", iteration.ToString("F3", CultureInfo.InvariantCulture)));
         o.WriteLine(Line("model_tflops_per_gpu", (perGpu / 1e12).ToString("F1", CultureInfo.InvariantCulture)) +
             $"  # {factor} B s l h^2 (1 + s/6h + V/16lh), {(c.Recompute ? "with" : "without")} recomputation");
-        o.WriteLine(Line("percent_of_peak", (100 * perGpu / A100PeakFlops).ToString("F1", CultureInfo.InvariantCulture)) + "  # of 312 TFLOP/s (A100 fp16/bf16 dense)");
+        // The fraction of peak Megatron-LM reports: of the device config's dense fp16 peak.
+        var peak = device.PeakFlops(DType.Fp16);
+        o.WriteLine(Line("percent_of_peak", (100 * perGpu / peak).ToString("F1", CultureInfo.InvariantCulture)) +
+            $"  # of {(peak / 1e12).ToString("F0", CultureInfo.InvariantCulture)} TFLOP/s ({spec.Node.Device} fp16 dense, its config)");
         o.WriteLine(Line("result_hash", Fingerprint(result).ToString("x16", CultureInfo.InvariantCulture)));
     }
 
