@@ -31,13 +31,18 @@ public static class PerfettoTimeline
         var nTransfers = result.TransferTask.Count;
         var nTiers = topo.Tiers.Count;
 
-        // Pass 1: lanes. A start takes the lowest free lane of its resource; an end frees it.
+        // Pass 1: lanes. A start takes the lowest free lane of its resource; an end frees it. A resource
+        // gets a track only when something happens on it (an engine with no task, a channel with no byte
+        // moved, declares none), and a tier's counter only when its occupancy changes.
         var taskLane = new int[nTasks];
         var trLane = new int[nTransfers];
+        var trStartPs = new long[nTransfers];
+        var trEndPs = new long[nTransfers];
         var engineLanes = new List<bool>[topo.Engines.Count];
         var channelLanes = new List<bool>[topo.Channels.Count];
-        for (var e = 0; e < engineLanes.Length; e++) engineLanes[e] = [false];
-        for (var c = 0; c < channelLanes.Length; c++) channelLanes[c] = [false];
+        var tierUsed = new bool[nTiers];
+        for (var e = 0; e < engineLanes.Length; e++) engineLanes[e] = [];
+        for (var c = 0; c < channelLanes.Length; c++) channelLanes[c] = [];
         foreach (var ev in events)
         {
             switch (ev.Kind)
@@ -52,14 +57,17 @@ public static class PerfettoTimeline
                     break;
                 case SimEventKind.TransferStart:
                     Check(ev.Index, nTransfers, "transfer");
-                    trLane[ev.Index] = Take(channelLanes[result.TransferChannel[ev.Index]]);
+                    trStartPs[ev.Index] = ev.TimePs;
+                    if (ev.Value > 0) trLane[ev.Index] = Take(channelLanes[result.TransferChannel[ev.Index]]);
                     break;
                 case SimEventKind.TransferEnd:
                     Check(ev.Index, nTransfers, "transfer");
-                    channelLanes[result.TransferChannel[ev.Index]][trLane[ev.Index]] = false;
+                    trEndPs[ev.Index] = ev.TimePs;
+                    if (ev.Value > 0) channelLanes[result.TransferChannel[ev.Index]][trLane[ev.Index]] = false;
                     break;
                 case SimEventKind.MemoryChange:
                     Check(ev.Index, nTiers, "tier");
+                    tierUsed[ev.Index] = true;
                     break;
             }
         }
@@ -92,16 +100,20 @@ public static class PerfettoTimeline
             for (var l = 0; l < channelLanes[c].Count; l++)
                 j.Thread(channelTid[c] + l, LaneName("channel ", topo.Channels[c].Name, l));
 
-        // Counters at time zero: power starts at the static draw; tiers the simulator does not
-        // announce (nothing resident) start empty.
+        // Counters at time zero: power starts at the static draw; tiers whose occupancy changes but that
+        // the simulator does not announce (nothing resident) start empty; every channel that carries bytes
+        // starts its bandwidth counter at 0.
         var tierCounter = new string[nTiers];
         for (var t = 0; t < nTiers; t++)
         {
             tierCounter[t] = "memory " + topo.Tiers[t].Name;
-            if (result.TierResidentBytes[t] == 0) j.Counter(tierCounter[t], 0, "bytes", 0);
+            if (tierUsed[t] && result.TierResidentBytes[t] == 0) j.Counter(tierCounter[t], 0, "bytes", 0);
         }
         var staticW = device.StaticPowerW;
         j.Counter("power", 0, "W", staticW);
+        var bandwidth = new ChannelBandwidth(topo.Channels.Count, trStartPs, trEndPs);
+        for (var c = 0; c < channelLanes.Length; c++)
+            if (channelLanes[c].Count > 0) j.Counter(bandwidth.Name(c, topo.Channels[c].Name), 0, "B_per_s", 0.0);
 
         // Pass 2: events in published order.
         var taskStart = new long[nTasks];
@@ -147,11 +159,20 @@ public static class PerfettoTimeline
                 }
                 case SimEventKind.TransferStart:
                     trStart[ev.Index] = ev.TimePs;
+                    if (ev.Value > 0)
+                    {
+                        var c = result.TransferChannel[ev.Index];
+                        bandwidth.Start(c, ev.Index, ev.Value);
+                        j.Counter(bandwidth.Name(c, topo.Channels[c].Name), ev.TimePs, "B_per_s", bandwidth.Rate(c));
+                    }
                     break;
                 case SimEventKind.TransferEnd:
                 {
                     var k = ev.Index;
                     var c = result.TransferChannel[k];
+                    if (ev.Value <= 0) break;
+                    bandwidth.End(c, k);
+                    j.Counter(bandwidth.Name(c, topo.Channels[c].Name), ev.TimePs, "B_per_s", bandwidth.Rate(c));
                     var owner = result.TransferTask[k];
                     var dur = ev.TimePs - trStart[k];
                     j.BeginX(program.Tasks[owner].Name, "transfer", channelTid[c] + trLane[k], trStart[k], dur);
@@ -172,6 +193,48 @@ public static class PerfettoTimeline
             }
         }
         w.Write("\n]}\n");
+    }
+
+    /// <summary>The bytes per second each channel carries: the sum over its transfers in flight of each one's
+    /// average rate (its bytes over its duration), summed in the order they started so that the figure is
+    /// the same on every machine; exactly 0 when none is in flight. A transfer of zero duration adds nothing.</summary>
+    private sealed class ChannelBandwidth(int channels, long[] startPs, long[] endPs)
+    {
+        private readonly List<(int Transfer, double Bps)>[] _active = NewLists(channels);
+        private readonly string?[] _names = new string?[channels];
+
+        public string Name(int channel, string name) => _names[channel] ??= "bandwidth " + name;
+
+        public void Start(int channel, int transfer, long bytes)
+        {
+            var dur = endPs[transfer] - startPs[transfer];
+            _active[channel].Add((transfer, dur > 0 ? bytes / (dur * 1e-12) : 0));
+        }
+
+        public void End(int channel, int transfer)
+        {
+            var list = _active[channel];
+            for (var i = 0; i < list.Count; i++)
+            {
+                if (list[i].Transfer != transfer) continue;
+                list.RemoveAt(i);
+                return;
+            }
+        }
+
+        public double Rate(int channel)
+        {
+            var sum = 0.0;
+            foreach (var (_, bps) in _active[channel]) sum += bps;
+            return sum;
+        }
+
+        private static List<(int, double)>[] NewLists(int n)
+        {
+            var lists = new List<(int, double)>[n];
+            for (var i = 0; i < n; i++) lists[i] = [];
+            return lists;
+        }
     }
 
     /// <summary>A task's dynamic energy spread evenly over its run, in watts (pJ per ps).</summary>

@@ -52,11 +52,12 @@ public static class SystemTimeline
                 for (var k = 0; k < mine.Length; k++) taskLane[mine[k]] = lanes[k];
             }
             var engineTid = new int[engines];
-            var tid = 1 + Math.Max(1, segLanes);
-            for (var e = 0; e < engines; e++) { engineTid[e] = tid; tid += Math.Max(1, engineLanes[e]); }
-            for (var l = 0; l < Math.Max(1, segLanes); l++) j.Thread(pid, 1 + l, LaneName("segments", l));
+            // A track only where spans fall: an engine with no task and a rank with no segment declare none.
+            var tid = 1 + segLanes;
+            for (var e = 0; e < engines; e++) { engineTid[e] = tid; tid += engineLanes[e]; }
+            for (var l = 0; l < segLanes; l++) j.Thread(pid, 1 + l, LaneName("segments", l));
             for (var e = 0; e < engines; e++)
-                for (var l = 0; l < Math.Max(1, engineLanes[e]); l++) j.Thread(pid, engineTid[e] + l, LaneName("engine " + topo.Engines[e].Name, l));
+                for (var l = 0; l < engineLanes[e]; l++) j.Thread(pid, engineTid[e] + l, LaneName("engine " + topo.Engines[e].Name, l));
 
             for (var k = 0; k < segs.Count; k++)
             {
@@ -88,7 +89,7 @@ public static class SystemTimeline
         j.Meta(net, "process_sort_index", 0, "sort_index", net);
         var colls = result.Collectives;
         var collLane = Lanes(colls.Count, k => colls[k].StartPs, k => colls[k].EndPs, out var collLanes);
-        for (var l = 0; l < Math.Max(1, collLanes); l++) j.Thread(net, 1 + l, LaneName("collectives", l));
+        for (var l = 0; l < collLanes; l++) j.Thread(net, 1 + l, LaneName("collectives", l));
         for (var k = 0; k < colls.Count; k++)
         {
             var c = colls[k];
@@ -100,15 +101,19 @@ public static class SystemTimeline
             w.Write(",\"bus_bandwidth_GB_per_s\":"); j.Double(Math.Round(c.BusBandwidth_Bps / 1e9, 6));
             j.EndX();
         }
-        var changes = new List<(long Time, int Delta)>?[result.Links.Count];
-        foreach (var f in result.Flows)
+        // Per link: the flows moving on it, and the bytes per second it carries (each flow in flight counted
+        // at its average rate, bytes over duration), sampled where a flow starts or ends. The rates are
+        // summed in flow order, so the text is the same on every machine.
+        var changes = new List<(long Time, int Delta, int Flow)>?[result.Links.Count];
+        for (var fi = 0; fi < result.Flows.Count; fi++)
         {
+            var f = result.Flows[fi];
             if (f.EndPs <= f.StartPs) continue;
             foreach (var l in f.Links)
             {
                 var list = changes[l] ??= [];
-                list.Add((f.StartPs, 1));
-                list.Add((f.EndPs, -1));
+                list.Add((f.StartPs, 1, fi));
+                list.Add((f.EndPs, -1, fi));
             }
         }
         for (var l = 0; l < changes.Length; l++)
@@ -116,13 +121,25 @@ public static class SystemTimeline
             if (changes[l] is not { } list) continue;
             list.Sort();
             var name = "link " + result.Links[l].Name;
+            var bwName = "bandwidth " + result.Links[l].Name;
             j.Counter(net, name, 0, "flows", 0);
+            j.Counter(net, bwName, 0, "B_per_s", 0.0);
             var level = 0;
+            var active = new SortedSet<int>();
             for (var k = 0; k < list.Count; k++)
             {
                 level += list[k].Delta;
+                if (list[k].Delta > 0) active.Add(list[k].Flow);
+                else active.Remove(list[k].Flow);
                 if (k + 1 < list.Count && list[k + 1].Time == list[k].Time) continue;
                 j.Counter(net, name, list[k].Time, "flows", level);
+                var bps = 0.0;
+                foreach (var fi in active)
+                {
+                    var f = result.Flows[fi];
+                    bps += f.Bytes / ((f.EndPs - f.StartPs) * 1e-12);
+                }
+                j.Counter(net, bwName, list[k].Time, "B_per_s", bps);
             }
         }
         w.Write("\n]}\n");
@@ -201,6 +218,15 @@ public static class SystemTimeline
             Out.Write(",\"name\":"); Str(name);
             Out.Write(",\"ts\":"); Us(timePs);
             Out.Write(",\"args\":{"); Str(series); Out.Write(':'); Long(value); Out.Write("}}");
+        }
+
+        public void Counter(int pid, string name, long timePs, string series, double value)
+        {
+            Next();
+            Out.Write("{\"ph\":\"C\",\"pid\":"); Long(pid);
+            Out.Write(",\"name\":"); Str(name);
+            Out.Write(",\"ts\":"); Us(timePs);
+            Out.Write(",\"args\":{"); Str(series); Out.Write(':'); Double(Math.Round(value, 6)); Out.Write("}}");
         }
     }
 }

@@ -259,8 +259,7 @@ public static class TableReport
         return t;
     }
 
-    private static string Grams(double g) =>
-        g >= 1000 ? Num(g / 1000, 3) + " kgCO2e" : g >= 1 ? Num(g, 3) + " gCO2e" : g >= 1e-3 ? Num(g * 1e3, 3) + " mgCO2e" : Num(g * 1e6, 3) + " ugCO2e";
+    private static string Grams(double g) => Quantities.CarbonGrams(g);
 
     private static Table Energy(RunMetrics m)
     {

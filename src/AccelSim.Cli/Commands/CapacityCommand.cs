@@ -126,13 +126,9 @@ public static class CapacityCommand
         if (r.Note is not null) console.WriteLine("Note: " + r.Note);
     }
 
-    private static string Bytes(double b) => (Math.Abs(b) >= 1e9 ? (b / 1e9).ToString("0.00", CultureInfo.InvariantCulture) + " GB"
-        : Math.Abs(b) >= 1e6 ? (b / 1e6).ToString("0.00", CultureInfo.InvariantCulture) + " MB"
-        : Math.Abs(b) >= 1e3 ? (b / 1e3).ToString("0.00", CultureInfo.InvariantCulture) + " kB"
-        : b.ToString("0", CultureInfo.InvariantCulture) + " B");
+    private static string Bytes(double b) => Quantities.Bytes(b);
 
-    private static string Time(double s) => s >= 1 ? s.ToString("0.000", CultureInfo.InvariantCulture) + " s"
-        : (s * 1e3).ToString("0.000", CultureInfo.InvariantCulture) + " ms";
+    private static string Time(double s) => Quantities.Time(s);
 
-    private static string Pct(double f) => (f * 100).ToString("0.0", CultureInfo.InvariantCulture) + " %";
+    private static string Pct(double f) => Quantities.Percent(f);
 }

@@ -134,12 +134,11 @@ public static class CollectiveCommand
     private static void Render(SystemSpec spec, int nodes, int ranks, string kind, IReadOnlyList<Row> rows, IAnsiConsole console)
     {
         console.MarkupLine(Markup.Escape($"{kind} on {spec.Name}: {nodes} node{(nodes == 1 ? "" : "s")}, {ranks} ranks"));
-        var table = new Table().AddColumns("bytes", "algorithm", "time (us)", "algbw (GB/s)", "busbw (GB/s)", "sends");
+        var table = new Table().AddColumns("bytes", "algorithm", "time", "algbw", "busbw", "sends");
+        foreach (var col in table.Columns.Skip(2)) col.RightAligned();
         foreach (var r in rows)
             table.AddRow(r.Bytes.ToString(CultureInfo.InvariantCulture), r.Algorithm,
-                (r.TimeS * 1e6).ToString("F2", CultureInfo.InvariantCulture),
-                (r.AlgorithmBandwidth_Bps / 1e9).ToString("F2", CultureInfo.InvariantCulture),
-                (r.BusBandwidth_Bps / 1e9).ToString("F2", CultureInfo.InvariantCulture),
+                Quantities.Time(r.TimeS), Quantities.ByteRate(r.AlgorithmBandwidth_Bps), Quantities.ByteRate(r.BusBandwidth_Bps),
                 r.Sends.ToString(CultureInfo.InvariantCulture));
         console.Write(table);
         foreach (var f in spec.Files) console.MarkupLine(Markup.Escape($"{f.Role}: {f.Name} sha256 {f.Sha256[..12]}"));

@@ -244,7 +244,7 @@ public static class CompareCommand
                 r.TokensPerS.ToString("N0", CultureInfo.InvariantCulture),
                 Pct(r.ComputeUtilisation), Pct(r.MemoryBandwidthUtilisation),
                 Bytes(r.OffChipBytes), Pct(r.MemoryWall.MemoryBoundTimeFraction),
-                r.Energy.TotalJ.ToString("0.###", CultureInfo.InvariantCulture) + " J",
+                Quantities.Energy(r.Energy.TotalJ),
                 c.TokensPerJ.ToString("0.##", CultureInfo.InvariantCulture),
                 spilled > 0 ? "[yellow]" + Bytes(spilled) + "[/]" : "0",
                 over.Count > 0 ? "[bold red]" + Markup.Escape(string.Join(", ", over)) + "[/]" : "0",
@@ -255,7 +255,7 @@ public static class CompareCommand
         {
             if (r.Interval is not { HasBounds: true } iv) continue;
             var energy = iv.EnergyLowJ is { } lo && iv.EnergyHighJ is { } hi
-                ? $", energy {lo.ToString("0.###", CultureInfo.InvariantCulture)}-{hi.ToString("0.###", CultureInfo.InvariantCulture)} J" : "";
+                ? $", energy {Quantities.Energy(lo)}-{Quantities.Energy(hi)}" : "";
             console.WriteLine($"{r.DisplayName} {r.Schedule}: {(iv.Level * 100).ToString("0", CultureInfo.InvariantCulture)}% interval latency {Seconds(iv.LatencyLowS!.Value)}-{Seconds(iv.LatencyHighS!.Value)}{energy}");
         }
         var without = runs.Where(r => r.Interval is { HasBounds: false }).Select(r => r.DisplayName).Distinct().ToArray();
@@ -278,13 +278,9 @@ public static class CompareCommand
         }
     }
 
-    private static string Pct(double v) => (v * 100).ToString("0.0", CultureInfo.InvariantCulture) + " %";
+    private static string Pct(double v) => Quantities.Percent(v);
 
-    private static string Seconds(double s) => s >= 1 ? s.ToString("0.000", CultureInfo.InvariantCulture) + " s"
-        : s >= 1e-3 ? (s * 1e3).ToString("0.000", CultureInfo.InvariantCulture) + " ms"
-        : (s * 1e6).ToString("0.000", CultureInfo.InvariantCulture) + " us";
+    private static string Seconds(double s) => Quantities.Time(s);
 
-    private static string Bytes(long b) => b >= 1e9 ? (b / 1e9).ToString("0.00", CultureInfo.InvariantCulture) + " GB"
-        : b >= 1e6 ? (b / 1e6).ToString("0.00", CultureInfo.InvariantCulture) + " MB"
-        : b.ToString(CultureInfo.InvariantCulture) + " B";
+    private static string Bytes(long b) => Quantities.Bytes(b);
 }

@@ -101,14 +101,14 @@ public static class ImportCommand
                 var k = KinetoSummary.Load(kinetoPath);
                 var inv = CultureInfo.InvariantCulture;
                 cli.Out.WriteLine(string.Create(inv,
-                    $"kineto: {k.Kernels} kernels ({k.KernelTimeS * 1e3:0.000} ms), {k.MemoryOps} memsets/memcpys ({k.MemoryOpTimeS * 1e3:0.000} ms), {k.CpuOps} cpu ops ({k.TopLevelCpuOps} top-level), {k.Launches} launches"));
+                    $"kineto: {k.Kernels} kernels ({Reports.Quantities.Time(k.KernelTimeS)}), {k.MemoryOps} memsets/memcpys ({Reports.Quantities.Time(k.MemoryOpTimeS)}), {k.CpuOps} cpu ops ({k.TopLevelCpuOps} top-level), {k.Launches} launches"));
                 if (p.GetValue(forwardMs) is { } ms)
                 {
                     if (!(ms > 0)) throw new InputException(null, "--forward-ms", "expected a time in milliseconds > 0");
                     var cal = new HostCalibration(ms * 1e-3, k.KernelTimeS + k.MemoryOpTimeS, result.Summary.HostCalls,
                         result.Summary.TopLevelCalls, result.Summary.DeviceOps);
                     cli.Out.WriteLine(string.Create(inv,
-                        $"host: device busy {cal.DeviceBusyFraction * 100:0.0} % of {ms:0.000} ms; {cal.SecondsPerHostCall * 1e6:0.00} us per host call, {cal.SecondsPerTopLevelCall * 1e6:0.00} us per top-level call, {cal.SecondsPerDeviceOp * 1e6:0.00} us per device op"));
+                        $"host: device busy {Reports.Quantities.Percent(cal.DeviceBusyFraction)} of {Reports.Quantities.Time(ms * 1e-3)}; {Reports.Quantities.Time(cal.SecondsPerHostCall)} per host call, {Reports.Quantities.Time(cal.SecondsPerTopLevelCall)} per top-level call, {Reports.Quantities.Time(cal.SecondsPerDeviceOp)} per device op"));
                 }
             }
             return 0;

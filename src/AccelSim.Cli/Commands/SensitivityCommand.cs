@@ -76,7 +76,7 @@ public static class SensitivityCommand
     {
         var inv = CultureInfo.InvariantCulture;
         console.Write(new Rule($"AccelSim sensitivity: {Markup.Escape(r.Hardware)}").LeftJustified());
-        console.WriteLine($"Base run: latency {(r.LatencyS * 1e3).ToString("0.000", inv)} ms, energy {r.EnergyJ.ToString("0.###", inv)} J; " +
+        console.WriteLine($"Base run: latency {Quantities.Time(r.LatencyS)}, energy {Quantities.Energy(r.EnergyJ)}; " +
                           $"{r.Parameters.Count} parameters moved by +/-{(r.Step * 100).ToString("0", inv)}%, {r.Skipped.Count} skipped");
         var t = new Table().AddColumns("#", "parameter", "value", "provenance", "d ln latency / d ln p", "d ln energy / d ln p");
         foreach (var col in t.Columns.Skip(4)) col.RightAligned();

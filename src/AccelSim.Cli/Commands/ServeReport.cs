@@ -117,11 +117,12 @@ internal sealed record ServeReport(string Hardware, string Kind, string Model, s
         var s = Summary;
         console.WriteLine($"{Model} on {Hardware} ({Kind}), scheduler {Scheduler}, {s.Requests} requests ({Arrivals})");
         var t = new Table().AddColumns("metric", "mean", "p50", "p90", "p99");
-        foreach (var (name, d) in new[] { ("TTFT (s)", s.TtftS), ("TPOT (s)", s.TpotS), ("end-to-end (s)", s.E2eS), ("queueing (s)", s.QueueS), ("inter-token (s)", s.ItlS) })
-            t.AddRow(name, N(d.Mean), N(d.P50), N(d.P90), N(d.P99));
+        foreach (var col in t.Columns.Skip(1)) col.RightAligned();
+        foreach (var (name, d) in new[] { ("TTFT", s.TtftS), ("TPOT", s.TpotS), ("end-to-end", s.E2eS), ("queueing", s.QueueS), ("inter-token", s.ItlS) })
+            t.AddRow(name, Quantities.Time(d.Mean), Quantities.Time(d.P50), Quantities.Time(d.P90), Quantities.Time(d.P99));
         console.Write(t);
         var k = new Table().AddColumns("figure", "value");
-        k.AddRow("duration (s)", N(s.DurationS));
+        k.AddRow("duration", Quantities.Time(s.DurationS));
         k.AddRow("throughput (tokens/s)", N(s.ThroughputTokensPerS));
         k.AddRow("throughput (requests/s)", N(s.ThroughputRequestsPerS));
         if (Slo is not null)
@@ -130,17 +131,17 @@ internal sealed record ServeReport(string Hardware, string Kind, string Model, s
             k.AddRow("SLO attainment", N(s.SloAttainment));
             k.AddRow("SLO met (p99)", Slo.Met(s) ? "yes" : "no");
         }
-        k.AddRow("energy per request (J)", N(s.EnergyJPerRequest));
+        k.AddRow("energy per request", Quantities.Energy(s.EnergyJPerRequest));
         k.AddRow("iterations", s.Iterations.ToString(CultureInfo.InvariantCulture));
         k.AddRow("mean batch (sequences)", N(s.MeanBatch));
         k.AddRow("preemptions", s.Preemptions.ToString(CultureInfo.InvariantCulture));
-        k.AddRow($"KV cache ({Kv.Tier})", $"{Kv.Blocks} blocks of {Kv.BlockTokens} tokens, {N(Kv.CacheBytes / 1e9, "0.##")} GB; peak {N(s.KvPeakFraction * 100, "0.#")}%");
+        k.AddRow($"KV cache ({Kv.Tier})", $"{Kv.Blocks} blocks of {Kv.BlockTokens} tokens, {Quantities.Bytes(Kv.CacheBytes)}; peak {N(s.KvPeakFraction * 100, "0.#")}%");
         k.AddRow("iteration memo", $"{Costs.Signatures} signatures, sizes rounded up by <= {N(Costs.ObservedRounding * 100, "0.##")}% (bound {N(Costs.MaxRelativeRounding * 100, "0.##")}%)");
         if (Disaggregation is { } dg)
         {
             k.AddRow("decode pool", $"{dg.DecodeHardware} ({dg.DecodeKind}), KV cache {dg.DecodeKv.Blocks} blocks ({dg.DecodeKv.Tier}); peak {N(dg.Result.Decode.KvPeakBlocks * 100.0 / dg.DecodeKv.Blocks, "0.#")}%");
-            k.AddRow("KV link", $"{dg.Link.Description}: {N(dg.Link.BandwidthBps / 1e9)} GB/s, {N(Ps.ToSeconds(dg.Link.LatencyPs) * 1e6)} us");
-            k.AddRow("KV transfer (s)", $"mean {N(dg.TransferS.Mean)}, p99 {N(dg.TransferS.P99)}");
+            k.AddRow("KV link", $"{dg.Link.Description}: {Quantities.ByteRate(dg.Link.BandwidthBps)}, {Quantities.Time(Ps.ToSeconds(dg.Link.LatencyPs))}");
+            k.AddRow("KV transfer", $"mean {Quantities.Time(dg.TransferS.Mean)}, p99 {Quantities.Time(dg.TransferS.P99)}");
         }
         if (Replicas is { } rp) k.AddRow("replicas", $"{rp.Result.Replicas.Count} behind {rp.Router}; requests {string.Join("/", rp.Counts())}");
         if (CapacityRequestsPerS is { } cap) k.AddRow("capacity (requests/s meeting the SLO)", N(cap));

@@ -461,24 +461,14 @@ public static class SystemRun
 
     internal static Table Table(string title, params (string Name, bool Right)[] columns) => TableReport.NewTable(title, columns);
 
+    // The system tables print through the reports' one formatter of quantities.
     internal static string Num(double v, int decimals) => v.ToString("N" + decimals.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
 
-    internal static string Pct(double fraction) => (fraction * 100).ToString("0.0", CultureInfo.InvariantCulture) + " %";
+    internal static string Pct(double fraction) => Quantities.Percent(fraction);
 
-    internal static string Seconds(double s) => s >= 1 ? s.ToString("0.000", CultureInfo.InvariantCulture) + " s"
-        : s >= 1e-3 ? (s * 1e3).ToString("0.000", CultureInfo.InvariantCulture) + " ms"
-        : (s * 1e6).ToString("0.000", CultureInfo.InvariantCulture) + " us";
+    internal static string Seconds(double s) => Quantities.Time(s);
 
-    internal static string Joules(double j) => j >= 1e3 ? (j / 1e3).ToString("0.000", CultureInfo.InvariantCulture) + " kJ"
-        : j >= 1 ? j.ToString("0.000", CultureInfo.InvariantCulture) + " J"
-        : (j * 1e3).ToString("0.000", CultureInfo.InvariantCulture) + " mJ";
+    internal static string Joules(double j) => Quantities.Energy(j);
 
-    /// <summary>A quantity with a decimal SI prefix (1 GB = 10^9 B).</summary>
-    internal static string Scaled(double v, string unit)
-    {
-        var prefixes = new[] { (1e18, "E"), (1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k") };
-        foreach (var (scale, prefix) in prefixes)
-            if (Math.Abs(v) >= scale) return (v / scale).ToString("0.00", CultureInfo.InvariantCulture) + " " + prefix + unit;
-        return v.ToString("0.##", CultureInfo.InvariantCulture) + " " + unit;
-    }
+    internal static string Scaled(double v, string unit) => Quantities.Scaled(v, unit);
 }

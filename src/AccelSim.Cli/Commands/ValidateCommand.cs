@@ -103,9 +103,9 @@ public static class ValidateCommand
         foreach (var line in TableReport.ProvenanceLines(provenance)) console.WriteLine(line);
         if (allRows)
         {
-            var table = new Table().AddColumns("file", "row", "unit", "measured", "predicted", "error %");
+            var table = new Table().AddColumns("file", "row", "measured", "predicted", "error %");
             foreach (var r in report.Rows)
-                table.AddRow(Markup.Escape(r.File), Markup.Escape(r.Label), r.Quantity, Ms(r.MeasuredMs), Ms(r.PredictedMs), Pct(r.ErrorPct));
+                table.AddRow(Markup.Escape(r.File), Markup.Escape(r.Label), Value(r.MeasuredMs, r.Quantity), Value(r.PredictedMs, r.Quantity), Pct(r.ErrorPct));
             console.Write(table);
         }
         var files = new Table().AddColumns("file", "rows", "MAPE %", "max |error| %");
@@ -113,9 +113,9 @@ public static class ValidateCommand
             files.AddRow(Markup.Escape(f.File), f.Rows.ToString(System.Globalization.CultureInfo.InvariantCulture), Pct(f.MapePct, signed: false), Pct(f.MaxAbsErrorPct, signed: false));
         files.AddRow("[bold]overall[/]", report.Rows.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), Pct(report.OverallMapePct, signed: false), Pct(report.MaxAbsErrorPct, signed: false));
         console.Write(files);
-        var w = new Table().Title($"worst {worst} rows").AddColumns("file", "row", "unit", "measured", "predicted", "error %");
+        var w = new Table().Title($"worst {worst} rows").AddColumns("file", "row", "measured", "predicted", "error %");
         foreach (var r in report.Worst(worst))
-            w.AddRow(Markup.Escape(r.File), Markup.Escape(r.Label), r.Quantity, Ms(r.MeasuredMs), Ms(r.PredictedMs), Pct(r.ErrorPct));
+            w.AddRow(Markup.Escape(r.File), Markup.Escape(r.Label), Value(r.MeasuredMs, r.Quantity), Value(r.PredictedMs, r.Quantity), Pct(r.ErrorPct));
         console.Write(w);
     }
 
@@ -145,7 +145,14 @@ public static class ValidateCommand
         ["file"] = r.File, ["label"] = r.Label, ["quantity"] = r.Quantity, ["measured_ms"] = r.MeasuredMs, ["predicted_ms"] = r.PredictedMs, ["error_pct"] = r.ErrorPct,
     };
 
-    private static string Ms(double v) => v.ToString("0.0000", System.Globalization.CultureInfo.InvariantCulture);
+    /// <summary>A measured or predicted figure in the unit the shared formatter picks (rows in ms are times,
+    /// in mJ energies); another quantity keeps its own unit.</summary>
+    private static string Value(double v, string quantity) => quantity switch
+    {
+        "ms" => Quantities.Time(v * 1e-3),
+        "mJ" => Quantities.Energy(v * 1e-3),
+        _ => Quantities.Num(v, 1) + " " + quantity,
+    };
 
     private static string Pct(double v, bool signed = true) =>
         v.ToString(signed ? "+0.0;-0.0;0.0" : "0.0", System.Globalization.CultureInfo.InvariantCulture);
