@@ -20,29 +20,49 @@ public static class OpsCsv
     public static void Write(RunMetrics m, TextWriter w)
     {
         ArgumentNullException.ThrowIfNull(m);
+        Write(w, [], [([], m)]);
+    }
+
+    /// <summary>The ops of several runs in one file: <paramref name="keyColumns"/> come first (a comparison's
+    /// <c>hardware</c> and <c>schedule</c>, a system run's <c>rank</c>), each run's ops carrying its own
+    /// <c>Keys</c>, runs in the order given; then the columns of <see cref="Columns"/>.</summary>
+    public static void Write(TextWriter w, IReadOnlyList<string> keyColumns, IEnumerable<(IReadOnlyList<string> Keys, RunMetrics Metrics)> runs)
+    {
         ArgumentNullException.ThrowIfNull(w);
+        ArgumentNullException.ThrowIfNull(keyColumns);
+        ArgumentNullException.ThrowIfNull(runs);
         var sb = new StringBuilder(256);
-        w.Write(string.Join(',', Columns));
+        w.Write(string.Join(',', keyColumns.Concat(Columns)));
         w.Write('\n');
-        foreach (var o in m.Ops)
+        foreach (var (keys, m) in runs)
         {
-            sb.Clear();
-            long bytes = 0;
-            foreach (var v in o.BytesByTier.Values) bytes += v;
-            sb.Append(o.Id.ToString(CultureInfo.InvariantCulture)).Append(',');
-            Field(sb, o.Name).Append(',');
-            Field(sb, o.Kind).Append(',');
-            sb.Append(o.Layer.ToString(CultureInfo.InvariantCulture)).Append(',');
-            Num(sb, Ps.ToSeconds(o.StartPs)).Append(',');
-            Num(sb, Ps.ToSeconds(o.EndPs)).Append(',');
-            sb.Append(o.Flops.ToString(CultureInfo.InvariantCulture)).Append(',');
-            sb.Append(bytes.ToString(CultureInfo.InvariantCulture)).Append(',');
-            Num(sb, o.ArithmeticIntensity).Append(',');
-            Num(sb, o.AchievedFlops).Append(',');
-            sb.Append(o.Bound.Name()).Append(',');
-            Num(sb, o.EnergyJ).Append('\n');
-            w.Write(sb);
+            if (keys.Count != keyColumns.Count) throw new ArgumentException($"a run has {keys.Count} key values for {keyColumns.Count} key columns", nameof(runs));
+            foreach (var o in m.Ops)
+            {
+                sb.Clear();
+                foreach (var k in keys) Field(sb, k).Append(',');
+                Line(sb, o);
+                w.Write(sb);
+            }
         }
+    }
+
+    private static void Line(StringBuilder sb, OpMetrics o)
+    {
+        long bytes = 0;
+        foreach (var v in o.BytesByTier.Values) bytes += v;
+        sb.Append(o.Id.ToString(CultureInfo.InvariantCulture)).Append(',');
+        Field(sb, o.Name).Append(',');
+        Field(sb, o.Kind).Append(',');
+        sb.Append(o.Layer.ToString(CultureInfo.InvariantCulture)).Append(',');
+        Num(sb, Ps.ToSeconds(o.StartPs)).Append(',');
+        Num(sb, Ps.ToSeconds(o.EndPs)).Append(',');
+        sb.Append(o.Flops.ToString(CultureInfo.InvariantCulture)).Append(',');
+        sb.Append(bytes.ToString(CultureInfo.InvariantCulture)).Append(',');
+        Num(sb, o.ArithmeticIntensity).Append(',');
+        Num(sb, o.AchievedFlops).Append(',');
+        sb.Append(o.Bound.Name()).Append(',');
+        Num(sb, o.EnergyJ).Append('\n');
     }
 
     public static string ToCsvString(RunMetrics m)

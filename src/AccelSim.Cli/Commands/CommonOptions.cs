@@ -43,6 +43,8 @@ public static class CommonOptions
 
     public static Option<string?> Timeline() => new("--timeline") { Description = "Write a Perfetto/Chrome trace-event timeline to this file" };
 
+    public static Option<string?> OpsCsv() => new("--ops-csv") { Description = "Write every op to this CSV file (columns: docs/report-schema.md, \"Per-op CSV\")" };
+
     public static Option<bool> Ops() => new("--ops") { Description = "Include every op in the report" };
 
     public static Option<string> DTypeOption(string fallback) => new("--dtype")

@@ -28,17 +28,20 @@ public static class CompareCommand
         var format = CommonOptions.Format();
         var outPath = CommonOptions.Out();
         foreach (var o in new Option[] { hardware, schedules, launch, set, format, outPath }) c.Options.Add(o);
+        var opsCsv = CommonOptions.OpsCsv();
+        opsCsv.Description += "; one block per run, led by hardware and schedule (with --system: plan, schedule and rank)";
+        c.Options.Add(opsCsv);
 
         c.SetAction(p =>
         {
             if (system.OnSystem(p, hardware))
             {
                 SystemRun.Refuse(p, [placement.Placement, placement.KvPolicy, placement.Experts, launch, workload.Weights, workload.Sparsity, workload.Trace]);
-                return CompareSystem(cli, p, workload, system, p.GetValue(schedules), p.GetValue(set), p.GetValue(format)!, p.GetValue(outPath));
+                return CompareSystem(cli, p, workload, system, p.GetValue(schedules), p.GetValue(set), p.GetValue(format)!, p.GetValue(outPath), p.GetValue(opsCsv));
             }
             var hardwareNames = Split(p.GetValue(hardware)!, "--hardware");
             var configs = LoadAll(hardwareNames, p.GetValue(set));
-            OutputFiles.Check((p.GetValue(outPath), "--out"));
+            OutputFiles.Check((p.GetValue(outPath), "--out"), (p.GetValue(opsCsv), "--ops-csv"));
             var graph = workload.Build(p);
             var stack = workload.StackFor(p);
             var explicitSchedules = p.GetValue(schedules);
@@ -82,6 +85,11 @@ public static class CompareCommand
                 using var w = files.Create(path, "--out");
                 w.Write(JsonReport.Format(json));
             }
+            if (p.GetValue(opsCsv) is { } csvPath)
+            {
+                using var w = files.Create(csvPath, "--ops-csv");
+                OpsCsv.Write(w, ["hardware", "schedule"], runs.Select(r => ((IReadOnlyList<string>)[r.DisplayName, r.Schedule], r)));
+            }
             if (p.GetValue(format) == "json") cli.Out.Write(JsonReport.Format(json));
             else Render(comparison, Execution.ConsoleFor(cli.Out, width: 180));
             files.Commit();
@@ -94,9 +102,9 @@ public static class CompareCommand
     /// <c>--pp</c>, <c>--dp</c> and <c>--pp-schedule</c> (their product) and every <c>--schedule</c>, side by side;
     /// the fastest of the runs that fit is named.</summary>
     private static int CompareSystem(CliContext cli, ParseResult p, WorkloadOptions workload, SystemOptions system,
-        string? schedules, IReadOnlyList<string>? sets, string format, string? outPath)
+        string? schedules, IReadOnlyList<string>? sets, string format, string? outPath, string? opsCsvPath = null)
     {
-        OutputFiles.Check((outPath, "--out"));
+        OutputFiles.Check((outPath, "--out"), (opsCsvPath, "--ops-csv"));
         var spec = Workloads.Configs.SystemConfigLoader.LoadNamed(p.GetValue(system.System)!);
         var nodes = p.GetValue(system.Nodes);
         var (model, request) = workload.ModelRequest(p);
@@ -143,6 +151,12 @@ public static class CompareCommand
         {
             using var w = files.Create(outPath, "--out");
             w.Write(JsonReport.Format(json));
+        }
+        if (opsCsvPath is not null)
+        {
+            using var w = files.Create(opsCsvPath, "--ops-csv");
+            OpsCsv.Write(w, ["plan", "schedule", "rank"], runs.SelectMany(r => r.Result.Ranks.Select(k =>
+                ((IReadOnlyList<string>)[r.Workload.Plan!.ToString(), r.ScheduleName, k.Rank.ToString(CultureInfo.InvariantCulture)], k.Metrics))));
         }
         if (format == "json") cli.Out.Write(JsonReport.Format(json));
         else RenderSystem(runs, fastest, Execution.ConsoleFor(cli.Out, width: 220));

@@ -17,6 +17,9 @@ public sealed record OutputRequest(string Format, string? OutPath, string? Timel
     /// <summary>PNG of the roofline (<c>--roofline-plot</c>).</summary>
     public string? RooflinePlotPath { get; init; }
 
+    /// <summary>CSV of every op (<c>--ops-csv</c>, <see cref="OpsCsv"/>).</summary>
+    public string? OpsCsvPath { get; init; }
+
     /// <summary>Carbon inputs; when given, the report carries a carbon section.</summary>
     public CarbonInputs? Carbon { get; init; }
 
@@ -178,7 +181,7 @@ public static class Execution
         SimulationEventBus bus, OutputRequest output, HardwareContext? hardware = null)
     {
         OutputFiles.Check((output.OutPath, "--out"), (output.TimelinePath, "--timeline"),
-            (output.RooflinePath, "--roofline"), (output.RooflinePlotPath, "--roofline-plot"));
+            (output.RooflinePath, "--roofline"), (output.RooflinePlotPath, "--roofline-plot"), (output.OpsCsvPath, "--ops-csv"));
         using var files = new OutputFiles();
         using var timeline = output.TimelinePath is null ? null : new TimelineRecorder(bus);
         // Progress goes to stderr (and only to a terminal), so it shows with --format json too.
@@ -191,6 +194,11 @@ public static class Execution
         {
             using var w = files.Create(output.OutPath, "--out");
             JsonReport.Write(metrics, w, output.IncludeOps);
+        }
+        if (output.OpsCsvPath is not null)
+        {
+            using var w = files.Create(output.OpsCsvPath, "--ops-csv");
+            OpsCsv.Write(metrics, w);
         }
         if (timeline is not null)
         {

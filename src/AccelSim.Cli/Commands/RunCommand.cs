@@ -26,6 +26,8 @@ public static class RunCommand
         var outPath = CommonOptions.Out();
         var timeline = CommonOptions.Timeline();
         var ops = CommonOptions.Ops();
+        var opsCsv = CommonOptions.OpsCsv();
+        c.Options.Add(opsCsv);
         var carbon = new CarbonOptions();
         foreach (var o in carbon.All) c.Options.Add(o);
         foreach (var o in new Option[] { hardware, schedule, launch, set, format, outPath, timeline, ops, roofline, rooflinePlot })
@@ -37,11 +39,11 @@ public static class RunCommand
             if (system.OnSystem(p, hardware))
             {
                 SystemRun.Refuse(p, [.. carbon.All, placement.Placement, placement.KvPolicy, placement.Experts, launch, roofline, rooflinePlot, workload.Weights, workload.Sparsity]);
-                Hosting.OutputFiles.Check((p.GetValue(outPath), "--out"), (p.GetValue(timeline), "--timeline"));
+                Hosting.OutputFiles.Check((p.GetValue(outPath), "--out"), (p.GetValue(timeline), "--timeline"), (p.GetValue(opsCsv), "--ops-csv"));
                 var spec = SystemConfigLoader.LoadNamed(p.GetValue(system.System)!);
                 var outcome = SystemRun.Simulate(spec, p.GetValue(system.Nodes),
                     SystemWorkload(p, workload, system, spec), services.Registry(), p.GetValue(set), p.GetValue(schedule));
-                return SystemRun.RunAndReport(cli, outcome, p.GetValue(format)!, p.GetValue(outPath), p.GetValue(timeline), p.GetValue(ops));
+                return SystemRun.RunAndReport(cli, outcome, p.GetValue(format)!, p.GetValue(outPath), p.GetValue(timeline), p.GetValue(ops), p.GetValue(opsCsv));
             }
             var config = CommonOptions.LoadHardware(p.GetValue(hardware)!, p.GetValue(set));
             var device = services.Registry().Create(config);
@@ -56,6 +58,7 @@ public static class RunCommand
                 {
                     RooflinePath = p.GetValue(roofline),
                     RooflinePlotPath = p.GetValue(rooflinePlot),
+                    OpsCsvPath = p.GetValue(opsCsv),
                     Carbon = carbon.Resolve(p, config),
                     Launch = plan.Reported,
                 }, new HardwareContext(config, services.Registry(), plan.ScheduleName));

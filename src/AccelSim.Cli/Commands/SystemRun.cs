@@ -304,7 +304,8 @@ public static class SystemRun
     private static JToken Number(double v) => !double.IsFinite(v) ? JValue.CreateNull() : new JValue(v == 0 ? 0.0 : v);
 
     /// <summary>Runs <c>run --system</c>: simulate, then write every requested output; files appear only if everything succeeded.</summary>
-    public static int RunAndReport(CliContext cli, SystemRunOutcome outcome, string format, string? outPath, string? timelinePath, bool segments)
+    public static int RunAndReport(CliContext cli, SystemRunOutcome outcome, string format, string? outPath, string? timelinePath, bool segments,
+        string? opsCsvPath = null)
     {
         ArgumentNullException.ThrowIfNull(cli);
         ArgumentNullException.ThrowIfNull(outcome);
@@ -319,6 +320,12 @@ public static class SystemRun
         {
             using var w = files.Create(timelinePath, "--timeline");
             SystemTimeline.Write(w, outcome.Result);
+        }
+        if (opsCsvPath is not null)
+        {
+            // One block of ops per simulated rank, each line led by its rank.
+            using var w = files.Create(opsCsvPath, "--ops-csv");
+            OpsCsv.Write(w, ["rank"], outcome.Result.Ranks.Select(r => ((IReadOnlyList<string>)[r.Rank.ToString(CultureInfo.InvariantCulture)], r.Metrics)));
         }
         if (format == "json") cli.Out.Write(json);
         else Render(outcome, Execution.ConsoleFor(cli.Out, width: 200));
