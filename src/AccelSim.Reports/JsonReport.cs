@@ -73,7 +73,8 @@ public static class JsonReport
             },
             ["schedule"] = m.Schedule,
             ["latency_s"] = Num(m.LatencyS),
-            ["tokens_per_s"] = Num(m.TokensPerS),
+            // A single kernel processes no tokens: its rate is null and its own figures are under "kernel".
+            ["tokens_per_s"] = IsKernel(m) ? JValue.CreateNull() : Num(m.TokensPerS),
             ["utilisation"] = new JObject
             {
                 ["compute"] = Num(m.ComputeUtilisation),
@@ -122,6 +123,16 @@ public static class JsonReport
             },
             ["time_by_kind_s"] = ByKind(facts),
         };
+        if (IsKernel(m))
+        {
+            root["kernel"] = new JObject
+            {
+                ["flops_per_s"] = Num(m.LatencyS > 0 ? m.TotalFlops / m.LatencyS : 0),
+                ["bytes_per_s"] = Num(m.LatencyS > 0 ? m.OffChipBytes / m.LatencyS : 0),
+                ["arithmetic_intensity_flop_per_byte"] = Num(mw.ArithmeticIntensity),
+                ["bound"] = facts.Dominant.Name(),
+            };
+        }
         if (facts.Power is { } limit)
         {
             // Present when some op's pace was set by the device's power limit (docs/report-schema.md).
@@ -226,6 +237,9 @@ public static class JsonReport
     };
 
     /// <summary>"memory-bound", "compute-bound", "latency-bound" or "power-bound": the bound that held for most of the busy time.</summary>
+    /// <summary>Whether the run is a single kernel (<c>accelsim op</c>, phase <c>op</c>): no tokens, figures of its own.</summary>
+    internal static bool IsKernel(RunMetrics m) => m.Workload.Phase == "op";
+
     internal static string Verdict(ReportFacts facts) => facts.Dominant.Name() + "-bound";
 
     private static JObject ByKind(ReportFacts facts)

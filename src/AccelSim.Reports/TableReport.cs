@@ -25,8 +25,8 @@ public static class TableReport
         ArgumentNullException.ThrowIfNull(console);
         var facts = ReportFacts.From(m);
 
-        Header(m, console);
-        console.Write(KeyFigures(m, perTokenFigures));
+        Header(m, console, perTokenFigures);
+        console.Write(KeyFigures(m, perTokenFigures, facts));
         if (m.Interval is { Note: { } note }) console.WriteLine("Interval: " + note);
         console.WriteLine();
         console.Write(MemoryWall(m, facts));
@@ -93,12 +93,12 @@ public static class TableReport
         return list;
     }
 
-    private static void Header(RunMetrics m, IAnsiConsole console)
+    private static void Header(RunMetrics m, IAnsiConsole console, bool perTokenFigures = true)
     {
         var w = m.Workload;
         var line = $"[bold]{Markup.Escape(m.DisplayName)}[/] ({Markup.Escape(m.HardwareKind)}) | " +
                    $"[bold]{Markup.Escape(w.Name)}[/] | phase {Markup.Escape(w.Phase)} | " +
-                   $"batch {w.Batch} | seq {w.SeqLen} | context {w.Context} | {Units.Count(w.Tokens)} tokens | " +
+                   (perTokenFigures ? $"batch {w.Batch} | seq {w.SeqLen} | context {w.Context} | {Units.Count(w.Tokens)} tokens | " : "") +
                    $"{m.OpCount} ops | schedule {Markup.Escape(m.Schedule)}";
         console.Write(new Rule("[bold]AccelSim run[/]").LeftJustified());
         console.MarkupLine(line);
@@ -151,7 +151,7 @@ public static class TableReport
         return $"{text} ({Units.Num(iv.Level * 100, 0)}% interval {range})";
     }
 
-    private static Table KeyFigures(RunMetrics m, bool perTokenFigures)
+    private static Table KeyFigures(RunMetrics m, bool perTokenFigures, ReportFacts facts)
     {
         var t = NewTable("Key figures", ("Figure", false), ("Value", true), ("What it means", false));
         var tokensPerJ = m.Energy.TotalJ > 0 ? m.Workload.Tokens / m.Energy.TotalJ : 0;
@@ -165,6 +165,14 @@ public static class TableReport
         Row(t, "Average power", Num(m.LatencyS > 0 ? m.Energy.TotalJ / m.LatencyS : 0, 1) + " W", "energy / latency");
         Row(t, "Peak power", Num(m.PeakPowerW, 1) + " W", "static + dynamic power of the ops running at once, highest");
         if (perTokenFigures) Row(t, "Energy efficiency", Units.Count(tokensPerJ) + " tokens/J", "tokens processed / energy");
+        else
+        {
+            // A single kernel: what it moves and what limits it, in place of per-token figures.
+            Row(t, "Off-chip bytes", Units.Bytes(m.OffChipBytes), "bytes moved over off-chip channels");
+            Row(t, "Achieved bandwidth", Units.Rate(m.LatencyS > 0 ? m.OffChipBytes / m.LatencyS : 0), "off-chip bytes / latency");
+            Row(t, "Arithmetic intensity", Units.Intensity(m.MemoryWall.ArithmeticIntensity), "FLOPs per off-chip byte");
+            Row(t, "Bound", facts.Dominant.Name(), "what limits the kernel: compute, memory, latency or power");
+        }
         return t;
     }
 

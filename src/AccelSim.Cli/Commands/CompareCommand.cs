@@ -173,15 +173,13 @@ public static class CompareCommand
         var req = first.Workload.Request!;
         console.MarkupLine($"[bold]{Markup.Escape(first.Workload.Model!.Name)}[/] {Markup.Escape(req.Phase.Name())} | global batch {first.Workload.Plan!.GlobalBatch} | seq {req.Seq} | context {req.Context} " +
             $"on [bold]{Markup.Escape(first.Spec.Name)}[/] | {first.Nodes} node{(first.Nodes == 1 ? "" : "s")}, {first.Result.SystemRanks} devices");
-        var table = new Table().AddColumns("plan", "schedule", "devices", "iteration", "tokens/s", "model FLOP/s per device", "% of peak",
-            "compute busy", "comm exposed", "memory peak / capacity", "fits", "energy per step", "tokens/J");
-        foreach (var col in table.Columns.Skip(2)) col.RightAligned();
+        var table = new FittedTable(["plan", "schedule"], [.. new[] { "devices", "iteration", "tokens/s", "model FLOP/s per device", "% of peak",
+            "compute busy", "comm exposed", "memory peak / capacity", "fits", "energy per step", "tokens/J" }.Select(h => (h, true))]);
         foreach (var r in runs)
         {
             var worst = SystemRun.Fullest(r.Result.Ranks);
             var tokens = r.Workload.Tokens ?? 0;
-            table.AddRow(
-                Markup.Escape(r.Workload.Plan!.ToString()), Markup.Escape(r.ScheduleName),
+            table.AddRow([r.Workload.Plan!.ToString(), r.ScheduleName], [
                 r.Workload.DevicesUsed.ToString(CultureInfo.InvariantCulture),
                 (ReferenceEquals(r, fastest) ? "[bold green]" : "[default]") + Markup.Escape(SystemRun.Seconds(r.IterationS)) + "[/]",
                 SystemRun.Num(r.IterationS > 0 ? tokens / r.IterationS : 0, 1),
@@ -192,9 +190,9 @@ public static class CompareCommand
                 worst is null ? "n/a" : Markup.Escape($"{worst.Tier} {SystemRun.Scaled(worst.PeakBytes, "B")} / {SystemRun.Scaled(worst.CapacityBytes, "B")}"),
                 r.Fits ? "yes" : "[bold red]no[/]",
                 SystemRun.Joules(r.StepEnergyJ),
-                SystemRun.Num(r.StepEnergyJ > 0 ? tokens / r.StepEnergyJ : 0, 2));
+                SystemRun.Num(r.StepEnergyJ > 0 ? tokens / r.StepEnergyJ : 0, 2)]);
         }
-        console.Write(table);
+        table.Write(console);
         console.WriteLine("model FLOP/s: the unsharded model's FLOPs of the step (no recomputation) / iteration time / devices; compute busy and comm exposed: mean of the simulated devices");
         console.WriteLine("Inputs: " + string.Join(", ", first.Provenance.Files.Select(f => $"{f.Name} (sha256 {f.Sha256[..8]})")));
         if (fastest is not null)
@@ -244,16 +242,14 @@ public static class CompareCommand
             (first.Stack is null ? "" : $" | stack {Markup.Escape(first.Stack)}") +
             $" | launch {Markup.Escape(string.Join(",", runs.Select(r => r.Workload.Launch ?? "graph").Distinct()))}");
         if (runs[0].Launch?.Note(first) is { } note) console.MarkupLine(Markup.Escape(note));
-        var table = new Table().AddColumns("hardware", "schedule", "latency", "tokens/s", "compute util", "memory-bw util",
-            "off-chip bytes", "memory-bound time", "energy", "tokens/J", "spilled", "over capacity", "on estimates");
-        foreach (var col in table.Columns.Skip(2)) col.RightAligned();
+        var table = new FittedTable(["hardware", "schedule"], [.. new[] { "latency", "tokens/s", "compute util", "memory-bw util",
+            "off-chip bytes", "memory-bound time", "energy", "tokens/J", "spilled", "over capacity", "on estimates" }.Select(h => (h, true))]);
         foreach (var c in comparison.Runs)
         {
             var r = c.Run;
             var spilled = c.SpilledBytes;
             var over = c.Overflows.Select(o => $"{o.Tier} {Bytes(o.OverBytes)}").ToList();
-            table.AddRow(
-                Markup.Escape(r.DisplayName), Markup.Escape(r.Schedule),
+            table.AddRow([r.DisplayName, r.Schedule], [
                 (ReferenceEquals(r, fastest) ? "[bold green]" : "[default]") + Markup.Escape(Seconds(r.LatencyS)) + "[/]",
                 r.TokensPerS.ToString("N0", CultureInfo.InvariantCulture),
                 Pct(r.ComputeUtilisation), Pct(r.MemoryBandwidthUtilisation),
@@ -262,9 +258,9 @@ public static class CompareCommand
                 c.TokensPerJ.ToString("0.##", CultureInfo.InvariantCulture),
                 spilled > 0 ? "[yellow]" + Bytes(spilled) + "[/]" : "0",
                 over.Count > 0 ? "[bold red]" + Markup.Escape(string.Join(", ", over)) + "[/]" : "0",
-                r.Provenance?.EstimateTimeShare is { } share ? Pct(share) : "n/a");
+                r.Provenance?.EstimateTimeShare is { } share ? Pct(share) : "n/a"]);
         }
-        console.Write(table);
+        table.Write(console);
         foreach (var r in runs)
         {
             if (r.Interval is not { HasBounds: true } iv) continue;
