@@ -81,7 +81,7 @@ public static class Quantities
         var a = Math.Abs(v);
         if (a >= 1000 * maxScale) return (v / maxScale).ToString("F0", Inv) + " " + prefixes[0].Prefix + unit;
         var exponent = (int)Math.Floor(Math.Log10(a));
-        var rounded = Math.Round(a / Math.Pow(10, exponent - (SignificantDigits - 1))) * Math.Pow(10, exponent - (SignificantDigits - 1));
+        var rounded = Math.Round(a / Math.Pow(10, exponent - (SignificantDigits - 1)), MidpointRounding.AwayFromZero) * Math.Pow(10, exponent - (SignificantDigits - 1));
         var (scale, prefix) = prefixes[^1];
         foreach (var (s, p) in prefixes)
         {

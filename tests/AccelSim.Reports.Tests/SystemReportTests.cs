@@ -84,6 +84,11 @@ public class SystemReportTests
         Assert.Contains(events, e => (string?)e["ph"] == "X" && (string?)e["name"] == "stage 1 fwd" && (int)e["pid"]! == 2);
         Assert.Contains(events, e => (string?)e["ph"] == "X" && (string?)e["cat"] == "collective" && (string?)e["name"] == "grads");
         Assert.Contains(events, e => (string?)e["ph"] == "C" && (string?)e["name"] == "link node0.dev0.up" && (long)e["args"]!["flows"]! >= 1);
+        // Every declared track receives a slice; each link that carried bytes has a bandwidth counter that starts and ends at 0.
+        foreach (var t in events.Where(e => (string?)e["name"] == "thread_name"))
+            Assert.Contains(events, e => (string?)e["ph"] == "X" && (int)e["pid"]! == (int)t["pid"]! && (int)e["tid"]! == (int)t["tid"]!);
+        var bw = events.Where(e => (string?)e["ph"] == "C" && (string?)e["name"] == "bandwidth node0.dev0.up").Select(e => (double)e["args"]!["B_per_s"]!).ToArray();
+        Assert.True(bw.Length >= 2 && bw[0] == 0 && bw[^1] == 0 && bw.Max() > 0);
         Golden.Match("system-timeline.json", text);
     }
 }

@@ -18,7 +18,7 @@ public class TableReportTests
         Assert.Contains("batch 1 | seq 256 | context 0", text);
         Assert.Contains("schedule sequential", text);
         Assert.Contains(Units.Time(m.LatencyS), text);
-        Assert.Matches(@"^\d{1,3}\.\d{3} (s|ms|us|ns|ps)$", Units.Time(m.LatencyS));
+        Assert.Matches(@"^(\d\.\d{3}|\d{2}\.\d{2}|\d{3}\.\d) (s|ms|us|ns|ps)$", Units.Time(m.LatencyS));
         Assert.Contains(Units.Count(m.TokensPerS) + " tokens/s", text);
         Assert.Contains(Units.Percent(m.ComputeUtilisation), text);
         Assert.Contains(Units.Percent(m.MemoryBandwidthUtilisation), text);
@@ -91,11 +91,33 @@ public class TableReportTests
 
     [Theory]
     [InlineData(2.5e-6, "2.500 us")]
-    [InlineData(0.0123, "12.300 ms")]
+    [InlineData(0.0123, "12.30 ms")]
     [InlineData(3e-9, "3.000 ns")]
-    [InlineData(0.0613, "61.300 ms")]
-    [InlineData(0.000250, "250.000 us")]
-    [InlineData(49.8281, "49.828 s")]
-    [InlineData(4e-10, "400.000 ps")]
+    [InlineData(0.0613, "61.30 ms")]
+    [InlineData(0.000250, "250.0 us")]
+    [InlineData(49.8281, "49.83 s")]
+    [InlineData(49828.1, "49828 s")]
+    [InlineData(4e-10, "400.0 ps")]
+    [InlineData(0.99996, "1.000 s")]
+    [InlineData(0.0009999, "999.9 us")]
+    [InlineData(0, "0 s")]
     public void Times_are_scaled(double s, string expected) => Assert.Equal(expected, Units.Time(s));
+
+    [Theory]
+    [InlineData(2.496, "2.496 J")]
+    [InlineData(0.0004763, "476.3 uJ")]
+    [InlineData(1234.5, "1.235 kJ")]
+    public void Energies_are_scaled(double j, string expected) => Assert.Equal(expected, Units.Energy(j));
+
+    [Fact]
+    public void Every_time_has_its_mantissa_in_one_to_a_thousand_with_four_significant_digits()
+    {
+        // From 0.1 ps to 999 s in small steps: the unit always leaves 1 <= mantissa < 1000 and four digits.
+        for (var e = -13.0; e < 3; e += 0.0137)
+        {
+            var text = Quantities.Time(Math.Pow(10, e));
+            Assert.Matches(@"^(\d\.\d{3}|\d{2}\.\d{2}|\d{3}\.\d|0\.\d{3}) (s|ms|us|ns|ps)$", text);
+            if (e >= -12) Assert.DoesNotMatch(@"^0\.", text);
+        }
+    }
 }
