@@ -206,16 +206,49 @@ public class EndToEndTests
     }
 
     [Fact]
-    public void OpTableLeavesOutPerTokenFiguresButItsJsonKeepsTheSchemaFields()
+    public void OpTableShowsTheKernelsFiguresInsteadOfPerTokenOnes()
     {
         var table = CliHarness.Run("op", "matmul", "--m", "256", "--n", "256", "--k", "256", "--hardware", "h100");
         Assert.Equal(0, table.ExitCode);
         Assert.Contains("Latency", table.Out);
-        Assert.DoesNotContain("tokens/s", table.Out);
-        Assert.DoesNotContain("tokens/J", table.Out);
+        Assert.DoesNotContain("tokens", table.Out);
+        foreach (var row in new[] { "Achieved rate", "Achieved bandwidth", "Arithmetic intensity", "Bound", "Off-chip bytes" })
+            Assert.Contains("│ " + row, table.Out);
+        Assert.Contains("B/s", table.Out);
         var json = CliHarness.Run("op", "matmul", "--m", "256", "--n", "256", "--k", "256", "--hardware", "h100", "--format", "json");
         Assert.Equal(0, json.ExitCode);
-        Assert.NotNull(Newtonsoft.Json.Linq.JObject.Parse(json.Out)["tokens_per_s"]);
+        var o = Newtonsoft.Json.Linq.JObject.Parse(json.Out);
+        Assert.Equal(Newtonsoft.Json.Linq.JTokenType.Null, o["tokens_per_s"]!.Type);
+        var kernel = o["kernel"]!;
+        Assert.Equal((double)o["flops"]! / (double)o["latency_s"]!, (double)kernel["flops_per_s"]!, 1e-6);
+        Assert.Equal((double)o["off_chip_bytes"]! / (double)o["latency_s"]!, (double)kernel["bytes_per_s"]!, 1e-6);
+        Assert.Equal((double)o["memory_wall"]!["arithmetic_intensity_flop_per_byte"]!, (double)kernel["arithmetic_intensity_flop_per_byte"]!);
+        Assert.Contains((string)kernel["bound"]!, new[] { "compute", "memory", "latency", "power" });
+        // A run of a model keeps its per-token rate and has no kernel object.
+        var run = Newtonsoft.Json.Linq.JObject.Parse(CliHarness.Run("run", "--hardware", "h100", "--model", "llama2-7b", "--phase", "decode", "--batch", "1", "--context", "128", "--format", "json").Out);
+        Assert.Equal(Newtonsoft.Json.Linq.JTokenType.Float, run["tokens_per_s"]!.Type);
+        Assert.Null(run["kernel"]);
+    }
+
+    [Fact]
+    public void ListModelsLeavesNoCellBlankForAnyBundledModel()
+    {
+        var models = CliHarness.Run("list", "models");
+        Assert.Equal(0, models.ExitCode);
+        var names = Directory.GetFiles(Path.GetDirectoryName(CliHarness.RepoFile("configs/models/llama2-7b.json"))!, "*.json").Select(Path.GetFileNameWithoutExtension).ToArray();
+        Assert.NotEmpty(names);
+        var rows = models.Out.Split('\n').Where(l => l.StartsWith("│ ", StringComparison.Ordinal))
+            .Select(l => l.Split('│')[1..^1].Select(c => c.Trim()).ToArray()).ToList();
+        foreach (var name in names)
+        {
+            var row = rows.SingleOrDefault(r => r[0] == name);
+            Assert.True(row is not null, $"list models has no row for {name}");
+            Assert.DoesNotContain("invalid", row);
+            for (var c = 0; c < 5; c++) Assert.False(string.IsNullOrEmpty(row[c]), $"{name}: column {c} is blank");
+            Assert.Matches(@"^\d+$", row[2]);
+            Assert.Matches(@"^\d+$", row[3]);
+            Assert.Matches(@"^\d+/\d+$", row[4]);
+        }
     }
 
     [Fact]
