@@ -39,7 +39,7 @@ public class CompareFitTests
         Assert.DoesNotContain("fastest: h100", table.Out);
     }
 
-    private static string Gb(long bytes) => (bytes / 1e9).ToString("0.00", System.Globalization.CultureInfo.InvariantCulture) + " GB";
+    private static string Gb(long bytes) => AccelSim.Reports.Quantities.Bytes(bytes);
 
     [Fact]
     public void TheFastestRunThatDoesNotFitIsNotCrowned()
