@@ -285,7 +285,7 @@ public static class PerfettoTimeline
             Out.Write("{\"name\":"); Str(name);
             Out.Write(",\"ph\":\"M\",\"pid\":"); Long(Pid);
             Out.Write(",\"tid\":"); Long(tid);
-            Out.Write(",\"args\":{"); Str(key); Out.Write(':'); Str(value); Out.Write("}}");
+            OneArg(key, value);
         }
 
         public void Thread(int tid, string name)
@@ -294,27 +294,27 @@ public static class PerfettoTimeline
             Next();
             Out.Write("{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":"); Long(Pid);
             Out.Write(",\"tid\":"); Long(tid);
-            Out.Write(",\"args\":{\"sort_index\":"); Long(tid); Out.Write("}}");
+            OneArg("sort_index", tid);
         }
 
         public void Counter(string name, long ps, string key, double value)
         {
-            Next();
-            Out.Write("{\"name\":"); Str(name);
-            Out.Write(",\"ph\":\"C\",\"pid\":"); Long(Pid);
-            Out.Write(",\"ts\":"); Us(ps);
-            Out.Write(",\"args\":{"); Str(key); Out.Write(':');
-            Double(Math.Round(value, 6));
-            Out.Write("}}");
+            CounterHead(name, ps);
+            OneArg(key, value);
         }
 
         public void Counter(string name, long ps, string key, long value)
+        {
+            CounterHead(name, ps);
+            OneArg(key, value);
+        }
+
+        private void CounterHead(string name, long ps)
         {
             Next();
             Out.Write("{\"name\":"); Str(name);
             Out.Write(",\"ph\":\"C\",\"pid\":"); Long(Pid);
             Out.Write(",\"ts\":"); Us(ps);
-            Out.Write(",\"args\":{"); Str(key); Out.Write(':'); Long(value); Out.Write("}}");
         }
 
         public void BeginX(string name, string cat, int tid, long startPs, long durPs)

@@ -179,7 +179,7 @@ public static class SystemTimeline
             Out.Write("{\"ph\":\"M\",\"pid\":"); Long(pid);
             Out.Write(",\"tid\":"); Long(tid);
             Out.Write(",\"name\":"); Str(name);
-            Out.Write(",\"args\":{"); Str(arg); Out.Write(':'); Str(value); Out.Write("}}");
+            OneArg(arg, value);
         }
 
         public void Meta(int pid, string name, int tid, string arg, long value)
@@ -188,7 +188,7 @@ public static class SystemTimeline
             Out.Write("{\"ph\":\"M\",\"pid\":"); Long(pid);
             Out.Write(",\"tid\":"); Long(tid);
             Out.Write(",\"name\":"); Str(name);
-            Out.Write(",\"args\":{"); Str(arg); Out.Write(':'); Long(value); Out.Write("}}");
+            OneArg(arg, value);
         }
 
         public void Thread(int pid, int tid, string name)
@@ -213,20 +213,22 @@ public static class SystemTimeline
 
         public void Counter(int pid, string name, long timePs, string series, long value)
         {
-            Next();
-            Out.Write("{\"ph\":\"C\",\"pid\":"); Long(pid);
-            Out.Write(",\"name\":"); Str(name);
-            Out.Write(",\"ts\":"); Us(timePs);
-            Out.Write(",\"args\":{"); Str(series); Out.Write(':'); Long(value); Out.Write("}}");
+            CounterHead(pid, name, timePs);
+            OneArg(series, value);
         }
 
         public void Counter(int pid, string name, long timePs, string series, double value)
+        {
+            CounterHead(pid, name, timePs);
+            OneArg(series, value);
+        }
+
+        private void CounterHead(int pid, string name, long timePs)
         {
             Next();
             Out.Write("{\"ph\":\"C\",\"pid\":"); Long(pid);
             Out.Write(",\"name\":"); Str(name);
             Out.Write(",\"ts\":"); Us(timePs);
-            Out.Write(",\"args\":{"); Str(series); Out.Write(':'); Double(Math.Round(value, 6)); Out.Write("}}");
         }
     }
 }

@@ -23,6 +23,29 @@ internal abstract class TraceEventWriter(TextWriter writer)
 
     public void Str(string s) => Out.Write(JsonConvert.ToString(s));
 
+    /// <summary>Closes an event with its one argument: <c>,"args":{"key":value}}</c>.</summary>
+    protected void OneArg(string key, string value)
+    {
+        ArgsKey(key); Str(value); Out.Write("}}");
+    }
+
+    /// <inheritdoc cref="OneArg(string, string)"/>
+    protected void OneArg(string key, long value)
+    {
+        ArgsKey(key); Long(value); Out.Write("}}");
+    }
+
+    /// <summary>Closes an event with its one argument, a double rounded to 6 decimals.</summary>
+    protected void OneArg(string key, double value)
+    {
+        ArgsKey(key); Double(Math.Round(value, 6)); Out.Write("}}");
+    }
+
+    private void ArgsKey(string key)
+    {
+        Out.Write(",\"args\":{"); Str(key); Out.Write(':');
+    }
+
     public void Long(long v)
     {
         v.TryFormat(_buf, out var n, default, CultureInfo.InvariantCulture);
