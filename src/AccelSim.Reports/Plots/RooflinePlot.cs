@@ -40,7 +40,7 @@ public static class RooflinePlot
             line.Color = roofPalette.GetColor(i++);
             line.LineWidth = 2;
             line.LinePattern = LinePattern.Dashed;
-            line.LegendText = string.Create(CultureInfo.InvariantCulture, $"{r.Name}: {r.Value / 1e9:G4} GB/s");
+            line.LegendText = $"{r.Name}: {Quantities.ByteRate(r.Value)}";
         }
         foreach (var r in computeRoofs)
         {
