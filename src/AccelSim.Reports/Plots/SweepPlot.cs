@@ -1,0 +1,114 @@
+using System.Globalization;
+using ScottPlot;
+
+namespace AccelSim.Reports.Plots;
+
+/// <summary>One series of a sweep plot: the points whose colour column has one value.</summary>
+public sealed record SweepSeries(string Name, IReadOnlyList<double> Xs, IReadOnlyList<double> Ys);
+
+/// <summary>What a sweep plot shows: one scatter series per colour value, in the order given, and
+/// optionally a Pareto front drawn over them as a highlighted step line.</summary>
+public sealed record SweepPlotSpec(
+    string Title,
+    string XLabel,
+    string YLabel,
+    IReadOnlyList<SweepSeries> Series,
+    bool LogX = false,
+    bool LogY = false,
+    SweepSeries? Front = null);
+
+/// <summary>A scatter plot of a sweep's result table (<c>accelsim sweep plot</c>): x against y, one colour
+/// per series, a legend, and the Pareto front as a step line. Log axes plot log10 values with decade ticks
+/// labelled with the real values (every value must then be positive). Written as PNG or SVG; the same spec
+/// gives the same SVG byte for byte.</summary>
+public static class SweepPlot
+{
+    public const int DefaultWidth = 1000;
+    public const int DefaultHeight = 700;
+
+    /// <summary>The formats <see cref="Save"/> writes, by file extension.</summary>
+    public static IReadOnlyList<string> Formats { get; } = ["png", "svg"];
+
+    public static void Save(string path, string format, SweepPlotSpec spec, int width = DefaultWidth, int height = DefaultHeight)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(spec);
+        var plot = Build(spec);
+        switch (format)
+        {
+            case "png": plot.SavePng(path, width, height); break;
+            case "svg": plot.SaveSvg(path, width, height); break;
+            default: throw new ArgumentException($"unknown format '{format}'; expected {string.Join(" or ", Formats)}", nameof(format));
+        }
+    }
+
+    private static Plot Build(SweepPlotSpec spec)
+    {
+        double[] X(IReadOnlyList<double> v) => [.. v.Select(x => spec.LogX ? Math.Log10(x) : x)];
+        double[] Y(IReadOnlyList<double> v) => [.. v.Select(y => spec.LogY ? Math.Log10(y) : y)];
+
+        var plot = new Plot();
+        var palette = new ScottPlot.Palettes.Category10();
+        for (var i = 0; i < spec.Series.Count; i++)
+        {
+            var s = spec.Series[i];
+            var scatter = plot.Add.ScatterPoints(X(s.Xs), Y(s.Ys));
+            scatter.MarkerSize = 8;
+            scatter.MarkerShape = MarkerShape.FilledCircle;
+            scatter.Color = palette.GetColor(i).WithAlpha(0.8);
+            scatter.LegendText = string.Create(CultureInfo.InvariantCulture, $"{s.Name} ({s.Xs.Count})");
+        }
+        if (spec.Front is { } front)
+        {
+            // The front in order of x: a staircase through its points, which bound the attainable region.
+            var order = Enumerable.Range(0, front.Xs.Count).OrderBy(i => front.Xs[i]).ThenBy(i => front.Ys[i]).ToArray();
+            var line = plot.Add.Scatter(X([.. order.Select(i => front.Xs[i])]), Y([.. order.Select(i => front.Ys[i])]));
+            line.ConnectStyle = ConnectStyle.StepHorizontal;
+            line.LineWidth = 2.5f;
+            line.Color = Colors.Black;
+            line.MarkerSize = 13;
+            line.MarkerShape = MarkerShape.OpenCircle;
+            line.MarkerLineWidth = 2;
+            line.LegendText = string.Create(CultureInfo.InvariantCulture, $"{front.Name} ({front.Xs.Count})");
+        }
+        if (spec.LogX) plot.Axes.Bottom.TickGenerator = LogTicks();
+        if (spec.LogY) plot.Axes.Left.TickGenerator = LogTicks();
+        plot.Grid.MajorLineColor = Colors.Black.WithAlpha(0.15);
+        plot.Grid.MinorLineColor = Colors.Black.WithAlpha(0.05);
+        plot.Title(spec.Title);
+        plot.XLabel(spec.XLabel);
+        plot.YLabel(spec.YLabel);
+        plot.ShowLegend(Alignment.UpperLeft);
+        return plot;
+    }
+
+    private static ScottPlot.TickGenerators.NumericAutomatic LogTicks() => new()
+    {
+        MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
+        IntegerTicksOnly = true,
+        LabelFormatter = v => Math.Pow(10, v).ToString("G3", CultureInfo.InvariantCulture),
+    };
+
+    /// <summary>An axis label for a result column, with its unit when the name carries one
+    /// (<c>latency_s</c> gives "latency_s (s)", <c>tokens_per_s</c> "tokens_per_s (tokens/s)").</summary>
+    public static string Label(string column)
+    {
+        ArgumentNullException.ThrowIfNull(column);
+        string? unit = null;
+        if (column.EndsWith("_per_s", StringComparison.Ordinal) && column.Length > "_per_s".Length)
+        {
+            var what = column[..^"_per_s".Length];
+            unit = (what.Contains('_', StringComparison.Ordinal) ? what[(what.LastIndexOf('_') + 1)..] : what) + "/s";
+        }
+        else if (column.EndsWith("_flop_per_byte", StringComparison.Ordinal)) unit = "FLOP/byte";
+        else if (column.EndsWith("_Bps", StringComparison.Ordinal)) unit = "B/s";
+        else if (column.EndsWith("_bytes", StringComparison.Ordinal) || column == "bytes_moved") unit = "bytes";
+        else if (column.EndsWith("_j", StringComparison.OrdinalIgnoreCase)) unit = "J";
+        else if (column.EndsWith("_W", StringComparison.Ordinal)) unit = "W";
+        else if (column.EndsWith("_Hz", StringComparison.Ordinal)) unit = "Hz";
+        else if (column.EndsWith("_s", StringComparison.Ordinal)) unit = "s";
+        else if (column == "flops") unit = "FLOP";
+        else if (column.EndsWith("_fraction", StringComparison.Ordinal) || column.StartsWith("utilisation_", StringComparison.Ordinal)) unit = "fraction";
+        return unit is null ? column : $"{column} ({unit})";
+    }
+}
