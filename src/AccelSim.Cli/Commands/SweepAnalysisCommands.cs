@@ -248,7 +248,7 @@ public static class SweepAnalysisCommands
         var table = new Table().Border(TableBorder.Rounded);
         for (var c = 0; c < rows.Columns.Count; c++)
         {
-            var numeric = rows.Rows.Count > 0 && rows.Rows.All(r => r[c] is null or sbyte or byte or short or ushort or int or uint or long or ulong or float or double or decimal or System.Numerics.BigInteger);
+            var numeric = rows.Rows.Any(r => r[c] is not null) && rows.Rows.All(r => r[c] is null or sbyte or byte or short or ushort or int or uint or long or ulong or float or double or decimal or System.Numerics.BigInteger);
             var col = new TableColumn(Markup.Escape(rows.Columns[c]));
             table.AddColumn(numeric ? col.RightAligned() : col);
         }
