@@ -71,8 +71,9 @@ public static class SweepPlot
             line.MarkerLineWidth = 2;
             line.LegendText = string.Create(CultureInfo.InvariantCulture, $"{front.Name} ({front.Xs.Count})");
         }
-        if (spec.LogX) plot.Axes.Bottom.TickGenerator = LogTicks();
-        if (spec.LogY) plot.Axes.Left.TickGenerator = LogTicks();
+        static double Span(IEnumerable<double> v) => v.Any() ? Math.Log10(v.Max() / v.Min()) : 0;
+        if (spec.LogX) plot.Axes.Bottom.TickGenerator = LogTicks(Span(spec.Series.SelectMany(s => s.Xs)));
+        if (spec.LogY) plot.Axes.Left.TickGenerator = LogTicks(Span(spec.Series.SelectMany(s => s.Ys)));
         plot.Grid.MajorLineColor = Colors.Black.WithAlpha(0.15);
         plot.Grid.MinorLineColor = Colors.Black.WithAlpha(0.05);
         plot.Title(spec.Title);
@@ -82,12 +83,21 @@ public static class SweepPlot
         return plot;
     }
 
-    private static ScottPlot.TickGenerators.NumericAutomatic LogTicks() => new()
+    /// <summary>Ticks of a log axis whose data span <paramref name="decades"/>: at the decades when there
+    /// is one or more, else between them too (a narrow range would show one label or none).</summary>
+    private static ScottPlot.TickGenerators.NumericAutomatic LogTicks(double decades) => new()
     {
         MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
-        IntegerTicksOnly = true,
-        LabelFormatter = v => Math.Pow(10, v).ToString("G3", CultureInfo.InvariantCulture),
+        IntegerTicksOnly = decades >= 1,
+        LabelFormatter = v => Number(Math.Pow(10, v)),
     };
+
+    /// <summary>Three significant digits, without an exponent from 0.001 to a million.</summary>
+    private static string Number(double x)
+    {
+        var r = double.Parse(x.ToString("G3", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+        return r.ToString(Math.Abs(r) is >= 1e-3 and < 1e6 ? "0.######" : "G3", CultureInfo.InvariantCulture);
+    }
 
     /// <summary>An axis label for a result column, with its unit when the name carries one
     /// (<c>latency_s</c> gives "latency_s (s)", <c>tokens_per_s</c> "tokens_per_s (tokens/s)").</summary>
