@@ -37,9 +37,24 @@ public static class SweepPlot
         switch (format)
         {
             case "png": plot.SavePng(path, width, height); break;
-            case "svg": plot.SaveSvg(path, width, height); break;
+            case "svg":
+                plot.SaveSvg(path, width, height);
+                File.WriteAllText(path, RenumberClipPaths(File.ReadAllText(path)), new System.Text.UTF8Encoding(false));
+                break;
             default: throw new ArgumentException($"unknown format '{format}'; expected {string.Join(" or ", Formats)}", nameof(format));
         }
+    }
+
+    /// <summary>The SVG canvas numbers its clip paths with a counter shared by the whole process, so the same
+    /// plot drawn twice would differ in those ids: they are renumbered from 1 in order of appearance.</summary>
+    internal static string RenumberClipPaths(string svg)
+    {
+        var ids = new Dictionary<string, string>(StringComparer.Ordinal);
+        return System.Text.RegularExpressions.Regex.Replace(svg, @"(id=""|url\(#)(cl_[0-9A-Fa-f]+)", m =>
+        {
+            if (!ids.TryGetValue(m.Groups[2].Value, out var id)) ids[m.Groups[2].Value] = id = "cl_" + (ids.Count + 1).ToString(CultureInfo.InvariantCulture);
+            return m.Groups[1].Value + id;
+        });
     }
 
     private static Plot Build(SweepPlotSpec spec)
