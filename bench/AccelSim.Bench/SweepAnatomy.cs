@@ -4,6 +4,8 @@ using AccelSim.Cli;
 
 namespace AccelSim.Bench;
 
+/// <summary>Where one sweep point's CPU goes (<c>--sweep-anatomy [repetitions]</c>): building the command tree,
+/// parsing, a whole run (JSON and table), reading its report back, loading the hardware and the model.</summary>
 public static class SweepAnatomy
 {
     public static void Run(TextWriter o, int n)
