@@ -121,6 +121,18 @@ if (args.Length >= 1 && args[0] == "--serve")
         args.Length > 2 ? double.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 20);
     return 0;
 }
+if (args.Length >= 1 && args[0] == "--sweep-anatomy")
+{
+    SweepAnatomy.Run(Console.Out, args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 50);
+    return 0;
+}
+if (args.Length >= 1 && args[0] == "--sweep")
+{
+    // Sweep speed: --sweep [points] [jobs], through accelsim sweep into a temporary DuckDB file.
+    SweepBench.Run(Console.Out, args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1000,
+        args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : null);
+    return 0;
+}
 if (args.Contains("--quick") || args.Contains("--ratio"))
 {
     // --ratio: the kernel-against-baseline figures alone.

@@ -25,6 +25,7 @@ public static class SweepCommand
         c.SetAction(p => Sweep(cli, p.GetValue(spec)!, p.GetValue(db)!, p.GetValue(shard), p.GetValue(csv), p.GetValue(jobs), p.GetValue(CommonOptions.Plugins)));
         c.Subcommands.Add(MergeCommand(cli));
         c.Subcommands.Add(ExportCommand(cli));
+        foreach (var sub in SweepAnalysisCommands.Create(cli)) c.Subcommands.Add(sub);
         return c;
     }
 

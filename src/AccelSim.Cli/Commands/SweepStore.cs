@@ -104,29 +104,71 @@ public sealed class SweepStore : IDisposable
         return done;
     }
 
-    /// <summary>Stores one point's row.</summary>
+    /// <summary>Rows held before they are appended in one go: appending a row at a time costs more than
+    /// a point's run. A row waits at most <see cref="FlushRows"/> rows or <see cref="FlushSeconds"/>
+    /// seconds; an interrupted sweep loses only those, and reruns them on resume (the same rows).</summary>
+    public const int FlushRows = 256;
+
+    /// <summary>The longest a finished point's row waits before it is written.</summary>
+    public const double FlushSeconds = 2;
+
+    private readonly List<Dictionary<string, object?>> _pending = [];
+    private readonly System.Diagnostics.Stopwatch _sinceFlush = System.Diagnostics.Stopwatch.StartNew();
+    private (string Name, string Type)[]? _tableColumns;
+
+    /// <summary>Stores one point's row (written with the next <see cref="Flush"/>, at the latest after
+    /// <see cref="FlushRows"/> rows or <see cref="FlushSeconds"/> seconds).</summary>
     public void Insert(SweepSpec spec, SweepPoint point, SweepOutcome outcome)
     {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(point);
+        ArgumentNullException.ThrowIfNull(outcome);
+        var row = new Dictionary<string, object?>(StringComparer.OrdinalIgnoreCase) { ["point_id"] = point.Id, ["point_hash"] = point.Hash };
+        for (var a = 0; a < spec.Axes.Count; a++) row[SweepSpec.Column(spec.Axes[a].Key)] = AxisValue(point.Values[a]);
+        row["status"] = outcome.Status;
+        row["error"] = outcome.Error;
+        foreach (var f in Figures) row[f.Column] = outcome.Report is null ? null : f.Read(outcome.Report);
+        row["run_args"] = string.Join(' ', point.Arguments);
+        row["report"] = outcome.Report?.ToString(Newtonsoft.Json.Formatting.None);
+        _pending.Add(row);
+        if (_pending.Count >= FlushRows || _sinceFlush.Elapsed.TotalSeconds >= FlushSeconds) Flush();
+    }
+
+    /// <summary>Writes the rows <see cref="Insert"/> holds, in one append.</summary>
+    public void Flush()
+    {
+        _sinceFlush.Restart();
+        if (_pending.Count == 0) return;
+        _tableColumns ??= Columns();
+        using (var appender = _db.CreateAppender(Table))
+        {
+            foreach (var row in _pending)
+            {
+                var r = appender.CreateRow();
+                foreach (var (name, type) in _tableColumns)
+                {
+                    var v = row.GetValueOrDefault(name);
+                    if (v is null) r.AppendNullValue();
+                    else if (type == "INTEGER") r.AppendValue((int?)Convert.ToInt32(v, CultureInfo.InvariantCulture));
+                    else if (type == "BIGINT") r.AppendValue((long?)Convert.ToInt64(v, CultureInfo.InvariantCulture));
+                    else if (type == "DOUBLE") r.AppendValue((double?)Convert.ToDouble(v, CultureInfo.InvariantCulture));
+                    else if (type == "BOOLEAN") r.AppendValue((bool?)Convert.ToBoolean(v, CultureInfo.InvariantCulture));
+                    else r.AppendValue(Convert.ToString(v, CultureInfo.InvariantCulture));
+                }
+                r.EndRow();
+            }
+        }
+        _pending.Clear();
+    }
+
+    private (string Name, string Type)[] Columns()
+    {
+        var list = new List<(string, string)>();
         using var cmd = _db.CreateCommand();
-        var names = new List<string> { "point_id", "point_hash" };
-        var values = new List<object?> { point.Id, point.Hash };
-        for (var a = 0; a < spec.Axes.Count; a++)
-        {
-            names.Add($"\"{SweepSpec.Column(spec.Axes[a].Key)}\"");
-            values.Add(AxisValue(point.Values[a]));
-        }
-        names.Add("status"); values.Add(outcome.Status);
-        names.Add("error"); values.Add(outcome.Error);
-        foreach (var f in Figures)
-        {
-            names.Add(f.Column);
-            values.Add(outcome.Report is null ? null : f.Read(outcome.Report));
-        }
-        names.Add("run_args"); values.Add(string.Join(' ', point.Arguments));
-        names.Add("report"); values.Add(outcome.Report?.ToString(Newtonsoft.Json.Formatting.None));
-        cmd.CommandText = $"INSERT INTO {Table} ({string.Join(", ", names)}) VALUES ({string.Join(", ", names.Select(_ => "?"))})";
-        foreach (var v in values) cmd.Parameters.Add(new DuckDBParameter(v ?? DBNull.Value));
-        cmd.ExecuteNonQuery();
+        cmd.CommandText = $"SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = current_database() AND table_name = '{Table}' ORDER BY column_index";
+        using var r = cmd.ExecuteReader();
+        while (r.Read()) list.Add((r.GetString(0), r.GetString(1)));
+        return [.. list];
     }
 
     /// <summary>Adds the rows of each part database to this one: the first part's table defines the columns;
@@ -194,6 +236,7 @@ public sealed class SweepStore : IDisposable
     /// <summary>Writes the table, ordered by point id, as CSV (with a header) or Parquet.</summary>
     public void Export(string path, string format)
     {
+        Flush();
         var options = format == "parquet" ? "(FORMAT parquet)" : "(FORMAT csv, HEADER)";
         Execute($"COPY (SELECT * FROM {Table} ORDER BY point_id) TO {Quote(path)} {options}");
     }
@@ -201,6 +244,7 @@ public sealed class SweepStore : IDisposable
     /// <summary>Rows by status, for the summary line.</summary>
     public IReadOnlyDictionary<string, long> CountByStatus()
     {
+        Flush();
         var counts = new SortedDictionary<string, long>(StringComparer.Ordinal);
         using var cmd = _db.CreateCommand();
         cmd.CommandText = $"SELECT status, count(*) FROM {Table} GROUP BY status";
@@ -209,7 +253,19 @@ public sealed class SweepStore : IDisposable
         return counts;
     }
 
-    public void Dispose() => _db.Dispose();
+    /// <summary>Writes the rows still held (a sweep cut short by an error keeps the points it finished) and closes the file.</summary>
+    public void Dispose()
+    {
+        try
+        {
+            Flush();
+        }
+        catch (DuckDBException)
+        {
+            // the database refused the rows; the points are missing and a resumed sweep runs them again
+        }
+        _db.Dispose();
+    }
 
     private int Execute(string sql)
     {
