@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Newtonsoft.Json.Linq;
 
 namespace AccelSim.Cli.Tests;
@@ -129,5 +130,22 @@ public class ExplainCliTests
         Assert.Equal(2, r.ExitCode);
         Assert.Contains(message, r.Error);
         Assert.Equal("", r.Out);
+    }
+
+    [Theory]
+    [InlineData("## Explanation (`--explain`)", "accelsim run --hardware h100 --model llama2-7b --phase decode --batch 1 --context 2048 --explain 2")]
+    [InlineData("## Runs over a list (`accelsim.runs/1`)", "accelsim run --hardware h100 --model llama3-8b --phase decode --context 512 --batch 1,16,256")]
+    public void The_report_schema_examples_are_what_the_command_prints(string heading, string command)
+    {
+        var doc = File.ReadAllText(CliHarness.RepoFile("docs/report-schema.md"));
+        var section = doc[doc.IndexOf(heading, StringComparison.Ordinal)..];
+        var at = section.IndexOf("`" + command + "`", StringComparison.Ordinal);
+        Assert.True(at >= 0, $"the section names `{command}`");
+        var start = section.IndexOf("```\n", at, StringComparison.Ordinal) + 4;
+        var example = section[start..section.IndexOf("```", start, StringComparison.Ordinal)];
+        var r = CliHarness.Run(command.Split(' ')[1..]);
+        Assert.True(r.ExitCode == 0, r.Error);
+        static string Flat(string s) => Regex.Replace(s, @"\s+", " ").Trim();
+        Assert.Contains(Flat(example), Flat(r.Out));
     }
 }
