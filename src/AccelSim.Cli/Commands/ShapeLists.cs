@@ -27,6 +27,8 @@ public static class ShapeLists
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(seq);
         ArgumentNullException.ThrowIfNull(context);
+        foreach (var o in new Option[] { batch, seq, context })
+            o.Description += "; a comma list (1,2,4) runs each value, one table row or report per value";
         batch.CustomParser = r => First(r, batch.Name) ?? 0;
         seq.CustomParser = r => First(r, seq.Name);
         context.CustomParser = r => First(r, context.Name);
