@@ -210,6 +210,16 @@ public static class RunExplainer
                 break;
             case Bound.Memory:
                 s.Add($"{name}: {intensityText}, {Compare(intensity, ridge)} {ridgeText}: memory-bound; it waits {Pct(wait)} of its {Internal.Units.Time(duration)} for bytes.");
+                if (ridge > 0 && intensity >= ridge && tierName is not null && mem > 0)
+                {
+                    // Above the ridge yet memory-bound: its traffic on that tier is more than its own bytes, or
+                    // flows slower than the tier's peak (hops across a mesh, a share of the channels).
+                    var moved = bytes[tierName];
+                    var own = ops.Length == 1 && head.ArithmeticIntensity > 0 ? head.Flops / head.ArithmeticIntensity : 0;
+                    var times = own > 0 ? $" ({Fmt(moved / own)} times the bytes it reads and writes)" : "";
+                    var effective = moved / mem;
+                    s.Add($"Above the ridge, yet its bytes take longer than its math: it moves {Internal.Units.Bytes(moved)} over {tierName}{times} at an effective {Internal.Units.Rate(effective)}, {Pct(effective / tierBw)} of the peak.");
+                }
                 if (bwLever is not null) s.Add(Capitalise(Lever(bwLever, "doubling " + tierName + " bandwidth", "compute or start-up latency")) + "; " + Lever(flLever, "more FLOP/s", null) + ".");
                 break;
             case Bound.Compute:
@@ -222,12 +232,13 @@ public static class RunExplainer
                 var achieved = duration > 0 ? flops / duration : 0;
                 var held = pl is { } p ? $"the {Fmt(p.CapW)} W power cap holds the {p.Clock} at {p.ClockHz / 1e6:#,0} MHz" : "the device's power limit lowers its clock";
                 s.Add($"{name}: {intensityText}, {Compare(intensity, ridge)} {ridgeText}: compute-bound, and {held}, so it achieves {Internal.Units.FlopRate(achieved)}, {Pct(peak > 0 ? achieved / peak : 0)} of the {dtype} peak of {Internal.Units.FlopRate(peak)}.");
-                s.Add("A higher power cap, or fewer joules per FLOP, would speed it; more FLOP/s at the same power would not" + (bwLever is null ? "." : ", nor " + Lever(bwLever, "more " + tierName + " bandwidth", null, bare: true) + "."));
+                s.Add("A higher power cap, or fewer joules per FLOP, would speed it; a higher peak at the same power would not" + (bwLever is null ? "." : ", nor " + Lever(bwLever, "more " + tierName + " bandwidth", null, bare: true) + "."));
                 break;
             }
             default:
                 s.Add($"{name}: latency-bound: its fixed start-up ({Internal.Units.Time(lat)}: a kernel launch, a pipeline's fill and drain) is longer than its math ({Internal.Units.Time(c)}) and its bytes ({Internal.Units.Time(mem)}), {Pct(duration > 0 ? lat / duration : 0)} of its {Internal.Units.Time(duration)}.");
-                s.Add(Capitalise(Lever(latLever, "halving the start-up", "math or bytes")) + " (fuse it with its neighbours into one kernel or dataflow region, or start it faster); " +
+                var fix = ops.Length > 1 ? "fewer, larger regions or a faster fill and drain" : "fuse it with its neighbours into one kernel or dataflow region, or start it faster";
+                s.Add(Capitalise(Lever(latLever, "halving the start-up", "math or bytes")) + $" ({fix}); " +
                       (bwLever is null ? "" : Lever(bwLever, "doubling " + tierName + " bandwidth", null) + "; ") + Lever(flLever, "doubling FLOP/s", null) + ".");
                 break;
         }
