@@ -148,4 +148,28 @@ public class ExplainCliTests
         static string Flat(string s) => Regex.Replace(s, @"\s+", " ").Trim();
         Assert.Contains(Flat(example), Flat(r.Out));
     }
+
+    [Fact]
+    public void The_explanation_is_byte_identical_run_to_run()
+    {
+        string[] args = ["run", "--hardware", "sn40l", "--model", "llama2-7b", "--phase", "prefill", "--seq", "256", "--schedule", "auto", "--explain", "--format", "json"];
+        var a = CliHarness.Run(args);
+        var b = CliHarness.Run(args);
+        Assert.Equal(0, a.ExitCode);
+        Assert.Equal(a.Out, b.Out);
+    }
+
+    [Fact]
+    public void A_seq_list_runs_each_prompt_length_and_a_bad_value_stops_before_any_run()
+    {
+        var j = Json("run", "--hardware", "h100", "--model", "gpt2-medium", "--phase", "prefill", "--seq", "128,256", "--format", "json");
+        Assert.Equal("seq", (string?)j["axis"]);
+        Assert.Equal([128L, 256L], ((JArray)j["values"]!).Select(v => (long)v));
+        Assert.Equal([128L, 256L], ((JArray)j["runs"]!).Select(r => (long)r["workload"]!["seq"]!));
+
+        var bad = CliHarness.Run("run", "--hardware", "h100", "--model", "llama2-7b", "--phase", "decode", "--context", "512,9000");
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains("max_position_embeddings", bad.Error);
+        Assert.Equal("", bad.Out);
+    }
 }
