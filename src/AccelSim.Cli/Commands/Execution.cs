@@ -29,6 +29,9 @@ public sealed record OutputRequest(string Format, string? OutPath, string? Timel
     /// <summary>Whether the table shows tokens/s and tokens/J; false for a single kernel (<c>accelsim op</c>),
     /// where they mean nothing. The JSON report keeps its fields either way.</summary>
     public bool PerTokenFigures { get; init; } = true;
+
+    /// <summary>Explain the run in plain words with this many top entries (<c>--explain</c>), or null.</summary>
+    public int? Explain { get; init; }
 }
 
 /// <summary>The hardware description a run used and the registry that built its device: what a report
@@ -190,10 +193,11 @@ public static class Execution
         if (output.Carbon is { } carbon) metrics = metrics with { Carbon = Carbon.Compute(metrics, carbon) };
         if (hardware is not null) metrics = Annotate(metrics, graph, device, schedule, hardware);
 
+        var explanation = output.Explain is { } top ? Reports.Explain.RunExplainer.Explain(metrics, Reports.Explain.ExplainDevice.From(device), top) : null;
         if (output.OutPath is not null)
         {
             using var w = files.Create(output.OutPath, "--out");
-            JsonReport.Write(metrics, w, output.IncludeOps);
+            w.Write(JsonText(metrics, output.IncludeOps, explanation));
         }
         if (output.OpsCsvPath is not null)
         {
@@ -219,14 +223,28 @@ public static class Execution
 
         if (output.Format == "json")
         {
-            JsonReport.Write(metrics, cli.Out, output.IncludeOps);
+            cli.Out.Write(JsonText(metrics, output.IncludeOps, explanation));
         }
         else
         {
-            TableReport.Render(metrics, ConsoleFor(cli.Out), output.IncludeOps, perTokenFigures: output.PerTokenFigures);
+            var console = ConsoleFor(cli.Out);
+            TableReport.Render(metrics, console, output.IncludeOps, perTokenFigures: output.PerTokenFigures);
+            if (explanation is not null) Reports.Explain.ExplainReport.Render(explanation, console);
         }
         files.Commit();
         return 0;
+    }
+
+    /// <summary>The run's JSON report, with its <c>explain</c> array when there is an explanation.</summary>
+    public static string JsonText(RunMetrics metrics, bool includeOps, Reports.Explain.RunExplanation? explanation) =>
+        explanation is null ? JsonReport.ToJsonString(metrics, includeOps) : JsonReport.Format(JsonObject(metrics, includeOps, explanation));
+
+    /// <summary>The run's JSON report object, with its <c>explain</c> array when there is an explanation.</summary>
+    public static Newtonsoft.Json.Linq.JObject JsonObject(RunMetrics metrics, bool includeOps, Reports.Explain.RunExplanation? explanation)
+    {
+        var o = JsonReport.ToJson(metrics, includeOps);
+        if (explanation is not null) o["explain"] = Reports.Explain.ExplainReport.ToJson(explanation);
+        return o;
     }
 
     /// <summary>A console for <paramref name="writer"/>: the terminal's own when it is one, else plain

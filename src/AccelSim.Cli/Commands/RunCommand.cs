@@ -14,7 +14,7 @@ public static class RunCommand
     {
         var c = new Command("run", "Simulate a workload on a device and report time, utilisation, energy and the memory wall");
         var hardware = CommonOptions.Hardware(required: false);
-        var workload = new WorkloadOptions(c);
+        var workload = new WorkloadOptions(c, listable: true);
         var system = new SystemOptions(c);
         var schedule = new Option<string?>("--schedule") { Description = "sequential (kernel by kernel; the default), dataflow (each layer as one spatial pipeline) auto (per layer, whichever is faster) or eager (alias of --launch eager: a host thread issues every op, as eager PyTorch does)" };
         var placement = new PlacementOptions(c);
@@ -28,16 +28,22 @@ public static class RunCommand
         var ops = CommonOptions.Ops();
         var opsCsv = CommonOptions.OpsCsv();
         c.Options.Add(opsCsv);
+        var explain = new Option<int?>("--explain") { Arity = ArgumentArity.ZeroOrOne, Description = "After the report, explain in plain words why the top N entries by time (default 5) are bound as they are, and the run as a whole" };
         var carbon = new CarbonOptions();
         foreach (var o in carbon.All) c.Options.Add(o);
-        foreach (var o in new Option[] { hardware, schedule, launch, set, format, outPath, timeline, ops, roofline, rooflinePlot })
+        foreach (var o in new Option[] { hardware, schedule, launch, set, format, outPath, timeline, ops, roofline, rooflinePlot, explain })
             c.Options.Add(o);
 
         c.SetAction(p =>
         {
             using var services = Composition.Build(p.GetValue(CommonOptions.Plugins));
+            var explainTop = p.GetResult(explain) is { Implicit: false } ? p.GetValue(explain) ?? Reports.Explain.RunExplainer.DefaultTop : (int?)null;
+            if (explainTop < 0) throw new InputException(null, "--explain", $"expected a number of entries of at least 0, got {explainTop}");
+            var list = ShapeLists.Of(p, workload.Batch, workload.Seq, workload.Context);
             if (system.OnSystem(p, hardware))
             {
+                if (list is not null) throw new InputException(null, list.Option.Name, "a comma list runs one device at a time; on a system, give one value");
+                SystemRun.Refuse(p, [explain]);
                 SystemRun.Refuse(p, [.. carbon.All, placement.Placement, placement.KvPolicy, placement.Experts, launch, roofline, rooflinePlot, workload.Weights, workload.Sparsity]);
                 Hosting.OutputFiles.Check((p.GetValue(outPath), "--out"), (p.GetValue(timeline), "--timeline"), (p.GetValue(opsCsv), "--ops-csv"));
                 var spec = SystemConfigLoader.LoadNamed(p.GetValue(system.System)!);
@@ -48,6 +54,12 @@ public static class RunCommand
             var config = CommonOptions.LoadHardware(p.GetValue(hardware)!, p.GetValue(set));
             var device = services.Registry().Create(config);
             var stack = workload.StackFor(p);
+            if (list is not null)
+            {
+                SystemRun.Refuse(p, [timeline, roofline, rooflinePlot], $"a comma list of {list.Option.Name} writes one report per value; give one value for this output");
+                return RunLists.RunAndReport(cli, p, list, config, device, services, workload, placement, p.GetValue(schedule), p.GetValue(launch), carbon,
+                    p.GetValue(format)!, p.GetValue(outPath), p.GetValue(ops), explainTop);
+            }
             var graph = workload.Build(p);
             graph = placement.Apply(p, graph, device);
             var plan = Execution.PlanLaunch(graph, device, p.GetValue(schedule), p.GetValue(launch), stack);
@@ -61,6 +73,7 @@ public static class RunCommand
                     OpsCsvPath = p.GetValue(opsCsv),
                     Carbon = carbon.Resolve(p, config),
                     Launch = plan.Reported,
+                    Explain = explainTop,
                 }, new HardwareContext(config, services.Registry(), plan.ScheduleName));
         });
         return c;

@@ -27,8 +27,9 @@ public sealed class WorkloadOptions
     /// <summary>Default prompt (prefill, train) and cache (decode) length, capped by the model's positions.</summary>
     public const int DefaultTokens = 2048;
 
-    public WorkloadOptions(Command command, bool allowTrace = true)
+    public WorkloadOptions(Command command, bool allowTrace = true, bool listable = false)
     {
+        if (listable) ShapeLists.Allow(Batch, Seq, Context);
         command.Options.Add(Model);
         if (allowTrace) command.Options.Add(Trace);
         foreach (var o in new Option[] { Phase, Batch, Seq, Context, DType, ExpertSkew, Recompute, Weights, Sparsity, Stack }) command.Options.Add(o);
@@ -37,9 +38,9 @@ public sealed class WorkloadOptions
     /// <summary>Whether the command line gave <paramref name="option"/> (not its default).</summary>
     public static bool IsGiven(ParseResult p, Option option) => p.GetResult(option) is { Implicit: false };
 
-    public WorkloadGraph Build(ParseResult p)
+    public WorkloadGraph Build(ParseResult p, ShapePoint? point = null)
     {
-        var graph = Reports.ProgressReporter.Stage("reading the workload", () => BuildGraph(p));
+        var graph = Reports.ProgressReporter.Stage("reading the workload", () => BuildGraph(p, point));
         var weights = p.GetValue(Weights);
         var sparsity = p.GetValue(Sparsity);
         if (weights is null && sparsity is null) return graph;
@@ -62,7 +63,7 @@ public sealed class WorkloadOptions
         return name is null ? SoftwareStack.Fused : StackLoader.LoadNamed(name);
     }
 
-    private WorkloadGraph BuildGraph(ParseResult p)
+    private WorkloadGraph BuildGraph(ParseResult p, ShapePoint? point)
     {
         var model = p.GetValue(Model);
         var trace = p.GetValue(Trace);
@@ -80,13 +81,13 @@ public sealed class WorkloadOptions
             return NativeTraceReader.Read(trace);
         }
 
-        var (config, request) = ModelRequest(p);
+        var (config, request) = ModelRequest(p, point);
         return ModelBuilderRegistry.Default.Build(config, request);
     }
 
     /// <summary>The model config and the request (phase, batch, lengths, data type, stack) that
     /// <c>--model</c> and the shape options describe, before any graph is built.</summary>
-    public (ModelConfig Config, WorkloadRequest Request) ModelRequest(ParseResult p)
+    public (ModelConfig Config, WorkloadRequest Request) ModelRequest(ParseResult p, ShapePoint? point = null)
     {
         var model = p.GetValue(Model) ?? throw new InputException(null, "--model", "expected a model name or a config.json path");
         var phaseText = p.GetValue(Phase)!;
@@ -104,9 +105,11 @@ public sealed class WorkloadOptions
         // Defaults fit the model: 2048 tokens, or as many as its positions allow (a decode step needs
         // one position for its new token). A length given explicitly is checked, never shortened.
         var positions = config.MaxPositionEmbeddings ?? int.MaxValue;
-        var request = new WorkloadRequest(phase, p.GetValue(Batch),
-            p.GetValue(Seq) ?? (decode ? 1 : Math.Min(DefaultTokens, positions)),
-            p.GetValue(Context) ?? (decode ? Math.Min(DefaultTokens, positions - 1L) : 0),
+        // One value of a list (run --batch 1,2,4) replaces the option's value.
+        long? Given(Option option, long? value) => point is { } pt && ReferenceEquals(pt.Option, option) ? pt.Value : value;
+        var request = new WorkloadRequest(phase, Given(Batch, p.GetValue(Batch))!.Value,
+            Given(Seq, p.GetValue(Seq)) ?? (decode ? 1 : Math.Min(DefaultTokens, positions)),
+            Given(Context, p.GetValue(Context)) ?? (decode ? Math.Min(DefaultTokens, positions - 1L) : 0),
             dtype)
         {
             ExpertSkew = p.GetValue(ExpertSkew),
