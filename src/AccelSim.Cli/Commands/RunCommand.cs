@@ -26,9 +26,10 @@ public static class RunCommand
         var outPath = CommonOptions.Out();
         var timeline = CommonOptions.Timeline();
         var ops = CommonOptions.Ops();
+        var html = HtmlOption.Create();
         var carbon = new CarbonOptions();
         foreach (var o in carbon.All) c.Options.Add(o);
-        foreach (var o in new Option[] { hardware, schedule, launch, set, format, outPath, timeline, ops, roofline, rooflinePlot })
+        foreach (var o in new Option[] { hardware, schedule, launch, set, format, outPath, timeline, ops, roofline, rooflinePlot, html })
             c.Options.Add(o);
 
         c.SetAction(p =>
@@ -36,7 +37,7 @@ public static class RunCommand
             using var services = Composition.Build(p.GetValue(CommonOptions.Plugins));
             if (system.OnSystem(p, hardware))
             {
-                SystemRun.Refuse(p, [.. carbon.All, placement.Placement, placement.KvPolicy, placement.Experts, launch, roofline, rooflinePlot, workload.Weights, workload.Sparsity]);
+                SystemRun.Refuse(p, [.. carbon.All, placement.Placement, placement.KvPolicy, placement.Experts, launch, roofline, rooflinePlot, html, workload.Weights, workload.Sparsity]);
                 Hosting.OutputFiles.Check((p.GetValue(outPath), "--out"), (p.GetValue(timeline), "--timeline"));
                 var spec = SystemConfigLoader.LoadNamed(p.GetValue(system.System)!);
                 var outcome = SystemRun.Simulate(spec, p.GetValue(system.Nodes),
@@ -56,6 +57,7 @@ public static class RunCommand
                 {
                     RooflinePath = p.GetValue(roofline),
                     RooflinePlotPath = p.GetValue(rooflinePlot),
+                    HtmlPath = p.GetValue(html),
                     Carbon = carbon.Resolve(p, config),
                     Launch = plan.Reported,
                 }, new HardwareContext(config, services.Registry(), plan.ScheduleName));
