@@ -200,11 +200,11 @@ public sealed class HtmlReportBrowserTests(ReportsFixture reports)
         var before = await range.GetAttributeAsync("data-t1");
         await page.ClickAsync("section.run-detail[data-run='1'] button[data-zoom=in]");
         Assert.NotEqual(before, await range.GetAttributeAsync("data-t1"));
-        Assert.Equal(runs[1].Value<double>("latency_s").ToString("R", CultureInfo.InvariantCulture),
+        Assert.Equal(runs[0].Value<double>("latency_s").ToString("R", CultureInfo.InvariantCulture),
             await page.GetAttributeAsync("section.run-detail[data-run='0'] .tl-range", "data-t1"));
         Assert.Empty(errors);
         await page.SelectOptionAsync("#run-select", "0");
-        await Screenshot(page, "report-compare.png");
+        await Screenshot(page, "report-compare.png", 1500);
         await page.CloseAsync();
     }
 
@@ -268,13 +268,19 @@ public sealed class HtmlReportBrowserTests(ReportsFixture reports)
         "$" + string.Concat(pointer.Split('/', StringSplitOptions.RemoveEmptyEntries).Select(p => "['" + p + "']"));
 
     /// <summary>With <c>ACCELSIM_SCREENSHOTS=docs/img</c>, the page as the docs show it.</summary>
-    private static async Task Screenshot(IPage page, string name)
+    private static async Task Screenshot(IPage page, string name, float height = 1700)
     {
         if (Environment.GetEnvironmentVariable(BrowserEnvironment.ScreenshotsVariable) is not { Length: > 0 } folder) return;
         var dir = System.IO.Path.IsPathRooted(folder) ? folder : System.IO.Path.Combine(ReportsFixture.RepoRoot(), folder);
         Directory.CreateDirectory(dir);
         await page.EvaluateAsync("() => window.scrollTo(0, 0)");
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = System.IO.Path.Combine(dir, name), FullPage = false });
+        var full = await page.EvaluateAsync<float>("() => document.documentElement.scrollHeight");
+        await page.ScreenshotAsync(new PageScreenshotOptions
+        {
+            Path = System.IO.Path.Combine(dir, name),
+            FullPage = true,
+            Clip = new Clip { X = 0, Y = 0, Width = 1300, Height = Math.Min(height, full) },
+        });
     }
 
     private sealed class RangeComparer : IEqualityComparer<(double, double)>
