@@ -27,7 +27,7 @@ public sealed class ReportsFixture : IAsyncLifetime
             "--ops", "--out", Path.Combine(Folder, "run.json"), "--html", RunHtml);
         Cli("compare", "--hardware", "h100,a100-80g", "--model", "llama2-7b", "--phase", "decode", "--batch", "1", "--context", "2048",
             "--schedule", "sequential,dataflow", "--out", Path.Combine(Folder, "compare.json"), "--html", CompareHtml);
-        Cli("serve", "--hardware", "h100", "--model", "llama2-7b", "--rate", "4", "--num-requests", "200", "--slo", "ttft_p99=2,tpot_p99=0.1",
+        Cli("serve", "--hardware", "h100", "--model", "llama2-7b", "--rate", "40", "--num-requests", "300", "--slo", "ttft_p99=2,tpot_p99=0.1",
             "--out", Path.Combine(Folder, "serve.json"), "--html", ServeHtml);
         if (!File.Exists(BrowserEnvironment.Chromium))
             throw new InvalidOperationException($"{BrowserEnvironment.RequireVariable}=1 but Chromium is not installed at {BrowserEnvironment.Chromium} (apt-get install -y chromium)");
