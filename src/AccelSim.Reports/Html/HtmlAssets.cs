@@ -58,7 +58,7 @@ thead th{background:var(--panel);position:sticky;top:0}
 table.sortable thead th{cursor:pointer;white-space:nowrap}
 table.sortable thead th[aria-sort=ascending]::after{content:" \25B2"}
 table.sortable thead th[aria-sort=descending]::after{content:" \25BC"}
-.table-wrap{max-height:640px;overflow:auto;border:1px solid var(--line);border-radius:4px}
+.table-wrap{width:fit-content;max-width:100%;max-height:640px;overflow:auto;border:1px solid var(--line);border-radius:4px}
 td.note{max-width:520px;color:var(--muted);font-size:12.5px}
 td.best{font-weight:700;color:var(--good)}
 td.best::after{content:" \2605"}

@@ -10,7 +10,7 @@ namespace AccelSim.Reports.Html;
 internal static class LineChartSvg
 {
     public const int Buckets = 480;
-    private const double Width = 560, Height = 220, Left = 56, Right = 12, Top = 10, Bottom = 30;
+    private const double Width = 560, Height = 220, Left = 56, Right = 30, Top = 10, Bottom = 30;
 
     public static void Write(StringBuilder sb, HtmlSeries s, double durationS)
     {

@@ -11,7 +11,7 @@ namespace AccelSim.Reports.Html;
 /// buttons) and pans it (drag); the bars as written show the whole run, so the page reads without the script.</summary>
 internal static class TimelineSvg
 {
-    private const double Width = 1100, Left = 120, Right = 12, Top = 8, Lane = 22, Bar = 16, AxisSpace = 24;
+    private const double Width = 1100, Left = 120, Right = 34, Top = 8, Lane = 22, Bar = 16, AxisSpace = 24;
 
     public static void Write(StringBuilder sb, RunMetrics m)
     {
