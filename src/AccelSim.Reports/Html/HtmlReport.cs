@@ -208,7 +208,7 @@ public static class HtmlReport
         var list = new List<Fig>
         {
             new("/latency_s", "Latency", m.LatencyS, TableReport.WithInterval(m.LatencyS, iv?.LatencyLowS, iv?.LatencyHighS, Units.Time, iv),
-                "Time from the first op's start to the last op's end." + IntervalNote(iv), -1),
+                "Time from the first op's start to the last op's end" + IntervalNote(iv), -1),
             new("/tokens_per_s", "Throughput", m.TokensPerS, Units.Count(m.TokensPerS) + " tokens/s", $"{Units.Count(m.Workload.Tokens)} tokens processed, per second of latency.", 1),
             new("/energy_j", "Energy", m.Energy.TotalJ, TableReport.WithInterval(m.Energy.TotalJ, iv?.EnergyLowJ, iv?.EnergyHighJ, Units.Energy, iv),
                 "Dynamic energy of the math and of every byte moved, plus static power over the latency.", -1),
@@ -275,9 +275,9 @@ public static class HtmlReport
 
     private static string IntervalNote(PredictionInterval? iv) => iv switch
     {
-        { HasBounds: true } => $" The {Units.Num(iv.Level * 100, 0)}% interval comes from the validation residuals ({iv.Source}).",
-        { Note: { } n } => " " + n,
-        _ => "",
+        { HasBounds: true } => $". The {Units.Num(iv.Level * 100, 0)}% interval comes from the validation residuals ({iv.Source}).",
+        { Note: { } n } => " (" + n + ").",
+        _ => ".",
     };
 
     private static string Format(double v, HtmlUnit unit) => unit switch
