@@ -26,6 +26,7 @@ main{padding:0 28px 40px;max-width:1400px}
 .fig.bad .fig-value{color:var(--bad)}
 .cols{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:24px}
 svg{display:block;max-width:100%;height:auto;font-family:inherit}
+svg.roofline{max-width:880px}
 svg text{fill:var(--fg);font-size:11px}
 svg .axis line,svg .grid line{stroke:var(--line)}
 svg .axis path{stroke:var(--muted)}

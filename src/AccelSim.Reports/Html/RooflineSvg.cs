@@ -92,7 +92,7 @@ internal static class RooflineSvg
             var tip = $"ridge point\n{Units.Intensity(ridge)}: {data.MainMemory} bandwidth meets the peak ({Units.FlopRate(ry)})\nleft of it an op is bound by bytes, right of it by math";
             sb.Append("<circle class=\"ridge\" cx=\"").Append(C(X(Math.Log10(ridge)))).Append("\" cy=\"").Append(C(Y(Math.Log10(ry))))
               .Append("\" r=\"5\" data-ridge=\"").Append(Raw(ridge)).Append("\" data-tip=\"").Append(Esc(tip)).Append("\"/>");
-            sb.Append("<text x=\"").Append(C(X(Math.Log10(ridge)) + 8)).Append("\" y=\"").Append(C(Y(Math.Log10(ry)) + 16)).Append("\">ridge ")
+            sb.Append("<text x=\"").Append(C(X(Math.Log10(ridge)))).Append("\" y=\"").Append(C(Y(Math.Log10(ry)) - 10)).Append("\" text-anchor=\"middle\">ridge ")
               .Append(Esc(Units.Intensity(ridge))).Append("</text>\n");
         }
         sb.Append("</svg>\n");
