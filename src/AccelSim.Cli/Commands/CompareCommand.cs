@@ -27,7 +27,8 @@ public static class CompareCommand
         set.Description = "Override a hardware field on every device: --set memory.hbm.bandwidth_Bps=6.4e12 (repeatable; each device must have the field)";
         var format = CommonOptions.Format();
         var outPath = CommonOptions.Out();
-        foreach (var o in new Option[] { hardware, schedules, launch, set, format, outPath }) c.Options.Add(o);
+        var html = HtmlOption.Create();
+        foreach (var o in new Option[] { hardware, schedules, launch, set, format, outPath, html }) c.Options.Add(o);
         var opsCsv = CommonOptions.OpsCsv();
         opsCsv.Description += "; one block per run, led by hardware and schedule (with --system: plan, schedule and rank)";
         c.Options.Add(opsCsv);
@@ -36,12 +37,12 @@ public static class CompareCommand
         {
             if (system.OnSystem(p, hardware))
             {
-                SystemRun.Refuse(p, [placement.Placement, placement.KvPolicy, placement.Experts, launch, workload.Weights, workload.Sparsity, workload.Trace]);
+                SystemRun.Refuse(p, [placement.Placement, placement.KvPolicy, placement.Experts, launch, workload.Weights, workload.Sparsity, workload.Trace, html]);
                 return CompareSystem(cli, p, workload, system, p.GetValue(schedules), p.GetValue(set), p.GetValue(format)!, p.GetValue(outPath), p.GetValue(opsCsv));
             }
             var hardwareNames = Split(p.GetValue(hardware)!, "--hardware");
             var configs = LoadAll(hardwareNames, p.GetValue(set));
-            OutputFiles.Check((p.GetValue(outPath), "--out"), (p.GetValue(opsCsv), "--ops-csv"));
+            OutputFiles.Check((p.GetValue(outPath), "--out"), (p.GetValue(opsCsv), "--ops-csv"), (p.GetValue(html), "--html"));
             var graph = workload.Build(p);
             var stack = workload.StackFor(p);
             var explicitSchedules = p.GetValue(schedules);
@@ -49,6 +50,7 @@ public static class CompareCommand
 
             using var services = Composition.Build(p.GetValue(CommonOptions.Plugins));
             var runs = new List<RunMetrics>();
+            var rooflines = new List<RooflineData>();
             foreach (var config in configs)
             {
                 var device = services.Registry().Create(config);
@@ -59,6 +61,7 @@ public static class CompareCommand
                     var metrics = Execution.Simulate(plan.Graph, device, plan.Schedule, services.Bus(), null, progress: true).Metrics;
                     runs.Add(Execution.Annotate(metrics with { Launch = plan.Reported },
                         plan.Graph, device, plan.Schedule, new HardwareContext(config, services.Registry(), plan.ScheduleName)));
+                    if (p.GetValue(html) is not null) rooflines.Add(Roofline.Build(runs[^1], device));
                 }
             }
             var comparison = new Comparison(runs);
@@ -89,6 +92,11 @@ public static class CompareCommand
             {
                 using var w = files.Create(csvPath, "--ops-csv");
                 OpsCsv.Write(w, ["hardware", "schedule"], runs.Select(r => ((IReadOnlyList<string>)[r.DisplayName, r.Schedule], r)));
+            }
+            if (p.GetValue(html) is { } htmlPath)
+            {
+                using var w = files.Create(htmlPath, "--html");
+                w.Write(Reports.Html.HtmlReport.Compare(runs.Select((r, i) => new Reports.Html.ComparedHtmlRun(r, rooflines[i])).ToArray()));
             }
             if (p.GetValue(format) == "json") cli.Out.Write(JsonReport.Format(json));
             else Render(comparison, Execution.ConsoleFor(cli.Out, width: 180));

@@ -19,6 +19,8 @@ public sealed record OutputRequest(string Format, string? OutPath, string? Timel
 
     /// <summary>CSV of every op (<c>--ops-csv</c>, <see cref="OpsCsv"/>).</summary>
     public string? OpsCsvPath { get; init; }
+    /// <summary>The self-contained HTML report (<c>--html</c>, docs/html-report.md).</summary>
+    public string? HtmlPath { get; init; }
 
     /// <summary>Carbon inputs; when given, the report carries a carbon section.</summary>
     public CarbonInputs? Carbon { get; init; }
@@ -184,7 +186,8 @@ public static class Execution
         SimulationEventBus bus, OutputRequest output, HardwareContext? hardware = null)
     {
         OutputFiles.Check((output.OutPath, "--out"), (output.TimelinePath, "--timeline"),
-            (output.RooflinePath, "--roofline"), (output.RooflinePlotPath, "--roofline-plot"), (output.OpsCsvPath, "--ops-csv"));
+            (output.RooflinePath, "--roofline"), (output.RooflinePlotPath, "--roofline-plot"), (output.OpsCsvPath, "--ops-csv"),
+            (output.HtmlPath, "--html"));
         using var files = new OutputFiles();
         using var timeline = output.TimelinePath is null ? null : new TimelineRecorder(bus);
         // Progress goes to stderr (and only to a terminal), so it shows with --format json too.
@@ -209,9 +212,14 @@ public static class Execution
             using var w = files.Create(output.TimelinePath!, "--timeline");
             timeline.Write(w, result, device);
         }
-        if (output.RooflinePath is not null || output.RooflinePlotPath is not null)
+        if (output.RooflinePath is not null || output.RooflinePlotPath is not null || output.HtmlPath is not null)
         {
             var roofline = Roofline.Build(metrics, device);
+            if (output.HtmlPath is not null)
+            {
+                using var w = files.Create(output.HtmlPath, "--html");
+                w.Write(Reports.Html.HtmlReport.Run(metrics, roofline));
+            }
             if (output.RooflinePath is not null)
             {
                 using var w = files.Create(output.RooflinePath, "--roofline");

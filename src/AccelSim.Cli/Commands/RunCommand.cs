@@ -29,9 +29,10 @@ public static class RunCommand
         var opsCsv = CommonOptions.OpsCsv();
         c.Options.Add(opsCsv);
         var explain = new Option<int?>("--explain") { Arity = ArgumentArity.ZeroOrOne, Description = "After the report, explain in plain words why the top N entries by time (default 5) are bound as they are, and the run as a whole" };
+        var html = HtmlOption.Create();
         var carbon = new CarbonOptions();
         foreach (var o in carbon.All) c.Options.Add(o);
-        foreach (var o in new Option[] { hardware, schedule, launch, set, format, outPath, timeline, ops, roofline, rooflinePlot, explain })
+        foreach (var o in new Option[] { hardware, schedule, launch, set, format, outPath, timeline, ops, roofline, rooflinePlot, explain, html })
             c.Options.Add(o);
 
         c.SetAction(p =>
@@ -44,7 +45,7 @@ public static class RunCommand
             {
                 if (list is not null) throw new InputException(null, list.Option.Name, "a comma list runs one device at a time; on a system, give one value");
                 SystemRun.Refuse(p, [explain]);
-                SystemRun.Refuse(p, [.. carbon.All, placement.Placement, placement.KvPolicy, placement.Experts, launch, roofline, rooflinePlot, workload.Weights, workload.Sparsity]);
+                SystemRun.Refuse(p, [.. carbon.All, placement.Placement, placement.KvPolicy, placement.Experts, launch, roofline, rooflinePlot, html, workload.Weights, workload.Sparsity]);
                 Hosting.OutputFiles.Check((p.GetValue(outPath), "--out"), (p.GetValue(timeline), "--timeline"), (p.GetValue(opsCsv), "--ops-csv"));
                 var spec = SystemConfigLoader.LoadNamed(p.GetValue(system.System)!);
                 var outcome = SystemRun.Simulate(spec, p.GetValue(system.Nodes),
@@ -71,6 +72,7 @@ public static class RunCommand
                     RooflinePath = p.GetValue(roofline),
                     RooflinePlotPath = p.GetValue(rooflinePlot),
                     OpsCsvPath = p.GetValue(opsCsv),
+                    HtmlPath = p.GetValue(html),
                     Carbon = carbon.Resolve(p, config),
                     Launch = plan.Reported,
                     Explain = explainTop,

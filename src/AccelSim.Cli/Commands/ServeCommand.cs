@@ -53,14 +53,15 @@ public static class ServeCommand
         var outPath = CommonOptions.Out();
         var csv = new Option<string?>("--csv") { Description = "Write one line per request (arrival, queueing, TTFT, TPOT, end-to-end) to this CSV file" };
         var timeline = new Option<string?>("--timeline") { Description = "Write queue length, batch size and KV blocks in use as Perfetto counter tracks to this file" };
+        var html = HtmlOption.Create();
         foreach (var o in new Option[] { hardware, model, scheduler, requests, arrival, rate, cv, count, prompt, output, seed, chunk, maxBatch, maxTokens,
                      blockSize, kvBlocks, memoryFraction, bucketBits, slo, findCapacity, dtype, stack, set, format, outPath, csv, timeline,
-                     decodeHardware, kvLinkBandwidth, kvLinkLatency, system, prefillDevice, decodeDevice, replicas, router })
+                     decodeHardware, kvLinkBandwidth, kvLinkLatency, system, prefillDevice, decodeDevice, replicas, router, html })
             c.Options.Add(o);
 
         c.SetAction(p =>
         {
-            OutputFiles.Check((p.GetValue(outPath), "--out"), (p.GetValue(csv), "--csv"), (p.GetValue(timeline), "--timeline"));
+            OutputFiles.Check((p.GetValue(outPath), "--out"), (p.GetValue(csv), "--csv"), (p.GetValue(timeline), "--timeline"), (p.GetValue(html), "--html"));
             var disagg = p.GetValue(scheduler) == "disagg";
             var policy = BatchSchedulers.Create(disagg ? "vllm" : p.GetValue(scheduler)!);
             var topology = Topology.Parse(p, disagg, hardware, decodeHardware, kvLinkBandwidth, kvLinkLatency, system, prefillDevice, decodeDevice, replicas, router);
@@ -158,6 +159,11 @@ public static class ServeCommand
             {
                 using var w = files.Create(o3, "--timeline");
                 report.WriteTimeline(w);
+            }
+            if (p.GetValue(html) is { } o4)
+            {
+                using var w = files.Create(o4, "--html");
+                w.Write(Reports.Html.HtmlReport.Serve(report.ToHtml()));
             }
             if (p.GetValue(format) == "json") report.WriteJson(cli.Out);
             else report.WriteTable(Execution.ConsoleFor(cli.Out));

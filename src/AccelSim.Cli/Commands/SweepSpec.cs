@@ -27,7 +27,7 @@ public sealed class SweepSpec
     public const string SetPrefix = "set:";
 
     /// <summary>Options of <c>run</c> a sweep decides itself: its report is JSON on stdout and nothing else.</summary>
-    private static readonly string[] Reserved = ["format", "out", "timeline", "ops", "roofline", "roofline-plot", "set", "help", "plugins"];
+    private static readonly string[] Reserved = ["format", "out", "timeline", "ops", "roofline", "roofline-plot", "html", "set", "help", "plugins"];
 
     public required string File { get; init; }
     public required IReadOnlyList<KeyValuePair<string, SweepValue>> Base { get; init; }

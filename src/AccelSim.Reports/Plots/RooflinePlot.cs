@@ -4,18 +4,20 @@ using ScottPlot;
 
 namespace AccelSim.Reports.Plots;
 
-/// <summary>A log-log roofline of a run: the device's compute peaks (one horizontal roof per data type)
-/// and memory roofs (one diagonal per channel: HBM, L2, the host link, ...), and every op with FLOPs as
-/// a point at (arithmetic intensity, achieved FLOP/s), coloured by op kind. Ops without FLOPs (copies,
-/// KV writes) have no place on a roofline and are counted in the title.</summary>
+/// <summary>A log-log roofline of a run: the compute peaks of the data types its ops used (one horizontal
+/// roof per peak) and the memory roofs of the channels its bytes crossed (one diagonal per channel: HBM,
+/// L2, the host link, ...; a channel the run never touched is not drawn), and every op with FLOPs as a point
+/// at (arithmetic intensity, achieved FLOP/s), coloured by op kind. Ops without FLOPs (copies, KV writes)
+/// have no place on a roofline and are counted in the title. A run with no FLOPs at all gets the device's
+/// highest peak as its ceiling.</summary>
 public static class RooflinePlot
 {
     public static void SavePng(string path, RooflineData data, string? title = null, int width = 1100, int height = 800)
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(data);
-        var computeRoofs = data.Roofs.Where(r => r.IsCompute && r.Value > 0).ToArray();
-        var memoryRoofs = data.Roofs.Where(r => !r.IsCompute && r.Value > 0).ToArray();
+        var computeRoofs = ComputeRoofs(data);
+        var memoryRoofs = data.UsedRoofs.Where(r => !r.IsCompute).ToArray();
         if (computeRoofs.Length == 0) throw new ArgumentException("the device has no compute peak to draw", nameof(data));
         var points = data.Points.Where(p => p.Op.Flops > 0 && p.Intensity > 0 && p.Op.AchievedFlops > 0).ToArray();
 
@@ -69,5 +71,15 @@ public static class RooflinePlot
         plot.YLabel("achieved FLOP/s");
         plot.ShowLegend(Alignment.LowerRight);
         plot.SavePng(path, width, height);
+    }
+
+    /// <summary>The compute roofs a plot of the run draws: those it used, else (a run without FLOPs) the
+    /// device's highest peak alone.</summary>
+    public static RooflineRoof[] ComputeRoofs(RooflineData data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var used = data.UsedRoofs.Where(r => r.IsCompute).ToArray();
+        if (used.Length > 0) return used;
+        return data.Roofs.Where(r => r.IsCompute && r.Value > 0).OrderByDescending(r => r.Value).Take(1).ToArray();
     }
 }
