@@ -29,7 +29,7 @@ public static class ServeCommand
         var decodeDevice = new Option<int?>("--decode-device") { Description = "Disagg with --system: the rank that decodes" };
         var replicas = new Option<int>("--replicas") { DefaultValueFactory = _ => 1, Description = "Replicas of the device behind a router, each with its own scheduler and KV cache" };
         var router = new Option<string>("--router") { DefaultValueFactory = _ => "round-robin", Description = "How the router picks a replica: round-robin or least-outstanding-tokens" };
-        var requests = new Option<string?>("--requests") { Description = "Request trace CSV: 'arrival_s,prompt_tokens,output_tokens[,prefix_id]' or the Azure LLM inference trace 'TIMESTAMP,ContextTokens,GeneratedTokens'" };
+        var requests = new Option<string?>("--requests") { Description = "Request trace CSV: 'arrival_s,prompt_tokens,output_tokens[,prefix_id[,prefix_tokens]]' or the Azure LLM inference trace 'TIMESTAMP,ContextTokens,GeneratedTokens'" };
         var arrival = new Option<string>("--arrival") { DefaultValueFactory = _ => "poisson", Description = "Synthetic arrivals: poisson, or gamma (gaps with coefficient of variation --cv)" };
         var rate = new Option<double>("--rate") { DefaultValueFactory = _ => 1, Description = "Synthetic arrivals: requests per second" };
         var cv = new Option<double>("--cv") { DefaultValueFactory = _ => 1, Description = "Gamma arrivals: coefficient of variation of the gaps (1 is Poisson, above 1 bursty)" };
@@ -53,6 +53,8 @@ public static class ServeCommand
         var outPath = CommonOptions.Out();
         var csv = new Option<string?>("--csv") { Description = "Write one line per request (arrival, queueing, TTFT, TPOT, end-to-end) to this CSV file" };
         var timeline = new Option<string?>("--timeline") { Description = "Write queue length, batch size and KV blocks in use as Perfetto counter tracks to this file" };
+        var features = new ServeFeatureOptions();
+        foreach (var o in features.All) c.Options.Add(o);
         foreach (var o in new Option[] { hardware, model, scheduler, requests, arrival, rate, cv, count, prompt, output, seed, chunk, maxBatch, maxTokens,
                      blockSize, kvBlocks, memoryFraction, bucketBits, slo, findCapacity, dtype, stack, set, format, outPath, csv, timeline,
                      decodeHardware, kvLinkBandwidth, kvLinkLatency, system, prefillDevice, decodeDevice, replicas, router })
@@ -94,11 +96,14 @@ public static class ServeCommand
             Core.Graph.DType? dt = dtypeText is null ? null : CommonOptions.ParseDType(dtypeText, "--dtype");
             var stackName = p.GetValue(stack);
             var softwareStack = stackName is null ? SoftwareStack.Fused : StackLoader.LoadNamed(stackName);
-            var list = trace is not null ? RequestTrace.Read(trace) : synthetic!.Generate(synthetic.Rate);
+            var prefix = features.Prefix(p, trace is not null);
+            IReadOnlyList<ServingRequest> Generate(double r) => features.WithPrefixes(p, synthetic!.Generate(r), false, synthetic.Seed);
+            var list = trace is not null ? features.WithPrefixes(p, RequestTrace.Read(trace), true, 0) : Generate(synthetic!.Rate);
             CheckPositions(list, modelConfig, trace);
 
             var kv = KvCapacity.Plan(device, modelConfig, dt, softwareStack, p.GetValue(blockSize), options.MaxBatchedTokens,
                 p.GetValue(memoryFraction), p.GetValue(kvBlocks));
+            options = features.WithSwap(p, options, p.GetValue(scheduler)!, config, kv);
             var costs = new IterationCostModel(modelConfig, device, dt, softwareStack, bits);
             var interactive = p.GetValue(format) == "table" && !Console.IsErrorRedirected && ReferenceEquals(cli.Out, Console.Out);
             DisaggregationReport? disaggReport = null;
@@ -112,7 +117,7 @@ public static class ServeCommand
                 var link = topology.Link!;
                 run = (l, keep) =>
                 {
-                    var r = DisaggregatedServing.Run(l, policy, w => costs.Cost(w), new KvBlockManager(kv.Blocks, kv.BlockTokens), device.StaticPowerW,
+                    var r = DisaggregatedServing.Run(l, policy, w => costs.Cost(w), new KvBlockManager(kv.Blocks, kv.BlockTokens, prefix), device.StaticPowerW,
                         w => decodeCosts.Cost(w), new KvBlockManager(decodeKv.Blocks, decodeKv.BlockTokens), decodeDev.StaticPowerW, options, kv.BytesPerToken, link);
                     if (keep) disaggReport = new DisaggregationReport(decodeDev.Name, decodeDev.Kind, decodeKv, link, r);
                     return r.Combined;
@@ -123,18 +128,18 @@ public static class ServeCommand
                 run = (l, keep) =>
                 {
                     var r = ReplicatedServing.Run(l, topology.Replicas, topology.Router, _ => new ServingEngine(BatchSchedulers.Create(policy.Id), w => costs.Cost(w),
-                        new KvBlockManager(kv.Blocks, kv.BlockTokens), options, device.StaticPowerW), device.StaticPowerW);
+                        new KvBlockManager(kv.Blocks, kv.BlockTokens, prefix), options, device.StaticPowerW), device.StaticPowerW);
                     if (keep) replicaReport = new ReplicaReport(p.GetValue(router)!, r);
                     return r.Combined;
                 };
             }
-            else run = (l, keep) => RunOnce(l, policy, costs, kv, options, device, keep && interactive);
+            else run = (l, keep) => RunOnce(l, policy, costs, kv, options, device, keep && interactive, prefix);
             var result = run(list, true);
             var summary = ServingSummary.Compute(result, level);
 
             double? capacity = null;
             if (p.GetValue(findCapacity))
-                capacity = Capacity.Find(synthetic!, r => ServingSummary.Compute(run(synthetic!.Generate(r), false), level), level!);
+                capacity = Capacity.Find(synthetic!, r => ServingSummary.Compute(run(Generate(r), false), level), level!);
 
             var report = new ServeReport(device.Name, device.Kind, modelConfig.Name, disagg ? "disagg" : policy.Id, options, trace is null ? synthetic!.Describe() : Path.GetFileName(trace),
                 synthetic?.Seed, level, summary, result, kv, costs, capacity)
@@ -142,6 +147,8 @@ public static class ServeCommand
                 Provenance = Provenance.ProvenanceBuilder.Basic(config, "sequential") with { Stack = softwareStack.Name },
                 Disaggregation = disaggReport,
                 Replicas = replicaReport,
+                Cost = ServeCost.Of(decodeConfig is null ? Enumerable.Repeat(DevicePrice.UsdPerHour(config), topology.Replicas).ToArray()
+                    : [DevicePrice.UsdPerHour(config), DevicePrice.UsdPerHour(decodeConfig)], summary),
             };
             using var files = new OutputFiles();
             if (p.GetValue(outPath) is { } o1)
@@ -168,9 +175,9 @@ public static class ServeCommand
     }
 
     private static ServingResult RunOnce(IReadOnlyList<ServingRequest> list, IBatchScheduler policy, IterationCostModel costs, KvCapacity kv,
-        SchedulerOptions options, IDeviceModel device, bool progress)
+        SchedulerOptions options, IDeviceModel device, bool progress, bool prefix)
     {
-        ServingResult Go(IProgress<int>? bar) => ServingSimulator.Run(list, policy, w => costs.Cost(w), new KvBlockManager(kv.Blocks, kv.BlockTokens),
+        ServingResult Go(IProgress<int>? bar) => ServingSimulator.Run(list, policy, w => costs.Cost(w), new KvBlockManager(kv.Blocks, kv.BlockTokens, prefix),
             options, device.StaticPowerW, bar);
         if (!progress || list.Count < 2000) return Go(null);
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
