@@ -55,6 +55,8 @@ public static class ServeCommand
         var timeline = new Option<string?>("--timeline") { Description = "Write queue length, batch size and KV blocks in use as Perfetto counter tracks to this file" };
         var features = new ServeFeatureOptions();
         foreach (var o in features.All) c.Options.Add(o);
+        var mix = new ServeMixOptions();
+        foreach (var o in mix.All) c.Options.Add(o);
         foreach (var o in new Option[] { hardware, model, scheduler, requests, arrival, rate, cv, count, prompt, output, seed, chunk, maxBatch, maxTokens,
                      blockSize, kvBlocks, memoryFraction, bucketBits, slo, findCapacity, dtype, stack, set, format, outPath, csv, timeline,
                      decodeHardware, kvLinkBandwidth, kvLinkLatency, system, prefillDevice, decodeDevice, replicas, router })
@@ -79,12 +81,17 @@ public static class ServeCommand
                 p.GetValue(prompt)!, p.GetValue(output)!, p.GetValue(seed)) : null;
             if (trace is not null)
             {
-                var ignored = new Option[] { arrival, rate, cv, count, prompt, output, seed }.Where(o => WorkloadOptions.IsGiven(p, o))
+                // --find-mix takes a trace's lengths only and draws its own arrivals.
+                var ignored = (p.GetValue(mix.FindMix) ? new Option[] { prompt, output } : new Option[] { arrival, rate, cv, count, prompt, output, seed })
+                    .Where(o => WorkloadOptions.IsGiven(p, o))
                     .Select(o => new InputProblem(null, o.Name, "applies to synthetic arrivals; --requests replays a trace")).ToArray();
                 if (ignored.Length > 0) throw new InputException(ignored);
                 if (p.GetValue(findCapacity))
                     throw new InputException(null, "--find-capacity", "searches over synthetic arrival rates; give --arrival and --rate instead of --requests");
             }
+
+            if (p.GetValue(mix.FindMix))
+                return FindMix(cli, p, mix, synthetic, trace, level, options, model, dtype, stack, scheduler, count, blockSize, memoryFraction, bits, set, format, outPath, hardware, topology, rate, seed);
 
             using var services = Composition.Build(p.GetValue(CommonOptions.Plugins));
             var config = CommonOptions.LoadHardware(topology.Prefill, p.GetValue(set));
@@ -172,6 +179,33 @@ public static class ServeCommand
             return 0;
         });
         return c;
+    }
+
+    private static int FindMix(CliContext cli, ParseResult p, ServeMixOptions mix, Synthetic? synthetic, string? trace, ServiceLevel? level, SchedulerOptions options,
+        Option<string> model, Option<string?> dtype, Option<string?> stack, Option<string> scheduler, Option<int> count, Option<int> blockSize, Option<double> memoryFraction,
+        int bits, Option<string[]> set, Option<string> format, Option<string?> outPath, Option<string> hardware, Topology topology, Option<double> rate, Option<int> seed)
+    {
+        var problems = new List<InputProblem>();
+        if (level is null) problems.Add(new InputProblem(null, "--find-mix", "needs a service-level objective to meet; give --slo ttft_p99=...,tpot_p99=..."));
+        // With TPOT or ITL targets alone, an overloaded replica still meets them (its queue grows instead): a replica's
+        // capacity needs a bound on waiting.
+        else if (level.TtftP99S is null && level.QueueP50S is null)
+            problems.Add(new InputProblem(null, "--slo", "--find-mix needs a bound on waiting as well (ttft_p99 or queue_p50, e.g. Sarathi-Serve's queue_p50=2): with TPOT targets alone an overloaded replica still meets them"));
+        if (p.GetValue(scheduler) == "disagg" || topology.Replicas > 1) problems.Add(new InputProblem(null, "--find-mix", "each replica is one device under one policy; give --scheduler vllm|sarathi|orca|static and no --replicas"));
+        if (!WorkloadOptions.IsGiven(p, rate)) problems.Add(new InputProblem(null, "--rate", "--find-mix serves a total rate: give --rate"));
+        if (problems.Count > 0) throw new InputException(problems);
+        var modelConfig = ModelConfigLoader.LoadNamed(p.GetValue(model)!);
+        var dtypeText = p.GetValue(dtype);
+        var stackName = p.GetValue(stack);
+        var lengths = trace is not null ? RequestTrace.Read(trace) : synthetic!.Generate(synthetic.Rate);
+        CheckPositions(lengths, modelConfig, trace);
+        var total = p.GetValue(rate);
+        if (!(total > 0) || double.IsInfinity(total)) throw new InputException(null, "--rate", $"expected requests per second > 0, got {total.ToString(CultureInfo.InvariantCulture)}");
+        var inputs = new ServeMixOptions.Inputs(p.GetValue(hardware)!, p.GetValue(set), modelConfig,
+            dtypeText is null ? null : CommonOptions.ParseDType(dtypeText, "--dtype"), stackName is null ? SoftwareStack.Fused : StackLoader.LoadNamed(stackName),
+            p.GetValue(scheduler)!, options, level!, total, synthetic?.Cv ?? 1, p.GetValue(count), p.GetValue(seed),
+            lengths, trace is null ? synthetic!.Describe() : Path.GetFileName(trace), p.GetValue(blockSize), p.GetValue(memoryFraction), bits, p.GetValue(CommonOptions.Plugins));
+        return mix.Run(cli, p, inputs, p.GetValue(format)!, p.GetValue(outPath));
     }
 
     private static ServingResult RunOnce(IReadOnlyList<ServingRequest> list, IBatchScheduler policy, IterationCostModel costs, KvCapacity kv,
@@ -294,9 +328,11 @@ public static class ServeCommand
     /// rate, then bisection to 1% of the rate (the same seed at every rate: only the gaps scale).</summary>
     internal static class Capacity
     {
-        public static double Find(Synthetic s, Func<double, ServingSummary> run, ServiceLevel level)
+        public static double Find(Synthetic s, Func<double, ServingSummary> run, ServiceLevel level) => Find(s.Rate, run, level);
+
+        public static double Find(double rate, Func<double, ServingSummary> run, ServiceLevel level)
         {
-            double lo = 0, hi = s.Rate;
+            double lo = 0, hi = rate;
             for (var i = 0; i < 30 && level.Met(run(hi)); i++)
             {
                 lo = hi;
