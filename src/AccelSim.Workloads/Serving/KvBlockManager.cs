@@ -51,8 +51,9 @@ public sealed class KvBlockManager
     /// <summary>Whether <paramref name="r"/> could grow to hold <paramref name="tokens"/> tokens now.</summary>
     public bool CanHold(RequestState r, long tokens) => BlocksFor(tokens) - r.Blocks - r.SharedBlocks <= FreeBlocks;
 
-    /// <summary>Tokens of <paramref name="r"/>'s prompt that a reservation now would find in the prefix cache (whole
-    /// blocks, at most the prefix and never the last token to prefill); 0 for a request already holding blocks.</summary>
+    /// <summary>Tokens of <paramref name="r"/>'s prompt that a reservation now would find in the prefix cache: the
+    /// entry's whole blocks when they lie within the request's prefix and before its last token to prefill; 0 for a
+    /// request already holding blocks.</summary>
     public int PrefixHit(RequestState r)
     {
         ArgumentNullException.ThrowIfNull(r);
@@ -64,9 +65,11 @@ public sealed class KvBlockManager
         entry = null;
         if (!PrefixCaching || !Fresh(r) || r.Spec.PrefixId is not { } id || !_prefixes.TryGetValue(id, out var e)) return 0;
         if (!e.Ready && e.Owner.Prefilled < e.Blocks * BlockTokens) return 0;
-        var m = Math.Min(e.Blocks, PrefixBlocks(r));
-        if (m > 0) entry = e;
-        return m;
+        // A request shares a whole entry or nothing: holding blocks it does not use could leave it more than the
+        // cache holds at its full length.
+        if (PrefixBlocks(r) < e.Blocks) return 0;
+        entry = e;
+        return e.Blocks;
     }
 
     private static bool Fresh(RequestState r) => r.Prefix is null && r.Blocks == 0 && r.Cached == 0;
