@@ -117,7 +117,7 @@ public static class GpuParameters
         "host.pcie.bandwidth_Bps", "host.memory_bytes", "host.nvme.bandwidth_Bps", "host.nvme.capacity_bytes",
         "host.cpu.peak_flops", "host.cpu.memory_bandwidth_Bps",
         "power.tdp_W", "power.cap_W", "power.static_W",
-        "carbon.embodied_kgCO2e", "carbon.lifetime_years", "cost.price_USD",
+        "carbon.embodied_kgCO2e", "carbon.lifetime_years", "cost.price_USD", "cost.usd_per_hour",
     ];
 }
 

@@ -186,6 +186,7 @@ public class GpuDatasheetTests
     [InlineData("rtx4090")]
     [InlineData("v100")]
     [InlineData("v100s")]
+    [InlineData("a6000")]
     public void ProductFilesHoldOnlyDatasheetNumbers(string name)
     {
         var keys = NumberKeys(Path.Combine(BundledConfigs.HardwareDir, name + ".json"));

@@ -29,7 +29,7 @@ public static class ServeCommand
         var decodeDevice = new Option<int?>("--decode-device") { Description = "Disagg with --system: the rank that decodes" };
         var replicas = new Option<int>("--replicas") { DefaultValueFactory = _ => 1, Description = "Replicas of the device behind a router, each with its own scheduler and KV cache" };
         var router = new Option<string>("--router") { DefaultValueFactory = _ => "round-robin", Description = "How the router picks a replica: round-robin or least-outstanding-tokens" };
-        var requests = new Option<string?>("--requests") { Description = "Request trace CSV: 'arrival_s,prompt_tokens,output_tokens[,prefix_id]' or the Azure LLM inference trace 'TIMESTAMP,ContextTokens,GeneratedTokens'" };
+        var requests = new Option<string?>("--requests") { Description = "Request trace CSV: 'arrival_s,prompt_tokens,output_tokens[,prefix_id[,prefix_tokens]]' or the Azure LLM inference trace 'TIMESTAMP,ContextTokens,GeneratedTokens'" };
         var arrival = new Option<string>("--arrival") { DefaultValueFactory = _ => "poisson", Description = "Synthetic arrivals: poisson, or gamma (gaps with coefficient of variation --cv)" };
         var rate = new Option<double>("--rate") { DefaultValueFactory = _ => 1, Description = "Synthetic arrivals: requests per second" };
         var cv = new Option<double>("--cv") { DefaultValueFactory = _ => 1, Description = "Gamma arrivals: coefficient of variation of the gaps (1 is Poisson, above 1 bursty)" };
@@ -54,6 +54,10 @@ public static class ServeCommand
         var csv = new Option<string?>("--csv") { Description = "Write one line per request (arrival, queueing, TTFT, TPOT, end-to-end) to this CSV file" };
         var timeline = new Option<string?>("--timeline") { Description = "Write queue length, batch size and KV blocks in use as Perfetto counter tracks to this file" };
         var html = HtmlOption.Create();
+        var features = new ServeFeatureOptions();
+        foreach (var o in features.All) c.Options.Add(o);
+        var mix = new ServeMixOptions();
+        foreach (var o in mix.All) c.Options.Add(o);
         foreach (var o in new Option[] { hardware, model, scheduler, requests, arrival, rate, cv, count, prompt, output, seed, chunk, maxBatch, maxTokens,
                      blockSize, kvBlocks, memoryFraction, bucketBits, slo, findCapacity, dtype, stack, set, format, outPath, csv, timeline,
                      decodeHardware, kvLinkBandwidth, kvLinkLatency, system, prefillDevice, decodeDevice, replicas, router, html })
@@ -78,12 +82,17 @@ public static class ServeCommand
                 p.GetValue(prompt)!, p.GetValue(output)!, p.GetValue(seed)) : null;
             if (trace is not null)
             {
-                var ignored = new Option[] { arrival, rate, cv, count, prompt, output, seed }.Where(o => WorkloadOptions.IsGiven(p, o))
+                // --find-mix takes a trace's lengths only and draws its own arrivals.
+                var ignored = (p.GetValue(mix.FindMix) ? new Option[] { prompt, output } : new Option[] { arrival, rate, cv, count, prompt, output, seed })
+                    .Where(o => WorkloadOptions.IsGiven(p, o))
                     .Select(o => new InputProblem(null, o.Name, "applies to synthetic arrivals; --requests replays a trace")).ToArray();
                 if (ignored.Length > 0) throw new InputException(ignored);
                 if (p.GetValue(findCapacity))
                     throw new InputException(null, "--find-capacity", "searches over synthetic arrival rates; give --arrival and --rate instead of --requests");
             }
+
+            if (p.GetValue(mix.FindMix))
+                return FindMix(cli, p, mix, synthetic, trace, level, options, model, dtype, stack, scheduler, count, blockSize, memoryFraction, bits, set, format, outPath, hardware, topology, rate, seed);
 
             using var services = Composition.Build(p.GetValue(CommonOptions.Plugins));
             var config = CommonOptions.LoadHardware(topology.Prefill, p.GetValue(set));
@@ -95,11 +104,14 @@ public static class ServeCommand
             Core.Graph.DType? dt = dtypeText is null ? null : CommonOptions.ParseDType(dtypeText, "--dtype");
             var stackName = p.GetValue(stack);
             var softwareStack = stackName is null ? SoftwareStack.Fused : StackLoader.LoadNamed(stackName);
-            var list = trace is not null ? RequestTrace.Read(trace) : synthetic!.Generate(synthetic.Rate);
+            var prefix = features.Prefix(p, trace is not null);
+            IReadOnlyList<ServingRequest> Generate(double r) => features.WithPrefixes(p, synthetic!.Generate(r), false, synthetic.Seed);
+            var list = trace is not null ? features.WithPrefixes(p, RequestTrace.Read(trace), true, 0) : Generate(synthetic!.Rate);
             CheckPositions(list, modelConfig, trace);
 
             var kv = KvCapacity.Plan(device, modelConfig, dt, softwareStack, p.GetValue(blockSize), options.MaxBatchedTokens,
                 p.GetValue(memoryFraction), p.GetValue(kvBlocks));
+            options = features.WithSwap(p, options, p.GetValue(scheduler)!, config, kv);
             var costs = new IterationCostModel(modelConfig, device, dt, softwareStack, bits);
             var interactive = p.GetValue(format) == "table" && !Console.IsErrorRedirected && ReferenceEquals(cli.Out, Console.Out);
             DisaggregationReport? disaggReport = null;
@@ -113,7 +125,7 @@ public static class ServeCommand
                 var link = topology.Link!;
                 run = (l, keep) =>
                 {
-                    var r = DisaggregatedServing.Run(l, policy, w => costs.Cost(w), new KvBlockManager(kv.Blocks, kv.BlockTokens), device.StaticPowerW,
+                    var r = DisaggregatedServing.Run(l, policy, w => costs.Cost(w), new KvBlockManager(kv.Blocks, kv.BlockTokens, prefix), device.StaticPowerW,
                         w => decodeCosts.Cost(w), new KvBlockManager(decodeKv.Blocks, decodeKv.BlockTokens), decodeDev.StaticPowerW, options, kv.BytesPerToken, link);
                     if (keep) disaggReport = new DisaggregationReport(decodeDev.Name, decodeDev.Kind, decodeKv, link, r);
                     return r.Combined;
@@ -124,18 +136,18 @@ public static class ServeCommand
                 run = (l, keep) =>
                 {
                     var r = ReplicatedServing.Run(l, topology.Replicas, topology.Router, _ => new ServingEngine(BatchSchedulers.Create(policy.Id), w => costs.Cost(w),
-                        new KvBlockManager(kv.Blocks, kv.BlockTokens), options, device.StaticPowerW), device.StaticPowerW);
+                        new KvBlockManager(kv.Blocks, kv.BlockTokens, prefix), options, device.StaticPowerW), device.StaticPowerW);
                     if (keep) replicaReport = new ReplicaReport(p.GetValue(router)!, r);
                     return r.Combined;
                 };
             }
-            else run = (l, keep) => RunOnce(l, policy, costs, kv, options, device, keep && interactive);
+            else run = (l, keep) => RunOnce(l, policy, costs, kv, options, device, keep && interactive, prefix);
             var result = run(list, true);
             var summary = ServingSummary.Compute(result, level);
 
             double? capacity = null;
             if (p.GetValue(findCapacity))
-                capacity = Capacity.Find(synthetic!, r => ServingSummary.Compute(run(synthetic!.Generate(r), false), level), level!);
+                capacity = Capacity.Find(synthetic!, r => ServingSummary.Compute(run(Generate(r), false), level), level!);
 
             var report = new ServeReport(device.Name, device.Kind, modelConfig.Name, disagg ? "disagg" : policy.Id, options, trace is null ? synthetic!.Describe() : Path.GetFileName(trace),
                 synthetic?.Seed, level, summary, result, kv, costs, capacity)
@@ -143,6 +155,8 @@ public static class ServeCommand
                 Provenance = Provenance.ProvenanceBuilder.Basic(config, "sequential") with { Stack = softwareStack.Name },
                 Disaggregation = disaggReport,
                 Replicas = replicaReport,
+                Cost = ServeCost.Of(decodeConfig is null ? Enumerable.Repeat(DevicePrice.UsdPerHour(config), topology.Replicas).ToArray()
+                    : [DevicePrice.UsdPerHour(config), DevicePrice.UsdPerHour(decodeConfig)], summary),
             };
             using var files = new OutputFiles();
             if (p.GetValue(outPath) is { } o1)
@@ -173,10 +187,37 @@ public static class ServeCommand
         return c;
     }
 
-    private static ServingResult RunOnce(IReadOnlyList<ServingRequest> list, IBatchScheduler policy, IterationCostModel costs, KvCapacity kv,
-        SchedulerOptions options, IDeviceModel device, bool progress)
+    private static int FindMix(CliContext cli, ParseResult p, ServeMixOptions mix, Synthetic? synthetic, string? trace, ServiceLevel? level, SchedulerOptions options,
+        Option<string> model, Option<string?> dtype, Option<string?> stack, Option<string> scheduler, Option<int> count, Option<int> blockSize, Option<double> memoryFraction,
+        int bits, Option<string[]> set, Option<string> format, Option<string?> outPath, Option<string> hardware, Topology topology, Option<double> rate, Option<int> seed)
     {
-        ServingResult Go(IProgress<int>? bar) => ServingSimulator.Run(list, policy, w => costs.Cost(w), new KvBlockManager(kv.Blocks, kv.BlockTokens),
+        var problems = new List<InputProblem>();
+        if (level is null) problems.Add(new InputProblem(null, "--find-mix", "needs a service-level objective to meet; give --slo ttft_p99=...,tpot_p99=..."));
+        // With TPOT or ITL targets alone, an overloaded replica still meets them (its queue grows instead): a replica's
+        // capacity needs a bound on waiting.
+        else if (level.TtftP99S is null && level.QueueP50S is null)
+            problems.Add(new InputProblem(null, "--slo", "--find-mix needs a bound on waiting as well (ttft_p99 or queue_p50, e.g. Sarathi-Serve's queue_p50=2): with TPOT targets alone an overloaded replica still meets them"));
+        if (p.GetValue(scheduler) == "disagg" || topology.Replicas > 1) problems.Add(new InputProblem(null, "--find-mix", "each replica is one device under one policy; give --scheduler vllm|sarathi|orca|static and no --replicas"));
+        if (!WorkloadOptions.IsGiven(p, rate)) problems.Add(new InputProblem(null, "--rate", "--find-mix serves a total rate: give --rate"));
+        if (problems.Count > 0) throw new InputException(problems);
+        var modelConfig = ModelConfigLoader.LoadNamed(p.GetValue(model)!);
+        var dtypeText = p.GetValue(dtype);
+        var stackName = p.GetValue(stack);
+        var lengths = trace is not null ? RequestTrace.Read(trace) : synthetic!.Generate(synthetic.Rate);
+        CheckPositions(lengths, modelConfig, trace);
+        var total = p.GetValue(rate);
+        if (!(total > 0) || double.IsInfinity(total)) throw new InputException(null, "--rate", $"expected requests per second > 0, got {total.ToString(CultureInfo.InvariantCulture)}");
+        var inputs = new ServeMixOptions.Inputs(p.GetValue(hardware)!, p.GetValue(set), modelConfig,
+            dtypeText is null ? null : CommonOptions.ParseDType(dtypeText, "--dtype"), stackName is null ? SoftwareStack.Fused : StackLoader.LoadNamed(stackName),
+            p.GetValue(scheduler)!, options, level!, total, synthetic?.Cv ?? 1, p.GetValue(count), p.GetValue(seed),
+            lengths, trace is null ? synthetic!.Describe() : Path.GetFileName(trace), p.GetValue(blockSize), p.GetValue(memoryFraction), bits, p.GetValue(CommonOptions.Plugins));
+        return mix.Run(cli, p, inputs, p.GetValue(format)!, p.GetValue(outPath));
+    }
+
+    private static ServingResult RunOnce(IReadOnlyList<ServingRequest> list, IBatchScheduler policy, IterationCostModel costs, KvCapacity kv,
+        SchedulerOptions options, IDeviceModel device, bool progress, bool prefix)
+    {
+        ServingResult Go(IProgress<int>? bar) => ServingSimulator.Run(list, policy, w => costs.Cost(w), new KvBlockManager(kv.Blocks, kv.BlockTokens, prefix),
             options, device.StaticPowerW, bar);
         if (!progress || list.Count < 2000) return Go(null);
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
@@ -293,9 +334,11 @@ public static class ServeCommand
     /// rate, then bisection to 1% of the rate (the same seed at every rate: only the gaps scale).</summary>
     internal static class Capacity
     {
-        public static double Find(Synthetic s, Func<double, ServingSummary> run, ServiceLevel level)
+        public static double Find(Synthetic s, Func<double, ServingSummary> run, ServiceLevel level) => Find(s.Rate, run, level);
+
+        public static double Find(double rate, Func<double, ServingSummary> run, ServiceLevel level)
         {
-            double lo = 0, hi = s.Rate;
+            double lo = 0, hi = rate;
             for (var i = 0; i < 30 && level.Met(run(hi)); i++)
             {
                 lo = hi;

@@ -21,6 +21,9 @@ internal sealed record ServeReport(string Hardware, string Kind, string Model, s
     /// <summary>A replicated run (<c>--replicas N</c>): the router and every replica's share.</summary>
     public ReplicaReport? Replicas { get; init; }
 
+    /// <summary>What the run cost at the devices' hourly prices; null when a device's description gives no price.</summary>
+    public ServeCost? Cost { get; init; }
+
     public const string Schema = "accelsim.serve/1";
 
     public void WriteJson(TextWriter writer)
@@ -87,6 +90,32 @@ internal sealed record ServeReport(string Hardware, string Kind, string Model, s
         }
         Disaggregation?.Write(w);
         Replicas?.Write(w);
+        if (Result.PrefixCache is { } pc)
+        {
+            w.WritePropertyName("prefix_cache");
+            w.WriteStartObject();
+            w.WritePropertyName("token_hit_rate"); w.WriteValue(pc.TokenHitRate);
+            w.WritePropertyName("request_hit_rate"); w.WriteValue(pc.RequestHitRate);
+            w.WritePropertyName("saved_prefill_tokens"); w.WriteValue(pc.HitTokens);
+            w.WritePropertyName("looked_up_tokens"); w.WriteValue(pc.LookupTokens);
+            w.WritePropertyName("evictions"); w.WriteValue(pc.Evictions);
+            w.WriteEndObject();
+        }
+        if (Result.Swap is { } sw)
+        {
+            w.WritePropertyName("swap");
+            w.WriteStartObject();
+            w.WritePropertyName("swap_space_bytes"); w.WriteValue((long)Math.Round(sw.CapacityBlocks * (double)Kv.BlockTokens * Kv.BytesPerToken));
+            w.WritePropertyName("link_bandwidth_Bps"); w.WriteValue(sw.LinkBandwidthBps);
+            w.WritePropertyName("swapped_out"); w.WriteValue(sw.Outs);
+            w.WritePropertyName("swapped_in"); w.WriteValue(sw.Ins);
+            w.WritePropertyName("out_bytes"); w.WriteValue(sw.OutBytes);
+            w.WritePropertyName("in_bytes"); w.WriteValue(sw.InBytes);
+            w.WritePropertyName("transfer_s"); w.WriteValue(Ps.ToSeconds(sw.TransferPs));
+            w.WritePropertyName("peak_blocks"); w.WriteValue(sw.PeakBlocks);
+            w.WriteEndObject();
+        }
+        Cost?.Write(w);
         if (Provenance is { } prov)
         {
             // The same object as a run's report (docs/report-schema.md).
@@ -145,6 +174,12 @@ internal sealed record ServeReport(string Hardware, string Kind, string Model, s
         }
         if (Replicas is { } rp) k.AddRow("replicas", $"{rp.Result.Replicas.Count} behind {rp.Router}; requests {string.Join("/", rp.Counts())}");
         if (CapacityRequestsPerS is { } cap) k.AddRow("capacity (requests/s meeting the SLO)", N(cap));
+        if (Result.PrefixCache is { } pc)
+            k.AddRow("prefix cache", $"hit rate {N(pc.TokenHitRate * 100, "0.#")}% of prefill tokens, {N(pc.RequestHitRate * 100, "0.#")}% of requests; {pc.HitTokens} prefill tokens saved; {pc.Evictions} evictions");
+        if (Result.Swap is { } sw)
+            k.AddRow("swap (host link)", $"{sw.Outs} out, {sw.Ins} in, {N((sw.OutBytes + sw.InBytes) / 1e9)} GB at {N(sw.LinkBandwidthBps / 1e9)} GB/s: {N(Ps.ToSeconds(sw.TransferPs))} s");
+        if (Cost is { } ct)
+            k.AddRow($"cost (${N(ct.UsdPerHour)}/h)", $"run ${N(ct.RunUsd)}; ${N(ct.UsdPerRequest)} per request; ${N(ct.UsdPerMillionOutputTokens)} per M output tokens (${N(ct.UsdPerMillionTokens)} per M tokens)");
         console.Write(k);
     }
 

@@ -25,7 +25,7 @@ public sealed class HardwareConfig
 {
     /// <summary>Keys that every kind of device may carry and that are read outside the device plugin
     /// (the carbon report reads them after the run; cost-efficiency studies read the price).</summary>
-    public static readonly IReadOnlyList<string> SharedKeys = ["carbon.embodied_kgCO2e", "carbon.lifetime_years", "cost.price_USD"];
+    public static readonly IReadOnlyList<string> SharedKeys = ["carbon.embodied_kgCO2e", "carbon.lifetime_years", "cost.price_USD", "cost.usd_per_hour"];
 
     private readonly SortedDictionary<string, ConfigValue> _values;
     private readonly Dictionary<string, string> _origins;

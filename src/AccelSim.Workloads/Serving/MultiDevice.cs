@@ -199,6 +199,11 @@ internal static class MultiDevice
         }
         iterations.Sort((a, b) => a.Start != b.Start ? a.Start.CompareTo(b.Start) : a.Part != b.Part ? a.Part.CompareTo(b.Part) : a.Index.CompareTo(b.Index));
         return new ServingResult(requests, iterations.Select(x => x.Sample).ToArray(), makespan, energy, idle, capacity,
-            parts[0].KvBlockTokens, peak, preemptions) { InterTokenPs = gaps };
+            parts[0].KvBlockTokens, peak, preemptions)
+        {
+            InterTokenPs = gaps,
+            PrefixCache = parts.Any(p => p.PrefixCache is not null) ? PrefixCacheStats.Sum(parts.Where(p => p.PrefixCache is not null).Select(p => p.PrefixCache!)) : null,
+            Swap = parts.Any(p => p.Swap is not null) ? SwapStats.Sum(parts.Where(p => p.Swap is not null).Select(p => p.Swap!).ToArray()) : null,
+        };
     }
 }

@@ -26,8 +26,23 @@ public sealed class RequestState
     /// <summary>Output tokens emitted so far.</summary>
     public int Generated { get; internal set; }
 
-    /// <summary>KV blocks held.</summary>
+    /// <summary>KV blocks held by this request alone.</summary>
     public long Blocks { get; internal set; }
+
+    /// <summary>Blocks of a cached prefix this request shares (<see cref="KvBlockManager"/>), counted once for all
+    /// requests sharing them.</summary>
+    public long SharedBlocks { get; internal set; }
+
+    internal KvBlockManager.PrefixEntry? Prefix { get; set; }
+
+    /// <summary>Prompt tokens found in the prefix cache (not prefilled), over every admission.</summary>
+    public int PrefixHitTokens { get; internal set; }
+
+    /// <summary>Blocks held in host memory while swapped out (0 on the device).</summary>
+    public long SwappedBlocks { get; internal set; }
+
+    /// <summary>Times the request was swapped out to host memory.</summary>
+    public int SwapOuts { get; internal set; }
 
     public int Preemptions { get; internal set; }
 

@@ -5,8 +5,9 @@ using AccelSim.Core.Time;
 namespace AccelSim.Workloads.Serving;
 
 /// <summary>One request of a serving run: when it arrives, its prompt and how many tokens it generates.
-/// <see cref="PrefixId"/> names a shared prompt prefix when a trace gives one (kept, not yet used).</summary>
-public readonly record struct ServingRequest(int Id, long ArrivalPs, int PromptTokens, int OutputTokens, int? PrefixId = null);
+/// <see cref="PrefixId"/> names a shared prompt prefix of <see cref="PrefixTokens"/> tokens: requests with the same id
+/// share its KV blocks under prefix caching (<see cref="KvBlockManager"/>).</summary>
+public readonly record struct ServingRequest(int Id, long ArrivalPs, int PromptTokens, int OutputTokens, int? PrefixId = null, int PrefixTokens = 0);
 
 /// <summary>How request lengths are drawn: a fixed number, or uniform, normal or lognormal (rounded, at least 1).</summary>
 public sealed record LengthDistribution(string Kind, double A, double B)
@@ -96,6 +97,21 @@ public static class Arrivals
         return list;
     }
 
+    /// <summary>Gives every request a prefix id drawn uniformly from <paramref name="groups"/> groups and a prefix of
+    /// <paramref name="prefixTokens"/> tokens (at most its prompt). The ids come from a generator of their own, seeded
+    /// with <paramref name="seed"/>, so the arrivals and lengths stay those drawn without prefixes.</summary>
+    public static IReadOnlyList<ServingRequest> WithPrefixes(IReadOnlyList<ServingRequest> requests, int groups, int prefixTokens, int seed)
+    {
+        ArgumentNullException.ThrowIfNull(requests);
+        if (groups < 1) throw new InputException(null, "--prefix-groups", $"expected a whole number > 0, got {groups}");
+        if (prefixTokens < 1) throw new InputException(null, "--prefix-tokens", $"expected a whole number of tokens > 0, got {prefixTokens}");
+        var rng = new Random(unchecked(seed * 7919 + 17));
+        var list = new ServingRequest[requests.Count];
+        for (var i = 0; i < list.Length; i++)
+            list[i] = requests[i] with { PrefixId = rng.Next(groups), PrefixTokens = Math.Min(prefixTokens, requests[i].PromptTokens) };
+        return list;
+    }
+
     private static double Gap(Random rng, double rate, double cv)
     {
         var mean = 1 / rate;
@@ -136,7 +152,7 @@ public static class Arrivals
     }
 }
 
-/// <summary>Request traces: the native CSV <c>arrival_s,prompt_tokens,output_tokens[,prefix_id]</c> and the Azure
+/// <summary>Request traces: the native CSV <c>arrival_s,prompt_tokens,output_tokens[,prefix_id[,prefix_tokens]]</c> and the Azure
 /// LLM inference trace <c>TIMESTAMP,ContextTokens,GeneratedTokens</c> (timestamps as dates; arrivals relative to
 /// the first). The header line says which.</summary>
 public static class RequestTrace
@@ -161,6 +177,7 @@ public static class RequestTrace
         if (!azure && !Matches(cols, Native))
             throw new InputException(file, "line 1", $"expected a header {ExpectedHeader}, got '{header}'");
         var hasPrefix = !azure && cols.Length > 3 && cols[3] == "prefix_id";
+        var hasPrefixTokens = hasPrefix && cols.Length > 4 && cols[4] == "prefix_tokens";
         var list = new List<ServingRequest>();
         var problems = new List<InputProblem>();
         DateTimeOffset? first = null;
@@ -205,7 +222,17 @@ public static class RequestTrace
             var output = Tokens(f[2], file, lineNo, cols[2], 1, problems);
             int? prefix = null;
             if (hasPrefix && f.Length > 3 && f[3].Trim().Length > 0) prefix = Tokens(f[3], file, lineNo, cols[3], 0, problems);
-            if (prompt is { } p && output is { } o) list.Add(new ServingRequest(0, arrival, p, o, prefix));
+            int? prefixTokens = null;
+            if (hasPrefixTokens && f.Length > 4 && f[4].Trim().Length > 0)
+            {
+                prefixTokens = Tokens(f[4], file, lineNo, cols[4], 0, problems);
+                if (prefixTokens is { } pt && prompt is { } pp && pt > pp)
+                {
+                    problems.Add(new InputProblem(file, $"line {lineNo}, column {cols[4]}", $"expected at most the prompt's {pp} tokens, got {pt}"));
+                    prefixTokens = null;
+                }
+            }
+            if (prompt is { } p && output is { } o) list.Add(new ServingRequest(0, arrival, p, o, prefix, prefix is null ? 0 : prefixTokens ?? 0));
         }
         if (problems.Count > 0) throw new InputException(problems);
         if (list.Count == 0) throw new InputException(file, null, "no requests after the header");
@@ -214,7 +241,7 @@ public static class RequestTrace
         return ordered;
     }
 
-    private static string ExpectedHeader => "'arrival_s,prompt_tokens,output_tokens[,prefix_id]' or 'TIMESTAMP,ContextTokens,GeneratedTokens'";
+    private static string ExpectedHeader => "'arrival_s,prompt_tokens,output_tokens[,prefix_id[,prefix_tokens]]' or 'TIMESTAMP,ContextTokens,GeneratedTokens'";
 
     private static bool Matches(string[] cols, string[] expected) =>
         cols.Length >= expected.Length && expected.Select((e, i) => string.Equals(cols[i], e, StringComparison.OrdinalIgnoreCase)).All(x => x);

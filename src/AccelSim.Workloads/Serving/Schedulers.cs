@@ -6,9 +6,22 @@ namespace AccelSim.Workloads.Serving;
 /// (a prefill chunk, or 1 for a decode).</summary>
 public readonly record struct PlannedWork(RequestState Request, int Query);
 
-/// <summary>The limits every batching policy works under.</summary>
+/// <summary>Host memory that preempted requests' KV blocks are swapped to (vLLM's <c>swap_space</c>), over the
+/// device's host link: <see cref="CapacityBlocks"/> blocks of <see cref="BytesPerBlock"/> bytes; moving b blocks
+/// takes b x bytes per block / <see cref="LinkBandwidthBps"/> and blocks the iteration.</summary>
+public sealed record SwapSpace(long CapacityBlocks, double BytesPerBlock, double LinkBandwidthBps)
+{
+    public long TimePs(long blocks) => (long)Math.Ceiling(blocks * BytesPerBlock / LinkBandwidthBps * 1e12);
+
+    public long Bytes(long blocks) => (long)Math.Ceiling(blocks * BytesPerBlock);
+}
+
+/// <summary>The limits every batching policy works under. <see cref="Swap"/>: preempt by swapping to host memory
+/// (null: by recomputation).</summary>
 public sealed record SchedulerOptions(int MaxBatch = 256, int MaxBatchedTokens = 8192, int Chunk = 512)
 {
+    public SwapSpace? Swap { get; init; }
+
     public void Validate()
     {
         var problems = new List<InputProblem>();
@@ -34,8 +47,31 @@ public sealed class SchedulerContext
     public LinkedList<RequestState> Waiting { get; } = new();
     public List<RequestState> Running { get; } = [];
 
-    /// <summary>Preemptions by recomputation so far.</summary>
+    /// <summary>Requests swapped out to host memory, in the order they left (with <see cref="SchedulerOptions.Swap"/>).</summary>
+    public LinkedList<RequestState> Swapped { get; } = new();
+
+    /// <summary>Preemptions so far (by recomputation or by swapping).</summary>
     public int Preemptions { get; private set; }
+
+    public int SwapOuts { get; private set; }
+    public int SwapIns { get; private set; }
+    public long SwapOutBytes { get; private set; }
+    public long SwapInBytes { get; private set; }
+
+    /// <summary>Blocks in host swap space now.</summary>
+    public long SwapUsedBlocks { get; private set; }
+    public long SwapPeakBlocks { get; private set; }
+
+    /// <summary>Host-link transfer time the iteration being formed must wait for (swaps out and in).</summary>
+    public long PendingTransferPs { get; private set; }
+
+    /// <summary>Returns and clears <see cref="PendingTransferPs"/>.</summary>
+    public long TakeTransferPs()
+    {
+        var t = PendingTransferPs;
+        PendingTransferPs = 0;
+        return t;
+    }
 
     /// <summary>Moves the first waiting request to the running set.</summary>
     public RequestState Admit()
@@ -46,35 +82,78 @@ public sealed class SchedulerContext
         return r;
     }
 
-    /// <summary>Preempts the most recently admitted running request by recomputation: frees its blocks and puts it
-    /// at the front of the waiting queue. Returns it.</summary>
+    /// <summary>Preempts the most recently admitted running request. By recomputation: frees its blocks and puts it
+    /// at the front of the waiting queue. By swapping (<see cref="SchedulerOptions.Swap"/>, when the host swap space
+    /// has room for its blocks, else by recomputation): its blocks move to host memory over the host link (the time
+    /// is added to the iteration) and it joins the swapped queue, keeping its progress. Returns it.</summary>
     public RequestState PreemptLast()
     {
         var r = Running[^1];
         Running.RemoveAt(Running.Count - 1);
-        Kv.Release(r);
+        Preemptions++;
+        var blocks = Kv.BlocksFor(r.Cached);
+        if (Options.Swap is { } swap && r.Cached > 0 && SwapUsedBlocks + blocks <= swap.CapacityBlocks)
+        {
+            Kv.Release(r, finished: false);
+            r.SwappedBlocks = blocks;
+            r.SwapOuts++;
+            SwapUsedBlocks += blocks;
+            SwapPeakBlocks = Math.Max(SwapPeakBlocks, SwapUsedBlocks);
+            SwapOuts++;
+            SwapOutBytes += swap.Bytes(blocks);
+            PendingTransferPs += swap.TimePs(blocks);
+            Swapped.AddLast(r);
+            return r;
+        }
+        Kv.Release(r, finished: false);
         r.Preempt();
         Waiting.AddFirst(r);
-        Preemptions++;
         return r;
+    }
+
+    /// <summary>Brings swapped-out requests back (first out, first in) while the cache has room for their blocks and
+    /// the batch has room; a decoding one joins <paramref name="batch"/> with its next decode.</summary>
+    public void SwapIn(List<PlannedWork> batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var swap = Options.Swap;
+        while (swap is not null && Swapped.Count > 0 && Running.Count < Options.MaxBatch)
+        {
+            var r = Swapped.First!.Value;
+            if (!Kv.TryReserve(r, r.Prefilling ? r.Cached : r.Cached + 1)) return;
+            Swapped.RemoveFirst();
+            SwapUsedBlocks -= r.SwappedBlocks;
+            SwapIns++;
+            SwapInBytes += swap.Bytes(r.SwappedBlocks);
+            PendingTransferPs += swap.TimePs(r.SwappedBlocks);
+            r.SwappedBlocks = 0;
+            Running.Add(r);
+            if (!r.Prefilling) batch.Add(new PlannedWork(r, 1));
+        }
     }
 
     /// <summary>Reserves a block for every decode of the running requests (in admission order), preempting the
     /// latest admitted requests while the cache is short; adds the decodes that keep their place to
-    /// <paramref name="batch"/>. Used by the paged policies (vLLM, Sarathi-Serve).</summary>
-    public void PlanDecodesWithPreemption(List<PlannedWork> batch)
+    /// <paramref name="batch"/>; then, when nothing was preempted, swaps requests back in (<see cref="SwapIn"/>).
+    /// Used by the paged policies (vLLM, Sarathi-Serve). Returns whether a request was preempted.</summary>
+    public bool PlanDecodesWithPreemption(List<PlannedWork> batch)
     {
+        ArgumentNullException.ThrowIfNull(batch);
+        var preempted = false;
         for (var i = 0; i < Running.Count; i++)
         {
             var r = Running[i];
             if (r.Prefilling) continue;
             while (!Kv.TryReserve(r, r.Cached + 1))
             {
+                preempted = true;
                 var victim = PreemptLast();
                 if (ReferenceEquals(victim, r)) break;
             }
             if (i < Running.Count && ReferenceEquals(Running[i], r)) batch.Add(new PlannedWork(r, 1));
         }
+        if (!preempted) SwapIn(batch);
+        return preempted;
     }
 }
 
@@ -124,7 +203,7 @@ public sealed class StaticBatchScheduler : IBatchScheduler
                 && context.Kv.TryReserve(context.Waiting.First!.Value, context.Waiting.First.Value.FullTokens))
             {
                 var r = context.Admit();
-                batch.Add(new PlannedWork(r, r.Target));
+                batch.Add(new PlannedWork(r, r.Target - r.Prefilled));
             }
             return;
         }
@@ -153,11 +232,12 @@ public sealed class OrcaScheduler : IBatchScheduler
         while (context.Waiting.Count > 0 && context.Running.Count < context.Options.MaxBatch)
         {
             var next = context.Waiting.First!.Value;
-            if (tokens > 0 && tokens + next.Target > context.Options.MaxBatchedTokens) break;
+            var fresh = next.Target - context.Kv.PrefixHit(next);
+            if (tokens > 0 && tokens + fresh > context.Options.MaxBatchedTokens) break;
             if (!context.Kv.TryReserve(next, next.FullTokens)) break;
             context.Admit();
-            batch.Add(new PlannedWork(next, next.Target));
-            tokens += next.Target;
+            batch.Add(new PlannedWork(next, next.Target - next.Prefilled));
+            tokens += next.Target - next.Prefilled;
         }
     }
 }
@@ -175,14 +255,15 @@ public sealed class VllmScheduler : IBatchScheduler
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(batch);
         var tokens = 0;
-        while (context.Waiting.Count > 0 && context.Running.Count < context.Options.MaxBatch)
+        while (context.Swapped.Count == 0 && context.Waiting.Count > 0 && context.Running.Count < context.Options.MaxBatch)
         {
             var next = context.Waiting.First!.Value;
-            if (tokens > 0 && tokens + next.Target > context.Options.MaxBatchedTokens) break;
+            var fresh = next.Target - context.Kv.PrefixHit(next);
+            if (tokens > 0 && tokens + fresh > context.Options.MaxBatchedTokens) break;
             if (!context.Kv.TryReserve(next, next.Target)) break;
             context.Admit();
-            batch.Add(new PlannedWork(next, next.Target));
-            tokens += next.Target;
+            batch.Add(new PlannedWork(next, next.Target - next.Prefilled));
+            tokens += next.Target - next.Prefilled;
         }
         if (batch.Count > 0) return;
         context.PlanDecodesWithPreemption(batch);
@@ -212,11 +293,12 @@ public sealed class SarathiScheduler : IBatchScheduler
             batch.Add(new PlannedWork(r, q));
             budget -= q;
         }
-        while (budget > 0 && context.Waiting.Count > 0 && context.Running.Count < context.Options.MaxBatch)
+        while (budget > 0 && context.Swapped.Count == 0 && context.Waiting.Count > 0 && context.Running.Count < context.Options.MaxBatch)
         {
             var next = context.Waiting.First!.Value;
-            var q = Math.Min(next.Target, budget);
-            if (!context.Kv.TryReserve(next, q)) return;
+            var hit = context.Kv.PrefixHit(next);
+            var q = Math.Min(next.Target - hit, budget);
+            if (!context.Kv.TryReserve(next, hit + q)) return;
             context.Admit();
             batch.Add(new PlannedWork(next, q));
             budget -= q;

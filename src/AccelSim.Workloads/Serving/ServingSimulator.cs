@@ -20,6 +20,51 @@ public sealed record ServingResult(
 {
     /// <summary>Every gap between two consecutive tokens of a request, in emission order.</summary>
     public IReadOnlyList<long> InterTokenPs { get; init; } = [];
+
+    /// <summary>The prefix cache's figures; null when prefix caching is off.</summary>
+    public PrefixCacheStats? PrefixCache { get; init; }
+
+    /// <summary>Swaps to and from host memory; null when preemption is by recomputation.</summary>
+    public SwapStats? Swap { get; init; }
+}
+
+/// <summary>What the prefix cache did: prefill tokens looked up (each admission's prefill target) and found cached
+/// (not prefilled), requests that found any, prefixes evicted.</summary>
+public sealed record PrefixCacheStats(long LookupTokens, long HitTokens, int Requests, int HitRequests, int Evictions)
+{
+    /// <summary>Hit tokens over looked-up tokens, in [0, 1].</summary>
+    public double TokenHitRate => LookupTokens == 0 ? 0 : (double)HitTokens / LookupTokens;
+
+    /// <summary>Requests that found part of their prompt cached, over all requests, in [0, 1].</summary>
+    public double RequestHitRate => Requests == 0 ? 0 : (double)HitRequests / Requests;
+
+    public static PrefixCacheStats Sum(IEnumerable<PrefixCacheStats> parts)
+    {
+        ArgumentNullException.ThrowIfNull(parts);
+        long l = 0, h = 0;
+        int r = 0, hr = 0, e = 0;
+        foreach (var p in parts)
+        {
+            l += p.LookupTokens;
+            h += p.HitTokens;
+            r += p.Requests;
+            hr += p.HitRequests;
+            e += p.Evictions;
+        }
+        return new PrefixCacheStats(l, h, r, hr, e);
+    }
+}
+
+/// <summary>Swap preemption's figures: requests swapped out and in, bytes each way over the host link, the time the
+/// iterations waited for those transfers and the peak of host swap space used.</summary>
+public sealed record SwapStats(int Outs, int Ins, long OutBytes, long InBytes, long TransferPs, long PeakBlocks, long CapacityBlocks, double LinkBandwidthBps)
+{
+    public static SwapStats Sum(IReadOnlyList<SwapStats> parts)
+    {
+        ArgumentNullException.ThrowIfNull(parts);
+        return new SwapStats(parts.Sum(p => p.Outs), parts.Sum(p => p.Ins), parts.Sum(p => p.OutBytes), parts.Sum(p => p.InBytes),
+            parts.Sum(p => p.TransferPs), parts.Max(p => p.PeakBlocks), parts[0].CapacityBlocks, parts[0].LinkBandwidthBps);
+    }
 }
 
 /// <summary>Serving at the request level on one device: requests arrive, the scheduler forms each iteration when
@@ -59,7 +104,7 @@ public sealed class ServingEngine
     private SequenceWork[] _work;
     private readonly List<IterationSample> _samples = [];
     private readonly List<long> _gaps = [];
-    private long _t, _idlePs;
+    private long _t, _idlePs, _transferPs;
     private double _energy;
     private int _next, _done;
 
@@ -110,6 +155,7 @@ public sealed class ServingEngine
         for (var i = _next; i < _states.Count; i++) sum += Outstanding(_states[i]);
         foreach (var r in _context.Waiting) sum += Outstanding(r);
         foreach (var r in _context.Running) sum += Outstanding(r);
+        foreach (var r in _context.Swapped) sum += Outstanding(r);
         return sum;
 
         static long Outstanding(RequestState r) => (r.Target - r.Prefilled) + (r.Spec.OutputTokens - r.Generated);
@@ -127,6 +173,15 @@ public sealed class ServingEngine
             if (_t >= until) return;
             _batch.Clear();
             _scheduler.Schedule(context, _batch);
+            // Swaps to and from host memory block the iteration (vLLM waits for its swap streams before running).
+            var transfer = context.TakeTransferPs();
+            if (transfer > 0 && _batch.Count == 0)
+            {
+                _t = checked(_t + transfer);
+                _transferPs += transfer;
+                _energy += _staticPowerW * Core.Time.Ps.ToSeconds(transfer);
+                continue;
+            }
             if (_batch.Count == 0)
             {
                 if (_next >= _states.Count)
@@ -151,6 +206,11 @@ public sealed class ServingEngine
             }
             var c = _cost(_work.AsSpan(0, _batch.Count));
             if (c.TimePs <= 0) throw new InvalidOperationException("an iteration must take time");
+            if (transfer > 0)
+            {
+                c = new IterationCost(checked(c.TimePs + transfer), c.EnergyJ + _staticPowerW * Core.Time.Ps.ToSeconds(transfer));
+                _transferPs += transfer;
+            }
             _samples.Add(new IterationSample(_t, c.TimePs, _batch.Count, tokens, context.Waiting.Count, kv.UsedBlocks, c.EnergyJ));
             _t = checked(_t + c.TimePs);
             _energy += c.EnergyJ;
@@ -182,7 +242,16 @@ public sealed class ServingEngine
 
     /// <summary>What the device did (call once every request handed over has finished).</summary>
     public ServingResult Result() => new(_states, _samples, _t, _energy, _staticPowerW * Core.Time.Ps.ToSeconds(_idlePs),
-        _kv.CapacityBlocks, _kv.BlockTokens, _kv.PeakBlocks, _context.Preemptions) { InterTokenPs = _gaps };
+        _kv.CapacityBlocks, _kv.BlockTokens, _kv.PeakBlocks, _context.Preemptions)
+    {
+        InterTokenPs = _gaps,
+        PrefixCache = _kv.PrefixCaching
+            ? new PrefixCacheStats(_kv.PrefixLookupTokens, _kv.PrefixHitTokens, _states.Count, _states.Count(r => r.PrefixHitTokens > 0), _kv.PrefixEvictions)
+            : null,
+        Swap = _context.Options.Swap is { } s
+            ? new SwapStats(_context.SwapOuts, _context.SwapIns, _context.SwapOutBytes, _context.SwapInBytes, _transferPs, _context.SwapPeakBlocks, s.CapacityBlocks, s.LinkBandwidthBps)
+            : null,
+    };
 
     private static void Emit(RequestState r, long t, List<long> gaps)
     {
