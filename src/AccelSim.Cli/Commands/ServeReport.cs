@@ -21,6 +21,9 @@ internal sealed record ServeReport(string Hardware, string Kind, string Model, s
     /// <summary>A replicated run (<c>--replicas N</c>): the router and every replica's share.</summary>
     public ReplicaReport? Replicas { get; init; }
 
+    /// <summary>A tensor-parallel replica (<c>--system --tp N</c>): its group, as words.</summary>
+    public string? TensorParallel { get; init; }
+
     public const string Schema = "accelsim.serve/1";
 
     public void WriteJson(TextWriter writer)
@@ -87,6 +90,10 @@ internal sealed record ServeReport(string Hardware, string Kind, string Model, s
         }
         Disaggregation?.Write(w);
         Replicas?.Write(w);
+        if (TensorParallel is { } tpGroup)
+        {
+            w.WritePropertyName("tensor_parallel"); w.WriteValue(tpGroup);
+        }
         if (Provenance is { } prov)
         {
             // The same object as a run's report (docs/report-schema.md).
@@ -142,6 +149,7 @@ internal sealed record ServeReport(string Hardware, string Kind, string Model, s
             k.AddRow("KV link", $"{dg.Link.Description}: {N(dg.Link.BandwidthBps / 1e9)} GB/s, {N(Ps.ToSeconds(dg.Link.LatencyPs) * 1e6)} us");
             k.AddRow("KV transfer (s)", $"mean {N(dg.TransferS.Mean)}, p99 {N(dg.TransferS.P99)}");
         }
+        if (TensorParallel is { } tpGroup) k.AddRow("tensor parallel", tpGroup);
         if (Replicas is { } rp) k.AddRow("replicas", $"{rp.Result.Replicas.Count} behind {rp.Router}; requests {string.Join("/", rp.Counts())}");
         if (CapacityRequestsPerS is { } cap) k.AddRow("capacity (requests/s meeting the SLO)", N(cap));
         console.Write(k);
