@@ -110,3 +110,37 @@ public class ServingReproductionTests(ITestOutputHelper output)
         Assert.InRange(fraction, 0.685 / 1.91 / 2, 0.59);
     }
 }
+
+/// <summary>DistServe (OSDI'24): per-GPU goodput at 90% SLO attainment of OPT-13B chatbot serving (TTFT 0.25 s,
+/// TPOT 0.1 s), disaggregated against colocated vLLM. The paper reports 2.0-4.6x with its best placement (3 GPUs
+/// against 1); the simulator models one prefill and one decode device only, and that placement does not
+/// reproduce the gain (experiments/serving/README.md explains why). This pins the measured result and its cause.</summary>
+public class DistServeReproductionTests(ITestOutputHelper output)
+{
+    [Fact]
+    public void One_prefill_and_one_decode_a100_serve_opt_13b_chatbot_requests_at_less_goodput_per_gpu_than_colocated_vllm_because_the_decode_cache_binds()
+    {
+        string[] common = ["--model", "opt-13b", "--num-requests", "1000", "--prompt-tokens", "lognormal:161,160,1024",
+            "--output-tokens", "lognormal:338,250,1024", "--slo", "ttft_p99=0.25,tpot_p99=0.1,attainment=0.9", "--format", "json"];
+        JObject Run(params string[] args)
+        {
+            var o = CliHarness.Run(["serve", .. common, .. args]);
+            Assert.True(o.ExitCode == 0, o.Error);
+            return JObject.Parse(o.Out);
+        }
+        var colocated = (double)Run("--hardware", "a100-80g", "--scheduler", "vllm", "--rate", "1", "--find-capacity")["capacity_requests_per_s"]!;
+        string[] disagg = ["--scheduler", "disagg", "--system", "dgx-a100", "--prefill-device", "0", "--decode-device", "1"];
+        var split = (double)Run([.. disagg, "--rate", "1", "--find-capacity"])["capacity_requests_per_s"]!;
+        var perGpu = split / 2 / colocated;
+        output.WriteLine($"colocated {colocated} req/s on 1 GPU, disaggregated {split} req/s on 2 GPUs: {perGpu:0.00}x per GPU (paper 2.0-4.6x at 3 GPUs)");
+        Assert.InRange(perGpu, 0.3, 1.0);
+        // The cause: above capacity the decode device's cache (each request's full length reserved) is full while
+        // the prefill device idles.
+        var over = Run([.. disagg, "--rate", (split * 1.3).ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        var d = over["disaggregation"]!;
+        Assert.Equal((long)d["decode_kv_cache"]!["blocks"]!, (long)d["decode"]!["kv_peak_blocks"]!);
+        var busy = (double)d["prefill"]!["busy_s"]! / (double)over["duration_s"]!;
+        output.WriteLine($"at 1.3x capacity: decode cache full, prefill device busy {busy:P0}");
+        Assert.True(busy < 0.5, $"prefill busy {busy}");
+    }
+}
