@@ -25,7 +25,7 @@ public static class ServeCommand
         var decodeHardware = new Option<string?>("--decode-hardware") { Description = "Disagg: the decode device (default: --hardware); the prefill device is --hardware" };
         var kvLinkBandwidth = new Option<double?>("--kv-link-bandwidth") { Description = "Disagg without --system: bandwidth of the link the KV cache crosses from prefill to decode, bytes per second" };
         var kvLinkLatency = new Option<double>("--kv-link-latency") { DefaultValueFactory = _ => 0, Description = "Disagg without --system: latency of that link, seconds" };
-        var system = new Option<string?>("--system") { Description = "Disagg: a bundled system name or system JSON; the pools are two of its ranks and the KV cache crosses its route between them" };
+        var system = new Option<string?>("--system") { Description = "A bundled system name or system JSON: with disagg, the pools are two of its ranks and the KV cache crosses its route between them; otherwise a replica runs on its first --tp ranks" };
         var prefillDevice = new Option<int?>("--prefill-device") { Description = "Disagg with --system: the rank that prefills" };
         var decodeDevice = new Option<int?>("--decode-device") { Description = "Disagg with --system: the rank that decodes" };
         var replicas = new Option<int>("--replicas") { DefaultValueFactory = _ => 1, Description = "Replicas of the device behind a router, each with its own scheduler and KV cache" };
