@@ -6,6 +6,7 @@ using AccelSim.Core.Devices;
 using AccelSim.Core.Systems;
 using AccelSim.Workloads.Configs;
 using AccelSim.Workloads.Models;
+using AccelSim.Workloads.Parallel;
 using AccelSim.Workloads.Serving;
 using AccelSim.Workloads.Stacks;
 using Spectre.Console;
@@ -24,18 +25,19 @@ public static class ServeCommand
         var decodeHardware = new Option<string?>("--decode-hardware") { Description = "Disagg: the decode device (default: --hardware); the prefill device is --hardware" };
         var kvLinkBandwidth = new Option<double?>("--kv-link-bandwidth") { Description = "Disagg without --system: bandwidth of the link the KV cache crosses from prefill to decode, bytes per second" };
         var kvLinkLatency = new Option<double>("--kv-link-latency") { DefaultValueFactory = _ => 0, Description = "Disagg without --system: latency of that link, seconds" };
-        var system = new Option<string?>("--system") { Description = "Disagg: a bundled system name or system JSON; the pools are two of its ranks and the KV cache crosses its route between them" };
+        var system = new Option<string?>("--system") { Description = "A bundled system name or system JSON: with disagg, the pools are two of its ranks and the KV cache crosses its route between them; otherwise a replica runs on its first --tp ranks" };
         var prefillDevice = new Option<int?>("--prefill-device") { Description = "Disagg with --system: the rank that prefills" };
         var decodeDevice = new Option<int?>("--decode-device") { Description = "Disagg with --system: the rank that decodes" };
         var replicas = new Option<int>("--replicas") { DefaultValueFactory = _ => 1, Description = "Replicas of the device behind a router, each with its own scheduler and KV cache" };
+        var tp = new Option<int>("--tp") { DefaultValueFactory = _ => 1, Description = "Tensor parallelism of a replica: it spans ranks 0 to tp-1 of --system (Megatron splits; all-reduces on the system's network)" };
         var router = new Option<string>("--router") { DefaultValueFactory = _ => "round-robin", Description = "How the router picks a replica: round-robin or least-outstanding-tokens" };
         var requests = new Option<string?>("--requests") { Description = "Request trace CSV: 'arrival_s,prompt_tokens,output_tokens[,prefix_id[,prefix_tokens]]' or the Azure LLM inference trace 'TIMESTAMP,ContextTokens,GeneratedTokens'" };
         var arrival = new Option<string>("--arrival") { DefaultValueFactory = _ => "poisson", Description = "Synthetic arrivals: poisson, or gamma (gaps with coefficient of variation --cv)" };
         var rate = new Option<double>("--rate") { DefaultValueFactory = _ => 1, Description = "Synthetic arrivals: requests per second" };
         var cv = new Option<double>("--cv") { DefaultValueFactory = _ => 1, Description = "Gamma arrivals: coefficient of variation of the gaps (1 is Poisson, above 1 bursty)" };
         var count = new Option<int>("--num-requests") { DefaultValueFactory = _ => 1000, Description = "Synthetic arrivals: number of requests" };
-        var prompt = new Option<string>("--prompt-tokens") { DefaultValueFactory = _ => "512", Description = "Prompt length: N, uniform:MIN-MAX, normal:MEAN,SD or lognormal:MEAN,SD" };
-        var output = new Option<string>("--output-tokens") { DefaultValueFactory = _ => "128", Description = "Output length: N, uniform:MIN-MAX, normal:MEAN,SD or lognormal:MEAN,SD" };
+        var prompt = new Option<string>("--prompt-tokens") { DefaultValueFactory = _ => "512", Description = "Prompt length: N, uniform:MIN-MAX, normal:MEAN,SD[,MAX] or lognormal:MEAN,SD[,MAX]" };
+        var output = new Option<string>("--output-tokens") { DefaultValueFactory = _ => "128", Description = "Output length: N, uniform:MIN-MAX, normal:MEAN,SD[,MAX] or lognormal:MEAN,SD[,MAX]" };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1, Description = "Seed of the synthetic requests (same seed, same requests)" };
         var chunk = new Option<int>("--chunk") { DefaultValueFactory = _ => 512, Description = "Sarathi-Serve: token budget of an iteration (decodes plus prefill chunks)" };
         var maxBatch = new Option<int>("--max-batch") { DefaultValueFactory = _ => 256, Description = "Most sequences in an iteration" };
@@ -60,7 +62,7 @@ public static class ServeCommand
         foreach (var o in mix.All) c.Options.Add(o);
         foreach (var o in new Option[] { hardware, model, scheduler, requests, arrival, rate, cv, count, prompt, output, seed, chunk, maxBatch, maxTokens,
                      blockSize, kvBlocks, memoryFraction, bucketBits, slo, findCapacity, dtype, stack, set, format, outPath, csv, timeline,
-                     decodeHardware, kvLinkBandwidth, kvLinkLatency, system, prefillDevice, decodeDevice, replicas, router, html })
+                     decodeHardware, kvLinkBandwidth, kvLinkLatency, system, prefillDevice, decodeDevice, replicas, router, tp, html })
             c.Options.Add(o);
 
         c.SetAction(p =>
@@ -68,7 +70,7 @@ public static class ServeCommand
             OutputFiles.Check((p.GetValue(outPath), "--out"), (p.GetValue(csv), "--csv"), (p.GetValue(timeline), "--timeline"), (p.GetValue(html), "--html"));
             var disagg = p.GetValue(scheduler) == "disagg";
             var policy = BatchSchedulers.Create(disagg ? "vllm" : p.GetValue(scheduler)!);
-            var topology = Topology.Parse(p, disagg, hardware, decodeHardware, kvLinkBandwidth, kvLinkLatency, system, prefillDevice, decodeDevice, replicas, router);
+            var topology = Topology.Parse(p, disagg, hardware, decodeHardware, kvLinkBandwidth, kvLinkLatency, system, prefillDevice, decodeDevice, replicas, router, tp);
             var options = new SchedulerOptions(p.GetValue(maxBatch), p.GetValue(maxTokens), p.GetValue(chunk));
             options.Validate();
             var level = p.GetValue(slo) is { } s ? ServiceLevel.Parse(s) : null;
@@ -109,10 +111,18 @@ public static class ServeCommand
             var list = trace is not null ? features.WithPrefixes(p, RequestTrace.Read(trace), true, 0) : Generate(synthetic!.Rate);
             CheckPositions(list, modelConfig, trace);
 
-            var kv = KvCapacity.Plan(device, modelConfig, dt, softwareStack, p.GetValue(blockSize), options.MaxBatchedTokens,
+            TensorParallelReplica? group = null;
+            if (topology.Fabric is { } tpFabric)
+            {
+                group = new TensorParallelReplica(topology.Tp, () => SystemFabric.Build(tpFabric.Spec, tpFabric.Nodes), _ => device,
+                    FormattableString.Invariant($"tp {topology.Tp} on {tpFabric.Spec.Name} ranks 0-{topology.Tp - 1}"));
+                ParallelPlan.Bind(new ParallelismOptions { Tp = topology.Tp }, modelConfig, WorkloadRequest.Prefill(1, 1, dt));
+            }
+            var rankModel = group is null ? modelConfig : TensorParallelReplica.RankModel(modelConfig, group.Tp);
+            var kv = KvCapacity.Plan(device, rankModel, dt, softwareStack, p.GetValue(blockSize), options.MaxBatchedTokens,
                 p.GetValue(memoryFraction), p.GetValue(kvBlocks));
             options = features.WithSwap(p, options, p.GetValue(scheduler)!, config, kv);
-            var costs = new IterationCostModel(modelConfig, device, dt, softwareStack, bits);
+            var costs = new IterationCostModel(modelConfig, device, dt, softwareStack, bits, group);
             var interactive = p.GetValue(format) == "table" && !Console.IsErrorRedirected && ReferenceEquals(cli.Out, Console.Out);
             DisaggregationReport? disaggReport = null;
             ReplicaReport? replicaReport = null;
@@ -155,8 +165,9 @@ public static class ServeCommand
                 Provenance = Provenance.ProvenanceBuilder.Basic(config, "sequential") with { Stack = softwareStack.Name },
                 Disaggregation = disaggReport,
                 Replicas = replicaReport,
-                Cost = ServeCost.Of(decodeConfig is null ? Enumerable.Repeat(DevicePrice.UsdPerHour(config), topology.Replicas).ToArray()
+                Cost = ServeCost.Of(decodeConfig is null ? Enumerable.Repeat(DevicePrice.UsdPerHour(config), topology.Replicas * topology.Tp).ToArray()
                     : [DevicePrice.UsdPerHour(config), DevicePrice.UsdPerHour(decodeConfig)], summary),
+                TensorParallel = group?.Description,
             };
             using var files = new OutputFiles();
             if (p.GetValue(outPath) is { } o1)
@@ -235,20 +246,44 @@ public static class ServeCommand
     /// disaggregated run, the replicas and router of a replicated one.</summary>
     private sealed record Topology(string Prefill, string? Decode, KvLink? Link, int Replicas, RouterPolicy Router)
     {
+        /// <summary>Tensor parallelism of a replica (<c>--tp</c>), on <see cref="Fabric"/>'s first ranks.</summary>
+        public int Tp { get; init; } = 1;
+
+        /// <summary>The system a tensor-parallel replica runs on (<c>--system</c> without disagg).</summary>
+        public SystemFabric? Fabric { get; init; }
+
         public static Topology Parse(System.CommandLine.ParseResult p, bool disagg, Option<string> hardware, Option<string?> decodeHardware,
             Option<double?> bandwidth, Option<double> latency, Option<string?> system, Option<int?> prefillDevice, Option<int?> decodeDevice,
-            Option<int> replicas, Option<string> router)
+            Option<int> replicas, Option<string> router, Option<int> tpOption)
         {
             var n = p.GetValue(replicas);
             if (n < 1) throw new InputException(null, "--replicas", $"expected a whole number > 0, got {n}");
+            var tp = p.GetValue(tpOption);
+            if (tp < 1) throw new InputException(null, "--tp", $"expected a whole number > 0, got {tp}");
             var policy = ReplicatedServing.ParseRouter(p.GetValue(router)!, "--router");
             if (!disagg)
             {
-                var stray = new Option[] { decodeHardware, bandwidth, latency, system, prefillDevice, decodeDevice }.Where(o => WorkloadOptions.IsGiven(p, o))
+                var stray = new Option[] { decodeHardware, bandwidth, latency, prefillDevice, decodeDevice }.Where(o => WorkloadOptions.IsGiven(p, o))
                     .Select(o => new InputProblem(null, o.Name, "applies to --scheduler disagg")).ToArray();
                 if (stray.Length > 0) throw new InputException(stray);
-                return new Topology(Hardware(p, hardware), null, null, n, policy);
+                if (p.GetValue(system) is not { } systemName)
+                {
+                    if (tp > 1) throw new InputException(null, "--tp", "a tensor-parallel replica spans devices of a system and its network; give --system (e.g. dgx-a100)");
+                    return new Topology(Hardware(p, hardware), null, null, n, policy);
+                }
+                if (WorkloadOptions.IsGiven(p, hardware))
+                    throw new InputException(null, "--hardware", "--system names the devices; give one of --system and --hardware");
+                var group = SystemFabric.Build(SystemConfigLoader.LoadNamed(systemName));
+                if ((long)n * tp > group.Ranks)
+                    throw new InputException(null, "--tp", $"{n} replica(s) of tp {tp} need {(long)n * tp} devices; {group.Spec.Name} has {group.Ranks}");
+                for (var r = 1; r < tp; r++)
+                {
+                    if (group.DeviceOf(r) != group.DeviceOf(0))
+                        throw new InputException(null, "--tp", $"a tensor-parallel replica needs one kind of device; {group.Spec.Name} rank {r} is {group.DeviceOf(r)}, rank 0 {group.DeviceOf(0)}");
+                }
+                return new Topology(group.DeviceOf(0), null, null, n, policy) { Tp = tp, Fabric = tp > 1 ? group : null };
             }
+            if (tp > 1) throw new InputException(null, "--tp", "tensor-parallel pools of a disaggregated server are not modelled; give --tp 1 with --scheduler disagg");
             if (n > 1) throw new InputException(null, "--replicas", "replicas of a disaggregated server are not modelled; give --replicas 1 with --scheduler disagg");
             if (p.GetValue(system) is { } name)
             {

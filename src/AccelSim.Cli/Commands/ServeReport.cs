@@ -23,6 +23,8 @@ internal sealed record ServeReport(string Hardware, string Kind, string Model, s
 
     /// <summary>What the run cost at the devices' hourly prices; null when a device's description gives no price.</summary>
     public ServeCost? Cost { get; init; }
+    /// <summary>A tensor-parallel replica (<c>--system --tp N</c>): its group, as words.</summary>
+    public string? TensorParallel { get; init; }
 
     public const string Schema = "accelsim.serve/1";
 
@@ -116,6 +118,10 @@ internal sealed record ServeReport(string Hardware, string Kind, string Model, s
             w.WriteEndObject();
         }
         Cost?.Write(w);
+        if (TensorParallel is { } tpGroup)
+        {
+            w.WritePropertyName("tensor_parallel"); w.WriteValue(tpGroup);
+        }
         if (Provenance is { } prov)
         {
             // The same object as a run's report (docs/report-schema.md).
@@ -172,6 +178,7 @@ internal sealed record ServeReport(string Hardware, string Kind, string Model, s
             k.AddRow("KV link", $"{dg.Link.Description}: {Quantities.ByteRate(dg.Link.BandwidthBps)}, {Quantities.Time(Ps.ToSeconds(dg.Link.LatencyPs))}");
             k.AddRow("KV transfer", $"mean {Quantities.Time(dg.TransferS.Mean)}, p99 {Quantities.Time(dg.TransferS.P99)}");
         }
+        if (TensorParallel is { } tpGroup) k.AddRow("tensor parallel", tpGroup);
         if (Replicas is { } rp) k.AddRow("replicas", $"{rp.Result.Replicas.Count} behind {rp.Router}; requests {string.Join("/", rp.Counts())}");
         if (CapacityRequestsPerS is { } cap) k.AddRow("capacity (requests/s meeting the SLO)", N(cap));
         if (Result.PrefixCache is { } pc)

@@ -3,7 +3,9 @@ using AccelSim.Core.Graph;
 using AccelSim.Core.Memory;
 using AccelSim.Core.Metrics;
 using AccelSim.Core.Simulation;
+using AccelSim.Core.Systems;
 using AccelSim.Workloads.Models;
+using AccelSim.Workloads.Parallel;
 using AccelSim.Workloads.Stacks;
 
 namespace AccelSim.Workloads.Serving;
@@ -27,7 +29,11 @@ public readonly record struct IterationCost(long TimePs, double EnergyJ);
 /// Under the sequential schedule the device runs kernels one after another, so the iteration's time is the sum
 /// of its parts. Every part is memoized by a signature whose sizes are rounded up to a grid with
 /// <see cref="BucketBits"/> bits of resolution (sizes up to 2^(bits+1) are exact): a size is overstated by less
-/// than 2^-bits of itself (<see cref="MaxRelativeRounding"/>), never understated.</summary>
+/// than 2^-bits of itself (<see cref="MaxRelativeRounding"/>), never understated.
+/// <para>On a tensor-parallel replica (<see cref="TensorParallelReplica"/>) the token-parallel work is the model's
+/// prefill graph spread over the group by the parallelism transform (each rank's shard, and the all-reduces after
+/// attention and MLP) and simulated on the system (<see cref="SystemSimulator"/>): its makespan less rank 0's
+/// attention ops; attention is a rank's share of the heads on rank 0's device. Energy counts every rank.</para></summary>
 public sealed class IterationCostModel
 {
     private readonly ModelConfig _model;
@@ -37,8 +43,11 @@ public sealed class IterationCostModel
     private readonly Dictionary<long, IterationCost> _dense = [];
     private readonly Dictionary<(long, long, long), IterationCost> _attention = [];
     private readonly long _maxPositions;
+    private readonly TensorParallelReplica? _tp;
+    private readonly ModelConfig _rank;
 
-    public IterationCostModel(ModelConfig model, IDeviceModel device, DType? dtype = null, SoftwareStack? stack = null, int bucketBits = 5)
+    public IterationCostModel(ModelConfig model, IDeviceModel device, DType? dtype = null, SoftwareStack? stack = null, int bucketBits = 5,
+        TensorParallelReplica? tensorParallel = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(device);
@@ -49,7 +58,12 @@ public sealed class IterationCostModel
         _stack = stack ?? SoftwareStack.Fused;
         BucketBits = bucketBits;
         _maxPositions = model.MaxPositionEmbeddings ?? ModelLimits.MaxTokens;
+        _tp = tensorParallel is { Tp: > 1 } ? tensorParallel : null;
+        _rank = _tp is null ? model : TensorParallelReplica.RankModel(model, _tp.Tp);
     }
+
+    /// <summary>Devices of the replica (the tensor-parallel group; 1 without one).</summary>
+    public int Devices => _tp?.Tp ?? 1;
 
     /// <summary>Resolution of the memo grid in bits.</summary>
     public int BucketBits { get; }
@@ -120,6 +134,12 @@ public sealed class IterationCostModel
         // One sequence of t tokens when the model's positions allow it, else as few equal sequences as do.
         var sequences = (t + _maxPositions - 1) / _maxPositions;
         var seq = (t + sequences - 1) / sequences;
+        if (_tp is not null)
+        {
+            c = DenseOnGroup(WorkloadRequest.Prefill(sequences, seq, _dtype) with { Stack = _stack });
+            _dense[t] = c;
+            return c;
+        }
         var graph = ModelBuilderRegistry.Default.Build(_model, WorkloadRequest.Prefill(sequences, seq, _dtype) with { Stack = _stack });
         var (metrics, result) = Simulate(graph);
         long attnPs = 0;
@@ -144,13 +164,35 @@ public sealed class IterationCostModel
         var kv = key.Item3;
         // A sliding window bounds what a token attends to (the model's graphs model it for mistral).
         if (_model.ModelType == "mistral" && _model.SlidingWindow is { } w) kv = Math.Min(kv, Math.Max(0, w - key.Item2));
-        var graph = SingleOps.Attention(key.Item1, _model.NumAttentionHeads, _model.NumKeyValueHeads, _model.HeadDim, key.Item2, kv,
+        var graph = SingleOps.Attention(key.Item1, _rank.NumAttentionHeads, _rank.NumKeyValueHeads, _model.HeadDim, key.Item2, kv,
             _dtype ?? _model.DefaultDType);
         var (metrics, result) = Simulate(graph);
         var layers = _model.NumHiddenLayers;
-        c = new IterationCost(result.MakespanPs * layers, metrics.Energy.TotalJ * layers);
+        // Every rank of a tensor-parallel group runs its share of the heads at once: the time is one rank's, the energy all of theirs.
+        c = new IterationCost(result.MakespanPs * layers, metrics.Energy.TotalJ * layers * Devices);
         _attention[key] = c;
         return c;
+    }
+
+    /// <summary>The token-parallel work of <paramref name="request"/> on the tensor-parallel group: the system's
+    /// makespan less rank 0's attention ops; energy of every rank and link less every rank's attention.</summary>
+    private IterationCost DenseOnGroup(WorkloadRequest request)
+    {
+        var plan = ParallelPlan.Bind(new ParallelismOptions { Tp = _tp!.Tp }, _model, request);
+        var program = ParallelTransform.Build(_model, request, plan);
+        var result = SystemSimulator.Run(program, _tp.Fabric(), _tp.DeviceOf, new SequentialSchedule());
+        long attnPs = 0;
+        double attnJ = 0;
+        foreach (var rank in result.Ranks)
+        {
+            foreach (var op in rank.Metrics.Ops)
+            {
+                if (op.Kind != OpKind.Attention.Name()) continue;
+                if (rank.Rank == 0) attnPs += op.EndPs - op.StartPs;
+                attnJ += op.EnergyJ;
+            }
+        }
+        return new IterationCost(result.MakespanPs - attnPs, result.EnergyJ - attnJ);
     }
 
     private (RunMetrics, SimulationResult) Simulate(WorkloadGraph graph)

@@ -9,15 +9,17 @@ namespace AccelSim.Workloads.Serving;
 /// share its KV blocks under prefix caching (<see cref="KvBlockManager"/>).</summary>
 public readonly record struct ServingRequest(int Id, long ArrivalPs, int PromptTokens, int OutputTokens, int? PrefixId = null, int PrefixTokens = 0);
 
-/// <summary>How request lengths are drawn: a fixed number, or uniform, normal or lognormal (rounded, at least 1).</summary>
-public sealed record LengthDistribution(string Kind, double A, double B)
+/// <summary>How request lengths are drawn: a fixed number, or uniform, normal or lognormal (rounded, at least 1;
+/// a normal or lognormal draw above <see cref="Max"/>, when given, is clamped to it).</summary>
+public sealed record LengthDistribution(string Kind, double A, double B, int? Max = null)
 {
     public static LengthDistribution Fixed(int tokens) => new("fixed", tokens, 0);
 
-    public const string Expected = "a whole number > 0, or uniform:MIN-MAX, normal:MEAN,SD or lognormal:MEAN,SD (tokens)";
+    public const string Expected = "a whole number > 0, or uniform:MIN-MAX, normal:MEAN,SD[,MAX] or lognormal:MEAN,SD[,MAX] (tokens)";
 
     /// <summary>Parses <c>512</c>, <c>uniform:128-1024</c>, <c>normal:512,128</c> or <c>lognormal:512,256</c>
-    /// (lognormal by the mean and standard deviation of the lengths themselves).</summary>
+    /// (lognormal by the mean and standard deviation of the lengths themselves); normal and lognormal take an
+    /// optional third number, the longest length drawn (<c>lognormal:2340,2131,3072</c>).</summary>
     public static LengthDistribution Parse(string text, string option)
     {
         var t = text.Trim();
@@ -27,6 +29,14 @@ public sealed record LengthDistribution(string Kind, double A, double B)
         {
             var kind = t[..colon].ToLowerInvariant();
             var args = t[(colon + 1)..].Split(kind == "uniform" ? '-' : ',');
+            int? max = null;
+            if (args.Length == 3 && kind is "normal" or "lognormal")
+            {
+                if (!int.TryParse(args[2], NumberStyles.None, CultureInfo.InvariantCulture, out var m) || m < 1)
+                    throw new InputException(null, option, $"expected {Expected}, got '{text}'");
+                max = m;
+                args = args[..2];
+            }
             if (args.Length == 2 && double.TryParse(args[0], NumberStyles.Float, CultureInfo.InvariantCulture, out var a)
                 && double.TryParse(args[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var b))
             {
@@ -36,7 +46,7 @@ public sealed record LengthDistribution(string Kind, double A, double B)
                     "normal" or "lognormal" => a >= 1 && b >= 0,
                     _ => false,
                 };
-                if (ok) return new LengthDistribution(kind, a, b);
+                if (ok) return new LengthDistribution(kind, a, b, max);
             }
         }
         throw new InputException(null, option, $"expected {Expected}, got '{text}'");
@@ -53,7 +63,7 @@ public sealed record LengthDistribution(string Kind, double A, double B)
             "lognormal" => LogNormal(rng),
             _ => throw new InvalidOperationException(Kind),
         };
-        return (int)Math.Clamp(Math.Round(x), 1, int.MaxValue / 2);
+        return (int)Math.Clamp(Math.Round(x), 1, Max ?? int.MaxValue / 2);
     }
 
     private double LogNormal(Random rng)
@@ -67,7 +77,7 @@ public sealed record LengthDistribution(string Kind, double A, double B)
     {
         "fixed" => A.ToString(CultureInfo.InvariantCulture),
         "uniform" => FormattableString.Invariant($"uniform:{A}-{B}"),
-        _ => FormattableString.Invariant($"{Kind}:{A},{B}"),
+        _ => Max is { } m ? FormattableString.Invariant($"{Kind}:{A},{B},{m}") : FormattableString.Invariant($"{Kind}:{A},{B}"),
     };
 }
 

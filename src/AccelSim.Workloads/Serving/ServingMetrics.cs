@@ -29,15 +29,20 @@ public sealed record Distribution(double Mean, double P50, double P90, double P9
 
 /// <summary>A service-level objective: targets on the 99th percentiles of TTFT, TPOT and the gaps between tokens
 /// (ITL, Sarathi-Serve's time between tokens) and on the median queueing delay; any may be absent. A request
-/// attains it when its own TTFT, TPOT, longest gap and queueing are within the targets.</summary>
-public sealed record ServiceLevel(double? TtftP99S, double? TpotP99S, double? ItlP99S = null, double? QueueP50S = null)
+/// attains it when its own TTFT, TPOT, longest gap and queueing are within the targets. With
+/// <see cref="Attainment"/> (DistServe's goodput criterion) the run meets it when at least that share of requests
+/// attains the targets, whatever the percentiles. <see cref="NormLatencyMeanS"/> is the vLLM paper's criterion: the
+/// mean over requests of the end-to-end latency divided by the output tokens (seconds per token); it bounds the run,
+/// not each request.</summary>
+public sealed record ServiceLevel(double? TtftP99S, double? TpotP99S, double? ItlP99S = null, double? QueueP50S = null, double? Attainment = null,
+    double? NormLatencyMeanS = null)
 {
-    public const string Expected = "comma-separated targets in seconds among ttft_p99, tpot_p99, itl_p99 and queue_p50, e.g. ttft_p99=2,tpot_p99=0.1";
+    public const string Expected = "comma-separated targets in seconds among ttft_p99, tpot_p99, itl_p99, queue_p50 and norm_latency_mean (and optionally attainment, a share in (0, 1]), e.g. ttft_p99=2,tpot_p99=0.1";
 
     public static ServiceLevel Parse(string text, string option = RequestParameter.Slo)
     {
         ArgumentNullException.ThrowIfNull(text);
-        double? ttft = null, tpot = null, itl = null, queue = null;
+        double? ttft = null, tpot = null, itl = null, queue = null, attainment = null, norm = null;
         foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var eq = part.IndexOf('=');
@@ -50,11 +55,13 @@ public sealed record ServiceLevel(double? TtftP99S, double? TpotP99S, double? It
                 case "tpot_p99" when ok: tpot = value; break;
                 case "itl_p99" when ok: itl = value; break;
                 case "queue_p50" when ok: queue = value; break;
+                case "attainment" when ok && value <= 1: attainment = value; break;
+                case "norm_latency_mean" when ok: norm = value; break;
                 default: throw new InputException(null, option, $"expected {Expected}, got '{part}'");
             }
         }
-        if (ttft is null && tpot is null && itl is null && queue is null) throw new InputException(null, option, $"expected {Expected}, got '{text}'");
-        return new ServiceLevel(ttft, tpot, itl, queue);
+        if (ttft is null && tpot is null && itl is null && queue is null && norm is null) throw new InputException(null, option, $"expected {Expected}, got '{text}'");
+        return new ServiceLevel(ttft, tpot, itl, queue, attainment, norm);
     }
 
     public bool Attained(double ttftS, double? tpotS, double maxItlS = 0, double queueS = 0) =>
@@ -64,6 +71,8 @@ public sealed record ServiceLevel(double? TtftP99S, double? TpotP99S, double? It
     public bool Met(ServingSummary s)
     {
         ArgumentNullException.ThrowIfNull(s);
+        if (NormLatencyMeanS is { } n && !(s.PerRequest.Count > 0 && s.PerRequest.Average(r => r.E2eS / r.OutputTokens) <= n)) return false;
+        if (Attainment is { } share) return s.SloAttainment >= share;
         return (TtftP99S is not { } a || s.TtftS.P99 <= a) && (TpotP99S is not { } b || s.TpotS.P99 <= b)
             && (ItlP99S is not { } c || s.ItlS.P99 <= c) && (QueueP50S is not { } d || s.QueueS.P50 <= d);
     }
@@ -75,6 +84,8 @@ public sealed record ServiceLevel(double? TtftP99S, double? TpotP99S, double? It
         if (TpotP99S is { } b) parts.Add(FormattableString.Invariant($"tpot_p99={b}"));
         if (ItlP99S is { } c) parts.Add(FormattableString.Invariant($"itl_p99={c}"));
         if (QueueP50S is { } d) parts.Add(FormattableString.Invariant($"queue_p50={d}"));
+        if (NormLatencyMeanS is { } f) parts.Add(FormattableString.Invariant($"norm_latency_mean={f}"));
+        if (Attainment is { } e) parts.Add(FormattableString.Invariant($"attainment={e}"));
         return string.Join(",", parts);
     }
 }
