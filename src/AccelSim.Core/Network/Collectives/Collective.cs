@@ -29,7 +29,8 @@ public sealed class Collective : KernelProcess
         Algorithm = algorithm;
         Bytes = bytes;
         Ranks = ranks.Length;
-        _cap = cap;
+        // In the switch, each rank's buffer is reduced at the switch's rate per port, however fast its link.
+        _cap = algorithm == CollectiveAlgorithm.InNetwork ? Math.Min(cap, fabric.InNetworkReductionRate_Bps(fabric.NodeOf(ranks[0]))) : cap;
         _deferred = deferred;
         _plan = plans is null
             ? Lowering.Lower(kind, algorithm, bytes, ranks.Length, p => fabric.NodeOf(ranks[p]), options)
