@@ -869,6 +869,12 @@ public sealed class Kernel
     /// when its last byte arrived; -1 until then.</summary>
     public (long StartPs, long EndPs) TransferTimes(int transfer) => (_transfers[transfer].Start, _transfers[transfer].End);
 
+    /// <summary>A transfer's path: a device channel (&gt;= 0) or a network route r written as ~r.</summary>
+    internal int TransferPath(int transfer) => _transfers[transfer].Path;
+
+    /// <summary>A transfer's bytes.</summary>
+    internal long TransferBytes(int transfer) => _transfers[transfer].Bytes;
+
     public long ChannelBytes(int channel) => _chBytes[channel];
     public long ChannelBusyPs(int channel) => _chBusy[channel];
     public long EngineBusyPs(int engine) => _engineBusy[engine];
