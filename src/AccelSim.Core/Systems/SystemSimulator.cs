@@ -940,7 +940,7 @@ public sealed class SystemSimulator
         private int[] _kernelTask;
         private int[] _prereq;
         private int[] _comm;
-        private readonly List<int> _from = [], _to = [];
+        private List<int> _from = [], _to = [];
         private int _count;
         private int[] _succStart = [], _succ = [];
         private int[] _pending = [];
@@ -994,8 +994,9 @@ public sealed class SystemSimulator
             _succ = new int[_from.Count];
             var fill = _succStart.AsSpan(0, n).ToArray();
             for (var e = 0; e < _from.Count; e++) _succ[fill[_from[e]]++] = _kernelTask[_to[e]];
-            _from.Clear();
-            _to.Clear();
+            // Dropped, not cleared: the edge lists of a large program are hundreds of megabytes.
+            _from = [];
+            _to = [];
         }
 
         protected override void OnStart(Kernel kernel)
