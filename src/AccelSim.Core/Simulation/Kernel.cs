@@ -150,7 +150,8 @@ public sealed class Kernel
     /// <param name="network">Links and routes for flows between devices; null when there are none.</param>
     /// <param name="bus">Where task, transfer and memory events are published (observers only).</param>
     /// <param name="expectedTasks">Tasks the run is expected to hold (storage grows beyond it).</param>
-    public Kernel(DeviceTopology topology, FlowNetwork? network = null, SimulationEventBus? bus = null, int expectedTasks = 64)
+    /// <param name="expectedTransfers">Transfers and flows it is expected to hold; as many as tasks when negative.</param>
+    public Kernel(DeviceTopology topology, FlowNetwork? network = null, SimulationEventBus? bus = null, int expectedTasks = 64, int expectedTransfers = -1)
     {
         ArgumentNullException.ThrowIfNull(topology);
         _topology = topology;
@@ -159,7 +160,7 @@ public sealed class Kernel
         var n = Math.Max(4, expectedTasks);
         _tasks = new TaskState[n];
         _times = new TimesState[n];
-        _transfers = new TransferState[n];
+        _transfers = new TransferState[expectedTransfers < 0 ? n : Math.Max(4, expectedTransfers)];
         _effects = new int[n];
 
         var engines = topology.Engines.Count;

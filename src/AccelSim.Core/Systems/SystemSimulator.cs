@@ -82,6 +82,7 @@ public sealed class SystemSimulator
         // Map each distinct (device, graph) once.
         var lowered = new Dictionary<(IDeviceModel, WorkloadGraph), Lowered>(PairComparer.Instance);
         var expected = 0;
+        long expectedTransfers = 0;
         foreach (var r in _ranks)
         {
             foreach (var s in r.Program.Segments)
@@ -94,11 +95,26 @@ public sealed class SystemSimulator
                     lowered[(r.Device, g)] = low = new Lowered(sim, r.Device);
                 }
                 expected += low.Program.Tasks.Count + 2;
+                expectedTransfers += low.TransferCount;
             }
         }
         _schedule = lowered.Count == 0 ? "none" : lowered.Values.First().Program.Schedule;
 
-        _kernel = new Kernel(topology, fabric.Network, bus: null, expectedTasks: Math.Max(64, expected));
+        // Every collective's sends, counted from the lowerings they will share, so that the kernel's storage is
+        // allocated once at its final size (a large program's task array is gigabytes: growing it would hold the
+        // old and the new array at once).
+        options ??= CollectiveOptions.Defaults;
+        options.Validate();
+        var plans = new CollectivePlans();
+        long sends = 0;
+        foreach (var call in calls.Values)
+        {
+            var group = call.Group.ToArray();
+            var algorithm = call.Algorithm == CollectiveAlgorithm.Default ? Collective.Choose(fabric, call.Kind, call.Bytes, group, options) : call.Algorithm;
+            sends += plans.Get(call.Kind, algorithm, call.Bytes, group, fabric, options).SendCount;
+        }
+        _kernel = new Kernel(topology, fabric.Network, bus: null, expectedTasks: (int)Math.Min(Kernel.MaxIndex, Math.Max(64, expected + sends)),
+            expectedTransfers: (int)Math.Min(Kernel.MaxIndex, expectedTransfers + sends));
         _process = new SystemProcess(expected);
         _kernel.Attach(_process);
 
@@ -198,7 +214,6 @@ public sealed class SystemSimulator
         // One deferred collective per key; each member's segment end waits for it.
         _collectives = new Collective[_keys.Length];
         _groups = new IReadOnlyList<int>[_keys.Length];
-        var plans = new CollectivePlans();
         for (var c = 0; c < _keys.Length; c++)
         {
             var call = calls[_keys[c]];
@@ -208,9 +223,10 @@ public sealed class SystemSimulator
             _collectives[c] = coll;
         }
         CollectiveLowerings = plans.Count;
-        long sends = 0;
-        foreach (var coll in _collectives) sends += coll.Sends;
-        _kernel.EnsureCapacity((int)Math.Min(Kernel.MaxIndex, _kernel.TaskCount + sends), (int)Math.Min(Kernel.MaxIndex, _kernel.TransferCount + sends));
+        // Already so sized unless a compute task's storage differed from the count above: a no-op then.
+        long issued = 0;
+        foreach (var coll in _collectives) issued += coll.Sends;
+        _kernel.EnsureCapacity((int)Math.Min(Kernel.MaxIndex, _kernel.TaskCount + issued), (int)Math.Min(Kernel.MaxIndex, _kernel.TransferCount + issued));
         _process.Seal(_kernel, _collectives, pending);
     }
 
