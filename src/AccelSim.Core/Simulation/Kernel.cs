@@ -91,6 +91,9 @@ public sealed class Kernel
     private TaskState[] _tasks;
     private TimesState[] _times;
     private int _taskCount;
+    private int _newest = -1;
+    private int[] _freeTasks = [];
+    private int _freeTaskCount;
     private TransferState[] _transfers;
     private int _transferCount;
     private int[] _effects;
@@ -231,6 +234,7 @@ public sealed class Kernel
     /// <summary>Events processed so far.</summary>
     public long EventCount => _events;
 
+    /// <summary>Task slots in use: every task created, less the slots recycled and reused.</summary>
     public int TaskCount => _taskCount;
     public int TransferCount => _transferCount;
 
@@ -270,13 +274,19 @@ public sealed class Kernel
         if (owner.AttachedTo != this) throw new InvalidOperationException("the owner of a task must be attached to this kernel");
         if (engine != NoEngine && (uint)engine >= (uint)_freeUnits.Length) throw new ArgumentOutOfRangeException(nameof(engine), $"engine {engine} does not exist");
         if (latencyPs < 0 || computePs < 0) throw new ArgumentOutOfRangeException(nameof(computePs), "durations must not be negative");
-        if (_taskCount == MaxIndex) throw new InvalidOperationException($"a kernel holds at most {MaxIndex} tasks");
-        if (_taskCount == _tasks.Length)
+        int id;
+        if (_freeTaskCount > 0) id = _freeTasks[--_freeTaskCount];
+        else
         {
-            Array.Resize(ref _tasks, Grown(_tasks.Length));
-            Array.Resize(ref _times, _tasks.Length);
+            if (_taskCount == MaxIndex) throw new InvalidOperationException($"a kernel holds at most {MaxIndex} tasks");
+            if (_taskCount == _tasks.Length)
+            {
+                Array.Resize(ref _tasks, Grown(_tasks.Length));
+                Array.Resize(ref _times, _tasks.Length);
+            }
+            id = _taskCount++;
         }
-        var id = _taskCount++;
+        _newest = id;
         _times[id] = new TimesState { Ready = -1, Start = -1, Launch = -1, ComputeEnd = -1, End = -1 };
         _tasks[id] = new TaskState
         {
@@ -377,9 +387,19 @@ public sealed class Kernel
         _effects[_effectCount++] = buffer;
     }
 
+    /// <summary>Gives the slot of ended task <paramref name="task"/> back for a later <see cref="NewTask"/>: its
+    /// owner will never ask about it again (a collective's send, whose flow keeps its own record). Its times are
+    /// lost; its transfers stay. Slots are reused last in, first out, so a run reuses them the same way every time.</summary>
+    internal void Recycle(int task)
+    {
+        if (_tasks[task].PartsLeft != -1) throw new InvalidOperationException($"task {task} has not ended");
+        if (_freeTaskCount == _freeTasks.Length) Array.Resize(ref _freeTasks, Math.Max(1024, _freeTasks.Length * 2));
+        _freeTasks[_freeTaskCount++] = task;
+    }
+
     private void CheckNewest(int task)
     {
-        if (task != _taskCount - 1 || _tasks[task].IsReady)
+        if (task != _newest || _tasks[task].IsReady)
             throw new InvalidOperationException("transfers and buffers are added to the newest task, before it is ready");
     }
 

@@ -113,7 +113,9 @@ public sealed class SystemSimulator
             var algorithm = call.Algorithm == CollectiveAlgorithm.Default ? Collective.Choose(fabric, call.Kind, call.Bytes, group, options) : call.Algorithm;
             sends += plans.Get(call.Kind, algorithm, call.Bytes, group, fabric, options).SendCount;
         }
-        _kernel = new Kernel(topology, fabric.Network, bus: null, expectedTasks: (int)Math.Min(Kernel.MaxIndex, Math.Max(64, expected + sends)),
+        // A send's task slot is recycled once it has arrived, so the kernel holds the sends in flight, far fewer
+        // than all of them (a million slots to spare before it grows).
+        _kernel = new Kernel(topology, fabric.Network, bus: null, expectedTasks: (int)Math.Min(Kernel.MaxIndex, Math.Max(64, expected + Math.Min(sends, 1 << 20))),
             expectedTransfers: (int)Math.Min(Kernel.MaxIndex, expectedTransfers + sends));
         _process = new SystemProcess(expected);
         _kernel.Attach(_process);
@@ -219,14 +221,15 @@ public sealed class SystemSimulator
             var call = calls[_keys[c]];
             _groups[c] = call.Group.ToArray();
             var coll = Collective.Issue(_kernel, fabric, call.Kind, call.Algorithm, call.Bytes, _groups[c], deferred: true, options: options, plans: plans);
+            coll.RecycleSends = true;
             foreach (var exit in endJoins[c]) coll.SignalWhenDone(_process.KernelTask(exit));
             _collectives[c] = coll;
         }
         CollectiveLowerings = plans.Count;
-        // Already so sized unless a compute task's storage differed from the count above: a no-op then.
+        // Already so sized: every send's transfer is kept (the flows), its task slot reused.
         long issued = 0;
         foreach (var coll in _collectives) issued += coll.Sends;
-        _kernel.EnsureCapacity((int)Math.Min(Kernel.MaxIndex, _kernel.TaskCount + issued), (int)Math.Min(Kernel.MaxIndex, _kernel.TransferCount + issued));
+        _kernel.EnsureCapacity((int)Math.Min(Kernel.MaxIndex, _kernel.TaskCount + Math.Min(issued, 1 << 20)), (int)Math.Min(Kernel.MaxIndex, _kernel.TransferCount + issued));
         _process.Seal(_kernel, _collectives, pending);
     }
 

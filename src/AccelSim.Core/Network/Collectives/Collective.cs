@@ -218,7 +218,12 @@ public sealed class Collective : KernelProcess
     {
         Arrived(kernel.Tag(task));
         if (--_left == 0) Finish();
+        if (RecycleSends) kernel.Recycle(task);
     }
+
+    /// <summary>Whether each send's task slot goes back to the kernel once the send has arrived (its flow's
+    /// transfer keeps the send's record): a system run holds only the sends in flight, not every send of the run.</summary>
+    internal bool RecycleSends { get; set; }
 
     /// <summary>Step <paramref name="step"/> is done: what waits for it moves on (a join at once).</summary>
     private void Arrived(int step)
