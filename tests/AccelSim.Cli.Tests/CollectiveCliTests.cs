@@ -54,6 +54,20 @@ public class CollectiveCliTests
         Assert.InRange(busbw / published, 0.85, 1.15);
     }
 
+    [Theory]
+    // 8x H100 with NVLS ~480 GB/s (nccl-tests#212); 8x H200 475 GB/s (nccl-tests#272): the switch's reduction rate,
+    // not the links' 360 GB/s, sets it (node.fabric.in_network_reduction_Bps).
+    [InlineData("dgx-h100", 480e9)]
+    [InlineData("hgx-h200", 475e9)]
+    public void An_in_network_all_reduce_on_one_node_is_within_15_percent_of_nccl_tests(string system, double published)
+    {
+        var j = Json("all-reduce", "--system", system, "--bytes", "8589934592", "--algorithm", "in-network");
+        var busbw = (double)j["bus_bandwidth_Bps"]!;
+        Assert.InRange(busbw / published, 0.85, 1.15);
+        // The default picks it for a large buffer inside a node.
+        Assert.Equal("in-network", (string)Json("all-reduce", "--system", system, "--bytes", "8589934592")["algorithm"]!);
+    }
+
     [Fact]
     public void The_same_request_gives_byte_identical_output()
     {

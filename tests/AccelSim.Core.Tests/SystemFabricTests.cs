@@ -210,4 +210,20 @@ public class SystemFabricTests
         var busbw = 2.0 * 7 / 8 * bytes / (ring.EndPs * 1e-12);
         Assert.InRange(busbw, 0.97 * 320e9, 320e9);
     }
+
+    [Theory]
+    [InlineData(100e9, 100e9)]                      // the switch's reduction is slower than the links: it sets the rate
+    [InlineData(double.PositiveInfinity, 320e9)]    // no rate given: the links' effective 320 GB/s do
+    [InlineData(1e12, 320e9)]                       // a faster switch than the links changes nothing
+    public void An_in_network_all_reduce_moves_at_the_slower_of_the_links_and_the_switchs_reduction(double reduce_Bps, double algbw_Bps)
+    {
+        var spec = Spec();
+        var f = SystemFabric.Build(spec with { Node = spec.Node with { InNetworkReduction_Bps = reduce_Bps } }, 1);
+        var kernel = new Kernel(FakeDevice.Simple(), f.Network);
+        const long bytes = 1L << 30;
+        var c = AccelSim.Core.Network.Collectives.Collective.Issue(kernel, f, AccelSim.Core.Network.Collectives.CollectiveKind.AllReduce,
+            AccelSim.Core.Network.Collectives.CollectiveAlgorithm.InNetwork, bytes);
+        kernel.Run();
+        Assert.InRange(bytes / (c.EndPs * 1e-12), 0.99 * algbw_Bps, algbw_Bps);
+    }
 }

@@ -98,6 +98,20 @@ public class SystemConfigTests
         Assert.True(h100.Node.InNetworkReduction);
         Assert.Equal(47e9, h100.Nics!.Link.EffectiveBandwidth_Bps, 3);
         Assert.True(SystemConfigLoader.LoadNamed("HGX-H200").Node.InNetworkReduction);
+        // NVLS: algbw ~275 GB/s on 8x H100 (nccl-tests#212), the switch's reduction rate per port; unlimited without one.
+        Assert.Equal(275e9, h100.Node.InNetworkReduction_Bps);
+        Assert.Equal(double.PositiveInfinity, a100.Node.InNetworkReduction_Bps);
+    }
+
+    [Fact]
+    public void A_reduction_rate_must_be_positive_and_needs_a_reducing_switch()
+    {
+        var p = Problem(r => r["node"]!["fabric"]!["in_network_reduction_Bps"] = -1.0);
+        Assert.Equal("node.fabric.in_network_reduction_Bps", p.Path);
+        Assert.Contains("> 0", p.Message);
+        p = Problem(r => r["node"]!["fabric"]!["in_network_reduction"] = false);
+        Assert.Equal("node.fabric.in_network_reduction_Bps", p.Path);
+        Assert.Contains("in_network_reduction: true", p.Message);
     }
 
     [Theory]

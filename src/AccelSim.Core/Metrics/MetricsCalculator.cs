@@ -79,7 +79,12 @@ public static class MetricsCalculator
         var memoryBoundSpans = new List<(long Start, long End)>();
         long stallPs = 0;
         var flopsByDType = new Dictionary<DType, long>();
-        var ops = new List<OpMetrics>(program.Graph.Ops.Count);
+        // Every op instance, by task and place in its task, with its start and id to sort by: the records
+        // themselves are made when asked (a system rank runs millions of op instances).
+        var opTask = new List<int>(program.Graph.Ops.Count);
+        var opIndex = new List<int>(program.Graph.Ops.Count);
+        var opStart = new List<long>(program.Graph.Ops.Count);
+        var opId = new List<int>(program.Graph.Ops.Count);
         var accountOfChannel = topo.Channels.Select(c => IndexOf(trafficNames, c.TrafficName)).ToArray();
 
         var facts = new Dictionary<OpCost, CostFacts>(ReferenceEqualityComparer.Instance);
@@ -107,7 +112,7 @@ public static class MetricsCalculator
                 }
                 facts[cost] = fact = new CostFacts(c0, m0, l0, Classify(cost, c0, m0, l0), tierBytes);
             }
-            var (cPs, mPs, lPs, bound, bytesByTier) = fact;
+            var (_, _, _, bound, _) = fact;
             var start = result.TaskStartPs[i];
             var end = result.TaskEndPs[i];
             if (bound == Bound.Memory)
@@ -118,38 +123,40 @@ public static class MetricsCalculator
             var wait = end - result.TaskLaunchPs[i] - (cost.MathPs ?? cost.ComputePs);
             if (wait > 0) stallPs += wait;
 
-            double dynPj = cost.ComputeEnergyPj;
             computeEnergyPj += cost.ComputeEnergyPj;
             foreach (var t in cost.Transfers)
             {
                 var account = accountOfChannel[t.Channel];
                 memoryEnergyPj[account] += t.EnergyPj;
-                dynPj += t.EnergyPj;
             }
 
-            // A fused task's time, energy and bytes are shared by its ops in proportion to their FLOPs
-            // (or equally when it has none), so every op appears once and totals are conserved.
-            var taskFlops = task.Ops.Sum(o => o.Flops);
-            var energyJ = dynPj * 1e-12 + device.StaticPowerW * Ps.ToSeconds(end - start);
-            foreach (var op in task.Ops)
+            for (var k = 0; k < task.Ops.Count; k++)
             {
+                var op = task.Ops[k];
                 var dtype = device.ComputeDType(op);
                 var peak = device.PeakFlops(dtype);
                 if (peak > 0) flopTime += op.Flops / peak;
                 // Totals are checked: a sum past 2^63 - 1 stops the run rather than wrapping.
                 totalFlops = checked(totalFlops + op.Flops);
                 flopsByDType[dtype] = checked(flopsByDType.GetValueOrDefault(dtype) + op.Flops);
-                var share = task.Ops.Count == 1 ? 1.0 : taskFlops > 0 ? op.Flops / (double)taskFlops : 1.0 / task.Ops.Count;
-                var opBytes = task.Ops.Count == 1
-                    ? (IReadOnlyDictionary<string, long>)bytesByTier
-                    : bytesByTier.ToDictionary(kv => kv.Key, kv => (long)Math.Round(kv.Value * share));
-                ops.Add(new OpMetrics(op.Id, op.Name, op.Kind.Name(), op.Layer, topo.Engines[cost.Engine].Name, i,
-                    start, end, op.Flops, dtype.Name(), opBytes, op.ArithmeticIntensity, bound,
-                    Ps.ToSeconds(cPs), Ps.ToSeconds(mPs), Ps.ToSeconds(lPs), energyJ * share, cost.Note)
-                { PowerLimit = bound == Bound.Power ? cost.PowerLimit : null });
+                opTask.Add(i);
+                opIndex.Add(k);
+                opStart.Add(start);
+                opId.Add(op.Id);
             }
         }
-        ops.Sort((a, b) => a.StartPs != b.StartPs ? a.StartPs.CompareTo(b.StartPs) : a.Id.CompareTo(b.Id));
+        // In order of start, then op id.
+        var order = new int[opTask.Count];
+        for (var j = 0; j < order.Length; j++) order[j] = j;
+        Array.Sort(order, (a, b) => opStart[a] != opStart[b] ? opStart[a].CompareTo(opStart[b]) : opId[a] != opId[b] ? opId[a].CompareTo(opId[b]) : a.CompareTo(b));
+        var sortedTask = new int[order.Length];
+        var sortedIndex = new int[order.Length];
+        for (var j = 0; j < order.Length; j++)
+        {
+            sortedTask[j] = opTask[order[j]];
+            sortedIndex[j] = opIndex[order[j]];
+        }
+        var ops = new OpList(result, device, facts, sortedTask, sortedIndex);
 
         // Memory-bound time is the union of the memory-bound tasks' spans, so that tasks running at
         // the same time on several units count once and the fraction stays within [0, 1].
@@ -306,6 +313,49 @@ public static class MetricsCalculator
 
     /// <summary>What a task's metrics take from its cost alone: isolated times, bound, bytes per traffic account
     /// (read-only once made, so ops of tasks that share a cost share it).</summary>
+    /// <summary>Every op instance of a run as <see cref="OpMetrics"/>, each record made when asked from the task
+    /// it ran in: a fused task's time, energy and bytes are shared by its ops in proportion to their FLOPs (or
+    /// equally when it has none), so every op appears once and totals are conserved.</summary>
+    private sealed class OpList(SimulationResult result, IDeviceModel device, Dictionary<OpCost, CostFacts> facts, int[] task, int[] index)
+        : IReadOnlyList<OpMetrics>
+    {
+        public int Count => task.Length;
+
+        public OpMetrics this[int j]
+        {
+            get
+            {
+                var i = task[j];
+                var t = result.Program.Tasks[i];
+                var cost = t.Cost;
+                var (cPs, mPs, lPs, bound, bytesByTier) = facts[cost];
+                var start = result.TaskStartPs[i];
+                var end = result.TaskEndPs[i];
+                double dynPj = cost.ComputeEnergyPj;
+                foreach (var x in cost.Transfers) dynPj += x.EnergyPj;
+                var taskFlops = t.Ops.Sum(o => o.Flops);
+                var energyJ = dynPj * 1e-12 + device.StaticPowerW * Ps.ToSeconds(end - start);
+                var op = t.Ops[index[j]];
+                var dtype = device.ComputeDType(op);
+                var share = t.Ops.Count == 1 ? 1.0 : taskFlops > 0 ? op.Flops / (double)taskFlops : 1.0 / t.Ops.Count;
+                var opBytes = t.Ops.Count == 1
+                    ? (IReadOnlyDictionary<string, long>)bytesByTier
+                    : bytesByTier.ToDictionary(kv => kv.Key, kv => (long)Math.Round(kv.Value * share));
+                return new OpMetrics(op.Id, op.Name, op.Kind.Name(), op.Layer, device.Topology.Engines[cost.Engine].Name, i,
+                    start, end, op.Flops, dtype.Name(), opBytes, op.ArithmeticIntensity, bound,
+                    Ps.ToSeconds(cPs), Ps.ToSeconds(mPs), Ps.ToSeconds(lPs), energyJ * share, cost.Note)
+                { PowerLimit = bound == Bound.Power ? cost.PowerLimit : null };
+            }
+        }
+
+        public IEnumerator<OpMetrics> GetEnumerator()
+        {
+            for (var j = 0; j < task.Length; j++) yield return this[j];
+        }
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+    }
+
     private sealed record CostFacts(long ComputePs, long MemoryPs, long LatencyPs, Bound Bound, SortedDictionary<string, long> BytesByTier);
 
     /// <summary>Total length covered by a set of time spans (overlaps counted once).</summary>

@@ -26,6 +26,10 @@ public interface ICommFabric
     /// so an in-network all-reduce is possible inside a node.</summary>
     bool InNetworkReduction { get; }
 
+    /// <summary>How fast the switch of node <paramref name="node"/> reduces what one device sends up for an
+    /// in-network all-reduce (bytes per second per device port); unlimited when the links alone set the rate.</summary>
+    double InNetworkReductionRate_Bps(int node) => double.PositiveInfinity;
+
     /// <summary>Whether the devices of node <paramref name="node"/> are joined by a full mesh of point-to-point
     /// links (each device's bandwidth split over its links to the others), so that sending to every peer at
     /// once uses all of a device's links where a ring uses one.</summary>

@@ -91,6 +91,9 @@ public sealed class Kernel
     private TaskState[] _tasks;
     private TimesState[] _times;
     private int _taskCount;
+    private int _newest = -1;
+    private int[] _freeTasks = [];
+    private int _freeTaskCount;
     private TransferState[] _transfers;
     private int _transferCount;
     private int[] _effects;
@@ -150,7 +153,8 @@ public sealed class Kernel
     /// <param name="network">Links and routes for flows between devices; null when there are none.</param>
     /// <param name="bus">Where task, transfer and memory events are published (observers only).</param>
     /// <param name="expectedTasks">Tasks the run is expected to hold (storage grows beyond it).</param>
-    public Kernel(DeviceTopology topology, FlowNetwork? network = null, SimulationEventBus? bus = null, int expectedTasks = 64)
+    /// <param name="expectedTransfers">Transfers and flows it is expected to hold; as many as tasks when negative.</param>
+    public Kernel(DeviceTopology topology, FlowNetwork? network = null, SimulationEventBus? bus = null, int expectedTasks = 64, int expectedTransfers = -1)
     {
         ArgumentNullException.ThrowIfNull(topology);
         _topology = topology;
@@ -159,7 +163,7 @@ public sealed class Kernel
         var n = Math.Max(4, expectedTasks);
         _tasks = new TaskState[n];
         _times = new TimesState[n];
-        _transfers = new TransferState[n];
+        _transfers = new TransferState[expectedTransfers < 0 ? n : Math.Max(4, expectedTransfers)];
         _effects = new int[n];
 
         var engines = topology.Engines.Count;
@@ -230,6 +234,7 @@ public sealed class Kernel
     /// <summary>Events processed so far.</summary>
     public long EventCount => _events;
 
+    /// <summary>Task slots in use: every task created, less the slots recycled and reused.</summary>
     public int TaskCount => _taskCount;
     public int TransferCount => _transferCount;
 
@@ -269,13 +274,19 @@ public sealed class Kernel
         if (owner.AttachedTo != this) throw new InvalidOperationException("the owner of a task must be attached to this kernel");
         if (engine != NoEngine && (uint)engine >= (uint)_freeUnits.Length) throw new ArgumentOutOfRangeException(nameof(engine), $"engine {engine} does not exist");
         if (latencyPs < 0 || computePs < 0) throw new ArgumentOutOfRangeException(nameof(computePs), "durations must not be negative");
-        if (_taskCount == MaxIndex) throw new InvalidOperationException($"a kernel holds at most {MaxIndex} tasks");
-        if (_taskCount == _tasks.Length)
+        int id;
+        if (_freeTaskCount > 0) id = _freeTasks[--_freeTaskCount];
+        else
         {
-            Array.Resize(ref _tasks, Grown(_tasks.Length));
-            Array.Resize(ref _times, _tasks.Length);
+            if (_taskCount == MaxIndex) throw new InvalidOperationException($"a kernel holds at most {MaxIndex} tasks");
+            if (_taskCount == _tasks.Length)
+            {
+                Array.Resize(ref _tasks, Grown(_tasks.Length));
+                Array.Resize(ref _times, _tasks.Length);
+            }
+            id = _taskCount++;
         }
-        var id = _taskCount++;
+        _newest = id;
         _times[id] = new TimesState { Ready = -1, Start = -1, Launch = -1, ComputeEnd = -1, End = -1 };
         _tasks[id] = new TaskState
         {
@@ -376,9 +387,19 @@ public sealed class Kernel
         _effects[_effectCount++] = buffer;
     }
 
+    /// <summary>Gives the slot of ended task <paramref name="task"/> back for a later <see cref="NewTask"/>: its
+    /// owner will never ask about it again (a collective's send, whose flow keeps its own record). Its times are
+    /// lost; its transfers stay. Slots are reused last in, first out, so a run reuses them the same way every time.</summary>
+    internal void Recycle(int task)
+    {
+        if (_tasks[task].PartsLeft != -1) throw new InvalidOperationException($"task {task} has not ended");
+        if (_freeTaskCount == _freeTasks.Length) Array.Resize(ref _freeTasks, Math.Max(1024, _freeTasks.Length * 2));
+        _freeTasks[_freeTaskCount++] = task;
+    }
+
     private void CheckNewest(int task)
     {
-        if (task != _taskCount - 1 || _tasks[task].IsReady)
+        if (task != _newest || _tasks[task].IsReady)
             throw new InvalidOperationException("transfers and buffers are added to the newest task, before it is ready");
     }
 
@@ -868,6 +889,12 @@ public sealed class Kernel
     /// <summary>When a transfer's bytes began to move (after its channel's or route's latency) and
     /// when its last byte arrived; -1 until then.</summary>
     public (long StartPs, long EndPs) TransferTimes(int transfer) => (_transfers[transfer].Start, _transfers[transfer].End);
+
+    /// <summary>A transfer's path: a device channel (&gt;= 0) or a network route r written as ~r.</summary>
+    internal int TransferPath(int transfer) => _transfers[transfer].Path;
+
+    /// <summary>A transfer's bytes.</summary>
+    internal long TransferBytes(int transfer) => _transfers[transfer].Bytes;
 
     public long ChannelBytes(int channel) => _chBytes[channel];
     public long ChannelBusyPs(int channel) => _chBusy[channel];

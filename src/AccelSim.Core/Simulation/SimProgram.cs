@@ -35,10 +35,10 @@ public sealed class SimProgram
     /// <summary>A program assembled from programs already checked (a system rank's segment instances, each a
     /// mapped program's tasks renumbered by an offset): ids are 0..n-1 and each predecessor list is sorted,
     /// distinct and earlier, as the public constructor would make them; the lists are taken as they are.</summary>
-    internal static SimProgram Assembled(string schedule, WorkloadGraph graph, SimTask[] tasks, IReadOnlyList<int>[] predecessors) =>
+    internal static SimProgram Assembled(string schedule, WorkloadGraph graph, IReadOnlyList<SimTask> tasks, IReadOnlyList<IReadOnlyList<int>> predecessors) =>
         new(schedule, graph, tasks, predecessors, trusted: true);
 
-    private SimProgram(string schedule, WorkloadGraph graph, SimTask[] tasks, IReadOnlyList<int>[] predecessors, bool trusted)
+    private SimProgram(string schedule, WorkloadGraph graph, IReadOnlyList<SimTask> tasks, IReadOnlyList<IReadOnlyList<int>> predecessors, bool trusted)
     {
         _ = trusted;
         Schedule = schedule;

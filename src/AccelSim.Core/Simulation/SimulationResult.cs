@@ -4,8 +4,8 @@ namespace AccelSim.Core.Simulation;
 public sealed class SimulationResult
 {
     internal SimulationResult(SimProgram program, long makespanPs, long eventCount,
-        long[] taskReadyPs, long[] taskStartPs, long[] taskLaunchPs, long[] taskComputeEndPs, long[] taskEndPs,
-        int[] transferTask, int[] transferChannel, long[] transferBytes, long[] transferStartPs, long[] transferEndPs,
+        IReadOnlyList<long> taskReadyPs, IReadOnlyList<long> taskStartPs, IReadOnlyList<long> taskLaunchPs, IReadOnlyList<long> taskComputeEndPs, IReadOnlyList<long> taskEndPs,
+        IReadOnlyList<int> transferTask, IReadOnlyList<int> transferChannel, IReadOnlyList<long> transferBytes, IReadOnlyList<long> transferStartPs, IReadOnlyList<long> transferEndPs,
         long[] channelBytes, long[] channelBusyPs, long[] engineBusyPs, long[] tierPeakBytes, long[] tierResidentBytes)
     {
         Program = program;

@@ -207,6 +207,9 @@ public sealed class SystemFabric : ICommFabric
     /// <summary>Whether every node's switch reduces in the network (in a mixed system, all must).</summary>
     public bool InNetworkReduction { get; }
 
+    /// <inheritdoc/>
+    public double InNetworkReductionRate_Bps(int node) => _nodeGroup[node].Node.InNetworkReduction_Bps;
+
     /// <summary>The scale-out fat-tree; null with one node or another topology.</summary>
     public FatTree? ScaleOut { get; }
 

@@ -82,6 +82,7 @@ public sealed class SystemSimulator
         // Map each distinct (device, graph) once.
         var lowered = new Dictionary<(IDeviceModel, WorkloadGraph), Lowered>(PairComparer.Instance);
         var expected = 0;
+        long expectedTransfers = 0;
         foreach (var r in _ranks)
         {
             foreach (var s in r.Program.Segments)
@@ -94,11 +95,28 @@ public sealed class SystemSimulator
                     lowered[(r.Device, g)] = low = new Lowered(sim, r.Device);
                 }
                 expected += low.Program.Tasks.Count + 2;
+                expectedTransfers += low.TransferCount;
             }
         }
         _schedule = lowered.Count == 0 ? "none" : lowered.Values.First().Program.Schedule;
 
-        _kernel = new Kernel(topology, fabric.Network, bus: null, expectedTasks: Math.Max(64, expected));
+        // Every collective's sends, counted from the lowerings they will share, so that the kernel's storage is
+        // allocated once at its final size (a large program's task array is gigabytes: growing it would hold the
+        // old and the new array at once).
+        options ??= CollectiveOptions.Defaults;
+        options.Validate();
+        var plans = new CollectivePlans();
+        long sends = 0;
+        foreach (var call in calls.Values)
+        {
+            var group = call.Group.ToArray();
+            var algorithm = call.Algorithm == CollectiveAlgorithm.Default ? Collective.Choose(fabric, call.Kind, call.Bytes, group, options) : call.Algorithm;
+            sends += plans.Get(call.Kind, algorithm, call.Bytes, group, fabric, options).SendCount;
+        }
+        // A send's task slot is recycled once it has arrived, so the kernel holds the sends in flight, far fewer
+        // than all of them (a million slots to spare before it grows).
+        _kernel = new Kernel(topology, fabric.Network, bus: null, expectedTasks: (int)Math.Min(Kernel.MaxIndex, Math.Max(64, expected + Math.Min(sends, 1 << 20))),
+            expectedTransfers: (int)Math.Min(Kernel.MaxIndex, expectedTransfers + sends));
         _process = new SystemProcess(expected);
         _kernel.Attach(_process);
 
@@ -198,19 +216,20 @@ public sealed class SystemSimulator
         // One deferred collective per key; each member's segment end waits for it.
         _collectives = new Collective[_keys.Length];
         _groups = new IReadOnlyList<int>[_keys.Length];
-        var plans = new CollectivePlans();
         for (var c = 0; c < _keys.Length; c++)
         {
             var call = calls[_keys[c]];
             _groups[c] = call.Group.ToArray();
             var coll = Collective.Issue(_kernel, fabric, call.Kind, call.Algorithm, call.Bytes, _groups[c], deferred: true, options: options, plans: plans);
+            coll.RecycleSends = true;
             foreach (var exit in endJoins[c]) coll.SignalWhenDone(_process.KernelTask(exit));
             _collectives[c] = coll;
         }
         CollectiveLowerings = plans.Count;
-        long sends = 0;
-        foreach (var coll in _collectives) sends += coll.Sends;
-        _kernel.EnsureCapacity((int)Math.Min(Kernel.MaxIndex, _kernel.TaskCount + sends), (int)Math.Min(Kernel.MaxIndex, _kernel.TransferCount + sends));
+        // Already so sized: every send's transfer is kept (the flows), its task slot reused.
+        long issued = 0;
+        foreach (var coll in _collectives) issued += coll.Sends;
+        _kernel.EnsureCapacity((int)Math.Min(Kernel.MaxIndex, _kernel.TaskCount + Math.Min(issued, 1 << 20)), (int)Math.Min(Kernel.MaxIndex, _kernel.TransferCount + issued));
         _process.Seal(_kernel, _collectives, pending);
     }
 
@@ -249,12 +268,6 @@ public sealed class SystemSimulator
     {
         var makespan = _kernel.Now;
         var transfers = _kernel.TransferCount;
-        var trTask = new int[transfers];
-        var trPath = new int[transfers];
-        var trBytes = new long[transfers];
-        var trStart = new long[transfers];
-        var trEnd = new long[transfers];
-        _kernel.ExportTransfers(trTask, trPath, trBytes, trStart, trEnd);
 
         var collectives = new CollectiveResult[_collectives.Length];
         for (var c = 0; c < collectives.Length; c++)
@@ -267,67 +280,86 @@ public sealed class SystemSimulator
         for (var c = 0; c < _keys.Length; c++) keyIndex[_keys[c]] = c;
 
         var ranks = new RankResult[_ranks.Length];
-        for (var i = 0; i < _ranks.Length; i++) ranks[i] = CollectRank(_ranks[i], makespan, keyIndex, trStart, trEnd);
+        for (var i = 0; i < _ranks.Length; i++) ranks[i] = CollectRank(_ranks[i], makespan, keyIndex);
 
+        // The network's flows, in issue order: the kernel's transfers on routes, read from the kernel when asked
+        // (a flow record per send would be the largest thing a large run keeps).
         var net = _fabric.Network;
         var names = LinkNames(_fabric);
-        var spans = new List<(long, long)>?[net.LinkCount];
-        var flows = new List<FlowRecord>();
-        var routeLinks = new Dictionary<int, int[]>();
+        var flowCount = 0;
         for (var k = 0; k < transfers; k++)
+            if (_kernel.TransferPath(k) < 0) flowCount++;
+        var flowIndex = new int[flowCount];
+        var routeLinks = new int[]?[net.RouteCount];
+        var starts = new long[flowCount];
+        var order = new int[flowCount];
+        for (int k = 0, f = 0; k < transfers; k++)
         {
-            if (trPath[k] >= 0) continue;
-            var route = ~trPath[k];
-            if (!routeLinks.TryGetValue(route, out var linksOf)) routeLinks[route] = linksOf = net.RouteLinks(route).ToArray();
-            flows.Add(new FlowRecord(linksOf, trBytes[k], trStart[k], trEnd[k]));
-            if (trEnd[k] <= trStart[k]) continue;
-            foreach (var l in linksOf) (spans[l] ??= []).Add((trStart[k], trEnd[k]));
+            var path = _kernel.TransferPath(k);
+            if (path >= 0) continue;
+            routeLinks[~path] ??= net.RouteLinks(~path).ToArray();
+            flowIndex[f] = k;
+            starts[f] = _kernel.TransferTimes(k).StartPs;
+            order[f] = f;
+            f++;
+        }
+        // Each link's busy time is the length of the union of its flows' spans: swept in order of start, each
+        // link's current run extended or closed (the same union, whatever the order among equal starts).
+        Array.Sort(starts, order);
+        var busy = new long[net.LinkCount];
+        var runStart = new long[net.LinkCount];
+        var runEnd = new long[net.LinkCount];
+        Array.Fill(runEnd, -1);
+        foreach (var f in order)
+        {
+            var (start, end) = _kernel.TransferTimes(flowIndex[f]);
+            if (end <= start) continue;
+            foreach (var l in routeLinks[~_kernel.TransferPath(flowIndex[f])]!)
+            {
+                if (runEnd[l] < start)
+                {
+                    if (runEnd[l] > runStart[l]) busy[l] += runEnd[l] - runStart[l];
+                    runStart[l] = start;
+                    runEnd[l] = end;
+                }
+                else if (end > runEnd[l]) runEnd[l] = end;
+            }
         }
         var links = new LinkResult[net.LinkCount];
         var seconds = Time.Ps.ToSeconds(makespan);
         for (var l = 0; l < links.Length; l++)
         {
+            if (runEnd[l] > runStart[l]) busy[l] += runEnd[l] - runStart[l];
             var bytes = net.LinkBytes(l);
             var bw = net.Bandwidth(l);
-            links[l] = new LinkResult(l, names[l], bw, bytes, spans[l] is { } s ? Union(s) : 0,
-                seconds > 0 ? bytes / (bw * seconds) : 0, net.LinkEnergy_pJ(l) * 1e-12);
+            links[l] = new LinkResult(l, names[l], bw, bytes, busy[l], seconds > 0 ? bytes / (bw * seconds) : 0, net.LinkEnergy_pJ(l) * 1e-12);
         }
         var systemName = _fabric is SystemFabric sf ? sf.Spec.Name : _fabric.GetType().Name;
         return new SystemResult(_program.Name, systemName, _fabric.Ranks, _schedule, makespan, _kernel.EventCount, ranks, links, collectives)
         {
-            Flows = flows,
+            Flows = new FlowList(_kernel, flowIndex, routeLinks),
         };
     }
 
-    private RankResult CollectRank(RankState r, long makespan, Dictionary<string, int> keyIndex, long[] trStart, long[] trEnd)
+    private RankResult CollectRank(RankState r, long makespan, Dictionary<string, int> keyIndex)
     {
         var segs = r.Program.Segments;
         var device = r.Device;
         var topo = device.Topology;
 
-        // The rank's compute, flattened: every compute segment instance's tasks, renumbered (each instance's
-        // predecessor lists are its mapped program's, already sorted and distinct, shifted by its offset).
-        int taskTotal = 0, transferTotal = 0;
+        // The rank's compute, flattened in run-length form: one run per compute segment instance, its tasks its
+        // mapped program's renumbered by the run's offset, its times read from the kernel when asked. Nothing per
+        // task is copied: a rank of a large run keeps its segment runs, not its millions of tasks.
+        var compute = 0;
         for (var si = 0; si < segs.Count; si++)
-            if (r.Instance[si] is { } l)
-            {
-                taskTotal += l.Program.Tasks.Count;
-                transferTotal += l.TransferCount;
-            }
-        var tasks = new SimTask[taskTotal];
-        var preds = new IReadOnlyList<int>[taskTotal];
-        var kernelTasks = new int[taskTotal];
-        var trTask = new int[transferTotal];
-        var trChannel = new int[transferTotal];
-        var trBytes = new long[transferTotal];
-        var trS = new long[transferTotal];
-        var trE = new long[transferTotal];
+            if (r.Instance[si] is not null) compute++;
+        var flat = new FlatRuns(_kernel, _process, compute);
         var segments = new SegmentResult[segs.Count];
         WorkloadGraph? graph = null;
         var schedule = _schedule;
-        long commPs = 0;
         var commSpans = new List<(long, long)>();
-        int count = 0, flat = 0;
+        var computeSpans = new List<(long, long)>();
+        int count = 0, transferCount = 0, run = 0;
         for (var si = 0; si < segs.Count; si++)
         {
             var s = segs[si];
@@ -343,55 +375,22 @@ public sealed class SystemSimulator
             var low = r.Instance[si]!;
             graph ??= low.Program.Graph;
             schedule = low.Program.Schedule;
-            var offset = count;
-            var firstK = r.FirstTask[si];
-            var tr = r.FirstTransfer[si];
+            var n = low.Program.Tasks.Count;
+            flat.Add(run++, low, count, transferCount, r.FirstTask[si], r.FirstTransfer[si]);
             var start = end;
-            for (var i = 0; i < low.Program.Tasks.Count; i++)
+            for (var i = 0; i < n; i++)
             {
-                var t = low.Program.Tasks[i];
-                var p = low.Preds[i];
-                int[] shifted;
-                if (p.Length == 0) shifted = [];
-                else
-                {
-                    shifted = new int[p.Length];
-                    for (var j = 0; j < p.Length; j++) shifted[j] = p[j] + offset;
-                }
-                tasks[count] = t with { Id = count };
-                preds[count] = shifted;
-                var kt = _process.KernelTask(firstK + i);
-                kernelTasks[count] = kt;
-                start = Math.Min(start, _kernel.Times(kt).StartPs);
-                foreach (var d in t.Cost.Transfers)
-                {
-                    trTask[flat] = count;
-                    trChannel[flat] = d.Channel;
-                    trBytes[flat] = d.Bytes;
-                    trS[flat] = trStart[tr];
-                    trE[flat] = trEnd[tr];
-                    tr++;
-                    flat++;
-                }
-                count++;
+                var t = _kernel.Times(_process.KernelTask(r.FirstTask[si] + i));
+                start = Math.Min(start, t.StartPs);
+                if (!low.Program.Tasks[i].HostOnly && t.EndPs > t.StartPs) computeSpans.Add((t.StartPs, t.EndPs));
             }
-            segments[si] = new SegmentResult(si, s.Label, false, null, ready, start, end, offset, low.Program.Tasks.Count);
+            segments[si] = new SegmentResult(si, s.Label, false, null, ready, start, end, count, n);
+            count += n;
+            transferCount += low.TransferCount;
         }
+        flat.Seal(count, transferCount);
         graph ??= new WorkloadGraph(new WorkloadInfo(_program.Name, "system", 0, 0, 0, 0), []);
-        var flatProgram = SimProgram.Assembled(schedule, graph, tasks, preds);
-        var n = tasks.Length;
-        long[] ready_ = new long[n], start_ = new long[n], launch_ = new long[n], computeEnd_ = new long[n], end_ = new long[n];
-        var computeSpans = new List<(long, long)>(n);
-        for (var i = 0; i < n; i++)
-        {
-            var t = _kernel.Times(kernelTasks[i]);
-            ready_[i] = t.ReadyPs;
-            start_[i] = t.StartPs;
-            launch_[i] = t.LaunchPs;
-            computeEnd_[i] = t.ComputeEndPs;
-            end_[i] = t.EndPs;
-            if (!tasks[i].HostOnly && t.EndPs > t.StartPs) computeSpans.Add((t.StartPs, t.EndPs));
-        }
+        var flatProgram = SimProgram.Assembled(schedule, graph, new FlatTasks(flat), new FlatPredecessors(flat));
         var channels = topo.Channels.Count;
         long[] chBytes = new long[channels], chBusy = new long[channels];
         for (var c = 0; c < channels; c++)
@@ -409,11 +408,14 @@ public sealed class SystemSimulator
             resident[t] = _kernel.TierResidentBytes(r.TierOffset + t);
             memory[t] = new TierUse(topo.Tiers[t].Name, topo.Tiers[t].CapacityBytes, peak[t]);
         }
-        var result = new SimulationResult(flatProgram, makespan, _kernel.EventCount, ready_, start_, launch_, computeEnd_, end_,
-            trTask, trChannel, trBytes, trS, trE, chBytes, chBusy, engineBusy, peak, resident);
+        var result = new SimulationResult(flatProgram, makespan, _kernel.EventCount,
+            new FlatTimes(flat, 0), new FlatTimes(flat, 1), new FlatTimes(flat, 2), new FlatTimes(flat, 3), new FlatTimes(flat, 4),
+            new FlatTransferInts(flat, 0), new FlatTransferInts(flat, 1), new FlatTransferLongs(flat, 0),
+            new FlatTransferLongs(flat, 1), new FlatTransferLongs(flat, 2),
+            chBytes, chBusy, engineBusy, peak, resident);
         var metrics = MetricsCalculator.Compute(result, device);
         var computeBusy = Union(computeSpans);
-        commPs = Union(commSpans);
+        var commPs = Union(commSpans);
         var hidden = Overlap(commSpans, computeSpans);
         return new RankResult(r.Program.Rank, device, metrics, result, segments, memory, r.HeldBytes, computeBusy,
             chBusy[device.MainMemoryChannel], commPs, hidden);
@@ -685,6 +687,17 @@ public sealed class SystemSimulator
                     if (t.Channel < 0 || t.Channel >= topology.Channels.Count) throw new ArgumentException($"task '{tasks[i].Name}' uses unknown channel {t.Channel} of {device.Name}");
                 TransferCount += c.Transfers.Count;
             }
+            TransferTask = new int[TransferCount];
+            TransferChannel = new int[TransferCount];
+            TransferBytes = new long[TransferCount];
+            for (int i = 0, k = 0; i < n; i++)
+                foreach (var t in tasks[i].Cost.Transfers)
+                {
+                    TransferTask[k] = i;
+                    TransferChannel[k] = t.Channel;
+                    TransferBytes[k] = t.Bytes;
+                    k++;
+                }
             // Tensors are indexed densely (a block of a large model names a few of its many tensor ids), in id
             // order, so every list below keeps the order of ids. A tensor an op names that the graph does not
             // list holds nothing (tier 0, no bytes) and is not resident.
@@ -754,6 +767,11 @@ public sealed class SystemSimulator
         /// <summary>Transfers of all its tasks.</summary>
         public int TransferCount { get; }
 
+        /// <summary>Per transfer of its tasks, in task order: the task, the device channel, the bytes.</summary>
+        public int[] TransferTask { get; }
+        public int[] TransferChannel { get; }
+        public long[] TransferBytes { get; }
+
         /// <summary>Per tensor, densely indexed in id order: its tier, bytes, whether it is resident, and how many tasks read it.</summary>
         public int[] TensorTier { get; }
         public long[] TensorBytes { get; }
@@ -770,6 +788,156 @@ public sealed class SystemSimulator
 
         /// <summary>Tasks no other task of the program waits for: the segment's end join waits for them.</summary>
         public bool[] IsSink { get; }
+    }
+
+    /// <summary>A rank's compute segment instances as runs: run j is mapped program <see cref="Low"/>[j], its tasks
+    /// flat indexes <see cref="TaskOffset"/>[j].. and its transfers <see cref="TransferOffset"/>[j].., their times
+    /// in the kernel from process task <see cref="FirstTask"/>[j] and kernel transfer <see cref="FirstTransfer"/>[j].</summary>
+    private sealed class FlatRuns(Kernel kernel, SystemProcess process, int runs)
+    {
+        public readonly Kernel Kernel = kernel;
+        public readonly Lowered[] Low = new Lowered[runs];
+        public readonly int[] TaskOffset = new int[runs + 1];
+        public readonly int[] TransferOffset = new int[runs + 1];
+        public readonly int[] FirstTask = new int[runs];
+        public readonly int[] FirstTransfer = new int[runs];
+        public int Tasks, Transfers;
+
+        public int Runs => Low.Length;
+
+        public void Add(int run, Lowered low, int taskOffset, int transferOffset, int firstTask, int firstTransfer)
+        {
+            Low[run] = low;
+            TaskOffset[run] = taskOffset;
+            TransferOffset[run] = transferOffset;
+            FirstTask[run] = firstTask;
+            FirstTransfer[run] = firstTransfer;
+        }
+
+        public void Seal(int tasks, int transfers)
+        {
+            Tasks = tasks;
+            Transfers = transfers;
+            TaskOffset[^1] = tasks;
+            TransferOffset[^1] = transfers;
+        }
+
+        /// <summary>The run holding flat index <paramref name="x"/> of <paramref name="offsets"/>: the last run
+        /// starting at or before it (runs with nothing share their offset with the next and are never it).</summary>
+        public int Find(int[] offsets, int x, int total)
+        {
+            if ((uint)x >= (uint)total) throw new ArgumentOutOfRangeException(nameof(x), $"index {x} is not below {total}");
+            int lo = 0, hi = Runs - 1;
+            while (lo < hi)
+            {
+                var mid = (lo + hi + 1) >> 1;
+                if (offsets[mid] <= x) lo = mid;
+                else hi = mid - 1;
+            }
+            return lo;
+        }
+
+        public int KernelTask(int run, int local) => process.KernelTask(FirstTask[run] + local);
+    }
+
+    /// <summary>A read-only list over a rank's runs, by task (or by transfer): each element made when asked.</summary>
+    private abstract class FlatList<T>(FlatRuns flat, bool byTransfer) : IReadOnlyList<T>
+    {
+        protected FlatRuns Flat { get; } = flat;
+
+        private int[] Offsets => byTransfer ? Flat.TransferOffset : Flat.TaskOffset;
+
+        public int Count => byTransfer ? Flat.Transfers : Flat.Tasks;
+
+        public T this[int index]
+        {
+            get
+            {
+                var run = Flat.Find(Offsets, index, Count);
+                return At(run, index - Offsets[run], index);
+            }
+        }
+
+        protected abstract T At(int run, int local, int index);
+
+        public IEnumerator<T> GetEnumerator()
+        {
+            var offsets = Offsets;
+            for (var run = 0; run < Flat.Runs; run++)
+                for (var i = offsets[run]; i < offsets[run + 1]; i++) yield return At(run, i - offsets[run], i);
+        }
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+    }
+
+    private sealed class FlatTasks(FlatRuns flat) : FlatList<SimTask>(flat, false)
+    {
+        protected override SimTask At(int run, int local, int index) => Flat.Low[run].Program.Tasks[local] with { Id = index };
+    }
+
+    /// <summary>Each task's predecessors: its mapped program's (sorted, distinct), shifted by its run's offset.</summary>
+    private sealed class FlatPredecessors(FlatRuns flat) : FlatList<IReadOnlyList<int>>(flat, false)
+    {
+        protected override IReadOnlyList<int> At(int run, int local, int index)
+        {
+            var p = Flat.Low[run].Preds[local];
+            if (p.Length == 0) return Array.Empty<int>();
+            var shifted = new int[p.Length];
+            var offset = Flat.TaskOffset[run];
+            for (var j = 0; j < p.Length; j++) shifted[j] = p[j] + offset;
+            return shifted;
+        }
+    }
+
+    /// <summary>One of a task's times (0 ready, 1 start, 2 launch, 3 compute end, 4 end), read from the kernel.</summary>
+    private sealed class FlatTimes(FlatRuns flat, int field) : FlatList<long>(flat, false)
+    {
+        protected override long At(int run, int local, int index)
+        {
+            var t = Flat.Kernel.Times(Flat.KernelTask(run, local));
+            return field switch { 0 => t.ReadyPs, 1 => t.StartPs, 2 => t.LaunchPs, 3 => t.ComputeEndPs, _ => t.EndPs };
+        }
+    }
+
+    /// <summary>A transfer's flat task (0) or device channel (1).</summary>
+    private sealed class FlatTransferInts(FlatRuns flat, int field) : FlatList<int>(flat, true)
+    {
+        protected override int At(int run, int local, int index) =>
+            field == 0 ? Flat.TaskOffset[run] + Flat.Low[run].TransferTask[local] : Flat.Low[run].TransferChannel[local];
+    }
+
+    /// <summary>A transfer's bytes (0), start (1) or end (2), its times read from the kernel.</summary>
+    private sealed class FlatTransferLongs(FlatRuns flat, int field) : FlatList<long>(flat, true)
+    {
+        protected override long At(int run, int local, int index)
+        {
+            if (field == 0) return Flat.Low[run].TransferBytes[local];
+            var (start, end) = Flat.Kernel.TransferTimes(Flat.FirstTransfer[run] + local);
+            return field == 1 ? start : end;
+        }
+    }
+
+    /// <summary>The network's flows, each record made from the kernel's transfer when asked.</summary>
+    private sealed class FlowList(Kernel kernel, int[] transfers, int[]?[] routeLinks) : IReadOnlyList<FlowRecord>
+    {
+        public int Count => transfers.Length;
+
+        public FlowRecord this[int index]
+        {
+            get
+            {
+                var k = transfers[index];
+                var (start, end) = kernel.TransferTimes(k);
+                return new FlowRecord(routeLinks[~kernel.TransferPath(k)]!, kernel.TransferBytes(k), start, end);
+            }
+        }
+
+        public IEnumerator<FlowRecord> GetEnumerator()
+        {
+            for (var i = 0; i < transfers.Length; i++) yield return this[i];
+        }
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 
     private sealed class PairComparer : IEqualityComparer<(IDeviceModel, WorkloadGraph)>
@@ -791,7 +959,7 @@ public sealed class SystemSimulator
         private int[] _kernelTask;
         private int[] _prereq;
         private int[] _comm;
-        private readonly List<int> _from = [], _to = [];
+        private List<int> _from = [], _to = [];
         private int _count;
         private int[] _succStart = [], _succ = [];
         private int[] _pending = [];
@@ -845,8 +1013,9 @@ public sealed class SystemSimulator
             _succ = new int[_from.Count];
             var fill = _succStart.AsSpan(0, n).ToArray();
             for (var e = 0; e < _from.Count; e++) _succ[fill[_from[e]]++] = _kernelTask[_to[e]];
-            _from.Clear();
-            _to.Clear();
+            // Dropped, not cleared: the edge lists of a large program are hundreds of megabytes.
+            _from = [];
+            _to = [];
         }
 
         protected override void OnStart(Kernel kernel)

@@ -36,7 +36,13 @@ public sealed record LinkSpec(double Bandwidth_Bps, double Efficiency, double La
 /// <param name="Link">Per device and direction: the link between a device and the node's switch (or, for
 /// <see cref="IntraNodeFabricKind.Direct"/>, a device's total over its mesh links).</param>
 /// <param name="InNetworkReduction">Whether the switch reduces in the network (NVLink SHARP / NVLS).</param>
-public sealed record NodeSpec(string Device, int Devices, IntraNodeFabricKind Fabric, LinkSpec Link, bool InNetworkReduction);
+public sealed record NodeSpec(string Device, int Devices, IntraNodeFabricKind Fabric, LinkSpec Link, bool InNetworkReduction)
+{
+    /// <summary>How fast the switch reduces what one device sends up for an in-network all-reduce, per device port
+    /// (bytes per second of that device's buffer): each rank's part of an in-network all-reduce moves at most this
+    /// fast, whatever its link could carry. Unlimited (the links alone set the rate) when the config gives none.</summary>
+    public double InNetworkReduction_Bps { get; init; } = double.PositiveInfinity;
+}
 
 /// <summary>The scale-out NICs of a node.</summary>
 /// <param name="Count">NICs per node.</param>

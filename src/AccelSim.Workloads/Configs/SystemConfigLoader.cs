@@ -107,7 +107,15 @@ public static class SystemConfigLoader
         };
         var link = Link(b, at + ".fabric");
         var innet = RequiredFlag(b, at + ".fabric.in_network_reduction");
-        return new NodeSpec(device, devices, fabric, link, innet);
+        // Optional: how fast the switch reduces per device port; the links alone set the rate without it.
+        var ratePath = at + ".fabric.in_network_reduction_Bps";
+        var rate = double.PositiveInfinity;
+        if (b.Config.TryGet(ratePath, out _))
+        {
+            rate = b.Positive(ratePath);
+            if (!innet) b.Fail(ratePath, "a reduction rate needs a switch that reduces (in_network_reduction: true)");
+        }
+        return new NodeSpec(device, devices, fabric, link, innet) { InNetworkReduction_Bps = rate };
     }
 
     private static NicSpec Nics(ConfigBinder b, string at)

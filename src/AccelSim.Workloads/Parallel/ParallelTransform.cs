@@ -417,12 +417,34 @@ public static class ParallelTransform
 
         private int Compute(string label, WorkloadGraph g)
         {
-            var after = new List<int>(_pending.Count + 1);
-            if (_lastCompute >= 0) after.Add(_lastCompute);
-            after.AddRange(_pending);
+            // An exact array: a large plan has millions of segments.
+            var first = _lastCompute >= 0 ? 1 : 0;
+            var after = new int[first + _pending.Count];
+            if (first > 0) after[0] = _lastCompute;
+            _pending.CopyTo(after, first);
             _pending.Clear();
             _lastCompute = Add(RankSegment.Run(label, g, after));
             return _lastCompute;
+        }
+
+        // Calls are immutable: one per (kind, bytes, group) is shared by every segment of this rank that makes it,
+        // and each group's array by every call over it.
+        private readonly Dictionary<(CollectiveKind, long, int), CommCall> _calls = [];
+        private int[]? _tpGroup, _epGroup, _dpGroup, _dpExpertGroup;
+
+        private const int Tp = 0, Ep = 1, Dp = 2, DpExperts = 3;
+
+        private CommCall Call(CollectiveKind kind, long bytes, int group)
+        {
+            if (!_calls.TryGetValue((kind, bytes, group), out var call))
+                _calls[(kind, bytes, group)] = call = new CommCall(kind, bytes, group switch
+                {
+                    Tp => _tpGroup ??= TpGroup(),
+                    Ep => _epGroup ??= EpGroup(),
+                    Dp => _dpGroup ??= DpGroup(false),
+                    _ => _dpExpertGroup ??= DpGroup(true),
+                });
+            return call;
         }
 
         private int[] TpGroup()
@@ -468,16 +490,16 @@ public static class ParallelTransform
                     var key = $"{phase}/v{vs}/mb{mb}/{i}.{k}";
                     if (kind == CommKind.TensorParallel && plan.SequenceParallel)
                     {
-                        var rs = Add(RankSegment.Collective($"sp rs {b.Label} mb{mb}", $"tp/{key}/d{d}/rs", new CommCall(CollectiveKind.ReduceScatter, bytes, TpGroup()), [prev]));
-                        prev = Add(RankSegment.Collective($"sp ag {b.Label} mb{mb}", $"tp/{key}/d{d}/ag", new CommCall(CollectiveKind.AllGather, bytes, TpGroup()), [rs]));
+                        var rs = Add(RankSegment.Collective($"sp rs {b.Label} mb{mb}", $"tp/{key}/d{d}/rs", Call(CollectiveKind.ReduceScatter, bytes, Tp), [prev]));
+                        prev = Add(RankSegment.Collective($"sp ag {b.Label} mb{mb}", $"tp/{key}/d{d}/ag", Call(CollectiveKind.AllGather, bytes, Tp), [rs]));
                     }
                     else if (kind == CommKind.TensorParallel)
                     {
-                        prev = Add(RankSegment.Collective($"tp ar {b.Label} mb{mb}", $"tp/{key}/d{d}", new CommCall(CollectiveKind.AllReduce, bytes, TpGroup()), [prev]));
+                        prev = Add(RankSegment.Collective($"tp ar {b.Label} mb{mb}", $"tp/{key}/d{d}", Call(CollectiveKind.AllReduce, bytes, Tp), [prev]));
                     }
                     else
                     {
-                        prev = Add(RankSegment.Collective($"ep a2a {b.Label} mb{mb}", $"ep/{key}/e{d - d % plan.Ep}/t{t}", new CommCall(CollectiveKind.AllToAll, bytes, EpGroup()), [prev]));
+                        prev = Add(RankSegment.Collective($"ep a2a {b.Label} mb{mb}", $"ep/{key}/e{d - d % plan.Ep}/t{t}", Call(CollectiveKind.AllToAll, bytes, Ep), [prev]));
                     }
                 }
                 if (prev != seg) _pending.Add(prev);
@@ -529,7 +551,7 @@ public static class ParallelTransform
             if (bytes == 0) return;
             var after = gate >= 0 ? new[] { gate } : [];
             _pending.Add(Add(RankSegment.Collective($"zero3 ag {layout.UnitName(unit)} {phase} mb{mb}", $"dp/ag/{phase}/u{unit}/mb{mb}/t{t}/s{s}",
-                new CommCall(CollectiveKind.AllGather, bytes, DpGroup(false)), after)));
+                Call(CollectiveKind.AllGather, bytes, Dp), after)));
         }
 
         /// <summary>Gradients of a unit, once its backward has run: all-reduced (ZeRO 0) or reduce-scattered
@@ -546,13 +568,13 @@ public static class ParallelTransform
             if (plan.Dp > 1 && layout.WeightBytes[unit] > 0)
             {
                 ids.Add(Add(RankSegment.Collective($"dp grads {layout.UnitName(unit)} mb{mb}", $"dp/g/u{unit}/mb{mb}/t{t}/s{s}",
-                    new CommCall(kind, layout.WeightBytes[unit], DpGroup(false)), [_lastCompute])));
+                    Call(kind, layout.WeightBytes[unit], Dp), [_lastCompute])));
             }
             var expertReplicas = plan.Dp / plan.Ep;
             if (expertReplicas > 1 && layout.ExpertWeightBytes[unit] > 0)
             {
                 ids.Add(Add(RankSegment.Collective($"dp expert grads {layout.UnitName(unit)} mb{mb}", $"dp/ge/u{unit}/mb{mb}/t{t}/s{s}/e{d % plan.Ep}",
-                    new CommCall(kind, layout.ExpertWeightBytes[unit] / plan.Ep, DpGroup(true)), [_lastCompute])));
+                    Call(kind, layout.ExpertWeightBytes[unit] / plan.Ep, DpExperts), [_lastCompute])));
             }
             if (lastMb && layout.TiedTableBytes > 0 && plan.PipelineChunks > 1 && (unit == 0 || unit == layout.Units - 1))
             {
@@ -584,7 +606,7 @@ public static class ParallelTransform
                     if (plan.Zero is 1 or 2 && plan.Dp > 1 && layout.WeightBytes[u] > 0)
                     {
                         Add(RankSegment.Collective($"zero ag params {layout.UnitName(u)}", $"dp/p/u{u}/t{t}/s{s}",
-                            new CommCall(CollectiveKind.AllGather, layout.WeightBytes[u], DpGroup(false)), [seg]));
+                            Call(CollectiveKind.AllGather, layout.WeightBytes[u], Dp), [seg]));
                     }
                 }
             }

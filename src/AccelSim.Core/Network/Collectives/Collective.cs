@@ -29,7 +29,8 @@ public sealed class Collective : KernelProcess
         Algorithm = algorithm;
         Bytes = bytes;
         Ranks = ranks.Length;
-        _cap = cap;
+        // In the switch, each rank's buffer is reduced at the switch's rate per port, however fast its link.
+        _cap = algorithm == CollectiveAlgorithm.InNetwork ? Math.Min(cap, fabric.InNetworkReductionRate_Bps(fabric.NodeOf(ranks[0]))) : cap;
         _deferred = deferred;
         _plan = plans is null
             ? Lowering.Lower(kind, algorithm, bytes, ranks.Length, p => fabric.NodeOf(ranks[p]), options)
@@ -217,7 +218,12 @@ public sealed class Collective : KernelProcess
     {
         Arrived(kernel.Tag(task));
         if (--_left == 0) Finish();
+        if (RecycleSends) kernel.Recycle(task);
     }
+
+    /// <summary>Whether each send's task slot goes back to the kernel once the send has arrived (its flow's
+    /// transfer keeps the send's record): a system run holds only the sends in flight, not every send of the run.</summary>
+    internal bool RecycleSends { get; set; }
 
     /// <summary>Step <paramref name="step"/> is done: what waits for it moves on (a join at once).</summary>
     private void Arrived(int step)
