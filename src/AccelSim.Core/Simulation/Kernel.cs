@@ -852,12 +852,20 @@ public sealed class Kernel
         return new TaskTimes(t.Ready, t.Start, t.Launch, t.ComputeEnd, t.End);
     }
 
-    /// <summary>Asks the processor for <paramref name="task"/>'s record ahead of use (a hint only).</summary>
-    internal void PrefetchTask(int task)
+    /// <summary>Asks the processor for <paramref name="task"/>'s record and its first transfer
+    /// <paramref name="transfer"/> (-1: none) ahead of use (a hint only).</summary>
+    internal void PrefetchTask(int task, int transfer)
     {
         Prefetch.Read(ref _tasks[task]);
         Prefetch.Read(ref _times[task]);
+        if ((uint)transfer < (uint)_transfers.Length) Prefetch.Read(ref _transfers[transfer]);
     }
+
+    /// <summary><paramref name="task"/>'s first transfer; -1 when it has none.</summary>
+    internal int FirstTransfer(int task) => _tasks[task].TrCount > 0 ? _tasks[task].TrStart : -1;
+
+    /// <summary>Gives <paramref name="task"/> another tag (its owner's own bookkeeping, set before the run).</summary>
+    internal void SetTag(int task, int tag) => _tasks[task].Tag = tag;
 
     /// <summary>The tag its owner gave <paramref name="task"/>.</summary>
     public int Tag(int task) => _tasks[task].Tag;
