@@ -157,9 +157,9 @@ public sealed class Kernel
         _net = network;
         _bus = bus;
         var n = Math.Max(4, expectedTasks);
-        _tasks = new TaskState[n];
-        _times = new TimesState[n];
-        _transfers = new TransferState[n];
+        _tasks = LargeArrays.New<TaskState>(n);
+        _times = LargeArrays.New<TimesState>(n);
+        _transfers = LargeArrays.New<TransferState>(n);
         _effects = new int[n];
 
         var engines = topology.Engines.Count;
@@ -272,8 +272,8 @@ public sealed class Kernel
         if (_taskCount == MaxIndex) throw new InvalidOperationException($"a kernel holds at most {MaxIndex} tasks");
         if (_taskCount == _tasks.Length)
         {
-            Array.Resize(ref _tasks, Grown(_tasks.Length));
-            Array.Resize(ref _times, _tasks.Length);
+            LargeArrays.Resize(ref _tasks, Grown(_tasks.Length));
+            LargeArrays.Resize(ref _times, _tasks.Length);
         }
         var id = _taskCount++;
         _times[id] = new TimesState { Ready = -1, Start = -1, Launch = -1, ComputeEnd = -1, End = -1 };
@@ -299,10 +299,10 @@ public sealed class Kernel
         if (_running || _ran) throw new InvalidOperationException("storage is sized before the run");
         if (tasks > _tasks.Length)
         {
-            Array.Resize(ref _tasks, Math.Min(tasks, MaxIndex));
-            Array.Resize(ref _times, _tasks.Length);
+            LargeArrays.Resize(ref _tasks, Math.Min(tasks, MaxIndex));
+            LargeArrays.Resize(ref _times, _tasks.Length);
         }
-        if (transfers > _transfers.Length) Array.Resize(ref _transfers, Math.Min(transfers, MaxIndex));
+        if (transfers > _transfers.Length) LargeArrays.Resize(ref _transfers, Math.Min(transfers, MaxIndex));
     }
 
     /// <summary>Adds to the newest task a transfer of <paramref name="bytes"/> on device channel
@@ -330,7 +330,7 @@ public sealed class Kernel
         if (bytes < 0) throw new ArgumentOutOfRangeException(nameof(bytes), "bytes must not be negative");
         if (!(cap_Bps > 0)) throw new ArgumentOutOfRangeException(nameof(cap_Bps), "a rate cap must be positive");
         if (_transferCount == MaxIndex) throw new InvalidOperationException($"a kernel holds at most {MaxIndex} transfers");
-        if (_transferCount == _transfers.Length) Array.Resize(ref _transfers, Grown(_transfers.Length));
+        if (_transferCount == _transfers.Length) LargeArrays.Resize(ref _transfers, Grown(_transfers.Length));
         var k = _transferCount++;
         _transfers[k] = new TransferState { Bytes = bytes, Cap = cap_Bps, Start = -1, End = -1, Task = task, Path = path };
         if (_tasks[task].TrCount == ushort.MaxValue) throw new InvalidOperationException($"a task has at most {ushort.MaxValue} transfers");

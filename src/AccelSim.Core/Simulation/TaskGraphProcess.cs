@@ -90,7 +90,7 @@ public sealed class TaskGraphProcess : KernelProcess
             for (var k = _predStart[i]; k < _predStart[i + 1]; k++) start[_preds[k] + 1]++;
         }
         for (var i = 0; i < n; i++) start[i + 1] += start[i];
-        _succ = new Successor[start[n]];
+        _succ = LargeArrays.New<Successor>(start[n]);
         _roots = new int[roots];
         roots = 0;
         var fill = start.AsSpan(0, n).ToArray();
