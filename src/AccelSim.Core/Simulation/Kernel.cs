@@ -161,9 +161,9 @@ public sealed class Kernel
         _net = network;
         _bus = bus;
         var n = Math.Max(4, expectedTasks);
-        _tasks = new TaskState[n];
-        _times = new TimesState[n];
-        _transfers = new TransferState[expectedTransfers < 0 ? n : Math.Max(4, expectedTransfers)];
+        _tasks = LargeArrays.New<TaskState>(n);
+        _times = LargeArrays.New<TimesState>(n);
+        _transfers = LargeArrays.New<TransferState>(expectedTransfers < 0 ? n : Math.Max(4, expectedTransfers));
         _effects = new int[n];
 
         var engines = topology.Engines.Count;
@@ -281,8 +281,8 @@ public sealed class Kernel
             if (_taskCount == MaxIndex) throw new InvalidOperationException($"a kernel holds at most {MaxIndex} tasks");
             if (_taskCount == _tasks.Length)
             {
-                Array.Resize(ref _tasks, Grown(_tasks.Length));
-                Array.Resize(ref _times, _tasks.Length);
+                LargeArrays.Resize(ref _tasks, Grown(_tasks.Length));
+                LargeArrays.Resize(ref _times, _tasks.Length);
             }
             id = _taskCount++;
         }
@@ -310,10 +310,10 @@ public sealed class Kernel
         if (_running || _ran) throw new InvalidOperationException("storage is sized before the run");
         if (tasks > _tasks.Length)
         {
-            Array.Resize(ref _tasks, Math.Min(tasks, MaxIndex));
-            Array.Resize(ref _times, _tasks.Length);
+            LargeArrays.Resize(ref _tasks, Math.Min(tasks, MaxIndex));
+            LargeArrays.Resize(ref _times, _tasks.Length);
         }
-        if (transfers > _transfers.Length) Array.Resize(ref _transfers, Math.Min(transfers, MaxIndex));
+        if (transfers > _transfers.Length) LargeArrays.Resize(ref _transfers, Math.Min(transfers, MaxIndex));
     }
 
     /// <summary>Adds to the newest task a transfer of <paramref name="bytes"/> on device channel
@@ -341,7 +341,7 @@ public sealed class Kernel
         if (bytes < 0) throw new ArgumentOutOfRangeException(nameof(bytes), "bytes must not be negative");
         if (!(cap_Bps > 0)) throw new ArgumentOutOfRangeException(nameof(cap_Bps), "a rate cap must be positive");
         if (_transferCount == MaxIndex) throw new InvalidOperationException($"a kernel holds at most {MaxIndex} transfers");
-        if (_transferCount == _transfers.Length) Array.Resize(ref _transfers, Grown(_transfers.Length));
+        if (_transferCount == _transfers.Length) LargeArrays.Resize(ref _transfers, Grown(_transfers.Length));
         var k = _transferCount++;
         _transfers[k] = new TransferState { Bytes = bytes, Cap = cap_Bps, Start = -1, End = -1, Task = task, Path = path };
         if (_tasks[task].TrCount == ushort.MaxValue) throw new InvalidOperationException($"a task has at most {ushort.MaxValue} transfers");
@@ -873,12 +873,20 @@ public sealed class Kernel
         return new TaskTimes(t.Ready, t.Start, t.Launch, t.ComputeEnd, t.End);
     }
 
-    /// <summary>Asks the processor for <paramref name="task"/>'s record ahead of use (a hint only).</summary>
-    internal void PrefetchTask(int task)
+    /// <summary>Asks the processor for <paramref name="task"/>'s record and its first transfer
+    /// <paramref name="transfer"/> (-1: none) ahead of use (a hint only).</summary>
+    internal void PrefetchTask(int task, int transfer)
     {
         Prefetch.Read(ref _tasks[task]);
         Prefetch.Read(ref _times[task]);
+        if ((uint)transfer < (uint)_transfers.Length) Prefetch.Read(ref _transfers[transfer]);
     }
+
+    /// <summary><paramref name="task"/>'s first transfer; -1 when it has none.</summary>
+    internal int FirstTransfer(int task) => _tasks[task].TrCount > 0 ? _tasks[task].TrStart : -1;
+
+    /// <summary>Gives <paramref name="task"/> another tag (its owner's own bookkeeping, set before the run).</summary>
+    internal void SetTag(int task, int tag) => _tasks[task].Tag = tag;
 
     /// <summary>The tag its owner gave <paramref name="task"/>.</summary>
     public int Tag(int task) => _tasks[task].Tag;

@@ -16,9 +16,17 @@ public sealed class TaskGraphProcess : KernelProcess
     private int _count, _predCount;
 
     // Built when the graph is sealed: each task's successors, as kernel tasks (each of which counts
-    // its predecessors as prerequisites, so the kernel readies it when the last one ends).
-    private int[] _succStart = [];
-    private int[] _succ = [];
+    // its predecessors as prerequisites, so the kernel readies it when the last one ends), in one
+    // array of entries, a task's list ended by an entry whose task is -1. A task's kernel tag is where
+    // its list starts, so its end reads its list without an index array; each entry also says where
+    // the successor's own list and transfers are, so the hint at a task's start asks for what the
+    // successor's start and end will read one generation ahead, with no load waiting on another.
+    private struct Successor
+    {
+        public int Task, List, Transfers;
+    }
+
+    private Successor[] _succ = [];
 
     /// <summary>Attaches a new task graph to <paramref name="kernel"/>.</summary>
     /// <param name="expectedTasks">Tasks the graph is expected to hold (storage grows beyond it).</param>
@@ -72,22 +80,30 @@ public sealed class TaskGraphProcess : KernelProcess
         if (_sealed) return;
         _sealed = true;
         var n = _count;
-        _succStart = new int[n + 1];
+        // Each task's list: its successors, then the end entry.
+        var start = new int[n + 1];
         var roots = 0;
         for (var i = 0; i < n; i++)
         {
             if (_predStart[i + 1] == _predStart[i]) roots++;
-            for (var k = _predStart[i]; k < _predStart[i + 1]; k++) _succStart[_preds[k] + 1]++;
+            start[i + 1]++;
+            for (var k = _predStart[i]; k < _predStart[i + 1]; k++) start[_preds[k] + 1]++;
         }
-        for (var i = 0; i < n; i++) _succStart[i + 1] += _succStart[i];
-        _succ = new int[_predCount];
+        for (var i = 0; i < n; i++) start[i + 1] += start[i];
+        _succ = LargeArrays.New<Successor>(start[n]);
         _roots = new int[roots];
         roots = 0;
-        var fill = _succStart.AsSpan(0, n).ToArray();
+        var fill = start.AsSpan(0, n).ToArray();
         for (var i = 0; i < n; i++)
         {
             if (_predStart[i + 1] == _predStart[i]) _roots[roots++] = _kernelTask[i];
-            for (var k = _predStart[i]; k < _predStart[i + 1]; k++) _succ[fill[_preds[k]]++] = _kernelTask[i];
+            for (var k = _predStart[i]; k < _predStart[i + 1]; k++)
+                _succ[fill[_preds[k]]++] = new Successor { Task = _kernelTask[i], List = start[i], Transfers = _kernel.FirstTransfer(_kernelTask[i]) };
+        }
+        for (var i = 0; i < n; i++)
+        {
+            _succ[fill[i]] = new Successor { Task = -1 };
+            _kernel.SetTag(_kernelTask[i], start[i]);
         }
         // The predecessor lists are no longer needed.
         _preds = [];
@@ -106,16 +122,25 @@ public sealed class TaskGraphProcess : KernelProcess
 
     internal override void OnTaskStartHint(Kernel kernel, int task)
     {
-        var index = kernel.Tag(task);
-        Prefetch.Read(ref _succStart[index]);
-        for (int k = _succStart[index], end = _succStart[index + 1]; k < end; k++) kernel.PrefetchTask(_succ[k]);
+        var succ = _succ;
+        for (var k = kernel.Tag(task); ; k++)
+        {
+            ref var s = ref succ[k];
+            if (s.Task < 0) break;
+            kernel.PrefetchTask(s.Task, s.Transfers);
+            Prefetch.Read(ref succ[s.List]);
+        }
     }
 
     protected override void OnTaskEnd(Kernel kernel, int task)
     {
-        var index = kernel.Tag(task);
         var succ = _succ;
-        for (int k = _succStart[index], end = _succStart[index + 1]; k < end; k++) kernel.SignalOwned(succ[k]);
+        for (var k = kernel.Tag(task); ; k++)
+        {
+            var s = succ[k].Task;
+            if (s < 0) break;
+            kernel.SignalOwned(s);
+        }
     }
 
     /// <summary>Tasks that never became ready (a dependency no task satisfied); -1 when all ended.</summary>
