@@ -146,7 +146,7 @@ public static class ServeCommand
                 run = (l, keep) =>
                 {
                     var r = ReplicatedServing.Run(l, topology.Replicas, topology.Router, _ => new ServingEngine(BatchSchedulers.Create(policy.Id), w => costs.Cost(w),
-                        new KvBlockManager(kv.Blocks, kv.BlockTokens, prefix), options, device.StaticPowerW), device.StaticPowerW);
+                        new KvBlockManager(kv.Blocks, kv.BlockTokens, prefix), options, device.StaticPowerW * costs.Devices), device.StaticPowerW * costs.Devices);
                     if (keep) replicaReport = new ReplicaReport(p.GetValue(router)!, r);
                     return r.Combined;
                 };
@@ -229,7 +229,7 @@ public static class ServeCommand
         SchedulerOptions options, IDeviceModel device, bool progress, bool prefix)
     {
         ServingResult Go(IProgress<int>? bar) => ServingSimulator.Run(list, policy, w => costs.Cost(w), new KvBlockManager(kv.Blocks, kv.BlockTokens, prefix),
-            options, device.StaticPowerW, bar);
+            options, device.StaticPowerW * costs.Devices, bar); // every device of a tensor-parallel replica idles
         if (!progress || list.Count < 2000) return Go(null);
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
         if (!console.Profile.Capabilities.Interactive) return Go(null);
