@@ -31,6 +31,8 @@ public static class DeviceCardReport
         "Hz" => Units.Num(f.Value / 1e6, 0) + " MHz",
         "B/s" => Units.Rate(f.Value),
         "B" => Units.Bytes(f.Value),
+        "s" => Units.Time(f.Value),
+        "J" => Units.Energy(f.Value),
         "" => f.Value == Math.Floor(f.Value) ? Units.Count(f.Value) : Units.Num(f.Value, 3),
         _ => Units.Num(f.Value, f.Value == Math.Floor(f.Value) ? 0 : 3) + " " + f.Unit,
     };

@@ -8,9 +8,10 @@ using AccelSim.Reports.Internal;
 namespace AccelSim.Reports;
 
 /// <summary>Chrome/Perfetto trace-event JSON of one run (open it in ui.perfetto.dev or chrome://tracing).
-/// One process (pid 1) for the device; one thread track per engine and per channel, with extra lanes
-/// ("sm #2") only where tasks or transfers overlap on the same resource; "X" complete events for
-/// tasks and transfers; "C" counter tracks for memory occupancy per tier and for power. Timestamps
+/// One process (pid 1) for the device; one thread track per engine and per channel that sees an event, with
+/// extra lanes ("sm #2") only where tasks or transfers overlap on the same resource; "X" complete events for
+/// tasks and transfers; "C" counter tracks for memory occupancy per tier that changes, for power and for the
+/// bandwidth of each channel that moves bytes. Timestamps
 /// are microseconds, written exactly from integer picoseconds (up to 6 decimals). Output is
 /// deterministic: one event per line, in the order the simulator published them.</summary>
 public static class PerfettoTimeline
