@@ -240,6 +240,44 @@ public sealed class HtmlReportBrowserTests(ReportsFixture reports)
         await page.CloseAsync();
     }
 
+    [BrowserFact]
+    public async Task Names_that_look_like_markup_stay_text()
+    {
+        // A trace whose workload and op names are markup: the page shows them as text and runs none of it.
+        const string script = "<script>window.__pwned = 1</script>";
+        const string img = "<img src=x onerror=\"window.__pwned = 2\">";
+        var trace = new JObject
+        {
+            ["schema"] = "accelsim.trace/1",
+            ["workload"] = new JObject { ["name"] = script, ["phase"] = "decode", ["batch"] = 1, ["seq_len"] = 4, ["context"] = 2, ["tokens"] = 4 },
+            ["tensors"] = JArray.Parse("""[{"id":0,"name":"x","shape":[4,16],"dtype":"bf16","role":"activation"},{"id":1,"name":"w","shape":[16,16],"dtype":"bf16","role":"weight"},{"id":2,"name":"y","shape":[4,16],"dtype":"bf16","role":"activation"},{"id":3,"name":"z","shape":[4,16],"dtype":"bf16","role":"activation"}]"""),
+            ["ops"] = new JArray
+            {
+                new JObject { ["id"] = 0, ["name"] = img, ["kind"] = "matmul", ["layer"] = 0, ["inputs"] = new JArray(0, 1), ["outputs"] = new JArray(2), ["flops"] = 2048, ["dtype"] = "bf16",
+                    ["gemm"] = new JObject { ["batch"] = 1, ["m"] = 4, ["n"] = 16, ["k"] = 16, ["weight_shared"] = true } },
+                new JObject { ["id"] = 1, ["name"] = script, ["kind"] = "elementwise", ["layer"] = 0, ["inputs"] = new JArray(2), ["outputs"] = new JArray(3), ["flops"] = 64, ["dtype"] = "bf16" },
+            },
+        };
+        var dir = System.IO.Path.Combine(reports.Folder, "markup");
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(System.IO.Path.Combine(dir, "trace.json"), trace.ToString());
+        var html = System.IO.Path.Combine(dir, "markup.html");
+        var code = Cli.AccelSimApp.Run(["run", "--hardware", "h100", "--trace", System.IO.Path.Combine(dir, "trace.json"), "--html", html], new StringWriter(), new StringWriter());
+        Assert.Equal(0, code);
+
+        var (page, errors) = await reports.OpenAsync(html);
+        Assert.Equal("undefined", await page.EvaluateAsync<string>("() => typeof window.__pwned"));
+        Assert.Equal(0, await page.Locator("img").CountAsync());
+        Assert.Equal(1, await page.Locator("script").CountAsync());
+        Assert.Contains(script, await page.TextContentAsync("h1"));
+        var names = await page.EvalOnSelectorAllAsync<string[]>("#op-table tbody tr td:nth-child(2)", "els => els.map(e => e.textContent)");
+        Assert.Equal([img, script], names);
+        await page.Locator(".timeline rect.op").Last.HoverAsync(new LocatorHoverOptions { Force = true });
+        Assert.StartsWith(script, await page.Locator("#tip").InnerTextAsync());
+        Assert.Empty(errors);
+        await page.CloseAsync();
+    }
+
     private sealed record Figure(string Pointer, double Value, string Text, int Run);
 
     private static async Task<List<Figure>> Figures(IPage page, string selector, bool withRun = false)
