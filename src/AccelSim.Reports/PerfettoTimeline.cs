@@ -112,7 +112,7 @@ public static class PerfettoTimeline
         }
         var staticW = device.StaticPowerW;
         j.Counter("power", 0, "W", staticW);
-        var bandwidth = new ChannelBandwidth(topo.Channels.Count, trStartPs, trEndPs);
+        var bandwidth = new ChannelBandwidth(topo, TransferCaps(result), trStartPs, trEndPs);
         for (var c = 0; c < channelLanes.Length; c++)
             if (channelLanes[c].Count > 0) j.Counter(bandwidth.Name(c, topo.Channels[c].Name), 0, "B_per_s", 0.0);
 
@@ -196,20 +196,50 @@ public static class PerfettoTimeline
         w.Write("\n]}\n");
     }
 
-    /// <summary>The bytes per second each channel carries: the sum over its transfers in flight of each one's
-    /// average rate (its bytes over its duration), summed in the order they started so that the figure is
-    /// the same on every machine; exactly 0 when none is in flight. A transfer of zero duration adds nothing.</summary>
-    private sealed class ChannelBandwidth(int channels, long[] startPs, long[] endPs)
+    /// <summary>Each transfer's rate cap, from the op cost that asked for it: the kernel adds a task's transfers
+    /// in its cost's order, so the k-th transfer of a task is the k-th demand of its cost. Null when a result's
+    /// transfers do not line up with its program's demands (then the counter falls back to average rates).</summary>
+    private static double[]? TransferCaps(SimulationResult result)
     {
-        private readonly List<(int Transfer, double Bps)>[] _active = NewLists(channels);
-        private readonly string?[] _names = new string?[channels];
+        var program = result.Program;
+        var n = result.TransferTask.Count;
+        var caps = new double[n];
+        var next = new int[program.Tasks.Count];
+        for (var k = 0; k < n; k++)
+        {
+            var owner = result.TransferTask[k];
+            if ((uint)owner >= (uint)next.Length) return null;
+            var demands = program.Tasks[owner].Cost.Transfers;
+            var at = next[owner]++;
+            if (at >= demands.Count || demands[at].Channel != result.TransferChannel[k]) return null;
+            caps[k] = demands[at].RateCap_Bps;
+        }
+        return caps;
+    }
+
+    /// <summary>The bytes per second each channel carries. A channel shares its bandwidth max-min fairly among
+    /// the transfers flowing on it, each under its cap (water-filling), so between two of its events it carries
+    /// exactly min(bandwidth, sum of the flowing transfers' caps): the counter is that figure, exact, and never
+    /// above the channel's bandwidth. Sums run in the order transfers started, so the figure is the same on
+    /// every machine; exactly 0 when none is in flight. Where caps are unknown it sums each transfer's average
+    /// rate (bytes over duration), capped at the channel's bandwidth.</summary>
+    private sealed class ChannelBandwidth(DeviceTopology topo, double[]? caps, long[] startPs, long[] endPs)
+    {
+        private readonly List<(int Transfer, double Bps)>[] _active = NewLists(topo.Channels.Count);
+        private readonly string?[] _names = new string?[topo.Channels.Count];
 
         public string Name(int channel, string name) => _names[channel] ??= "bandwidth " + name;
 
         public void Start(int channel, int transfer, long bytes)
         {
-            var dur = endPs[transfer] - startPs[transfer];
-            _active[channel].Add((transfer, dur > 0 ? bytes / (dur * 1e-12) : 0));
+            double bps;
+            if (caps is not null) bps = caps[transfer];
+            else
+            {
+                var dur = endPs[transfer] - startPs[transfer];
+                bps = dur > 0 ? bytes / (dur * 1e-12) : 0;
+            }
+            _active[channel].Add((transfer, bps));
         }
 
         public void End(int channel, int transfer)
@@ -227,7 +257,7 @@ public static class PerfettoTimeline
         {
             var sum = 0.0;
             foreach (var (_, bps) in _active[channel]) sum += bps;
-            return sum;
+            return Math.Min(sum, topo.Channels[channel].Bandwidth_Bps);
         }
 
         private static List<(int, double)>[] NewLists(int n)
