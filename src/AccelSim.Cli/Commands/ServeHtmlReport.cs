@@ -39,6 +39,13 @@ internal static class ServeHtmlReport
         figures.Add(new("/preemptions", "Preemptions", s.Preemptions, HtmlUnit.Count, "Requests evicted from the KV cache and recomputed later."));
         figures.Add(new("/kv_cache/peak_fraction", "KV cache peak", s.KvPeakFraction, HtmlUnit.Fraction,
             $"Most KV blocks in use at once, of the {r.Kv.Blocks.ToString("N0", CultureInfo.InvariantCulture)} blocks of {r.Kv.BlockTokens} tokens in {r.Kv.Tier}."));
+        if (r.Cost is { } cost)
+        {
+            figures.Add(new("/cost/usd_per_request", "Cost per request", cost.UsdPerRequest, HtmlUnit.Number,
+                FormattableString.Invariant($"The run's device time at {cost.UsdPerHour:0.##} USD per hour ({cost.Devices} device(s), prices from the hardware descriptions) over its requests."), "USD"));
+            figures.Add(new("/cost/usd_per_million_output_tokens", "Cost per million output tokens", cost.UsdPerMillionOutputTokens, HtmlUnit.Number,
+                "The run's device cost over the output tokens it generated, per million.", "USD"));
+        }
         if (r.CapacityRequestsPerS is { } cap)
             figures.Add(new("/capacity_requests_per_s", "Capacity", cap, HtmlUnit.Number, "Highest arrival rate that meets the SLO.", "requests/s"));
 
