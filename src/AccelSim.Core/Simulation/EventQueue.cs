@@ -83,24 +83,24 @@ internal sealed class EventQueue(int capacity)
 
 /// <summary>At most one pending completion per channel, keyed by (time, sequence) like the event
 /// queue: an indexed min-heap, so a re-solve that moves a channel's completion updates its key in
-/// place instead of leaving a superseded event behind.</summary>
+/// place instead of leaving a superseded event behind. Keys sit in the heap's entries themselves (no
+/// indirection through the channel to compare two of them).</summary>
 internal sealed class ChannelTimers
 {
-    private struct Key
+    private struct Entry
     {
         public long Time, Seq;
+        public int Channel;
     }
 
-    private readonly int[] _heap;
+    private readonly Entry[] _heap;
     private readonly int[] _pos;
-    private readonly Key[] _key;
     private int _count;
 
     public ChannelTimers(int channels)
     {
-        _heap = new int[Math.Max(1, channels)];
+        _heap = new Entry[Math.Max(1, channels)];
         _pos = new int[channels];
-        _key = new Key[channels];
         Array.Fill(_pos, -1);
     }
 
@@ -110,40 +110,36 @@ internal sealed class ChannelTimers
     public int TopChannel
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => _heap[0];
+        get => _heap[0].Channel;
     }
 
     public long TopTime
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => _key[_heap[0]].Time;
+        get => _heap[0].Time;
     }
 
     public long TopSeq
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => _key[_heap[0]].Seq;
+        get => _heap[0].Seq;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool Less(in Key a, in Key b) => a.Time < b.Time || (a.Time == b.Time && a.Seq < b.Seq);
+    private static bool Less(in Entry a, in Entry b) => a.Time < b.Time || (a.Time == b.Time && a.Seq < b.Seq);
 
     /// <summary>Sets (or moves) channel <paramref name="c"/>'s completion.</summary>
     public void Set(int c, long time, long seq)
     {
+        var e = new Entry { Time = time, Seq = seq, Channel = c };
         var i = _pos[c];
-        var key = new Key { Time = time, Seq = seq };
         if (i < 0)
         {
-            _key[c] = key;
-            i = _count++;
-            SiftUp(i, c);
+            SiftUp(_count++, e);
             return;
         }
-        var later = Less(_key[c], key);
-        _key[c] = key;
-        if (later) SiftDown(i, c);
-        else SiftUp(i, c);
+        if (Less(_heap[i], e)) SiftDown(i, e);
+        else SiftUp(i, e);
     }
 
     /// <summary>Drops channel <paramref name="c"/>'s completion, if it has one.</summary>
@@ -156,45 +152,42 @@ internal sealed class ChannelTimers
         if (i == last) return;
         var moved = _heap[last];
         SiftDown(i, moved);
-        SiftUp(_pos[moved], moved);
+        var at = _pos[moved.Channel];
+        SiftUp(at, _heap[at]);
     }
 
-    /// <summary>Places channel <paramref name="c"/> at or above heap slot <paramref name="i"/>.</summary>
-    private void SiftUp(int i, int c)
+    /// <summary>Places <paramref name="e"/> at or above heap slot <paramref name="i"/>.</summary>
+    private void SiftUp(int i, Entry e)
     {
         var heap = _heap;
-        ref readonly var k = ref _key[c];
         while (i > 0)
         {
             var parent = (i - 1) >> 1;
-            var p = heap[parent];
-            if (!Less(k, _key[p])) break;
-            heap[i] = p;
-            _pos[p] = i;
+            if (!Less(e, heap[parent])) break;
+            heap[i] = heap[parent];
+            _pos[heap[i].Channel] = i;
             i = parent;
         }
-        heap[i] = c;
-        _pos[c] = i;
+        heap[i] = e;
+        _pos[e.Channel] = i;
     }
 
-    /// <summary>Places channel <paramref name="c"/> at or below heap slot <paramref name="i"/>.</summary>
-    private void SiftDown(int i, int c)
+    /// <summary>Places <paramref name="e"/> at or below heap slot <paramref name="i"/>.</summary>
+    private void SiftDown(int i, Entry e)
     {
         var heap = _heap;
         var count = _count;
-        ref readonly var k = ref _key[c];
         while (true)
         {
             var child = 2 * i + 1;
             if (child >= count) break;
-            if (child + 1 < count && Less(_key[heap[child + 1]], _key[heap[child]])) child++;
-            var h = heap[child];
-            if (!Less(_key[h], k)) break;
-            heap[i] = h;
-            _pos[h] = i;
+            if (child + 1 < count && Less(heap[child + 1], heap[child])) child++;
+            if (!Less(heap[child], e)) break;
+            heap[i] = heap[child];
+            _pos[heap[i].Channel] = i;
             i = child;
         }
-        heap[i] = c;
-        _pos[c] = i;
+        heap[i] = e;
+        _pos[e.Channel] = i;
     }
 }
