@@ -99,6 +99,7 @@ public static class GpuParameters
         new("energy.pJ_per_byte.hbm", "pJ/B", "dynamic energy per byte read from HBM (memory, PHY, on-chip path)"),
         new("carbon.embodied_kgCO2e", "kgCO2e", "embodied (cradle-to-gate) emissions of the device, amortised over its lifetime in carbon reports", Required: false),
         new("carbon.lifetime_years", "years", "service life the embodied emissions are spread over", Required: false),
+        new("cost.usd_per_hour", "USD/h", "price of renting one device for an hour (cloud on-demand), for serving cost and --find-mix", Required: false),
         new("energy.pJ_per_byte.hbm_write", "pJ/B", "dynamic energy per byte written to HBM (default: energy.pJ_per_byte.hbm)", Required: false),
         new("energy.pJ_per_byte.l2", "pJ/B", "dynamic energy per byte served by L2"),
         new("energy.pJ_per_byte.pcie", "pJ/B", "dynamic energy per byte over the host link"),

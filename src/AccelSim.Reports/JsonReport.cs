@@ -151,6 +151,15 @@ public static class JsonReport
         root["power_w"] = new JObject { ["average"] = Num(m.AveragePowerW), ["peak"] = Num(m.PeakPowerW) };
         root["tokens_per_j"] = Num(m.TokensPerJ);
         if (m.Carbon is { } c) root["carbon"] = CarbonJson(c);
+        if (m.Cost is { } ct)
+        {
+            root["cost"] = new JObject
+            {
+                ["usd_per_hour"] = Num(ct.UsdPerHour),
+                ["run_usd"] = Num(ct.RunUsd),
+                ["usd_per_million_tokens"] = ct.UsdPerMillionTokens is { } pm ? Num(pm) : null,
+            };
+        }
         if (m.Interval is { } iv) root["interval"] = IntervalJson(iv);
         if (m.Provenance is { } pv)
         {

@@ -108,6 +108,20 @@ public class ServeFeatureCliTests
         // A device without a price gives no cost.
         Assert.Null(Json("--hardware", "v100", "--model", "gpt2-medium", "--num-requests", "5")["cost"]);
     }
+
+    [Fact]
+    public void A_run_on_a_priced_device_reports_its_cost_per_million_tokens()
+    {
+        var o = CliHarness.Run("run", "--hardware", "a100-80g", "--model", "llama3-8b", "--phase", "decode", "--batch", "32", "--format", "json");
+        Assert.True(o.ExitCode == 0, o.Error);
+        var j = JObject.Parse(o.Out);
+        var c = j["cost"]!;
+        Assert.Equal(3.67, (double)c["usd_per_hour"]!);
+        Assert.Equal(3.67 * (double)j["latency_s"]! / 3600, (double)c["run_usd"]!, 15);
+        Assert.Equal(3.67 / 3600 / (double)j["tokens_per_s"]! * 1e6, (double)c["usd_per_million_tokens"]!, 9);
+        var v100 = CliHarness.Run("run", "--hardware", "v100", "--model", "gpt2-medium", "--format", "json");
+        Assert.Null(JObject.Parse(v100.Out)["cost"]);
+    }
 }
 
 /// <summary>Mélange's direction (Griggs et al., arXiv:2404.14527): on a mixed workload (80% short conversational,

@@ -195,6 +195,8 @@ public static class Execution
         if (output.Launch is { } launch) metrics = metrics with { Launch = launch };
         if (output.Carbon is { } carbon) metrics = metrics with { Carbon = Carbon.Compute(metrics, carbon) };
         if (hardware is not null) metrics = Annotate(metrics, graph, device, schedule, hardware);
+        if (hardware is not null && DevicePrice.UsdPerHour(hardware.Config) is { } usd)
+            metrics = metrics with { Cost = RunCost.Of(usd, metrics.LatencyS, metrics.TokensPerS) };
 
         var explanation = output.Explain is { } top ? Reports.Explain.RunExplainer.Explain(metrics, Reports.Explain.ExplainDevice.From(device), top) : null;
         if (output.OutPath is not null)

@@ -103,6 +103,9 @@ public sealed record RunMetrics(
     /// (<see cref="Carbon.Compute"/>).</summary>
     public CarbonMetrics? Carbon { get; init; }
 
+    /// <summary>What the run costs at the device's hourly price (<c>cost.usd_per_hour</c>); null when it gives none.</summary>
+    public RunCost? Cost { get; init; }
+
     /// <summary>The inputs the run rests on (files, hashes, overrides, stack); null when the caller gave none.</summary>
     public RunProvenance? Provenance { get; init; }
 
@@ -111,4 +114,12 @@ public sealed record RunMetrics(
 
     /// <summary>The device's name as reports show it: with a star when overrides modified it.</summary>
     public string DisplayName => Provenance?.Modified == true ? HardwareName + "*" : HardwareName;
+}
+
+/// <summary>A run at the device's hourly price: the price, the cost of the run (latency x price) and per million tokens
+/// processed (the device busy at the run's throughput).</summary>
+public sealed record RunCost(double UsdPerHour, double RunUsd, double? UsdPerMillionTokens)
+{
+    public static RunCost Of(double usdPerHour, double latencyS, double tokensPerS) =>
+        new(usdPerHour, usdPerHour * latencyS / 3600, tokensPerS > 0 ? usdPerHour / 3600 / tokensPerS * 1e6 : null);
 }
