@@ -310,12 +310,12 @@ public sealed class HtmlReportBrowserTests(ReportsFixture reports)
         var tip = await page.Locator("#tip").InnerTextAsync();
         Assert.StartsWith(collectives[longest]!.Value<string>("key")!, tip);
         Assert.Contains(collectives[longest]!.Value<string>("kind")!, tip);
+        await Screenshot(page, "report-system.png", 1700);
         // The zoom buttons work on the system timeline as on a run's.
         await page.Locator(".timeline button[data-zoom='in']").ClickAsync();
         var t1 = double.Parse((await page.GetAttributeAsync(".tl-range", "data-t1"))!, CultureInfo.InvariantCulture);
         Assert.True(t1 < json["throughput"]!.Value<double>("iteration_s"));
         Assert.Empty(errors);
-        await Screenshot(page, "report-system.png", 1700);
         await page.CloseAsync();
     }
 

@@ -79,7 +79,7 @@ public static class SystemHtmlReport
     private static void DeviceTable(StringBuilder sb, SystemResult r)
     {
         sb.Append("<div class=\"table-wrap\"><table class=\"sortable devices\"><thead><tr>");
-        foreach (var (name, num) in new[] { ("Rank", true), ("Device", false), ("Compute busy", true), ("Compute util", true), ("Memory-bandwidth util", true),
+        foreach (var (name, num) in new[] { ("Rank", true), ("Device", false), ("Compute busy", true), ("Compute util", true), ("Mem-BW util", true),
                      ("Comm exposed", true), ("Comm overlapped", true), ("Energy", true), ("Memory tier", false), ("Memory peak", true), ("Capacity", true), ("Peak / capacity", true) })
             sb.Append("<th").Append(num ? " class=\"num\" data-type=\"num\"" : "").Append('>').Append(Esc(name)).Append("</th>");
         sb.Append("</tr></thead>\n<tbody>\n");
