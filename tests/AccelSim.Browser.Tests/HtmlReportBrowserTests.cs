@@ -280,6 +280,45 @@ public sealed class HtmlReportBrowserTests(ReportsFixture reports)
 
     private sealed record Figure(string Pointer, double Value, string Text, int Run);
 
+    [BrowserFact]
+    public async Task System_page_loads_without_errors_and_shows_the_json_reports_figures_and_tooltips()
+    {
+        var (page, errors) = await reports.OpenAsync(reports.SystemHtml);
+        var json = reports.SystemJson;
+        var figures = await Figures(page, "[data-json][data-value]");
+        foreach (var (pointer, value, text, _) in figures)
+        {
+            var token = json.SelectToken(Path(pointer));
+            Assert.True(token is not null, $"{pointer} is not in the JSON report");
+            Assert.Equal(token!.Value<double>(), value);
+            Assert.False(string.IsNullOrWhiteSpace(text), pointer);
+        }
+        foreach (var key in new[] { "/throughput/iteration_s", "/throughput/tokens_per_s", "/throughput/model_flops_utilisation",
+                     "/network/communication/exposed_s", "/network/communication/overlapped_s", "/devices/0/memory/capacity_bytes/hbm" })
+            Assert.Contains(figures, f => f.Pointer == key);
+        var iteration = figures.First(f => f.Pointer == "/throughput/iteration_s");
+        Assert.StartsWith((json["throughput"]!.Value<double>("iteration_s") * 1e3).ToString("F3", CultureInfo.InvariantCulture) + " ms", iteration.Text);
+        Assert.Equal(json.Value<bool>("fits") ? "true" : "false", await page.GetAttributeAsync(".fig-value[data-fits]", "data-fits"));
+        Assert.Equal(((JArray)json["devices"]!).Count, await page.Locator("table.devices tbody tr").CountAsync());
+        Assert.Equal(((JArray)json["network"]!["links"]!).Count, await page.Locator("table.links tbody tr").CountAsync());
+
+        // Hovering the longest collective shows its key and kind.
+        var collectives = (JArray)json["network"]!["collectives"]!;
+        Assert.Equal(collectives.Count, await page.Locator(".timeline rect.op[data-collective]").CountAsync());
+        var longest = collectives.Select((c, i) => (i, t: c.Value<double>("time_s"))).MaxBy(x => x.t).i;
+        await page.Locator($".timeline rect.op[data-collective='{longest}']").HoverAsync(new LocatorHoverOptions { Force = true });
+        var tip = await page.Locator("#tip").InnerTextAsync();
+        Assert.StartsWith(collectives[longest]!.Value<string>("key")!, tip);
+        Assert.Contains(collectives[longest]!.Value<string>("kind")!, tip);
+        await Screenshot(page, "report-system.png", 1700);
+        // The zoom buttons work on the system timeline as on a run's.
+        await page.Locator(".timeline button[data-zoom='in']").ClickAsync();
+        var t1 = double.Parse((await page.GetAttributeAsync(".tl-range", "data-t1"))!, CultureInfo.InvariantCulture);
+        Assert.True(t1 < json["throughput"]!.Value<double>("iteration_s"));
+        Assert.Empty(errors);
+        await page.CloseAsync();
+    }
+
     private static async Task<List<Figure>> Figures(IPage page, string selector, bool withRun = false)
     {
         var raw = await page.EvalOnSelectorAllAsync<JsonElement>(selector,
@@ -311,7 +350,7 @@ public sealed class HtmlReportBrowserTests(ReportsFixture reports)
 
     /// <summary>A JSON pointer (/a/b) as a JSONPath with bracketed names.</summary>
     private static string Path(string pointer) =>
-        "$" + string.Concat(pointer.Split('/', StringSplitOptions.RemoveEmptyEntries).Select(p => "['" + p + "']"));
+        "$" + string.Concat(pointer.Split('/', StringSplitOptions.RemoveEmptyEntries).Select(p => p.All(char.IsAsciiDigit) ? "[" + p + "]" : "['" + p + "']"));
 
     /// <summary>With <c>ACCELSIM_SCREENSHOTS=docs/img</c>, the page as the docs show it.</summary>
     private static async Task Screenshot(IPage page, string name, float height = 1700)

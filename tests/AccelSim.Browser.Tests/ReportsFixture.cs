@@ -4,7 +4,7 @@ using Newtonsoft.Json.Linq;
 
 namespace AccelSim.Browser.Tests;
 
-/// <summary>The three HTML reports and their JSON twins, written once by the command line in-process, and one
+/// <summary>The four HTML reports (run, compare, serve, a run on a system) and their JSON twins, written once by the command line in-process, and one
 /// headless Chromium shared by every test of the collection.</summary>
 public sealed class ReportsFixture : IAsyncLifetime
 {
@@ -15,9 +15,11 @@ public sealed class ReportsFixture : IAsyncLifetime
     public string RunHtml => Path.Combine(Folder, "run.html");
     public string CompareHtml => Path.Combine(Folder, "compare.html");
     public string ServeHtml => Path.Combine(Folder, "serve.html");
+    public string SystemHtml => Path.Combine(Folder, "system.html");
     public JObject RunJson => JObject.Parse(File.ReadAllText(Path.Combine(Folder, "run.json")));
     public JObject CompareJson => JObject.Parse(File.ReadAllText(Path.Combine(Folder, "compare.json")));
     public JObject ServeJson => JObject.Parse(File.ReadAllText(Path.Combine(Folder, "serve.json")));
+    public JObject SystemJson => JObject.Parse(File.ReadAllText(Path.Combine(Folder, "system.json")));
 
     public async Task InitializeAsync()
     {
@@ -29,6 +31,8 @@ public sealed class ReportsFixture : IAsyncLifetime
             "--schedule", "sequential,dataflow", "--out", Path.Combine(Folder, "compare.json"), "--html", CompareHtml);
         Cli("serve", "--hardware", "h100", "--model", "llama2-7b", "--rate", "40", "--num-requests", "300", "--slo", "ttft_p99=2,tpot_p99=0.1",
             "--out", Path.Combine(Folder, "serve.json"), "--html", ServeHtml);
+        Cli("run", "--system", "dgx-a100", "--model", "llama2-7b", "--phase", "decode", "--batch", "8", "--context", "512", "--tp", "2", "--pp", "2",
+            "--out", Path.Combine(Folder, "system.json"), "--html", SystemHtml);
         if (!File.Exists(BrowserEnvironment.Chromium))
             throw new InvalidOperationException($"{BrowserEnvironment.RequireVariable}=1 but Chromium is not installed at {BrowserEnvironment.Chromium} (apt-get install -y chromium)");
         Playwright = await Microsoft.Playwright.Playwright.CreateAsync();

@@ -45,12 +45,12 @@ public static class RunCommand
             {
                 if (list is not null) throw new InputException(null, list.Option.Name, "a comma list runs one device at a time; on a system, give one value");
                 SystemRun.Refuse(p, [explain]);
-                SystemRun.Refuse(p, [.. carbon.All, placement.Placement, placement.KvPolicy, placement.Experts, launch, roofline, rooflinePlot, html, workload.Weights, workload.Sparsity]);
-                Hosting.OutputFiles.Check((p.GetValue(outPath), "--out"), (p.GetValue(timeline), "--timeline"), (p.GetValue(opsCsv), "--ops-csv"));
+                SystemRun.Refuse(p, [.. carbon.All, placement.Placement, placement.KvPolicy, placement.Experts, launch, roofline, rooflinePlot, workload.Weights, workload.Sparsity]);
+                Hosting.OutputFiles.Check((p.GetValue(outPath), "--out"), (p.GetValue(timeline), "--timeline"), (p.GetValue(opsCsv), "--ops-csv"), (p.GetValue(html), "--html"));
                 var spec = SystemConfigLoader.LoadNamed(p.GetValue(system.System)!);
                 var outcome = SystemRun.Simulate(spec, p.GetValue(system.Nodes),
                     SystemWorkload(p, workload, system, spec), services.Registry(), p.GetValue(set), p.GetValue(schedule));
-                return SystemRun.RunAndReport(cli, outcome, p.GetValue(format)!, p.GetValue(outPath), p.GetValue(timeline), p.GetValue(ops), p.GetValue(opsCsv));
+                return SystemRun.RunAndReport(cli, outcome, p.GetValue(format)!, p.GetValue(outPath), p.GetValue(timeline), p.GetValue(ops), p.GetValue(opsCsv), p.GetValue(html));
             }
             var config = CommonOptions.LoadHardware(p.GetValue(hardware)!, p.GetValue(set));
             var device = services.Registry().Create(config);

@@ -305,7 +305,7 @@ public static class SystemRun
 
     /// <summary>Runs <c>run --system</c>: simulate, then write every requested output; files appear only if everything succeeded.</summary>
     public static int RunAndReport(CliContext cli, SystemRunOutcome outcome, string format, string? outPath, string? timelinePath, bool segments,
-        string? opsCsvPath = null)
+        string? opsCsvPath = null, string? htmlPath = null)
     {
         ArgumentNullException.ThrowIfNull(cli);
         ArgumentNullException.ThrowIfNull(outcome);
@@ -326,6 +326,11 @@ public static class SystemRun
             // One block of ops per simulated rank, each line led by its rank.
             using var w = files.Create(opsCsvPath, "--ops-csv");
             OpsCsv.Write(w, ["rank"], outcome.Result.Ranks.Select(r => ((IReadOnlyList<string>)[r.Rank.ToString(CultureInfo.InvariantCulture)], r.Metrics)));
+        }
+        if (htmlPath is not null)
+        {
+            using var w = files.Create(htmlPath, "--html");
+            w.Write(Reports.Html.SystemHtmlReport.Write(outcome.ToHtml()));
         }
         if (format == "json") cli.Out.Write(json);
         else Render(outcome, Execution.ConsoleFor(cli.Out, width: 200));

@@ -7,7 +7,7 @@ using static AccelSim.Reports.Html.HtmlText;
 
 namespace AccelSim.Reports.Html;
 
-/// <summary>The HTML report (<c>--html</c> on <c>run</c>, <c>compare</c> and <c>serve</c>): one self-contained
+/// <summary>The HTML report (<c>--html</c> on <c>run</c>, <c>compare</c> and <c>serve</c>; <c>run --system</c> in <see cref="SystemHtmlReport"/>): one self-contained
 /// file that works offline: inline CSS, inline SVG and a small inline script, no fetch of any kind (its
 /// content security policy forbids one). Pure: a report in, a string out, identical bytes for identical
 /// reports. Every text from the inputs is escaped. Each key figure carries its JSON pointer into the
@@ -280,17 +280,18 @@ public static class HtmlReport
         _ => ".",
     };
 
-    private static string Format(double v, HtmlUnit unit) => unit switch
+    internal static string Format(double v, HtmlUnit unit) => unit switch
     {
         HtmlUnit.Seconds => Units.Time(v),
         HtmlUnit.Joules => Units.Energy(v),
         HtmlUnit.Fraction => Units.Percent(v),
         HtmlUnit.Count => Units.Count(v),
         HtmlUnit.Bytes => Units.Bytes(v),
+        HtmlUnit.FlopRate => Units.FlopRate(v),
         _ => double.IsFinite(v) ? v.ToString("G4", CultureInfo.InvariantCulture) : "n/a",
     };
 
-    private static void Cards(StringBuilder sb, IReadOnlyList<Fig> figs)
+    internal static void Cards(StringBuilder sb, IReadOnlyList<Fig> figs)
     {
         sb.Append("<div class=\"figs\">\n");
         foreach (var f in figs)
@@ -416,7 +417,7 @@ public static class HtmlReport
         ProvenanceTable(sb, rows, m.Provenance);
     }
 
-    private static void ProvenanceTable(StringBuilder sb, List<(string Key, string Value)> rows, RunProvenance? p)
+    internal static void ProvenanceTable(StringBuilder sb, List<(string Key, string Value)> rows, RunProvenance? p)
     {
         if (p is not null)
         {
@@ -444,14 +445,14 @@ public static class HtmlReport
 
     // ---- page frame ----
 
-    private static void Open(StringBuilder sb, string title)
+    internal static void Open(StringBuilder sb, string title)
     {
         sb.Append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta http-equiv=\"Content-Security-Policy\" content=\"")
           .Append(HtmlAssets.ContentSecurityPolicy).Append("\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<meta name=\"generator\" content=\"AccelSim\">\n<title>")
           .Append(Esc(title)).Append("</title>\n<style>\n").Append(HtmlAssets.Css).Append("\n</style>\n</head>\n<body>\n");
     }
 
-    private static void Close(StringBuilder sb)
+    internal static void Close(StringBuilder sb)
     {
         sb.Append("</main>\n<footer>Written by AccelSim; this page is self-contained and works offline. Figures match the command's JSON report (docs/report-schema.md).</footer>\n")
           .Append("<div id=\"tip\" class=\"tip\" hidden></div>\n<script>\n").Append(HtmlAssets.Js).Append("\n</script>\n</body>\n</html>\n");

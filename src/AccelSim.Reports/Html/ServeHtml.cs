@@ -15,6 +15,8 @@ public enum HtmlUnit
     /// <summary>A number to four significant digits.</summary>
     Number,
     Bytes,
+    /// <summary>FLOP/s, scaled (TFLOP/s, ...).</summary>
+    FlopRate,
 }
 
 /// <summary>One key figure: <paramref name="Json"/> is its JSON pointer in the command's JSON report (the page
