@@ -28,9 +28,9 @@ public sealed class HtmlReportBrowserTests(ReportsFixture reports)
         foreach (var key in new[] { "/latency_s", "/tokens_per_s", "/energy_j", "/utilisation/compute", "/utilisation/memory_bandwidth",
                      "/memory_wall/memory_bound_time_fraction", "/memory_wall/stall_s" })
             Assert.Contains(figures, f => f.Pointer == key);
-        // The latency as shown is the JSON's, in milliseconds with three decimals.
+        // The latency as shown is the JSON's, through the shared formatter (four significant digits, unit chosen).
         var latency = figures.Single(f => f.Pointer == "/latency_s");
-        Assert.StartsWith((json.Value<double>("latency_s") * 1e3).ToString("F3", CultureInfo.InvariantCulture) + " ms", latency.Text);
+        Assert.StartsWith(AccelSim.Reports.Quantities.Time(json.Value<double>("latency_s")), latency.Text);
         var fits = await page.GetAttributeAsync(".fig-value[data-fits]", "data-fits");
         var over = ((JObject)json["memory"]!["over_capacity_bytes"]!).Properties().Any(p => p.Value.Value<long>() > 0);
         Assert.Equal(over ? "false" : "true", fits);
@@ -101,7 +101,7 @@ public sealed class HtmlReportBrowserTests(ReportsFixture reports)
         Assert.StartsWith(op.Value<string>("name")!, text);
         foreach (var word in new[] { "start ", "duration ", "bound " + op.Value<string>("bound"), "bytes ", "FLOPs " })
             Assert.Contains(word, text);
-        Assert.Contains((op.Value<double>("duration_s") * 1e6).ToString("F3", CultureInfo.InvariantCulture) + " us", text);
+        Assert.Contains(AccelSim.Reports.Quantities.Time(op.Value<double>("duration_s")), text);
         // Leaving the timeline hides it.
         await page.Locator("header h1").HoverAsync();
         Assert.False(await tip.IsVisibleAsync());
@@ -297,7 +297,7 @@ public sealed class HtmlReportBrowserTests(ReportsFixture reports)
                      "/network/communication/exposed_s", "/network/communication/overlapped_s", "/devices/0/memory/capacity_bytes/hbm" })
             Assert.Contains(figures, f => f.Pointer == key);
         var iteration = figures.First(f => f.Pointer == "/throughput/iteration_s");
-        Assert.StartsWith((json["throughput"]!.Value<double>("iteration_s") * 1e3).ToString("F3", CultureInfo.InvariantCulture) + " ms", iteration.Text);
+        Assert.StartsWith(AccelSim.Reports.Quantities.Time(json["throughput"]!.Value<double>("iteration_s")), iteration.Text);
         Assert.Equal(json.Value<bool>("fits") ? "true" : "false", await page.GetAttributeAsync(".fig-value[data-fits]", "data-fits"));
         Assert.Equal(((JArray)json["devices"]!).Count, await page.Locator("table.devices tbody tr").CountAsync());
         Assert.Equal(((JArray)json["network"]!["links"]!).Count, await page.Locator("table.links tbody tr").CountAsync());
