@@ -64,7 +64,14 @@ internal sealed class ServeFeatureOptions
     public IReadOnlyList<ServingRequest> WithPrefixes(ParseResult p, IReadOnlyList<ServingRequest> list, bool trace, int seed)
     {
         if (!p.GetValue(PrefixCache)) return list;
-        if (!trace) return Arrivals.WithPrefixes(list, p.GetValue(PrefixGroups)!.Value, p.GetValue(PrefixTokens)!.Value, seed);
+        if (!trace)
+        {
+            var groups = p.GetValue(PrefixGroups)!.Value;
+            var tokens = p.GetValue(PrefixTokens)!.Value;
+            if (groups < 1) throw new InputException(null, PrefixGroups.Name, $"expected a whole number > 0, got {groups}");
+            if (tokens < 1) throw new InputException(null, PrefixTokens.Name, $"expected a whole number of tokens > 0, got {tokens}");
+            return Arrivals.WithPrefixes(list, groups, tokens, seed);
+        }
         if (p.GetValue(PrefixTokens) is not { } n) return list;
         if (n < 1) throw new InputException(null, PrefixTokens.Name, $"expected a whole number of tokens > 0, got {n}");
         return list.Select(r => r.PrefixId is not null && r.PrefixTokens == 0 ? r with { PrefixTokens = Math.Min(n, r.PromptTokens) } : r).ToArray();

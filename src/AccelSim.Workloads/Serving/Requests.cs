@@ -113,8 +113,8 @@ public static class Arrivals
     public static IReadOnlyList<ServingRequest> WithPrefixes(IReadOnlyList<ServingRequest> requests, int groups, int prefixTokens, int seed)
     {
         ArgumentNullException.ThrowIfNull(requests);
-        if (groups < 1) throw new InputException(null, "--prefix-groups", $"expected a whole number > 0, got {groups}");
-        if (prefixTokens < 1) throw new InputException(null, "--prefix-tokens", $"expected a whole number of tokens > 0, got {prefixTokens}");
+        ArgumentOutOfRangeException.ThrowIfLessThan(groups, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(prefixTokens, 1);
         var rng = new Random(unchecked(seed * 7919 + 17));
         var list = new ServingRequest[requests.Count];
         for (var i = 0; i < list.Length; i++)
