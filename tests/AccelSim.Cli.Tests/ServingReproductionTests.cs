@@ -90,6 +90,25 @@ public class ServingReproductionTests(ITestOutputHelper output)
         Assert.InRange(gain, 2.0 / 2, 4.0 * 2);
     }
 
+    /// <summary>vLLM (SOSP'23) against its Orca baselines, which reserve each request's KV cache contiguously at
+    /// admission: the model's maximum length (Max), the next power of two of its length (Pow2) or exactly its length
+    /// (Oracle). Same setup as above at 0.1 s/token. Paper: 2-4x the throughput of Orca at the same latency. Measured:
+    /// the order Oracle &gt; Pow2 &gt; Max and vLLM within 2x of 2-4x over Orca (Max); vLLM does not pass Orca (Oracle)
+    /// here (experiments/vllm/README.md: the 80 GB card's cache, and vLLM's prefill-only iterations against Orca's
+    /// mixed ones), which this pins.</summary>
+    [Fact]
+    public void Vllm_serves_opt_13b_at_several_times_the_rate_of_orca_max_and_orca_orders_oracle_pow2_max()
+    {
+        string[] common = ["--hardware", "a100-80g", "--model", "opt-13b", "--rate", "1", "--num-requests", "1000",
+            "--prompt-tokens", "lognormal:161,160,1024", "--output-tokens", "lognormal:338,250,1024", "--slo", "norm_latency_mean=0.1"];
+        var vllm = Capacity([.. common, "--scheduler", "vllm"]);
+        var orca = new[] { "max", "pow2", "oracle" }.ToDictionary(m => m, m => Capacity([.. common, "--scheduler", "orca", "--orca-reserve", m]));
+        output.WriteLine($"vllm {vllm} req/s; orca max {orca["max"]}, pow2 {orca["pow2"]}, oracle {orca["oracle"]}; vllm over orca max {vllm / orca["max"]:0.00}x (paper 2-4x)");
+        Assert.True(orca["oracle"] > orca["pow2"] && orca["pow2"] > orca["max"], "Orca's capacity falls as it reserves more");
+        Assert.InRange(vllm / orca["max"], 2.0 / 2, 4.0 * 2);
+        Assert.InRange(vllm / orca["oracle"], 0.7, 1.0);
+    }
+
     /// <summary>NanoFlow (OSDI'25): the compute-bound optimal throughput of Llama-2-70B on 8 A100s is the devices'
     /// peak FLOP/s over the model's FLOPs per token; continuous batching without NanoFlow's overlap of compute,
     /// memory and network reaches well under NanoFlow's 59-72% of it (its baselines about 1.9x less).</summary>

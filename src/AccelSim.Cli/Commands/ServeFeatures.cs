@@ -39,7 +39,30 @@ internal sealed class ServeFeatureOptions
         Description = "Swap preemption: host memory for swapped KV blocks, GiB (vLLM's swap_space, 4 by default)",
     };
 
-    public IEnumerable<Option> All => [PrefixCache, PrefixTokens, PrefixGroups, Preemption, SwapSpace];
+    public Option<string> OrcaReserve { get; } = new(OrcaReservation.Parameter)
+    {
+        DefaultValueFactory = _ => "max",
+        Description = "orca: KV cache reserved contiguously per request at admission: max (the model's maximum sequence length), pow2 (next power of two of prompt + output) or oracle (exactly prompt + output)",
+    };
+
+    public IEnumerable<Option> All => [PrefixCache, PrefixTokens, PrefixGroups, Preemption, SwapSpace, OrcaReserve];
+
+    /// <summary>The scheduler options with Orca's reservation (<c>--orca-reserve</c>) and the model's maximum sequence
+    /// length; the option applies to <c>--scheduler orca</c> only.</summary>
+    public SchedulerOptions WithOrcaReserve(ParseResult p, SchedulerOptions options, string scheduler, int? maxPositions)
+    {
+        var mode = OrcaReservation.Parse(p.GetValue(OrcaReserve)!);
+        if (scheduler != "orca")
+        {
+            if (WorkloadOptions.IsGiven(p, OrcaReserve)) throw new InputException(null, OrcaReserve.Name, $"applies to --scheduler orca; '{scheduler}' does not reserve contiguously");
+            return options;
+        }
+        if (mode == Workloads.Serving.OrcaReserve.Max && maxPositions is null)
+            throw new InputException(null, OrcaReserve.Name, "max reserves the model's maximum sequence length, but the model gives no max_position_embeddings; use pow2 or oracle");
+        var o = options with { OrcaReserve = mode, MaxSequenceTokens = maxPositions };
+        o.Validate();
+        return o;
+    }
 
     /// <summary>Whether prefix caching is on (checking the prefix options' consistency).</summary>
     public bool Prefix(ParseResult p, bool trace)

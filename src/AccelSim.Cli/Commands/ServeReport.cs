@@ -12,6 +12,9 @@ namespace AccelSim.Cli.Commands;
 internal sealed record ServeReport(string Hardware, string Kind, string Model, string Scheduler, SchedulerOptions Options, string Arrivals,
     int? Seed, ServiceLevel? Slo, ServingSummary Summary, ServingResult Result, KvCapacity Kv, IterationCostModel Costs, double? CapacityRequestsPerS)
 {
+    /// <summary>Orca's KV reservation against use (shown for <c>--scheduler orca</c> only).</summary>
+    private KvReservationStats? OrcaReservationShown => Scheduler == "orca" ? Result.KvReservation : null;
+
     /// <summary>The hardware files (with their hashes), the overrides and the software stack the run used.</summary>
     public Core.Metrics.RunProvenance? Provenance { get; init; }
 
@@ -117,6 +120,17 @@ internal sealed record ServeReport(string Hardware, string Kind, string Model, s
             w.WritePropertyName("peak_blocks"); w.WriteValue(sw.PeakBlocks);
             w.WriteEndObject();
         }
+        if (OrcaReservationShown is { } kr)
+        {
+            w.WritePropertyName("kv_reservation");
+            w.WriteStartObject();
+            w.WritePropertyName("mode"); w.WriteValue(OrcaReservation.Id(Options.OrcaReserve));
+            w.WritePropertyName("reserved_token_s"); w.WriteValue(kr.ReservedTokenS);
+            w.WritePropertyName("used_token_s"); w.WriteValue(kr.UsedTokenS);
+            w.WritePropertyName("wasted_share"); w.WriteValue(kr.WastedShare);
+            w.WritePropertyName("peak_reserved_tokens"); w.WriteValue(kr.PeakReservedTokens);
+            w.WriteEndObject();
+        }
         Cost?.Write(w);
         if (TensorParallel is { } tpGroup)
         {
@@ -185,6 +199,8 @@ internal sealed record ServeReport(string Hardware, string Kind, string Model, s
             k.AddRow("prefix cache", $"hit rate {N(pc.TokenHitRate * 100, "0.#")}% of prefill tokens, {N(pc.RequestHitRate * 100, "0.#")}% of requests; {pc.HitTokens} prefill tokens saved; {pc.Evictions} evictions");
         if (Result.Swap is { } sw)
             k.AddRow("swap (host link)", $"{sw.Outs} out, {sw.Ins} in, {N((sw.OutBytes + sw.InBytes) / 1e9)} GB at {N(sw.LinkBandwidthBps / 1e9)} GB/s: {N(Ps.ToSeconds(sw.TransferPs))} s");
+        if (OrcaReservationShown is { } kres)
+            k.AddRow($"KV reserved ({OrcaReservation.Id(Options.OrcaReserve)})", $"{N(kres.WastedShare * 100, "0.#")}% of the reserved cache held no token (time-weighted); peak {kres.PeakReservedTokens} tokens reserved");
         if (Cost is { } ct)
             k.AddRow($"cost (${N(ct.UsdPerHour)}/h)", $"run ${N(ct.RunUsd)}; ${N(ct.UsdPerRequest)} per request; ${N(ct.UsdPerMillionOutputTokens)} per M output tokens (${N(ct.UsdPerMillionTokens)} per M tokens)");
         console.Write(k);

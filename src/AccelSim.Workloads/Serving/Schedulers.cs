@@ -22,12 +22,21 @@ public sealed record SchedulerOptions(int MaxBatch = 256, int MaxBatchedTokens =
 {
     public SwapSpace? Swap { get; init; }
 
+    /// <summary>Orca: how much KV cache a request reserves, contiguously, at admission (<see cref="OrcaReservation"/>).</summary>
+    public OrcaReserve OrcaReserve { get; init; } = OrcaReserve.Oracle;
+
+    /// <summary>The model's maximum sequence length (its positions), which <see cref="OrcaReserve.Max"/> reserves for
+    /// every request; null when unknown.</summary>
+    public int? MaxSequenceTokens { get; init; }
+
     public void Validate()
     {
         var problems = new List<InputProblem>();
         if (MaxBatch < 1) problems.Add(new InputProblem(null, RequestParameter.MaxBatch, $"expected a whole number > 0, got {MaxBatch}"));
         if (MaxBatchedTokens < 1) problems.Add(new InputProblem(null, RequestParameter.MaxBatchedTokens, $"expected a whole number > 0, got {MaxBatchedTokens}"));
         if (Chunk < 1) problems.Add(new InputProblem(null, RequestParameter.Chunk, $"expected a whole number > 0, got {Chunk}"));
+        if (OrcaReserve == OrcaReserve.Max && MaxSequenceTokens is not > 0)
+            problems.Add(new InputProblem(null, OrcaReservation.Parameter, "max reserves the model's maximum sequence length, which is unknown here; give the model's max_position_embeddings or use pow2 or oracle"));
         if (problems.Count > 0) throw new InputException(problems);
     }
 }
@@ -211,10 +220,59 @@ public sealed class StaticBatchScheduler : IBatchScheduler
     }
 }
 
+/// <summary>How Orca reserves KV cache: contiguously, for a request's whole life, at admission, as the vLLM paper
+/// (Kwon et al., SOSP 2023, section 6.1) defines its Orca baselines: <see cref="Max"/> reserves the model's maximum
+/// sequence length, <see cref="Pow2"/> the next power of two of the request's prompt plus output length (at most the
+/// maximum), <see cref="Oracle"/> exactly prompt plus output (knowing the output length in advance; the last output
+/// token is never cached, so prompt + output - 1 tokens, the most the request ever holds).</summary>
+public enum OrcaReserve
+{
+    Max,
+    Pow2,
+    Oracle,
+}
+
+/// <summary>The tokens an Orca reservation holds for a request.</summary>
+public static class OrcaReservation
+{
+    public const string Parameter = "--orca-reserve";
+    public const string Expected = "max, pow2 or oracle";
+
+    public static OrcaReserve Parse(string text) => text switch
+    {
+        "max" => OrcaReserve.Max,
+        "pow2" => OrcaReserve.Pow2,
+        "oracle" => OrcaReserve.Oracle,
+        _ => throw new InputException(null, Parameter, $"expected {Expected}, got '{text}'"),
+    };
+
+    public static string Id(OrcaReserve mode) => mode switch
+    {
+        OrcaReserve.Max => "max",
+        OrcaReserve.Pow2 => "pow2",
+        _ => "oracle",
+    };
+
+    /// <summary>Tokens reserved for a request of <paramref name="promptTokens"/> + <paramref name="outputTokens"/>:
+    /// never fewer than it holds at its full length (prompt + output - 1), so that max &gt;= pow2 &gt;= oracle.</summary>
+    public static long Tokens(OrcaReserve mode, int promptTokens, int outputTokens, int? maxSequenceTokens)
+    {
+        long length = (long)promptTokens + outputTokens - 1;
+        var cap = maxSequenceTokens is { } m ? Math.Max(m, length) : long.MaxValue;
+        return mode switch
+        {
+            OrcaReserve.Max => maxSequenceTokens is { } max ? Math.Max(max, length) : throw new InvalidOperationException("Orca max reservation needs the maximum sequence length"),
+            OrcaReserve.Pow2 => Math.Min(cap, (long)System.Numerics.BitOperations.RoundUpToPowerOf2((ulong)length + 1)),
+            _ => length,
+        };
+    }
+}
+
 /// <summary>Orca (Yu et al., OSDI 2022): iteration-level scheduling. Every iteration decodes every running
 /// request and admits waiting ones (first come, first served) while the batch has room (<c>max-batch</c>
-/// sequences, <c>max-batched-tokens</c> tokens) and the cache can hold their full length; an admitted request
-/// prefills its whole prompt in the iteration that admits it.</summary>
+/// sequences, <c>max-batched-tokens</c> tokens) and the cache has room for the request's reservation
+/// (<see cref="SchedulerOptions.OrcaReserve"/>: its maximum, power-of-two or exact length, held until it finishes);
+/// an admitted request prefills its whole prompt in the iteration that admits it.</summary>
 public sealed class OrcaScheduler : IBatchScheduler
 {
     public string Id => "orca";
@@ -229,12 +287,19 @@ public sealed class OrcaScheduler : IBatchScheduler
             batch.Add(new PlannedWork(r, 1));
             tokens++;
         }
-        while (context.Waiting.Count > 0 && context.Running.Count < context.Options.MaxBatch)
+        var o = context.Options;
+        while (context.Waiting.Count > 0 && context.Running.Count < o.MaxBatch)
         {
             var next = context.Waiting.First!.Value;
             var fresh = next.Target - context.Kv.PrefixHit(next);
-            if (tokens > 0 && tokens + fresh > context.Options.MaxBatchedTokens) break;
-            if (!context.Kv.TryReserve(next, next.FullTokens)) break;
+            if (tokens > 0 && tokens + fresh > o.MaxBatchedTokens) break;
+            var reserve = OrcaReservation.Tokens(o.OrcaReserve, next.Spec.PromptTokens, next.Spec.OutputTokens, o.MaxSequenceTokens);
+            if (context.Kv.BlocksFor(reserve) > context.Kv.CapacityBlocks)
+            {
+                throw new InputException(null, $"request {next.Spec.Id}",
+                    $"Orca ({OrcaReservation.Id(o.OrcaReserve)}) reserves {reserve} tokens ({context.Kv.BlocksFor(reserve)} KV blocks) for it but the cache holds {context.Kv.CapacityBlocks} blocks");
+            }
+            if (!context.Kv.TryReserve(next, reserve)) break;
             context.Admit();
             batch.Add(new PlannedWork(next, next.Target - next.Prefilled));
             tokens += next.Target - next.Prefilled;

@@ -26,6 +26,18 @@ public sealed record ServingResult(
 
     /// <summary>Swaps to and from host memory; null when preemption is by recomputation.</summary>
     public SwapStats? Swap { get; init; }
+
+    /// <summary>KV cache reserved against KV cache used, over the run; null where not recorded (several devices).</summary>
+    public KvReservationStats? KvReservation { get; init; }
+}
+
+/// <summary>The KV cache reserved (blocks held, at their full size) against the KV cache used (tokens the iteration's
+/// sequences hold in it once it has run), each integrated over the iterations' time (token-seconds), and the peak
+/// reserved. The difference is what reservations ahead of need (Orca's) and partly filled blocks waste.</summary>
+public sealed record KvReservationStats(double ReservedTokenS, double UsedTokenS, long PeakReservedTokens)
+{
+    /// <summary>Share of the reserved cache (time-weighted) that holds no token, in [0, 1].</summary>
+    public double WastedShare => ReservedTokenS > 0 ? Math.Max(0, 1 - UsedTokenS / ReservedTokenS) : 0;
 }
 
 /// <summary>What the prefix cache did: prefill tokens looked up (each admission's prefill target) and found cached
@@ -105,7 +117,8 @@ public sealed class ServingEngine
     private readonly List<IterationSample> _samples = [];
     private readonly List<long> _gaps = [];
     private long _t, _idlePs, _transferPs;
-    private double _energy;
+    private double _energy, _reservedTokenS, _usedTokenS;
+    private long _peakReserved;
     private int _next, _done;
 
     public ServingEngine(IBatchScheduler scheduler, Func<ReadOnlySpan<SequenceWork>, IterationCost> cost, KvBlockManager kv,
@@ -212,6 +225,7 @@ public sealed class ServingEngine
                 _transferPs += transfer;
             }
             _samples.Add(new IterationSample(_t, c.TimePs, _batch.Count, tokens, context.Waiting.Count, kv.UsedBlocks, c.EnergyJ));
+            Account(c.TimePs);
             _t = checked(_t + c.TimePs);
             _energy += c.EnergyJ;
             foreach (var b in _batch)
@@ -248,10 +262,23 @@ public sealed class ServingEngine
         PrefixCache = _kv.PrefixCaching
             ? new PrefixCacheStats(_kv.PrefixLookupTokens, _kv.PrefixHitTokens, _states.Count, _states.Count(r => r.PrefixHitTokens > 0), _kv.PrefixEvictions)
             : null,
+        KvReservation = new KvReservationStats(_reservedTokenS, _usedTokenS, _peakReserved),
         Swap = _context.Options.Swap is { } s
             ? new SwapStats(_context.SwapOuts, _context.SwapIns, _context.SwapOutBytes, _context.SwapInBytes, _transferPs, _context.SwapPeakBlocks, s.CapacityBlocks, s.LinkBandwidthBps)
             : null,
     };
+
+    /// <summary>Integrates the reserved and the used KV cache over an iteration of <paramref name="ps"/>.</summary>
+    private void Account(long ps)
+    {
+        var reserved = _kv.UsedBlocks * (long)_kv.BlockTokens;
+        long used = 0;
+        foreach (var b in _batch) used += b.Request.Cached + b.Query;
+        var s = Core.Time.Ps.ToSeconds(ps);
+        _reservedTokenS += reserved * s;
+        _usedTokenS += Math.Min(used, reserved) * s;
+        _peakReserved = Math.Max(_peakReserved, reserved);
+    }
 
     private static void Emit(RequestState r, long t, List<long> gaps)
     {
