@@ -29,6 +29,8 @@ public static class ServeCommand
         var prefillDevice = new Option<int?>("--prefill-device") { Description = "Disagg with --system: the rank that prefills" };
         var decodeDevice = new Option<int?>("--decode-device") { Description = "Disagg with --system: the rank that decodes" };
         var replicas = new Option<int>("--replicas") { DefaultValueFactory = _ => 1, Description = "Replicas of the device behind a router, each with its own scheduler and KV cache" };
+        var prefillReplicas = new Option<int>("--prefill-replicas") { DefaultValueFactory = _ => 1, Description = "Disagg: prefill instances, each its own device and KV cache; a request goes to the one with the fewest prompt tokens to prefill" };
+        var decodeReplicas = new Option<int>("--decode-replicas") { DefaultValueFactory = _ => 1, Description = "Disagg: decode instances, each its own device and KV cache; a request goes to the one with the fewest tokens to emit" };
         var tp = new Option<int>("--tp") { DefaultValueFactory = _ => 1, Description = "Tensor parallelism of a replica: it spans ranks 0 to tp-1 of --system (Megatron splits; all-reduces on the system's network)" };
         var router = new Option<string>("--router") { DefaultValueFactory = _ => "round-robin", Description = "How the router picks a replica: round-robin or least-outstanding-tokens" };
         var requests = new Option<string?>("--requests") { Description = "Request trace CSV: 'arrival_s,prompt_tokens,output_tokens[,prefix_id]' or the Azure LLM inference trace 'TIMESTAMP,ContextTokens,GeneratedTokens'" };
@@ -57,7 +59,7 @@ public static class ServeCommand
         var timeline = new Option<string?>("--timeline") { Description = "Write queue length, batch size and KV blocks in use as Perfetto counter tracks to this file" };
         foreach (var o in new Option[] { hardware, model, scheduler, requests, arrival, rate, cv, count, prompt, output, seed, chunk, maxBatch, maxTokens,
                      blockSize, kvBlocks, memoryFraction, bucketBits, slo, findCapacity, dtype, stack, set, format, outPath, csv, timeline,
-                     decodeHardware, kvLinkBandwidth, kvLinkLatency, system, prefillDevice, decodeDevice, replicas, router, tp })
+                     decodeHardware, kvLinkBandwidth, kvLinkLatency, system, prefillDevice, decodeDevice, replicas, router, tp, prefillReplicas, decodeReplicas })
             c.Options.Add(o);
 
         c.SetAction(p =>
@@ -66,6 +68,11 @@ public static class ServeCommand
             var disagg = p.GetValue(scheduler) == "disagg";
             var policy = BatchSchedulers.Create(disagg ? "vllm" : p.GetValue(scheduler)!);
             var topology = Topology.Parse(p, disagg, hardware, decodeHardware, kvLinkBandwidth, kvLinkLatency, system, prefillDevice, decodeDevice, replicas, router, tp);
+            var pools = (P: p.GetValue(prefillReplicas), D: p.GetValue(decodeReplicas));
+            if (pools.P < 1) throw new InputException(null, "--prefill-replicas", $"expected a whole number > 0, got {pools.P}");
+            if (pools.D < 1) throw new InputException(null, "--decode-replicas", $"expected a whole number > 0, got {pools.D}");
+            if (!disagg && (pools.P > 1 || pools.D > 1))
+                throw new InputException(null, pools.P > 1 ? "--prefill-replicas" : "--decode-replicas", "applies to --scheduler disagg; give --replicas for replicas of a colocated server");
             var options = new SchedulerOptions(p.GetValue(maxBatch), p.GetValue(maxTokens), p.GetValue(chunk));
             options.Validate();
             var level = p.GetValue(slo) is { } s ? ServiceLevel.Parse(s) : null;
@@ -122,8 +129,13 @@ public static class ServeCommand
                 var link = topology.Link!;
                 run = (l, keep) =>
                 {
-                    var r = DisaggregatedServing.Run(l, policy, w => costs.Cost(w), new KvBlockManager(kv.Blocks, kv.BlockTokens), device.StaticPowerW,
-                        w => decodeCosts.Cost(w), new KvBlockManager(decodeKv.Blocks, decodeKv.BlockTokens), decodeDev.StaticPowerW, options, kv.BytesPerToken, link);
+                    var r = pools is { P: 1, D: 1 }
+                        ? DisaggregatedServing.Run(l, policy, w => costs.Cost(w), new KvBlockManager(kv.Blocks, kv.BlockTokens), device.StaticPowerW,
+                            w => decodeCosts.Cost(w), new KvBlockManager(decodeKv.Blocks, decodeKv.BlockTokens), decodeDev.StaticPowerW, options, kv.BytesPerToken, link)
+                        : DisaggregatedServing.RunPools(l,
+                            pools.P, _ => new ServingEngine(BatchSchedulers.Create(policy.Id), w => costs.Cost(w), new KvBlockManager(kv.Blocks, kv.BlockTokens), options, device.StaticPowerW), device.StaticPowerW,
+                            pools.D, _ => new ServingEngine(new DecodeOnlyScheduler(), w => decodeCosts.Cost(w), new KvBlockManager(decodeKv.Blocks, decodeKv.BlockTokens), options, decodeDev.StaticPowerW),
+                            decodeDev.StaticPowerW, kv.BytesPerToken, link);
                     if (keep) disaggReport = new DisaggregationReport(decodeDev.Name, decodeDev.Kind, decodeKv, link, r);
                     return r.Combined;
                 };
