@@ -20,6 +20,41 @@ public sealed class DecodeOnlyScheduler : IBatchScheduler
     }
 }
 
+/// <summary>The decode pool with paged admission (as vLLM pages a colocated cache): a request that arrives with
+/// its prompt's KV cache is admitted (first come, first served, up to <c>max-batch</c>) when the cache holds its
+/// cache so far plus the next token; every iteration then grows each running request by a token, preempting the
+/// latest admitted while the cache is short. A preempted request loses its cache and re-prefills its prompt and
+/// the tokens generated so far on this decode instance (a prefill-only iteration, vLLM's recompute), then decodes
+/// on.</summary>
+public sealed class PagedDecodeScheduler : IBatchScheduler
+{
+    public string Id => "disagg-decode-paged";
+
+    public void Schedule(SchedulerContext context, List<PlannedWork> batch)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(batch);
+        var tokens = 0;
+        while (context.Waiting.Count > 0 && context.Running.Count < context.Options.MaxBatch)
+        {
+            var next = context.Waiting.First!.Value;
+            if (next.Prefilling)
+            {
+                if (tokens > 0 && tokens + next.Target > context.Options.MaxBatchedTokens) break;
+                if (!context.Kv.TryReserve(next, next.Target)) break;
+                context.Admit();
+                batch.Add(new PlannedWork(next, next.Target));
+                tokens += next.Target;
+                continue;
+            }
+            if (!context.Kv.TryReserve(next, next.Cached + 1)) break;
+            context.Admit();
+        }
+        if (batch.Count > 0) return;
+        context.PlanDecodesWithPreemption(batch);
+    }
+}
+
 /// <summary>The link a prefilled request's KV cache crosses to the decode pool, contention-free: a transfer of
 /// <c>b</c> bytes takes <see cref="LatencyPs"/> + b / <see cref="BandwidthBps"/> (the route's bottleneck link).</summary>
 public sealed record KvLink(double BandwidthBps, long LatencyPs, string Description)

@@ -54,10 +54,10 @@ public class MultiDeviceLawTests
                 && r.Decode.KvPeakBlocks <= s.Blocks;
         });
 
-    private static DisaggregatedResult Pools(ServingLawTests.Scenario s, int prefill, int decode) =>
+    private static DisaggregatedResult Pools(ServingLawTests.Scenario s, int prefill, int decode, bool paged = false) =>
         DisaggregatedServing.RunPools(s.Requests,
             prefill, _ => new ServingEngine(new VllmScheduler(), ServingLawTests.Analytic, new KvBlockManager(s.Blocks, s.BlockTokens), s.Options, 100), 100,
-            decode, _ => new ServingEngine(new DecodeOnlyScheduler(), DecodeAnalytic, new KvBlockManager(s.Blocks, s.BlockTokens), s.Options, 50), 50,
+            decode, _ => new ServingEngine(paged ? new PagedDecodeScheduler() : new DecodeOnlyScheduler(), DecodeAnalytic, new KvBlockManager(s.Blocks, s.BlockTokens), s.Options, 50), 50,
             BytesPerToken, Link);
 
     [Property(MaxTest = 200)]
@@ -79,6 +79,22 @@ public class MultiDeviceLawTests
                 && r.Decode.KvPeakBlocks <= s.Blocks
                 // A request decodes only after its prefill and its transfer.
                 && Enumerable.Range(0, s.Requests.Length).All(i => r.Combined.Requests[i].FinishPs >= r.Prefill.Requests[i].FirstTokenPs + (s.Requests[i].OutputTokens > 1 ? r.TransferPs[i] : 0));
+        });
+
+    /// <summary>Paged decode admission: the same laws, with preemptions allowed (a preempted request re-prefills on
+    /// its decode instance and still emits each of its tokens once).</summary>
+    [Property(MaxTest = 200)]
+    public Property Paged_pools_every_request_finishes_exactly_once_with_its_tokens() =>
+        Prop.ForAll(Scenarios(), Gen.Choose(1, 3).ToArbitrary(), Gen.Choose(1, 4).ToArbitrary(), (s, p, d) =>
+        {
+            var r = Pools(s, p, d, paged: true);
+            var decoded = s.Requests.Count(q => q.OutputTokens > 1);
+            return Complete(r.Combined, s)
+                && r.Decode.Requests.Count == decoded
+                && r.Decode.Requests.Select(q => q.Spec.Id).Distinct().Count() == decoded
+                && r.Decode.Requests.All(q => q.Blocks == 0 && q.Generated == q.Spec.OutputTokens)
+                && r.Decode.KvPeakBlocks <= s.Blocks
+                && r.Combined.Preemptions == r.Prefill.Preemptions + r.Decode.Preemptions;
         });
 
     [Property(MaxTest = 100)]
