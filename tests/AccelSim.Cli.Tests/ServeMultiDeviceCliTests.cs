@@ -148,7 +148,7 @@ public class ServeMultiDeviceCliTests
     [InlineData("--prefill-device 0 --decode-device 24", "--decode-device")]
     [InlineData("--decode-device 3", "--prefill-device")]
     [InlineData("--prefill-device 0 --decode-device 3 --hardware h100", "the system names the devices")]
-    [InlineData("--prefill-device 0 --decode-device 1 --prefill-replicas 2 --decode-replicas 3", "need 5 devices")]
+    [InlineData("--prefill-device 0 --decode-device 1 --prefill-replicas 20 --decode-replicas 20", "need 40 devices")]
     public void Bad_system_ranks_are_named_and_exit_2(string extra, string expected)
     {
         var o = CliHarness.Run(["serve", "--scheduler", "disagg", "--system", "h100-sn40l", "--model", "llama3-8b", "--num-requests", "5", .. extra.Split(' ')]);
