@@ -92,6 +92,26 @@ public class ServeMultiDeviceCliTests
         Assert.Null(one["disaggregation"]);
     }
 
+    /// <summary>One prefill and one decode instance named explicitly is the plain disaggregated run, byte for byte;
+    /// a pool of decode instances under a load that overflows one decode device's cache serves every request and
+    /// meets the SLO for more of them.</summary>
+    [Fact]
+    public void Decode_instances_share_the_load_and_one_of_each_is_the_plain_run()
+    {
+        string[] args = ["serve", "--scheduler", "disagg", "--hardware", "h100", "--kv-link-bandwidth", "50e9", "--model", "llama3-8b",
+            "--rate", "30", "--num-requests", "200", "--output-tokens", "uniform:1-400", "--kv-blocks", "600", "--slo", "tpot_p99=0.05,attainment=0.9", "--format", "json"];
+        var plain = CliHarness.Run(args);
+        Assert.Equal(0, plain.ExitCode);
+        Assert.Equal(plain.Out, CliHarness.Run([.. args, "--prefill-replicas", "1", "--decode-replicas", "1"]).Out);
+        var one = JObject.Parse(plain.Out);
+        Assert.Null(one["disaggregation"]!["decode_instances"]);
+        var pool = JObject.Parse(CliHarness.Run([.. args, "--prefill-replicas", "2", "--decode-replicas", "3"]).Out);
+        Assert.Equal(2, (int)pool["disaggregation"]!["prefill_instances"]!);
+        Assert.Equal(3, (int)pool["disaggregation"]!["decode_instances"]!);
+        Assert.Equal(200, (int)pool["requests"]!);
+        Assert.True((double)pool["slo_attainment"]! > (double)one["slo_attainment"]!, $"{pool["slo_attainment"]} vs {one["slo_attainment"]}");
+    }
+
     [Fact]
     public void The_same_inputs_give_the_same_bytes()
     {
@@ -111,6 +131,9 @@ public class ServeMultiDeviceCliTests
     [InlineData("--scheduler disagg --kv-link-bandwidth 1e9 --decode-hardware nosuch", "nosuch")]
     [InlineData("--scheduler disagg --kv-link-bandwidth 1e9 --replicas 2", "--replicas")]
     [InlineData("--scheduler disagg --kv-link-bandwidth 1e9 --prefill-device 0", "give --system")]
+    [InlineData("--scheduler disagg --kv-link-bandwidth 1e9 --prefill-replicas 0", "--prefill-replicas")]
+    [InlineData("--scheduler disagg --kv-link-bandwidth 1e9 --decode-replicas -1", "--decode-replicas")]
+    [InlineData("--decode-replicas 2", "applies to --scheduler disagg")]
     public void Bad_input_is_named_and_exits_2(string extra, string expected)
     {
         var o = CliHarness.Run(["serve", "--hardware", "h100", "--model", "llama3-8b", "--num-requests", "5", .. extra.Split(' ')]);
@@ -125,6 +148,7 @@ public class ServeMultiDeviceCliTests
     [InlineData("--prefill-device 0 --decode-device 24", "--decode-device")]
     [InlineData("--decode-device 3", "--prefill-device")]
     [InlineData("--prefill-device 0 --decode-device 3 --hardware h100", "the system names the devices")]
+    [InlineData("--prefill-device 0 --decode-device 1 --prefill-replicas 20 --decode-replicas 20", "need 40 devices")]
     public void Bad_system_ranks_are_named_and_exit_2(string extra, string expected)
     {
         var o = CliHarness.Run(["serve", "--scheduler", "disagg", "--system", "h100-sn40l", "--model", "llama3-8b", "--num-requests", "5", .. extra.Split(' ')]);

@@ -29,6 +29,9 @@ public static class ServeCommand
         var prefillDevice = new Option<int?>("--prefill-device") { Description = "Disagg with --system: the rank that prefills" };
         var decodeDevice = new Option<int?>("--decode-device") { Description = "Disagg with --system: the rank that decodes" };
         var replicas = new Option<int>("--replicas") { DefaultValueFactory = _ => 1, Description = "Replicas of the device behind a router, each with its own scheduler and KV cache" };
+        var prefillReplicas = new Option<int>("--prefill-replicas") { DefaultValueFactory = _ => 1, Description = "Disagg: prefill instances, each its own device and KV cache; a request goes to the one with the fewest prompt tokens to prefill" };
+        var decodeReplicas = new Option<int>("--decode-replicas") { DefaultValueFactory = _ => 1, Description = "Disagg: decode instances, each its own device and KV cache; a request goes to the one with the fewest tokens to emit" };
+        var decodeAdmission = new Option<string>("--decode-admission") { DefaultValueFactory = _ => "full", Description = "Disagg: full (a decode instance reserves each request's whole length on admission) or paged (block by block, preempting by recompute)" };
         var tp = new Option<int>("--tp") { DefaultValueFactory = _ => 1, Description = "Tensor parallelism of a replica: it spans ranks 0 to tp-1 of --system (Megatron splits; all-reduces on the system's network)" };
         var router = new Option<string>("--router") { DefaultValueFactory = _ => "round-robin", Description = "How the router picks a replica: round-robin or least-outstanding-tokens" };
         var requests = new Option<string?>("--requests") { Description = "Request trace CSV: 'arrival_s,prompt_tokens,output_tokens[,prefix_id[,prefix_tokens]]' or the Azure LLM inference trace 'TIMESTAMP,ContextTokens,GeneratedTokens'" };
@@ -62,7 +65,7 @@ public static class ServeCommand
         foreach (var o in mix.All) c.Options.Add(o);
         foreach (var o in new Option[] { hardware, model, scheduler, requests, arrival, rate, cv, count, prompt, output, seed, chunk, maxBatch, maxTokens,
                      blockSize, kvBlocks, memoryFraction, bucketBits, slo, findCapacity, dtype, stack, set, format, outPath, csv, timeline,
-                     decodeHardware, kvLinkBandwidth, kvLinkLatency, system, prefillDevice, decodeDevice, replicas, router, tp, html })
+                     decodeHardware, kvLinkBandwidth, kvLinkLatency, system, prefillDevice, decodeDevice, replicas, router, tp, prefillReplicas, decodeReplicas, decodeAdmission, html })
             c.Options.Add(o);
 
         c.SetAction(p =>
@@ -71,6 +74,20 @@ public static class ServeCommand
             var disagg = p.GetValue(scheduler) == "disagg";
             var policy = BatchSchedulers.Create(disagg ? "vllm" : p.GetValue(scheduler)!);
             var topology = Topology.Parse(p, disagg, hardware, decodeHardware, kvLinkBandwidth, kvLinkLatency, system, prefillDevice, decodeDevice, replicas, router, tp);
+            var pools = (P: p.GetValue(prefillReplicas), D: p.GetValue(decodeReplicas));
+            if (pools.P < 1) throw new InputException(null, "--prefill-replicas", $"expected a whole number > 0, got {pools.P}");
+            if (pools.D < 1) throw new InputException(null, "--decode-replicas", $"expected a whole number > 0, got {pools.D}");
+            if (!disagg && (pools.P > 1 || pools.D > 1))
+                throw new InputException(null, pools.P > 1 ? "--prefill-replicas" : "--decode-replicas", "applies to --scheduler disagg; give --replicas for replicas of a colocated server");
+            var paged = p.GetValue(decodeAdmission) switch
+            {
+                "full" => false,
+                "paged" => true,
+                var other => throw new InputException(null, "--decode-admission", $"expected full or paged, got '{other}'"),
+            };
+            if (!disagg && paged) throw new InputException(null, "--decode-admission", "applies to --scheduler disagg");
+            if (topology.SystemRanks is { } systemRanks && (long)pools.P + pools.D > systemRanks)
+                throw new InputException(null, "--decode-replicas", $"{pools.P} prefill and {pools.D} decode instances need {(long)pools.P + pools.D} devices; the system has {systemRanks}");
             var options = new SchedulerOptions(p.GetValue(maxBatch), p.GetValue(maxTokens), p.GetValue(chunk));
             options.Validate();
             var level = p.GetValue(slo) is { } s ? ServiceLevel.Parse(s) : null;
@@ -136,8 +153,13 @@ public static class ServeCommand
                 var link = topology.Link!;
                 run = (l, keep) =>
                 {
-                    var r = DisaggregatedServing.Run(l, policy, w => costs.Cost(w), new KvBlockManager(kv.Blocks, kv.BlockTokens, prefix), device.StaticPowerW,
-                        w => decodeCosts.Cost(w), new KvBlockManager(decodeKv.Blocks, decodeKv.BlockTokens), decodeDev.StaticPowerW, options, kv.BytesPerToken, link);
+                    var r = pools is { P: 1, D: 1 } && !paged
+                        ? DisaggregatedServing.Run(l, policy, w => costs.Cost(w), new KvBlockManager(kv.Blocks, kv.BlockTokens, prefix), device.StaticPowerW,
+                            w => decodeCosts.Cost(w), new KvBlockManager(decodeKv.Blocks, decodeKv.BlockTokens), decodeDev.StaticPowerW, options, kv.BytesPerToken, link)
+                        : DisaggregatedServing.RunPools(l,
+                            pools.P, _ => new ServingEngine(BatchSchedulers.Create(policy.Id), w => costs.Cost(w), new KvBlockManager(kv.Blocks, kv.BlockTokens, prefix), options, device.StaticPowerW), device.StaticPowerW,
+                            pools.D, _ => new ServingEngine(paged ? new PagedDecodeScheduler() : new DecodeOnlyScheduler(), w => decodeCosts.Cost(w), new KvBlockManager(decodeKv.Blocks, decodeKv.BlockTokens), options, decodeDev.StaticPowerW),
+                            decodeDev.StaticPowerW, kv.BytesPerToken, link);
                     if (keep) disaggReport = new DisaggregationReport(decodeDev.Name, decodeDev.Kind, decodeKv, link, r);
                     return r.Combined;
                 };
@@ -167,7 +189,7 @@ public static class ServeCommand
                 Disaggregation = disaggReport,
                 Replicas = replicaReport,
                 Cost = ServeCost.Of(decodeConfig is null ? Enumerable.Repeat(DevicePrice.UsdPerHour(config), topology.Replicas * topology.Tp).ToArray()
-                    : [DevicePrice.UsdPerHour(config), DevicePrice.UsdPerHour(decodeConfig)], summary),
+                    : [.. Enumerable.Repeat(DevicePrice.UsdPerHour(config), pools.P), .. Enumerable.Repeat(DevicePrice.UsdPerHour(decodeConfig), pools.D)], summary),
                 TensorParallel = group?.Description,
             };
             using var files = new OutputFiles();
@@ -253,6 +275,9 @@ public static class ServeCommand
         /// <summary>The system a tensor-parallel replica runs on (<c>--system</c> without disagg).</summary>
         public SystemFabric? Fabric { get; init; }
 
+        /// <summary>Devices of the system a disaggregated run names (<c>--system</c> with disagg).</summary>
+        public int? SystemRanks { get; init; }
+
         public static Topology Parse(System.CommandLine.ParseResult p, bool disagg, Option<string> hardware, Option<string?> decodeHardware,
             Option<double?> bandwidth, Option<double> latency, Option<string?> system, Option<int?> prefillDevice, Option<int?> decodeDevice,
             Option<int> replicas, Option<string> router, Option<int> tpOption)
@@ -300,7 +325,7 @@ public static class ServeCommand
                 var bottleneck = double.MaxValue;
                 foreach (var l in links) bottleneck = Math.Min(bottleneck, fabric.Network.Bandwidth(l));
                 var description = FormattableString.Invariant($"{fabric.Spec.Name} rank {from} to rank {to}, {links.Length} links");
-                return new Topology(fabric.DeviceOf(from), fabric.DeviceOf(to), new KvLink(bottleneck, fabric.Network.RouteLatency(route), description), 1, policy);
+                return new Topology(fabric.DeviceOf(from), fabric.DeviceOf(to), new KvLink(bottleneck, fabric.Network.RouteLatency(route), description), 1, policy) { SystemRanks = fabric.Ranks };
             }
             foreach (var o in new Option[] { prefillDevice, decodeDevice })
                 if (WorkloadOptions.IsGiven(p, o)) throw new InputException(null, o.Name, "names a rank of a system; give --system as well");

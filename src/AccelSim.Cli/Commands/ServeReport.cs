@@ -188,6 +188,8 @@ internal sealed record ServeReport(string Hardware, string Kind, string Model, s
         k.AddRow("iteration memo", $"{Costs.Signatures} signatures, sizes rounded up by <= {N(Costs.ObservedRounding * 100, "0.##")}% (bound {N(Costs.MaxRelativeRounding * 100, "0.##")}%)");
         if (Disaggregation is { } dg)
         {
+            if (dg.Result.PrefillInstances > 1 || dg.Result.DecodeInstances > 1)
+                k.AddRow("instances", $"{dg.Result.PrefillInstances} prefill, {dg.Result.DecodeInstances} decode (each its own KV cache)");
             k.AddRow("decode pool", $"{dg.DecodeHardware} ({dg.DecodeKind}), KV cache {dg.DecodeKv.Blocks} blocks ({dg.DecodeKv.Tier}); peak {N(dg.Result.Decode.KvPeakBlocks * 100.0 / dg.DecodeKv.Blocks, "0.#")}%");
             k.AddRow("KV link", $"{dg.Link.Description}: {Quantities.ByteRate(dg.Link.BandwidthBps)}, {Quantities.Time(Ps.ToSeconds(dg.Link.LatencyPs))}");
             k.AddRow("KV transfer", $"mean {Quantities.Time(dg.TransferS.Mean)}, p99 {Quantities.Time(dg.TransferS.P99)}");
@@ -295,6 +297,11 @@ internal sealed record DisaggregationReport(string DecodeHardware, string Decode
     {
         w.WritePropertyName("disaggregation");
         w.WriteStartObject();
+        if (Result.PrefillInstances > 1 || Result.DecodeInstances > 1)
+        {
+            w.WritePropertyName("prefill_instances"); w.WriteValue(Result.PrefillInstances);
+            w.WritePropertyName("decode_instances"); w.WriteValue(Result.DecodeInstances);
+        }
         Pool(w, "prefill", Result.Prefill);
         w.WritePropertyName("decode_hardware");
         w.WriteStartObject();

@@ -20,6 +20,41 @@ public sealed class DecodeOnlyScheduler : IBatchScheduler
     }
 }
 
+/// <summary>The decode pool with paged admission (as vLLM pages a colocated cache): a request that arrives with
+/// its prompt's KV cache is admitted (first come, first served, up to <c>max-batch</c>) when the cache holds its
+/// cache so far plus the next token; every iteration then grows each running request by a token, preempting the
+/// latest admitted while the cache is short. A preempted request loses its cache and re-prefills its prompt and
+/// the tokens generated so far on this decode instance (a prefill-only iteration, vLLM's recompute), then decodes
+/// on.</summary>
+public sealed class PagedDecodeScheduler : IBatchScheduler
+{
+    public string Id => "disagg-decode-paged";
+
+    public void Schedule(SchedulerContext context, List<PlannedWork> batch)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(batch);
+        var tokens = 0;
+        while (context.Waiting.Count > 0 && context.Running.Count < context.Options.MaxBatch)
+        {
+            var next = context.Waiting.First!.Value;
+            if (next.Prefilling)
+            {
+                if (tokens > 0 && tokens + next.Target > context.Options.MaxBatchedTokens) break;
+                if (!context.Kv.TryReserve(next, next.Target)) break;
+                context.Admit();
+                batch.Add(new PlannedWork(next, next.Target));
+                tokens += next.Target;
+                continue;
+            }
+            if (!context.Kv.TryReserve(next, next.Cached + 1)) break;
+            context.Admit();
+        }
+        if (batch.Count > 0) return;
+        context.PlanDecodesWithPreemption(batch);
+    }
+}
+
 /// <summary>The link a prefilled request's KV cache crosses to the decode pool, contention-free: a transfer of
 /// <c>b</c> bytes takes <see cref="LatencyPs"/> + b / <see cref="BandwidthBps"/> (the route's bottleneck link).</summary>
 public sealed record KvLink(double BandwidthBps, long LatencyPs, string Description)
@@ -29,7 +64,20 @@ public sealed record KvLink(double BandwidthBps, long LatencyPs, string Descript
 
 /// <summary>A disaggregated run: the merged view (every request from arrival to its last token) and each pool's own.</summary>
 public sealed record DisaggregatedResult(ServingResult Combined, ServingResult Prefill, ServingResult Decode,
-    IReadOnlyList<long> TransferPs, IReadOnlyList<long> TransferBytes);
+    IReadOnlyList<long> TransferPs, IReadOnlyList<long> TransferBytes)
+{
+    /// <summary>Prefill instances of the pool (<see cref="DisaggregatedServing.RunPools"/>); 1 for <see cref="DisaggregatedServing.Run"/>.</summary>
+    public int PrefillInstances { get; init; } = 1;
+
+    /// <summary>Decode instances of the pool; 1 for <see cref="DisaggregatedServing.Run"/>.</summary>
+    public int DecodeInstances { get; init; } = 1;
+
+    /// <summary>The prefill instance of every request (all 0 for one instance).</summary>
+    public IReadOnlyList<int>? PrefillAssignment { get; init; }
+
+    /// <summary>The decode instance of every request (-1 for a request with one output token, which never decodes).</summary>
+    public IReadOnlyList<int>? DecodeAssignment { get; init; }
+}
 
 /// <summary>Disaggregated prefill and decode (DistServe, Zhong et al., OSDI 2024; Splitwise, Patel et al., ISCA 2024):
 /// a prefill device runs every prompt under a batching policy and emits the first token; the request's KV cache
@@ -95,6 +143,109 @@ public static class DisaggregatedServing
             KvPeakBlocks = prefill.KvPeakBlocks,
         };
         return new DisaggregatedResult(combined, prefill, decode, transferPs, transferBytes);
+    }
+
+    /// <summary>Pools of instances (DistServe's placement: P prefill and D decode instances), each with its own
+    /// scheduler and KV cache. A request is routed on arrival to the prefill instance with the fewest prompt tokens
+    /// still to prefill (<see cref="RouterPolicy.LeastOutstandingTokens"/>); after its first token its KV cache
+    /// crosses <paramref name="link"/> (every prefill-decode pair is taken to cross a link like it) and it is routed,
+    /// when the transfer lands, to the decode instance with the fewest tokens still to emit, ties to the lowest
+    /// index. <paramref name="prefillEngine"/> builds prefill instance k, <paramref name="decodeEngine"/> decode
+    /// instance k (a <see cref="DecodeOnlyScheduler"/> with its own cache).</summary>
+    public static DisaggregatedResult RunPools(IReadOnlyList<ServingRequest> requests, int prefillInstances, Func<int, ServingEngine> prefillEngine,
+        double prefillStaticW, int decodeInstances, Func<int, ServingEngine> decodeEngine, double decodeStaticW, double kvBytesPerToken, KvLink link)
+    {
+        ArgumentNullException.ThrowIfNull(requests);
+        ArgumentNullException.ThrowIfNull(decodeEngine);
+        ArgumentNullException.ThrowIfNull(link);
+        ArgumentOutOfRangeException.ThrowIfLessThan(decodeInstances, 1);
+        var prompts = new ServingRequest[requests.Count];
+        for (var i = 0; i < prompts.Length; i++) prompts[i] = requests[i] with { OutputTokens = 1 };
+        var pre = ReplicatedServing.Run(prompts, prefillInstances, RouterPolicy.LeastOutstandingTokens, prefillEngine, prefillStaticW);
+        var prefill = pre.Combined;
+
+        var transferPs = new long[requests.Count];
+        var transferBytes = new long[requests.Count];
+        var decodeStates = new List<(long Arrival, int Index, RequestState State)>();
+        for (var i = 0; i < requests.Count; i++)
+        {
+            if (requests[i].OutputTokens <= 1) continue;
+            var first = prefill.Requests[i].FirstTokenPs;
+            transferBytes[i] = (long)Math.Ceiling(requests[i].PromptTokens * kvBytesPerToken);
+            transferPs[i] = link.TimePs(transferBytes[i]);
+            var arrival = checked(first + transferPs[i]);
+            decodeStates.Add((arrival, i, RequestState.FromPrefill(requests[i] with { ArrivalPs = arrival }, first)));
+        }
+        decodeStates.Sort((a, b) => a.Arrival != b.Arrival ? a.Arrival.CompareTo(b.Arrival) : a.Index.CompareTo(b.Index));
+        var engines = new ServingEngine[decodeInstances];
+        for (var k = 0; k < decodeInstances; k++) engines[k] = decodeEngine(k);
+        var decodeAssignment = new int[requests.Count];
+        Array.Fill(decodeAssignment, -1);
+        foreach (var d in decodeStates)
+        {
+            var pick = 0;
+            var best = long.MaxValue;
+            for (var k = 0; k < decodeInstances; k++)
+            {
+                engines[k].Advance(d.Arrival);
+                var o = engines[k].OutstandingTokens();
+                if (o < best) { best = o; pick = k; }
+            }
+            decodeAssignment[d.Index] = pick;
+            engines[pick].Inject(d.State);
+        }
+        var parts = new ServingResult[decodeInstances];
+        var powers = new double[decodeInstances];
+        for (var k = 0; k < decodeInstances; k++)
+        {
+            engines[k].Advance(long.MaxValue);
+            parts[k] = engines[k].Result();
+            powers[k] = decodeStaticW;
+        }
+        var decodeStatesByIndex = new RequestState?[requests.Count];
+        foreach (var d in decodeStates) decodeStatesByIndex[d.Index] = d.State;
+        var decodeOnly = decodeStates.Select(d => d.State).ToArray();
+        var decode = MultiDevice.Merge(decodeOnly, parts, powers) with
+        {
+            KvCapacityBlocks = parts[0].KvCapacityBlocks,
+            KvPeakBlocks = parts.Max(r => r.KvPeakBlocks),
+        };
+
+        var merged = new RequestState[requests.Count];
+        for (var i = 0; i < merged.Length; i++)
+        {
+            var p = prefill.Requests[i];
+            var d = decodeStatesByIndex[i];
+            merged[i] = new RequestState(requests[i])
+            {
+                Prefilled = p.Prefilled,
+                Target = p.Target,
+                Cached = d?.Cached ?? p.Cached,
+                Generated = d?.Generated ?? p.Generated,
+                Preemptions = p.Preemptions + (d?.Preemptions ?? 0),
+                FirstScheduledPs = p.FirstScheduledPs,
+                FirstTokenPs = p.FirstTokenPs,
+                LastTokenPs = d?.LastTokenPs ?? p.LastTokenPs,
+                FinishPs = d?.FinishPs ?? p.FinishPs,
+                MaxInterTokenPs = d?.MaxInterTokenPs ?? 0,
+            };
+        }
+        var all = new ServingResult[prefillInstances + decodeInstances];
+        var allPowers = new double[all.Length];
+        for (var k = 0; k < prefillInstances; k++) { all[k] = pre.Replicas[k]; allPowers[k] = prefillStaticW; }
+        for (var k = 0; k < decodeInstances; k++) { all[prefillInstances + k] = parts[k]; allPowers[prefillInstances + k] = decodeStaticW; }
+        var combined = MultiDevice.Merge(merged, all, allPowers) with
+        {
+            KvCapacityBlocks = prefill.KvCapacityBlocks,
+            KvPeakBlocks = prefill.KvPeakBlocks,
+        };
+        return new DisaggregatedResult(combined, prefill, decode, transferPs, transferBytes)
+        {
+            PrefillInstances = prefillInstances,
+            DecodeInstances = decodeInstances,
+            PrefillAssignment = pre.Assignment,
+            DecodeAssignment = decodeAssignment,
+        };
     }
 }
 

@@ -54,6 +54,76 @@ public class MultiDeviceLawTests
                 && r.Decode.KvPeakBlocks <= s.Blocks;
         });
 
+    private static DisaggregatedResult Pools(ServingLawTests.Scenario s, int prefill, int decode, bool paged = false) =>
+        DisaggregatedServing.RunPools(s.Requests,
+            prefill, _ => new ServingEngine(new VllmScheduler(), ServingLawTests.Analytic, new KvBlockManager(s.Blocks, s.BlockTokens), s.Options, 100), 100,
+            decode, _ => new ServingEngine(paged ? new PagedDecodeScheduler() : new DecodeOnlyScheduler(), DecodeAnalytic, new KvBlockManager(s.Blocks, s.BlockTokens), s.Options, 50), 50,
+            BytesPerToken, Link);
+
+    [Property(MaxTest = 200)]
+    public Property Pools_every_request_finishes_exactly_once_with_its_tokens() =>
+        Prop.ForAll(Scenarios(), Gen.Choose(1, 3).ToArbitrary(), Gen.Choose(1, 4).ToArbitrary(), (s, p, d) =>
+        {
+            var r = Pools(s, p, d);
+            var decoded = s.Requests.Count(q => q.OutputTokens > 1);
+            var decodeAt = r.DecodeAssignment!;
+            return Complete(r.Combined, s)
+                && r.PrefillInstances == p && r.DecodeInstances == d
+                && r.PrefillAssignment!.All(k => k >= 0 && k < p)
+                && Enumerable.Range(0, s.Requests.Length).All(i => s.Requests[i].OutputTokens > 1 ? decodeAt[i] >= 0 && decodeAt[i] < d : decodeAt[i] == -1)
+                && r.Decode.Requests.Count == decoded
+                && r.Decode.Requests.Select(q => q.Spec.Id).Distinct().Count() == decoded
+                && r.Decode.Requests.All(q => q.Blocks == 0 && q.Generated == q.Spec.OutputTokens)
+                && r.Prefill.Requests.All(q => q.Generated == 1 && q.Blocks == 0)
+                && r.Decode.Preemptions == 0
+                && r.Decode.KvPeakBlocks <= s.Blocks
+                // A request decodes only after its prefill and its transfer.
+                && Enumerable.Range(0, s.Requests.Length).All(i => r.Combined.Requests[i].FinishPs >= r.Prefill.Requests[i].FirstTokenPs + (s.Requests[i].OutputTokens > 1 ? r.TransferPs[i] : 0));
+        });
+
+    /// <summary>Paged decode admission: the same laws, with preemptions allowed (a preempted request re-prefills on
+    /// its decode instance and still emits each of its tokens once).</summary>
+    [Property(MaxTest = 200)]
+    public Property Paged_pools_every_request_finishes_exactly_once_with_its_tokens() =>
+        Prop.ForAll(Scenarios(), Gen.Choose(1, 3).ToArbitrary(), Gen.Choose(1, 4).ToArbitrary(), (s, p, d) =>
+        {
+            var r = Pools(s, p, d, paged: true);
+            var decoded = s.Requests.Count(q => q.OutputTokens > 1);
+            return Complete(r.Combined, s)
+                && r.Decode.Requests.Count == decoded
+                && r.Decode.Requests.Select(q => q.Spec.Id).Distinct().Count() == decoded
+                && r.Decode.Requests.All(q => q.Blocks == 0 && q.Generated == q.Spec.OutputTokens)
+                && r.Decode.KvPeakBlocks <= s.Blocks
+                && r.Combined.Preemptions == r.Prefill.Preemptions + r.Decode.Preemptions;
+        });
+
+    [Property(MaxTest = 100)]
+    public Property One_prefill_and_one_decode_instance_is_the_disaggregated_run() =>
+        Prop.ForAll(Scenarios(), s =>
+        {
+            var pools = Pools(s, 1, 1);
+            var one = Disagg(s);
+            static bool Same(ServingResult a, ServingResult b) =>
+                a.MakespanPs == b.MakespanPs && a.IterationEnergyJ == b.IterationEnergyJ && a.IdleEnergyJ == b.IdleEnergyJ
+                && a.Preemptions == b.Preemptions && a.KvPeakBlocks == b.KvPeakBlocks && a.Iterations.Count == b.Iterations.Count
+                && a.Requests.Zip(b.Requests).All(p => p.First.Spec.Id == p.Second.Spec.Id && p.First.FirstTokenPs == p.Second.FirstTokenPs
+                    && p.First.FinishPs == p.Second.FinishPs && p.First.MaxInterTokenPs == p.Second.MaxInterTokenPs)
+                && a.InterTokenPs.SequenceEqual(b.InterTokenPs);
+            return Same(pools.Combined, one.Combined) && Same(pools.Prefill, one.Prefill) && Same(pools.Decode, one.Decode)
+                && pools.TransferPs.SequenceEqual(one.TransferPs) && pools.TransferBytes.SequenceEqual(one.TransferBytes);
+        });
+
+    [Property(MaxTest = 50)]
+    public Property Pools_are_deterministic() =>
+        Prop.ForAll(Scenarios(), Gen.Choose(1, 3).ToArbitrary(), Gen.Choose(1, 3).ToArbitrary(), (s, p, d) =>
+        {
+            var a = Pools(s, p, d);
+            var b = Pools(s, p, d);
+            return a.Combined.MakespanPs == b.Combined.MakespanPs && a.Combined.InterTokenPs.SequenceEqual(b.Combined.InterTokenPs)
+                && a.PrefillAssignment!.SequenceEqual(b.PrefillAssignment!) && a.DecodeAssignment!.SequenceEqual(b.DecodeAssignment!)
+                && a.Combined.Requests.Zip(b.Combined.Requests).All(x => x.First.FinishPs == x.Second.FinishPs);
+        });
+
     [Property(MaxTest = 200)]
     public Property Replicated_every_request_finishes_exactly_once_with_its_tokens() =>
         Prop.ForAll(Scenarios(), Gen.Choose(1, 5).ToArbitrary(), Gen.Elements(RouterPolicy.RoundRobin, RouterPolicy.LeastOutstandingTokens).ToArbitrary(),
