@@ -182,6 +182,13 @@ public static class Execution
     }
 
     /// <summary>Simulates and writes every requested output; files appear only if everything succeeded.</summary>
+    /// <summary>The run at its device's hourly price (<c>cost</c>), when the description gives one; per million tokens
+    /// only where the run has tokens (a single kernel has none).</summary>
+    public static RunMetrics Priced(RunMetrics metrics, Core.Config.HardwareConfig config, bool perToken = true) =>
+        DevicePrice.UsdPerHour(config) is { } usd
+            ? metrics with { Cost = RunCost.Of(usd, metrics.LatencyS, perToken ? metrics.TokensPerS : 0) }
+            : metrics;
+
     public static int RunAndReport(CliContext cli, WorkloadGraph graph, IDeviceModel device, ISchedule schedule,
         SimulationEventBus bus, OutputRequest output, HardwareContext? hardware = null)
     {
@@ -195,8 +202,7 @@ public static class Execution
         if (output.Launch is { } launch) metrics = metrics with { Launch = launch };
         if (output.Carbon is { } carbon) metrics = metrics with { Carbon = Carbon.Compute(metrics, carbon) };
         if (hardware is not null) metrics = Annotate(metrics, graph, device, schedule, hardware);
-        if (hardware is not null && DevicePrice.UsdPerHour(hardware.Config) is { } usd)
-            metrics = metrics with { Cost = RunCost.Of(usd, metrics.LatencyS, metrics.TokensPerS) };
+        if (hardware is not null) metrics = Priced(metrics, hardware.Config, output.PerTokenFigures);
 
         var explanation = output.Explain is { } top ? Reports.Explain.RunExplainer.Explain(metrics, Reports.Explain.ExplainDevice.From(device), top) : null;
         if (output.OutPath is not null)

@@ -35,6 +35,7 @@ public static class RunLists
             var metrics = Execution.Simulate(plan.Graph, device, plan.Schedule, services.Bus(), null, progress: true).Metrics;
             metrics = metrics with { Launch = plan.Reported, Carbon = Carbon.Compute(metrics, carbonInputs) };
             metrics = Execution.Annotate(metrics, plan.Graph, device, plan.Schedule, new HardwareContext(config, services.Registry(), plan.ScheduleName));
+            metrics = Execution.Priced(metrics, config);
             var explanation = explainTop is { } top ? RunExplainer.Explain(metrics, ExplainDevice.From(device), top) : null;
             runs.Add((list.Values[i], metrics, explanation));
         }
