@@ -37,6 +37,7 @@ public static partial class CliParameterNames
         [RequestParameter.MaxBatch] = "--max-batch",
         [RequestParameter.MaxBatchedTokens] = "--max-batched-tokens",
         [RequestParameter.Chunk] = "--chunk",
+        [RequestParameter.OrcaReserve] = "--orca-reserve",
         [RequestParameter.BlockSize] = "--block-size",
         [RequestParameter.KvBlocks] = "--kv-blocks",
         [RequestParameter.MemoryFraction] = "--memory-fraction",

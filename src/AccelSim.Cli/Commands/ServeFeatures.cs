@@ -39,7 +39,7 @@ internal sealed class ServeFeatureOptions
         Description = "Swap preemption: host memory for swapped KV blocks, GiB (vLLM's swap_space, 4 by default)",
     };
 
-    public Option<string> OrcaReserve { get; } = new(OrcaReservation.Parameter)
+    public Option<string> OrcaReserve { get; } = new(CliParameterNames.Flags[RequestParameter.OrcaReserve])
     {
         DefaultValueFactory = _ => "max",
         Description = "orca: KV cache reserved contiguously per request at admission: max (the model's maximum sequence length), pow2 (next power of two of prompt + output) or oracle (exactly prompt + output)",

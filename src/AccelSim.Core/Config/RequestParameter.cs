@@ -55,12 +55,13 @@ public static class RequestParameter
     public const string Cv = "cv";
     public const string PromptTokens = "prompt_tokens";
     public const string OutputTokens = "output_tokens";
+    public const string OrcaReserve = "orca_reserve";
 
     /// <summary>Every name above, for front ends that map them.</summary>
     public static IReadOnlyList<string> All { get; } =
         [Batch, Seq, Context, Phase, ExpertSkew, Recompute, Placement, KvPolicy, Experts, Sparsity, Weights,
          M, N, K, Heads, KvHeads, HeadDim, Bytes, Model, Hardware, Stack, System,
-         Scheduler, MaxBatch, MaxBatchedTokens, Chunk, BlockSize, KvBlocks, MemoryFraction, Slo, NumRequests, Rate, Cv, PromptTokens, OutputTokens,
+         Scheduler, MaxBatch, MaxBatchedTokens, Chunk, BlockSize, KvBlocks, MemoryFraction, Slo, NumRequests, Rate, Cv, PromptTokens, OutputTokens, OrcaReserve,
          Tp, Pp, Dp, Ep, Zero, Microbatch, GlobalBatch, PipelineSchedule, VirtualStages, SequenceParallel, ExpertHotShare];
 
     /// <summary>The origin (the <see cref="InputProblem.File"/>) of problems with hardware overrides

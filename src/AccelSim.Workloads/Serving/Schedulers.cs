@@ -235,7 +235,7 @@ public enum OrcaReserve
 /// <summary>The tokens an Orca reservation holds for a request.</summary>
 public static class OrcaReservation
 {
-    public const string Parameter = "--orca-reserve";
+    public const string Parameter = RequestParameter.OrcaReserve;
     public const string Expected = "max, pow2 or oracle";
 
     public static OrcaReserve Parse(string text) => text switch
