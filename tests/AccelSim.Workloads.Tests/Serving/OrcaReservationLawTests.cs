@@ -1,3 +1,4 @@
+using AccelSim.Core.Config;
 using AccelSim.Workloads.Serving;
 using FsCheck;
 using FsCheck.Fluent;
@@ -77,7 +78,7 @@ public class OrcaReservationLawTests
     public void Max_without_the_models_maximum_sequence_length_is_refused()
     {
         var e = Assert.Throws<AccelSim.Core.Config.InputException>(() => new SchedulerOptions { OrcaReserve = OrcaReserve.Max }.Validate());
-        Assert.Contains("--orca-reserve", e.Message, StringComparison.Ordinal);
+        Assert.Contains(RequestParameter.OrcaReserve, e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
