@@ -150,6 +150,17 @@ public partial class HtmlReportTests
         Assert.True(points.Length <= 2 * 480 + 1, $"{points.Length} points");
     }
 
+    [Theory]
+    [InlineData(7.0889e-5, "$0.00007089")]
+    [InlineData(0.55384, "$0.5538")]
+    [InlineData(13.41, "$13.41")]
+    [InlineData(1234.5678, "$1234.57")]
+    [InlineData(0.0, "$0")]
+    public void Dollars_keep_four_significant_digits_without_an_exponent(double usd, string shown)
+    {
+        Assert.Equal(shown, HtmlReport.Usd(usd));
+    }
+
     /// <summary>A JSON pointer (/a/b) as a JSONPath with bracketed names.</summary>
     private static string Pointer(string pointer) =>
         "$" + string.Concat(pointer.Split('/', StringSplitOptions.RemoveEmptyEntries).Select(p => "['" + p + "']"));

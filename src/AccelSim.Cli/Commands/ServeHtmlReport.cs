@@ -41,10 +41,10 @@ internal static class ServeHtmlReport
             $"Most KV blocks in use at once, of the {r.Kv.Blocks.ToString("N0", CultureInfo.InvariantCulture)} blocks of {r.Kv.BlockTokens} tokens in {r.Kv.Tier}."));
         if (r.Cost is { } cost)
         {
-            figures.Add(new("/cost/usd_per_request", "Cost per request", cost.UsdPerRequest, HtmlUnit.Number,
-                FormattableString.Invariant($"The run's device time at {cost.UsdPerHour:0.##} USD per hour ({cost.Devices} device(s), prices from the hardware descriptions) over its requests."), "USD"));
-            figures.Add(new("/cost/usd_per_million_output_tokens", "Cost per million output tokens", cost.UsdPerMillionOutputTokens, HtmlUnit.Number,
-                "The run's device cost over the output tokens it generated, per million.", "USD"));
+            figures.Add(new("/cost/usd_per_request", "Cost per request", cost.UsdPerRequest, HtmlUnit.Usd,
+                FormattableString.Invariant($"The run's device time at {cost.UsdPerHour:0.##} USD per hour ({cost.Devices} device(s), prices from the hardware descriptions) over its requests.")));
+            figures.Add(new("/cost/usd_per_million_output_tokens", "Cost per million output tokens", cost.UsdPerMillionOutputTokens, HtmlUnit.Usd,
+                "The run's device cost over the output tokens it generated, per million."));
         }
         if (r.CapacityRequestsPerS is { } cap)
             figures.Add(new("/capacity_requests_per_s", "Capacity", cap, HtmlUnit.Number, "Highest arrival rate that meets the SLO.", "requests/s"));

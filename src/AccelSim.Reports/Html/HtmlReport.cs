@@ -288,8 +288,17 @@ public static class HtmlReport
         HtmlUnit.Count => Units.Count(v),
         HtmlUnit.Bytes => Units.Bytes(v),
         HtmlUnit.FlopRate => Units.FlopRate(v),
+        HtmlUnit.Usd => Usd(v),
         _ => double.IsFinite(v) ? v.ToString("G4", CultureInfo.InvariantCulture) : "n/a",
     };
+
+    internal static string Usd(double v)
+    {
+        if (!double.IsFinite(v)) return "n/a";
+        if (v == 0) return "$0";
+        var decimals = Math.Clamp(3 - (int)Math.Floor(Math.Log10(Math.Abs(v))), 2, 12);
+        return "$" + v.ToString("F" + decimals.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+    }
 
     internal static void Cards(StringBuilder sb, IReadOnlyList<Fig> figs)
     {

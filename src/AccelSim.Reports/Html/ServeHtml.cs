@@ -17,6 +17,8 @@ public enum HtmlUnit
     Bytes,
     /// <summary>FLOP/s, scaled (TFLOP/s, ...).</summary>
     FlopRate,
+    /// <summary>US dollars, to four significant digits and never in exponent notation ($0.00007089).</summary>
+    Usd,
 }
 
 /// <summary>One key figure: <paramref name="Json"/> is its JSON pointer in the command's JSON report (the page
