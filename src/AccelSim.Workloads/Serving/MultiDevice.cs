@@ -97,45 +97,13 @@ public static class DisaggregatedServing
         for (var i = 0; i < prompts.Length; i++) prompts[i] = requests[i] with { OutputTokens = 1 };
         var prefill = ServingSimulator.Run(prompts, prefillPolicy, prefillCost, prefillKv, options, prefillStaticW);
 
-        var transferPs = new long[requests.Count];
-        var transferBytes = new long[requests.Count];
-        var decodeStates = new List<(long Arrival, int Index, RequestState State)>();
-        for (var i = 0; i < requests.Count; i++)
-        {
-            if (requests[i].OutputTokens <= 1) continue;
-            var first = prefill.Requests[i].FirstTokenPs;
-            transferBytes[i] = (long)Math.Ceiling(requests[i].PromptTokens * kvBytesPerToken);
-            transferPs[i] = link.TimePs(transferBytes[i]);
-            var arrival = checked(first + transferPs[i]);
-            decodeStates.Add((arrival, i, RequestState.FromPrefill(requests[i] with { ArrivalPs = arrival }, first)));
-        }
-        decodeStates.Sort((a, b) => a.Arrival != b.Arrival ? a.Arrival.CompareTo(b.Arrival) : a.Index.CompareTo(b.Index));
+        var (transferPs, transferBytes, decodeStates) = Handoffs(requests, prefill, kvBytesPerToken, link);
         var engine = new ServingEngine(new DecodeOnlyScheduler(), decodeCost, decodeKv, options, decodeStaticW);
         foreach (var d in decodeStates) engine.Inject(d.State);
         engine.Advance(long.MaxValue);
         var decode = engine.Result();
 
-        var byIndex = new RequestState?[requests.Count];
-        foreach (var d in decodeStates) byIndex[d.Index] = d.State;
-        var merged = new RequestState[requests.Count];
-        for (var i = 0; i < merged.Length; i++)
-        {
-            var p = prefill.Requests[i];
-            var d = byIndex[i];
-            merged[i] = new RequestState(requests[i])
-            {
-                Prefilled = p.Prefilled,
-                Target = p.Target,
-                Cached = d?.Cached ?? p.Cached,
-                Generated = d?.Generated ?? p.Generated,
-                Preemptions = p.Preemptions,
-                FirstScheduledPs = p.FirstScheduledPs,
-                FirstTokenPs = p.FirstTokenPs,
-                LastTokenPs = d?.LastTokenPs ?? p.LastTokenPs,
-                FinishPs = d?.FinishPs ?? p.FinishPs,
-                MaxInterTokenPs = d?.MaxInterTokenPs ?? 0,
-            };
-        }
+        var merged = Joined(requests, prefill, decodeStates);
         // The merged view's cache figures are the prefill pool's; the decode pool's are its own result's.
         var combined = MultiDevice.Merge(merged, [prefill, decode], [prefillStaticW, decodeStaticW]) with
         {
@@ -164,19 +132,7 @@ public static class DisaggregatedServing
         var pre = ReplicatedServing.Run(prompts, prefillInstances, RouterPolicy.LeastOutstandingTokens, prefillEngine, prefillStaticW);
         var prefill = pre.Combined;
 
-        var transferPs = new long[requests.Count];
-        var transferBytes = new long[requests.Count];
-        var decodeStates = new List<(long Arrival, int Index, RequestState State)>();
-        for (var i = 0; i < requests.Count; i++)
-        {
-            if (requests[i].OutputTokens <= 1) continue;
-            var first = prefill.Requests[i].FirstTokenPs;
-            transferBytes[i] = (long)Math.Ceiling(requests[i].PromptTokens * kvBytesPerToken);
-            transferPs[i] = link.TimePs(transferBytes[i]);
-            var arrival = checked(first + transferPs[i]);
-            decodeStates.Add((arrival, i, RequestState.FromPrefill(requests[i] with { ArrivalPs = arrival }, first)));
-        }
-        decodeStates.Sort((a, b) => a.Arrival != b.Arrival ? a.Arrival.CompareTo(b.Arrival) : a.Index.CompareTo(b.Index));
+        var (transferPs, transferBytes, decodeStates) = Handoffs(requests, prefill, kvBytesPerToken, link);
         var engines = new ServingEngine[decodeInstances];
         for (var k = 0; k < decodeInstances; k++) engines[k] = decodeEngine(k);
         var decodeAssignment = new int[requests.Count];
@@ -202,8 +158,6 @@ public static class DisaggregatedServing
             parts[k] = engines[k].Result();
             powers[k] = decodeStaticW;
         }
-        var decodeStatesByIndex = new RequestState?[requests.Count];
-        foreach (var d in decodeStates) decodeStatesByIndex[d.Index] = d.State;
         var decodeOnly = decodeStates.Select(d => d.State).ToArray();
         var decode = MultiDevice.Merge(decodeOnly, parts, powers) with
         {
@@ -211,25 +165,7 @@ public static class DisaggregatedServing
             KvPeakBlocks = parts.Max(r => r.KvPeakBlocks),
         };
 
-        var merged = new RequestState[requests.Count];
-        for (var i = 0; i < merged.Length; i++)
-        {
-            var p = prefill.Requests[i];
-            var d = decodeStatesByIndex[i];
-            merged[i] = new RequestState(requests[i])
-            {
-                Prefilled = p.Prefilled,
-                Target = p.Target,
-                Cached = d?.Cached ?? p.Cached,
-                Generated = d?.Generated ?? p.Generated,
-                Preemptions = p.Preemptions + (d?.Preemptions ?? 0),
-                FirstScheduledPs = p.FirstScheduledPs,
-                FirstTokenPs = p.FirstTokenPs,
-                LastTokenPs = d?.LastTokenPs ?? p.LastTokenPs,
-                FinishPs = d?.FinishPs ?? p.FinishPs,
-                MaxInterTokenPs = d?.MaxInterTokenPs ?? 0,
-            };
-        }
+        var merged = Joined(requests, prefill, decodeStates);
         var all = new ServingResult[prefillInstances + decodeInstances];
         var allPowers = new double[all.Length];
         for (var k = 0; k < prefillInstances; k++) { all[k] = pre.Replicas[k]; allPowers[k] = prefillStaticW; }
@@ -246,6 +182,57 @@ public static class DisaggregatedServing
             PrefillAssignment = pre.Assignment,
             DecodeAssignment = decodeAssignment,
         };
+    }
+
+    /// <summary>Each request's hand-off from its prefill to the decode side: its KV cache's bytes, the time they take
+    /// over <paramref name="link"/>, and the request as the decode side receives it when they land (requests of one
+    /// output token end at prefill and are left out), in order of landing, ties by request index.</summary>
+    private static (long[] TransferPs, long[] TransferBytes, List<(long Arrival, int Index, RequestState State)> Decodes) Handoffs(
+        IReadOnlyList<ServingRequest> requests, ServingResult prefill, double kvBytesPerToken, KvLink link)
+    {
+        var transferPs = new long[requests.Count];
+        var transferBytes = new long[requests.Count];
+        var decodes = new List<(long Arrival, int Index, RequestState State)>();
+        for (var i = 0; i < requests.Count; i++)
+        {
+            if (requests[i].OutputTokens <= 1) continue;
+            var first = prefill.Requests[i].FirstTokenPs;
+            transferBytes[i] = (long)Math.Ceiling(requests[i].PromptTokens * kvBytesPerToken);
+            transferPs[i] = link.TimePs(transferBytes[i]);
+            var arrival = checked(first + transferPs[i]);
+            decodes.Add((arrival, i, RequestState.FromPrefill(requests[i] with { ArrivalPs = arrival }, first)));
+        }
+        decodes.Sort((a, b) => a.Arrival != b.Arrival ? a.Arrival.CompareTo(b.Arrival) : a.Index.CompareTo(b.Index));
+        return (transferPs, transferBytes, decodes);
+    }
+
+    /// <summary>Each request whole: its prefill's figures, then its decode's where it had one; preemptions on both
+    /// sides count.</summary>
+    private static RequestState[] Joined(IReadOnlyList<ServingRequest> requests, ServingResult prefill,
+        List<(long Arrival, int Index, RequestState State)> decodes)
+    {
+        var byIndex = new RequestState?[requests.Count];
+        foreach (var d in decodes) byIndex[d.Index] = d.State;
+        var merged = new RequestState[requests.Count];
+        for (var i = 0; i < merged.Length; i++)
+        {
+            var p = prefill.Requests[i];
+            var d = byIndex[i];
+            merged[i] = new RequestState(requests[i])
+            {
+                Prefilled = p.Prefilled,
+                Target = p.Target,
+                Cached = d?.Cached ?? p.Cached,
+                Generated = d?.Generated ?? p.Generated,
+                Preemptions = p.Preemptions + (d?.Preemptions ?? 0),
+                FirstScheduledPs = p.FirstScheduledPs,
+                FirstTokenPs = p.FirstTokenPs,
+                LastTokenPs = d?.LastTokenPs ?? p.LastTokenPs,
+                FinishPs = d?.FinishPs ?? p.FinishPs,
+                MaxInterTokenPs = d?.MaxInterTokenPs ?? 0,
+            };
+        }
+        return merged;
     }
 }
 
