@@ -4,6 +4,7 @@ using AccelSim.Core.Metrics;
 using AccelSim.Core.Systems;
 using AccelSim.Reports.Internal;
 using static AccelSim.Reports.Html.HtmlText;
+using static AccelSim.Reports.Html.TimelineSvg;
 
 namespace AccelSim.Reports.Html;
 
@@ -26,7 +27,6 @@ public sealed record SystemHtml(
 /// of the JSON report carries its pointer (<c>data-json</c>) and exact value (<c>data-value</c>).</summary>
 public static class SystemHtmlReport
 {
-    private const double Width = 1100, Left = 120, Right = 34, Top = 8, Lane = 22, Bar = 16, AxisSpace = 24;
 
     /// <summary>Collective lanes at most: overlapping collectives are packed first-fit into this many lanes.</summary>
     public const int CollectiveLanes = 6;
@@ -189,42 +189,9 @@ public static class SystemHtmlReport
 
         var end = r.MakespanS;
         var pw = Width - Left - Right;
-        var bottom = Top + labels.Count * Lane;
-        var height = bottom + AxisSpace;
-        sb.Append("<div class=\"timeline\" data-left=\"").Append(C(Left)).Append("\" data-width=\"").Append(C(pw))
-          .Append("\" data-top=\"").Append(C(Top)).Append("\" data-bottom=\"").Append(C(bottom)).Append("\" data-end=\"").Append(Raw(end)).Append("\">\n");
-        sb.Append("<div class=\"tl-controls\"><button type=\"button\" data-zoom=\"in\" title=\"zoom in\">+</button>")
-          .Append("<button type=\"button\" data-zoom=\"out\" title=\"zoom out\">&#8722;</button>")
-          .Append("<button type=\"button\" data-zoom=\"left\" title=\"pan left\">&#8592;</button>")
-          .Append("<button type=\"button\" data-zoom=\"right\" title=\"pan right\">&#8594;</button>")
-          .Append("<button type=\"button\" data-zoom=\"reset\" title=\"whole run\">reset</button>")
-          .Append("<span class=\"tl-range\" data-t0=\"0\" data-t1=\"").Append(Raw(end)).Append("\">0 s to ").Append(Esc(Units.Time(end)))
-          .Append(" (").Append(Esc(Units.Time(end))).Append(" shown)</span></div>\n");
-        sb.Append("<svg viewBox=\"0 0 ").Append(C(Width)).Append(' ').Append(C(height)).Append("\" role=\"img\" aria-label=\"timeline of ")
-          .Append(r.Ranks.Count).Append(" devices and ").Append(r.Collectives.Count).Append(" collectives\">\n");
         const string clip = "tl-clip-system";
-        sb.Append("<defs><clipPath id=\"").Append(clip).Append("\"><rect x=\"").Append(C(Left)).Append("\" y=\"0\" width=\"").Append(C(pw))
-          .Append("\" height=\"").Append(C(height)).Append("\"/></clipPath></defs>\n<g class=\"axis\">");
-        for (var i = 0; i < labels.Count; i++)
-        {
-            sb.Append("<text x=\"").Append(C(Left - 6)).Append("\" y=\"").Append(C(Top + i * Lane + Lane / 2 + 4)).Append("\" text-anchor=\"end\">")
-              .Append(Esc(labels[i])).Append("</text>");
-            sb.Append("<line x1=\"").Append(C(Left)).Append("\" x2=\"").Append(C(Left + pw)).Append("\" y1=\"").Append(C(Top + (i + 1) * Lane))
-              .Append("\" y2=\"").Append(C(Top + (i + 1) * Lane)).Append("\"/>");
-        }
-        sb.Append("</g>\n<g class=\"grid tl-ticks\">");
-        if (end > 0)
-        {
-            var step = TimelineSvg.NiceStep(end, 6);
-            for (var k = 0; k * step <= end * (1 + 1e-9); k++)
-            {
-                var t = k * step;
-                var x = Left + t / end * pw;
-                sb.Append("<line x1=\"").Append(C(x)).Append("\" x2=\"").Append(C(x)).Append("\" y1=\"").Append(C(Top)).Append("\" y2=\"").Append(C(bottom)).Append("\"/>");
-                sb.Append("<text x=\"").Append(C(x)).Append("\" y=\"").Append(C(bottom + 14)).Append("\" text-anchor=\"middle\">").Append(Esc(Units.Time(t))).Append("</text>");
-            }
-        }
-        sb.Append("</g>\n<g clip-path=\"url(#").Append(clip).Append(")\">\n");
+        TimelineSvg.OpenFrame(sb, labels, end,
+            FormattableString.Invariant($"{r.Ranks.Count} devices and {r.Collectives.Count} collectives"), clip);
         void Rect(string cls, int lane, long startPs, long endPs, string tip, string data)
         {
             var s = Core.Time.Ps.ToSeconds(startPs);
