@@ -1,4 +1,6 @@
 using AccelSim.Core.Config;
+using AccelSim.Core.Devices;
+using AccelSim.Core.Simulation;
 
 namespace AccelSim.Workloads.Serving;
 
@@ -55,11 +57,53 @@ public sealed class PagedDecodeScheduler : IBatchScheduler
     }
 }
 
-/// <summary>The link a prefilled request's KV cache crosses to the decode pool, contention-free: a transfer of
-/// <c>b</c> bytes takes <see cref="LatencyPs"/> + b / <see cref="BandwidthBps"/> (the route's bottleneck link).</summary>
+/// <summary>The link a prefilled request's KV cache crosses to the decode pool: <see cref="BandwidthBps"/> (the
+/// route's bottleneck link) and <see cref="LatencyPs"/>. Alone, a transfer of <c>b</c> bytes takes
+/// <see cref="LatencyPs"/> + b / <see cref="BandwidthBps"/> (<see cref="TimePs"/>); transfers that leave one prefill
+/// instance at once share its link max-min fairly (<see cref="Transfers"/>).</summary>
 public sealed record KvLink(double BandwidthBps, long LatencyPs, string Description)
 {
     public long TimePs(long bytes) => checked(LatencyPs + (long)Math.Ceiling(bytes / BandwidthBps * 1e12));
+
+    /// <summary>When each transfer lands, transfers contending: every transfer leaving one source (a prefill
+    /// instance) crosses that source's own copy of this link, waits out its latency, then shares its bandwidth
+    /// max-min fairly with the others flowing on it (the simulation kernel's fluid channels). What the receiving
+    /// side's links add is not modelled. A transfer alone lands at <see cref="TimePs"/> after it starts.</summary>
+    /// <param name="transfers">Start time, bytes and source of each transfer.</param>
+    /// <param name="sources">Sources (prefill instances) numbered from 0.</param>
+    public long[] Transfers(IReadOnlyList<(long StartPs, long Bytes, int Source)> transfers, int sources)
+    {
+        ArgumentNullException.ThrowIfNull(transfers);
+        ArgumentOutOfRangeException.ThrowIfLessThan(sources, 1);
+        var channels = new ChannelSpec[sources];
+        for (var s = 0; s < sources; s++) channels[s] = ChannelSpec.Link($"kv{s}", BandwidthBps, LatencyPs, offChip: true);
+        var kernel = new Kernel(new DeviceTopology([new EngineSpec("host", 1)], channels, []), expectedTasks: Math.Max(4, transfers.Count));
+        var process = new TransferProcess(transfers);
+        kernel.Attach(process);
+        kernel.Run();
+        var landed = new long[transfers.Count];
+        for (var i = 0; i < landed.Length; i++) landed[i] = kernel.Times(process.Tasks[i]).EndPs;
+        return landed;
+    }
+
+    /// <summary>Starts each transfer at its time (ties in the order given): a task on no engine whose one transfer
+    /// crosses its source's channel.</summary>
+    private sealed class TransferProcess(IReadOnlyList<(long StartPs, long Bytes, int Source)> transfers) : KernelProcess
+    {
+        public readonly int[] Tasks = new int[transfers.Count];
+
+        protected override void OnStart(Kernel kernel)
+        {
+            for (var i = 0; i < transfers.Count; i++)
+            {
+                Tasks[i] = kernel.NewTask(this, Kernel.NoEngine, 0, 0, prerequisites: 1);
+                kernel.AddTransfer(Tasks[i], transfers[i].Source, transfers[i].Bytes, double.MaxValue);
+                kernel.At(transfers[i].StartPs, this, i);
+            }
+        }
+
+        protected override void OnTimer(Kernel kernel, long token) => kernel.Signal(Tasks[(int)token]);
+    }
 }
 
 /// <summary>A disaggregated run: the merged view (every request from arrival to its last token) and each pool's own.</summary>
@@ -132,7 +176,7 @@ public static class DisaggregatedServing
         var pre = ReplicatedServing.Run(prompts, prefillInstances, RouterPolicy.LeastOutstandingTokens, prefillEngine, prefillStaticW);
         var prefill = pre.Combined;
 
-        var (transferPs, transferBytes, decodeStates) = Handoffs(requests, prefill, kvBytesPerToken, link);
+        var (transferPs, transferBytes, decodeStates) = Handoffs(requests, prefill, kvBytesPerToken, link, pre.Assignment, prefillInstances);
         var engines = new ServingEngine[decodeInstances];
         for (var k = 0; k < decodeInstances; k++) engines[k] = decodeEngine(k);
         var decodeAssignment = new int[requests.Count];
@@ -188,18 +232,30 @@ public static class DisaggregatedServing
     /// over <paramref name="link"/>, and the request as the decode side receives it when they land (requests of one
     /// output token end at prefill and are left out), in order of landing, ties by request index.</summary>
     private static (long[] TransferPs, long[] TransferBytes, List<(long Arrival, int Index, RequestState State)> Decodes) Handoffs(
-        IReadOnlyList<ServingRequest> requests, ServingResult prefill, double kvBytesPerToken, KvLink link)
+        IReadOnlyList<ServingRequest> requests, ServingResult prefill, double kvBytesPerToken, KvLink link,
+        IReadOnlyList<int>? prefillInstance = null, int prefillInstances = 1)
     {
         var transferPs = new long[requests.Count];
         var transferBytes = new long[requests.Count];
-        var decodes = new List<(long Arrival, int Index, RequestState State)>();
+        var moves = new List<(long StartPs, long Bytes, int Source)>();
+        var moved = new List<int>();
         for (var i = 0; i < requests.Count; i++)
         {
             if (requests[i].OutputTokens <= 1) continue;
-            var first = prefill.Requests[i].FirstTokenPs;
             transferBytes[i] = (long)Math.Ceiling(requests[i].PromptTokens * kvBytesPerToken);
-            transferPs[i] = link.TimePs(transferBytes[i]);
-            var arrival = checked(first + transferPs[i]);
+            moves.Add((prefill.Requests[i].FirstTokenPs, transferBytes[i], prefillInstance?[i] ?? 0));
+            moved.Add(i);
+        }
+        // Started in order of first token (ties by request index), so contending transfers share in a fixed order.
+        var order = Enumerable.Range(0, moves.Count).OrderBy(k => moves[k].StartPs).ThenBy(k => moved[k]).ToArray();
+        var landed = link.Transfers(order.Select(k => moves[k]).ToArray(), prefillInstances);
+        var decodes = new List<(long Arrival, int Index, RequestState State)>();
+        for (var j = 0; j < order.Length; j++)
+        {
+            var i = moved[order[j]];
+            var first = prefill.Requests[i].FirstTokenPs;
+            var arrival = landed[j];
+            transferPs[i] = arrival - first;
             decodes.Add((arrival, i, RequestState.FromPrefill(requests[i] with { ArrivalPs = arrival }, first)));
         }
         decodes.Sort((a, b) => a.Arrival != b.Arrival ? a.Arrival.CompareTo(b.Arrival) : a.Index.CompareTo(b.Index));

@@ -187,6 +187,42 @@ public class MultiDeviceLawTests
                 && r.TransferPs.All(t => t == transfer);
         });
 
+    /// <summary>Two transfers leaving one prefill instance at once share its link: each takes the latency and twice
+    /// the bytes' time; from two instances each takes what it takes alone.</summary>
+    [Fact]
+    public void Transfers_from_one_instance_share_its_link()
+    {
+        const long bytes = 1_000_000_000; // 20 ms alone at 50 GB/s
+        var alone = Link.TimePs(bytes);
+        Assert.Equal(2_000_000 + 20_000_000_000, alone);
+        var shared = Link.Transfers([(0, bytes, 0), (0, bytes, 0)], 1);
+        Assert.Equal([2_000_000 + 40_000_000_000, 2_000_000 + 40_000_000_000], shared);
+        var apart = Link.Transfers([(0, bytes, 0), (0, bytes, 1)], 2);
+        Assert.Equal([alone, alone], apart);
+        // The second joins 12 ms after the first (each after the 2 us latency): the first has 400 MB left, which
+        // takes 16 ms at half the rate; the second has then 600 MB left, 12 ms alone.
+        var staggered = Link.Transfers([(0, bytes, 0), (12_000_000_000, bytes, 0)], 1);
+        Assert.Equal([2_000_000 + 28_000_000_000, 2_000_000 + 40_000_000_000], staggered);
+    }
+
+    /// <summary>Contention never helps: every transfer lands no earlier than it would alone, and no later than
+    /// if every transfer of its instance that started by its end had gone before it, one after another.</summary>
+    [Property(MaxTest = 200)]
+    public Property Contended_transfers_land_between_alone_and_one_after_another() =>
+        Prop.ForAll(Gen.ListOf(Gen.Choose(0, 50).SelectMany(t => Gen.Choose(1, 400).SelectMany(b => Gen.Choose(0, 2).Select(c => (StartPs: t * 1_000_000_000L, Bytes: b * 1_000_000L, Source: c))))).ToArbitrary(), raw =>
+        {
+            var moves = raw
+                .OrderBy(m => m.StartPs).ToArray();
+            var landed = Link.Transfers(moves, 3);
+            return Enumerable.Range(0, moves.Length).All(i =>
+            {
+                var m = moves[i];
+                if (landed[i] < m.StartPs + Link.TimePs(m.Bytes)) return false;
+                var before = moves.Where(o => o.Source == m.Source && o.StartPs <= landed[i]).Sum(o => o.Bytes);
+                return landed[i] <= m.StartPs + Link.TimePs(before) + moves.Length; // a picosecond of rounding per re-share
+            });
+        });
+
     [Property(MaxTest = 50)]
     public Property Disaggregated_and_replicated_runs_are_deterministic() =>
         Prop.ForAll(Scenarios(), s =>
