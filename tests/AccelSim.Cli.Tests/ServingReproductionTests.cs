@@ -115,7 +115,7 @@ public class ServingReproductionTests(ITestOutputHelper output)
         foreach (var (mode, rate) in orca) Assert.InRange(vllm / rate, 2.0 / 2, 4.0 * 2);
     }
 
-    /// <summary>Why the card matters: on the 80 GB A100 the cache (about 57,000 tokens) rarely binds Orca (Oracle)'s
+    /// <summary>Why the card matters: on the 80 GB A100 the cache (62,160 tokens) rarely binds Orca (Oracle)'s
     /// exact reservations, and vLLM does not pass it (experiments/vllm/README.md); on the 40 GB card it does. The
     /// gain over Oracle grows as the memory shrinks, which is the paper's mechanism.</summary>
     [Fact]
