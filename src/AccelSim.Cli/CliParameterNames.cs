@@ -38,6 +38,7 @@ public static partial class CliParameterNames
         [RequestParameter.MaxBatchedTokens] = "--max-batched-tokens",
         [RequestParameter.Chunk] = "--chunk",
         [RequestParameter.OrcaReserve] = "--orca-reserve",
+        [RequestParameter.OrcaIterations] = "--orca-iterations",
         [RequestParameter.BlockSize] = "--block-size",
         [RequestParameter.KvBlocks] = "--kv-blocks",
         [RequestParameter.MemoryFraction] = "--memory-fraction",

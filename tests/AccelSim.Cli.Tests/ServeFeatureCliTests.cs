@@ -80,6 +80,8 @@ public class ServeFeatureCliTests
     [InlineData("--hardware", "h100", "--swap-space", "8", "applies to --preemption swap")]
     [InlineData("--hardware", "h100", "--scheduler", "orca", "--orca-reserve", "half", "--orca-reserve")]
     [InlineData("--hardware", "h100", "--scheduler", "vllm", "--orca-reserve", "pow2", "applies to --scheduler orca")]
+    [InlineData("--hardware", "h100", "--scheduler", "orca", "--orca-iterations", "vllm", "--orca-iterations")]
+    [InlineData("--hardware", "h100", "--scheduler", "sarathi", "--orca-iterations", "prefill-first", "applies to --scheduler orca")]
     [InlineData("--hardware", "h100", "--scheduler", "orca", "--kv-blocks", "100", "reserves 8192 tokens")]
     [InlineData("--hardware", "h100", "--prefix-tokens", "64", "give --prefix-cache")]
     [InlineData("--hardware", "h100", "--prefix-cache", "--prefix-groups", "4", "--prefix-tokens")]

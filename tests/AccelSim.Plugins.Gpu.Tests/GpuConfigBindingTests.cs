@@ -183,6 +183,7 @@ public class GpuDatasheetTests
     [InlineData("h100")]
     [InlineData("h200")]
     [InlineData("a100-80g")]
+    [InlineData("a100-40g")]
     [InlineData("rtx4090")]
     [InlineData("v100")]
     [InlineData("v100s")]

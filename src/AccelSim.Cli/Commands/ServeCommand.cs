@@ -139,7 +139,7 @@ public static class ServeCommand
             var kv = KvCapacity.Plan(device, rankModel, dt, softwareStack, p.GetValue(blockSize), options.MaxBatchedTokens,
                 p.GetValue(memoryFraction), p.GetValue(kvBlocks));
             options = features.WithSwap(p, options, p.GetValue(scheduler)!, config, kv);
-            options = features.WithOrcaReserve(p, options, p.GetValue(scheduler)!, modelConfig.MaxPositionEmbeddings);
+            options = features.WithOrca(p, options, p.GetValue(scheduler)!, modelConfig.MaxPositionEmbeddings);
             var costs = new IterationCostModel(modelConfig, device, dt, softwareStack, bits, group);
             var interactive = p.GetValue(format) == "table" && !Console.IsErrorRedirected && ReferenceEquals(cli.Out, Console.Out);
             DisaggregationReport? disaggReport = null;

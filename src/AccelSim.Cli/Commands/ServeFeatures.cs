@@ -45,21 +45,30 @@ internal sealed class ServeFeatureOptions
         Description = "orca: KV cache reserved contiguously per request at admission: max (the model's maximum sequence length), pow2 (next power of two of prompt + output) or oracle (exactly prompt + output)",
     };
 
-    public IEnumerable<Option> All => [PrefixCache, PrefixTokens, PrefixGroups, Preemption, SwapSpace, OrcaReserve];
+    public Option<string> OrcaIterations { get; } = new(CliParameterNames.Flags[RequestParameter.OrcaIterations])
+    {
+        DefaultValueFactory = _ => "mixed",
+        Description = "orca: mixed (Orca's selective batching: new requests' prefills join the iteration that decodes the running ones) or prefill-first (as vLLM's original scheduler: an iteration that admits requests only prefills them)",
+    };
 
-    /// <summary>The scheduler options with Orca's reservation (<c>--orca-reserve</c>) and the model's maximum sequence
-    /// length; the option applies to <c>--scheduler orca</c> only.</summary>
-    public SchedulerOptions WithOrcaReserve(ParseResult p, SchedulerOptions options, string scheduler, int? maxPositions)
+    public IEnumerable<Option> All => [PrefixCache, PrefixTokens, PrefixGroups, Preemption, SwapSpace, OrcaReserve, OrcaIterations];
+
+    /// <summary>The scheduler options with Orca's reservation (<c>--orca-reserve</c>), its iterations
+    /// (<c>--orca-iterations</c>) and the model's maximum sequence length; the options apply to <c>--scheduler orca</c>
+    /// only.</summary>
+    public SchedulerOptions WithOrca(ParseResult p, SchedulerOptions options, string scheduler, int? maxPositions)
     {
         var mode = OrcaReservation.Parse(p.GetValue(OrcaReserve)!);
+        var iterations = OrcaIterationPolicy.Parse(p.GetValue(OrcaIterations)!);
         if (scheduler != "orca")
         {
             if (WorkloadOptions.IsGiven(p, OrcaReserve)) throw new InputException(null, OrcaReserve.Name, $"applies to --scheduler orca; '{scheduler}' does not reserve contiguously");
+            if (WorkloadOptions.IsGiven(p, OrcaIterations)) throw new InputException(null, OrcaIterations.Name, $"applies to --scheduler orca; '{scheduler}' forms its iterations its own way");
             return options;
         }
         if (mode == Workloads.Serving.OrcaReserve.Max && maxPositions is null)
             throw new InputException(null, OrcaReserve.Name, "max reserves the model's maximum sequence length, but the model gives no max_position_embeddings; use pow2 or oracle");
-        var o = options with { OrcaReserve = mode, MaxSequenceTokens = maxPositions };
+        var o = options with { OrcaReserve = mode, OrcaIterations = iterations, MaxSequenceTokens = maxPositions };
         o.Validate();
         return o;
     }

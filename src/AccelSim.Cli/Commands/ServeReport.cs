@@ -125,6 +125,7 @@ internal sealed record ServeReport(string Hardware, string Kind, string Model, s
             w.WritePropertyName("kv_reservation");
             w.WriteStartObject();
             w.WritePropertyName("mode"); w.WriteValue(OrcaReservation.Id(Options.OrcaReserve));
+            w.WritePropertyName("iterations"); w.WriteValue(OrcaIterationPolicy.Id(Options.OrcaIterations));
             w.WritePropertyName("reserved_token_s"); w.WriteValue(kr.ReservedTokenS);
             w.WritePropertyName("used_token_s"); w.WriteValue(kr.UsedTokenS);
             w.WritePropertyName("wasted_share"); w.WriteValue(kr.WastedShare);

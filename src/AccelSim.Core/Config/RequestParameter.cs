@@ -56,12 +56,13 @@ public static class RequestParameter
     public const string PromptTokens = "prompt_tokens";
     public const string OutputTokens = "output_tokens";
     public const string OrcaReserve = "orca_reserve";
+    public const string OrcaIterations = "orca_iterations";
 
     /// <summary>Every name above, for front ends that map them.</summary>
     public static IReadOnlyList<string> All { get; } =
         [Batch, Seq, Context, Phase, ExpertSkew, Recompute, Placement, KvPolicy, Experts, Sparsity, Weights,
          M, N, K, Heads, KvHeads, HeadDim, Bytes, Model, Hardware, Stack, System,
-         Scheduler, MaxBatch, MaxBatchedTokens, Chunk, BlockSize, KvBlocks, MemoryFraction, Slo, NumRequests, Rate, Cv, PromptTokens, OutputTokens, OrcaReserve,
+         Scheduler, MaxBatch, MaxBatchedTokens, Chunk, BlockSize, KvBlocks, MemoryFraction, Slo, NumRequests, Rate, Cv, PromptTokens, OutputTokens, OrcaReserve, OrcaIterations,
          Tp, Pp, Dp, Ep, Zero, Microbatch, GlobalBatch, PipelineSchedule, VirtualStages, SequenceParallel, ExpertHotShare];
 
     /// <summary>The origin (the <see cref="InputProblem.File"/>) of problems with hardware overrides

@@ -25,6 +25,9 @@ public sealed record SchedulerOptions(int MaxBatch = 256, int MaxBatchedTokens =
     /// <summary>Orca: how much KV cache a request reserves, contiguously, at admission (<see cref="OrcaReservation"/>).</summary>
     public OrcaReserve OrcaReserve { get; init; } = OrcaReserve.Oracle;
 
+    /// <summary>Orca: how an iteration combines prefills and decodes (<see cref="OrcaIterationPolicy"/>).</summary>
+    public OrcaIterations OrcaIterations { get; init; } = OrcaIterations.Mixed;
+
     /// <summary>The model's maximum sequence length (its positions), which <see cref="OrcaReserve.Max"/> reserves for
     /// every request; null when unknown.</summary>
     public int? MaxSequenceTokens { get; init; }
@@ -268,11 +271,41 @@ public static class OrcaReservation
     }
 }
 
-/// <summary>Orca (Yu et al., OSDI 2022): iteration-level scheduling. Every iteration decodes every running
-/// request and admits waiting ones (first come, first served) while the batch has room (<c>max-batch</c>
-/// sequences, <c>max-batched-tokens</c> tokens) and the cache has room for the request's reservation
-/// (<see cref="SchedulerOptions.OrcaReserve"/>: its maximum, power-of-two or exact length, held until it finishes);
-/// an admitted request prefills its whole prompt in the iteration that admits it.</summary>
+/// <summary>How Orca forms an iteration. <see cref="Mixed"/>: as Orca (Yu et al., OSDI 2022) runs, selective
+/// batching puts the prefills of newly admitted requests into the iteration that decodes every running request.
+/// <see cref="PrefillFirst"/>: as vLLM's original scheduler runs (<see cref="VllmScheduler"/>), an iteration prefills
+/// the requests it admits and nothing else, and decodes the running requests only when none can be admitted; the
+/// vLLM paper's Orca baselines are its own reimplementation beside vLLM (section 6.1), which this keeps apart from
+/// vLLM by the reservation alone.</summary>
+public enum OrcaIterations
+{
+    Mixed,
+    PrefillFirst,
+}
+
+/// <summary>Parsing and naming <see cref="OrcaIterations"/>.</summary>
+public static class OrcaIterationPolicy
+{
+    public const string Parameter = RequestParameter.OrcaIterations;
+    public const string Expected = "mixed or prefill-first";
+
+    public static OrcaIterations Parse(string text) => text switch
+    {
+        "mixed" => OrcaIterations.Mixed,
+        "prefill-first" => OrcaIterations.PrefillFirst,
+        _ => throw new InputException(null, Parameter, $"expected {Expected}, got '{text}'"),
+    };
+
+    public static string Id(OrcaIterations mode) => mode == OrcaIterations.PrefillFirst ? "prefill-first" : "mixed";
+}
+
+/// <summary>Orca (Yu et al., OSDI 2022): iteration-level scheduling. Waiting requests are admitted first come, first
+/// served, while the batch has room (<c>max-batch</c> sequences, <c>max-batched-tokens</c> tokens) and the cache has
+/// room for the request's reservation (<see cref="SchedulerOptions.OrcaReserve"/>: its maximum, power-of-two or exact
+/// length, held until it finishes); an admitted request prefills its whole prompt in the iteration that admits it.
+/// With <see cref="OrcaIterations.Mixed"/> every iteration also decodes every running request; with
+/// <see cref="OrcaIterations.PrefillFirst"/> an iteration that admits requests only prefills them, and the running
+/// requests decode in the iterations that admit none.</summary>
 public sealed class OrcaScheduler : IBatchScheduler
 {
     public string Id => "orca";
@@ -281,12 +314,21 @@ public sealed class OrcaScheduler : IBatchScheduler
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(batch);
-        var tokens = 0;
-        foreach (var r in context.Running)
+        if (context.Options.OrcaIterations == OrcaIterations.PrefillFirst)
         {
-            batch.Add(new PlannedWork(r, 1));
-            tokens++;
+            AdmitWaiting(context, batch, 0);
+            if (batch.Count > 0) return;
+            foreach (var r in context.Running) batch.Add(new PlannedWork(r, 1));
+            return;
         }
+        foreach (var r in context.Running) batch.Add(new PlannedWork(r, 1));
+        AdmitWaiting(context, batch, batch.Count);
+    }
+
+    /// <summary>Admits waiting requests while the batch (already <paramref name="tokens"/> tokens) and the cache have
+    /// room, each with its whole prompt's prefill.</summary>
+    private static void AdmitWaiting(SchedulerContext context, List<PlannedWork> batch, int tokens)
+    {
         var o = context.Options;
         while (context.Waiting.Count > 0 && context.Running.Count < o.MaxBatch)
         {
