@@ -129,11 +129,18 @@ public sealed class Kernel
         public int Transfer;
     }
 
-    private readonly Join[][] _joins;
-    private readonly int[] _joinHead, _joinCount;
+    /// <summary>A channel's timer state in one record: its joins waiting out the latency (a ring) and its
+    /// completion's key. The loop reads them together on every channel event.</summary>
+    private struct ChannelTimerState
+    {
+        public Join[] Joins;
+        public int JoinHead, JoinCount;
+        public long CompTime, CompSeq;
+    }
+
+    private readonly ChannelTimerState[] _ch;
 
     // Per channel, its pending completion's (time, sequence); time long.MaxValue when it has none.
-    private readonly long[] _compTime, _compSeq;
     private long _netTimer = long.MaxValue;
 
     private readonly long[] _tierOcc, _tierPeak, _tierResident;
@@ -193,15 +200,11 @@ public sealed class Kernel
         }
         _sharing = new FairShareChannels(bandwidth, room);
         _channels = channels;
-        _joins = new Join[channels][];
-        _joinHead = new int[channels];
-        _joinCount = new int[channels];
-        _compTime = new long[channels];
-        _compSeq = new long[channels];
+        _ch = new ChannelTimerState[channels];
         for (var c = 0; c < channels; c++)
         {
-            _joins[c] = new Join[8];
-            _compTime[c] = long.MaxValue;
+            _ch[c].Joins = new Join[8];
+            _ch[c].CompTime = long.MaxValue;
         }
         // Timer slots: one per channel, then the network.
         _netSlot = channels;
@@ -244,7 +247,7 @@ public sealed class Kernel
         get
         {
             var pending = _queue.Count + (_netTimer != long.MaxValue ? 1 : 0);
-            for (var c = 0; c < _channels; c++) pending += _joinCount[c] + (_compTime[c] != long.MaxValue ? 1 : 0);
+            for (var c = 0; c < _channels; c++) pending += _ch[c].JoinCount + (_ch[c].CompTime != long.MaxValue ? 1 : 0);
             return pending;
         }
     }
@@ -550,7 +553,7 @@ public sealed class Kernel
             _events++;
             var c = timers.TopChannel;
             if (c == _netSlot) NetworkDue();
-            else if (_joinCount[c] > 0 && _joins[c][_joinHead[c]].Seq == timers.TopSeq) JoinDue(c);
+            else if (_ch[c].JoinCount > 0 && _ch[c].Joins[_ch[c].JoinHead].Seq == timers.TopSeq) JoinDue(c);
             else ChannelDone(c);
         }
     }
@@ -663,34 +666,36 @@ public sealed class Kernel
     /// once its latency has passed: queued with a sequence number taken now, as a scheduled event would be.</summary>
     private void QueueJoin(int c, long time, int tr)
     {
-        var ring = _joins[c];
-        var count = _joinCount[c];
+        ref var ch = ref _ch[c];
+        var ring = ch.Joins;
+        var count = ch.JoinCount;
         if (count == ring.Length)
         {
             var grown = new Join[ring.Length * 2];
-            var head = _joinHead[c];
+            var head = ch.JoinHead;
             Array.Copy(ring, head, grown, 0, ring.Length - head);
             Array.Copy(ring, 0, grown, ring.Length - head, head);
-            _joinHead[c] = 0;
-            _joins[c] = ring = grown;
+            ch.JoinHead = 0;
+            ch.Joins = ring = grown;
         }
-        var tail = _joinHead[c] + count;
+        var tail = ch.JoinHead + count;
         if (tail >= ring.Length) tail -= ring.Length;
         var seq = _seq++;
         ring[tail] = new Join { Time = time, Seq = seq, Transfer = tr };
-        _joinCount[c] = count + 1;
+        ch.JoinCount = count + 1;
         if (count == 0) Refresh(c);
     }
 
     /// <summary>The first transfer waiting on channel <paramref name="c"/>'s latency joins the sharing.</summary>
     private void JoinDue(int c)
     {
-        var ring = _joins[c];
-        var head = _joinHead[c];
+        ref var ch = ref _ch[c];
+        var ring = ch.Joins;
+        var head = ch.JoinHead;
         var tr = ring[head].Transfer;
         head++;
-        _joinHead[c] = head == ring.Length ? 0 : head;
-        _joinCount[c]--;
+        ch.JoinHead = head == ring.Length ? 0 : head;
+        ch.JoinCount--;
         // The channel's timer moves to its next event: Flow moves it when the completion moved.
         if (!Flow(tr)) Refresh(c);
     }
@@ -736,8 +741,9 @@ public sealed class Kernel
     private void SetTimer(int c)
     {
         var next = _sharing.Next(c);
-        _compTime[c] = next;
-        if (next != long.MaxValue) _compSeq[c] = _seq++;
+        ref var ch = ref _ch[c];
+        ch.CompTime = next;
+        if (next != long.MaxValue) ch.CompSeq = _seq++;
         Refresh(c);
     }
 
@@ -745,10 +751,11 @@ public sealed class Kernel
     /// completion and its first pending join, or drops it when it has neither.</summary>
     private void Refresh(int c)
     {
-        long time = _compTime[c], seq = _compSeq[c];
-        if (_joinCount[c] > 0)
+        ref var ch = ref _ch[c];
+        long time = ch.CompTime, seq = ch.CompSeq;
+        if (ch.JoinCount > 0)
         {
-            ref var j = ref _joins[c][_joinHead[c]];
+            ref var j = ref ch.Joins[ch.JoinHead];
             if (j.Time < time || (j.Time == time && j.Seq < seq))
             {
                 time = j.Time;
