@@ -181,7 +181,7 @@ public sealed class SystemSimulator
                     var c = keyIndex[s.Key!];
                     _process.CommOf(entry, c);
                     pending[c]++;
-                    r.FirstTask[si] = -1;
+                    r.FirstTask[si] = ~c;
                     r.FirstTransfer[si] = _kernel.TransferCount;
                     var exit = _process.Add(_kernel, Kernel.NoEngine, 0, 0, 1, external: true);
                     endJoins[c].Add(exit);
@@ -366,11 +366,9 @@ public sealed class SystemSimulator
             collectives[c] = new CollectiveResult(_keys[c], x.Kind, x.Algorithm, x.Bytes, _groups[c], x.BytesOnWire, x.StartPs, x.EndPs,
                 x.AlgorithmBandwidth_Bps, x.BusBandwidth_Bps);
         }
-        var keyIndex = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (var c = 0; c < _keys.Length; c++) keyIndex[_keys[c]] = c;
 
         var ranks = new RankResult[_ranks.Length];
-        for (var i = 0; i < _ranks.Length; i++) ranks[i] = CollectRank(_ranks[i], makespan, keyIndex);
+        for (var i = 0; i < _ranks.Length; i++) ranks[i] = CollectRank(_ranks[i], makespan);
 
         // The network's flows, in issue order: the kernel's transfers on routes, read from the kernel when asked
         // (a flow record per send would be the largest thing a large run keeps).
@@ -431,7 +429,7 @@ public sealed class SystemSimulator
         };
     }
 
-    private RankResult CollectRank(RankState r, long makespan, Dictionary<string, int> keyIndex)
+    private RankResult CollectRank(RankState r, long makespan)
     {
         var segs = r.Program.Segments;
         var device = r.Device;
@@ -444,7 +442,7 @@ public sealed class SystemSimulator
         for (var si = 0; si < segs.Count; si++)
             if (r.Instance[si] is not null) compute++;
         var flat = new FlatRuns(_kernel, _process, compute);
-        var segments = new SegmentResult[segs.Count];
+        var counts = new int[segs.Count];
         WorkloadGraph? graph = null;
         var schedule = _schedule;
         var commSpans = new List<(long, long)>();
@@ -453,13 +451,11 @@ public sealed class SystemSimulator
         for (var si = 0; si < segs.Count; si++)
         {
             var s = segs[si];
-            var ready = r.Entry[si] >= 0 ? _kernel.Times(_process.KernelTask(r.Entry[si])).EndPs : 0;
-            var end = _kernel.Times(_process.KernelTask(r.Exit[si])).EndPs;
+            counts[si] = count;
             if (s.IsComm)
             {
-                var x = _collectives[keyIndex[s.Key!]];
+                var x = _collectives[~r.FirstTask[si]];
                 commSpans.Add((x.StartPs, x.EndPs));
-                segments[si] = new SegmentResult(si, s.Label, true, s.Key, ready, x.StartPs, end, count, 0);
                 continue;
             }
             var low = r.Instance[si]!;
@@ -468,15 +464,12 @@ public sealed class SystemSimulator
             var n = low.Program.Tasks.Count;
             var alone = r.Compact && n > 0 ? low.Alone(device) : null;
             flat.Add(run, low, count, transferCount, r.FirstTask[si], r.FirstTransfer[si], alone);
-            var start = end;
             for (var i = 0; i < n; i++)
             {
                 var t = flat.Times(run, i);
-                start = Math.Min(start, t.StartPs);
                 if (!low.Program.Tasks[i].HostOnly && t.EndPs > t.StartPs) computeSpans.Add((t.StartPs, t.EndPs));
             }
             run++;
-            segments[si] = new SegmentResult(si, s.Label, false, null, ready, start, end, count, n);
             count += n;
             transferCount += low.TransferCount;
         }
@@ -509,8 +502,43 @@ public sealed class SystemSimulator
         var computeBusy = Union(computeSpans);
         var commPs = Union(commSpans);
         var hidden = Overlap(commSpans, computeSpans);
-        return new RankResult(r.Program.Rank, device, metrics, result, segments, memory, r.HeldBytes, computeBusy,
+        return new RankResult(r.Program.Rank, device, metrics, result, new SegmentList(this, r, counts), memory, r.HeldBytes, computeBusy,
             chBusy[device.MainMemoryChannel], commPs, hidden);
+    }
+
+    /// <summary>Segment <paramref name="si"/> of rank <paramref name="r"/> as it ran, its first task
+    /// <paramref name="first"/> of the rank's flattened compute: read from the kernel when asked.</summary>
+    private SegmentResult Segment(RankState r, int si, int first)
+    {
+        var s = r.Program.Segments[si];
+        var ready = r.Entry[si] >= 0 ? _kernel.Times(_process.KernelTask(r.Entry[si])).EndPs : 0;
+        var end = _kernel.Times(_process.KernelTask(r.Exit[si])).EndPs;
+        if (s.IsComm) return new SegmentResult(si, s.Label, true, s.Key, ready, _collectives[~r.FirstTask[si]].StartPs, end, first, 0);
+        var low = r.Instance[si]!;
+        var n = low.Program.Tasks.Count;
+        // Its first task's start: the earliest of its tasks' starts (its end when it has none).
+        var start = end;
+        if (n > 0 && r.Compact) start = _kernel.Times(_process.KernelTask(r.FirstTask[si])).StartPs + low.Alone(r.Device).FirstStart;
+        else
+            for (var i = 0; i < n; i++) start = Math.Min(start, _kernel.Times(_process.KernelTask(r.FirstTask[si] + i)).StartPs);
+        return new SegmentResult(si, s.Label, false, null, ready, start, end, first, n);
+    }
+
+    /// <summary>A rank's segments as they ran, each record made when asked (a large run has millions).</summary>
+    private sealed class SegmentList(SystemSimulator sim, RankState r, int[] first) : IReadOnlyList<SegmentResult>
+    {
+        public int Count => first.Length;
+
+        public SegmentResult this[int index] => (uint)index < (uint)first.Length
+            ? sim.Segment(r, index, first[index])
+            : throw new ArgumentOutOfRangeException(nameof(index), $"index {index} is not below {first.Length}");
+
+        public IEnumerator<SegmentResult> GetEnumerator()
+        {
+            for (var i = 0; i < first.Length; i++) yield return sim.Segment(r, i, first[i]);
+        }
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 
     /// <summary>Length of the union of spans (sorts the list).</summary>
@@ -777,6 +805,9 @@ public sealed class SystemSimulator
     private sealed class AloneRun
     {
         public long Duration, Events;
+
+        /// <summary>The earliest of its tasks' starts.</summary>
+        public long FirstStart;
         public long[] Ready = [], Start = [], Launch = [], ComputeEnd = [], End = [];
         public long[] TransferStart = [], TransferEnd = [];
         public long[] ChannelBytes = [], ChannelBusy = [], EngineBusy = [];
@@ -981,6 +1012,7 @@ public sealed class SystemSimulator
             }
             foreach (var id in Escapes) run.Escaped[TensorTier[id]] += TensorBytes[id];
             run.Duration = kernel.Times(kernelTask[n]).EndPs;
+            run.FirstStart = n == 0 ? run.Duration : run.Start.Min();
             // The end join's launch and end are the system's own events, not the program's.
             run.Events = kernel.EventCount - 2;
             return _alone = run;
