@@ -377,32 +377,33 @@ public sealed class SystemSimulator
         var flowCount = 0;
         for (var k = 0; k < transfers; k++)
             if (_kernel.TransferPath(k) < 0) flowCount++;
-        var flowIndex = new int[flowCount];
+        // Flow f is transfer f when every transfer is a flow (compute segments run as one task each move nothing).
+        var flowIndex = flowCount == transfers ? null : new int[flowCount];
         var routeLinks = new int[]?[net.RouteCount];
-        var starts = new long[flowCount];
         var order = new int[flowCount];
         for (int k = 0, f = 0; k < transfers; k++)
         {
             var path = _kernel.TransferPath(k);
             if (path >= 0) continue;
             routeLinks[~path] ??= net.RouteLinks(~path).ToArray();
-            flowIndex[f] = k;
-            starts[f] = _kernel.TransferTimes(k).StartPs;
+            if (flowIndex is not null) flowIndex[f] = k;
             order[f] = f;
             f++;
         }
         // Each link's busy time is the length of the union of its flows' spans: swept in order of start, each
-        // link's current run extended or closed (the same union, whatever the order among equal starts).
-        Array.Sort(starts, order);
+        // link's current run extended or closed (the same union, whatever the order among equal starts, so the
+        // flows are sorted by their start read from the kernel, not copied out: tens of millions of them).
+        Array.Sort(order, new ByStart(_kernel, flowIndex));
         var busy = new long[net.LinkCount];
         var runStart = new long[net.LinkCount];
         var runEnd = new long[net.LinkCount];
         Array.Fill(runEnd, -1);
         foreach (var f in order)
         {
-            var (start, end) = _kernel.TransferTimes(flowIndex[f]);
+            var k = flowIndex is null ? f : flowIndex[f];
+            var (start, end) = _kernel.TransferTimes(k);
             if (end <= start) continue;
-            foreach (var l in routeLinks[~_kernel.TransferPath(flowIndex[f])]!)
+            foreach (var l in routeLinks[~_kernel.TransferPath(k)]!)
             {
                 if (runEnd[l] < start)
                 {
@@ -425,7 +426,7 @@ public sealed class SystemSimulator
         var systemName = _fabric is SystemFabric sf ? sf.Spec.Name : _fabric.GetType().Name;
         return new SystemResult(_program.Name, systemName, _fabric.Ranks, _schedule, makespan, EventCount, ranks, links, collectives)
         {
-            Flows = new FlowList(_kernel, flowIndex, routeLinks),
+            Flows = new FlowList(_kernel, flowIndex, flowCount, routeLinks),
         };
     }
 
@@ -1194,16 +1195,25 @@ public sealed class SystemSimulator
         }
     }
 
-    /// <summary>The network's flows, each record made from the kernel's transfer when asked.</summary>
-    private sealed class FlowList(Kernel kernel, int[] transfers, int[]?[] routeLinks) : IReadOnlyList<FlowRecord>
+    /// <summary>Flows by their start, read from the kernel.</summary>
+    private sealed class ByStart(Kernel kernel, int[]? transfers) : IComparer<int>
     {
-        public int Count => transfers.Length;
+        public int Compare(int x, int y) =>
+            kernel.TransferTimes(transfers is null ? x : transfers[x]).StartPs.CompareTo(kernel.TransferTimes(transfers is null ? y : transfers[y]).StartPs);
+    }
+
+    /// <summary>The network's flows, each record made from the kernel's transfer when asked; flow f is
+    /// transfer <paramref name="transfers"/>[f] (transfer f when null).</summary>
+    private sealed class FlowList(Kernel kernel, int[]? transfers, int count, int[]?[] routeLinks) : IReadOnlyList<FlowRecord>
+    {
+        public int Count => count;
 
         public FlowRecord this[int index]
         {
             get
             {
-                var k = transfers[index];
+                if ((uint)index >= (uint)count) throw new ArgumentOutOfRangeException(nameof(index), $"index {index} is not below {count}");
+                var k = transfers is null ? index : transfers[index];
                 var (start, end) = kernel.TransferTimes(k);
                 return new FlowRecord(routeLinks[~kernel.TransferPath(k)]!, kernel.TransferBytes(k), start, end);
             }
@@ -1211,7 +1221,7 @@ public sealed class SystemSimulator
 
         public IEnumerator<FlowRecord> GetEnumerator()
         {
-            for (var i = 0; i < transfers.Length; i++) yield return this[i];
+            for (var i = 0; i < count; i++) yield return this[i];
         }
 
         System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
@@ -1233,8 +1243,8 @@ public sealed class SystemSimulator
     /// ready and it was the last simulated member, the collective starts. Nothing allocates per event.</summary>
     private sealed class SystemProcess : KernelProcess
     {
-        private int[] _kernelTask;
-        private int[] _prereq;
+        // A task's kernel index is its index here: the process makes the kernel's first tasks, before the run.
+        private readonly List<int> _roots = [];
         private int[] _comm;
         private List<int> _from = [], _to = [];
         private int _count;
@@ -1244,29 +1254,22 @@ public sealed class SystemSimulator
 
         public SystemProcess(int expected)
         {
-            var n = Math.Max(16, expected);
-            _kernelTask = new int[n];
-            _prereq = new int[n];
-            _comm = new int[n];
+            _comm = new int[Math.Max(16, expected)];
         }
 
         public int Count => _count;
 
-        public int KernelTask(int index) => _kernelTask[index];
+        public int KernelTask(int index) => index;
 
         /// <summary>A task waiting for <paramref name="prerequisites"/> signals: edges from this process's
         /// tasks, or (<paramref name="external"/>) from a collective.</summary>
         public int Add(Kernel kernel, int engine, long latencyPs, long computePs, int prerequisites, bool external = false)
         {
             var index = _count++;
-            if (index == _kernelTask.Length)
-            {
-                Array.Resize(ref _kernelTask, index * 2);
-                Array.Resize(ref _prereq, index * 2);
-                Array.Resize(ref _comm, index * 2);
-            }
-            _kernelTask[index] = kernel.NewTask(this, engine, latencyPs, computePs, tag: index, prerequisites: prerequisites);
-            _prereq[index] = external ? -1 : prerequisites;
+            if (index == _comm.Length) Array.Resize(ref _comm, index * 2);
+            if (kernel.NewTask(this, engine, latencyPs, computePs, tag: index, prerequisites: prerequisites) != index)
+                throw new InvalidOperationException("the system's tasks are the kernel's first");
+            if (prerequisites == 0 && !external) _roots.Add(index);
             _comm[index] = -1;
             return index;
         }
@@ -1289,7 +1292,7 @@ public sealed class SystemSimulator
             for (var i = 0; i < n; i++) _succStart[i + 1] += _succStart[i];
             _succ = new int[_from.Count];
             var fill = _succStart.AsSpan(0, n).ToArray();
-            for (var e = 0; e < _from.Count; e++) _succ[fill[_from[e]]++] = _kernelTask[_to[e]];
+            for (var e = 0; e < _from.Count; e++) _succ[fill[_from[e]]++] = _to[e];
             // Dropped, not cleared: the edge lists of a large program are hundreds of megabytes.
             _from = [];
             _to = [];
@@ -1297,8 +1300,7 @@ public sealed class SystemSimulator
 
         protected override void OnStart(Kernel kernel)
         {
-            for (var i = 0; i < _count; i++)
-                if (_prereq[i] == 0) kernel.Ready(_kernelTask[i]);
+            foreach (var i in _roots) kernel.Ready(i);
         }
 
         protected override void OnTaskEnd(Kernel kernel, int task)
@@ -1313,7 +1315,7 @@ public sealed class SystemSimulator
         public int FirstUnfinished(Kernel kernel)
         {
             for (var i = 0; i < _count; i++)
-                if (!kernel.HasEnded(_kernelTask[i])) return i;
+                if (!kernel.HasEnded(i)) return i;
             return -1;
         }
     }

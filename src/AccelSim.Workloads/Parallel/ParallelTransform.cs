@@ -409,6 +409,7 @@ public static class ParallelTransform
                 peak = Math.Max(peak, live);
             }
             if (layout.Train) Update();
+            _segs.TrimExcess();
             return new RankProgram(_rank, _segs, layout.Memory(s, peak));
         }
 
