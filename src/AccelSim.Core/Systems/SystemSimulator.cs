@@ -12,9 +12,13 @@ namespace AccelSim.Core.Systems;
 /// device (its engines, channels and tiers, named <c>r{rank}.{name}</c> in one combined topology) and the
 /// fabric's network.
 ///
-/// <para>Compute. Each distinct (device, graph) pair is mapped once by the caller's schedule; every compute
-/// segment instance is lowered like <see cref="Simulator"/> lowers a program: one task per scheduled task,
-/// its transfers on the rank's channels, its activations as buffers of the rank's tiers. The resident
+/// <para>Compute. Each distinct (device, graph) pair is mapped once by the caller's schedule. On a rank whose
+/// compute segments run one at a time (each waits, through the segments' dependencies, for the one before it),
+/// every compute segment instance is one task: its mapped program is simulated alone once, and the instance runs
+/// as that run, shifted to its start (nothing else uses the rank's engines, channels or tiers meanwhile, so the
+/// results are those of its tasks in the kernel). On any other rank every instance is lowered like
+/// <see cref="Simulator"/> lowers a program: one task per scheduled task, its transfers on the rank's channels,
+/// its activations as buffers of the rank's tiers. The resident
 /// tensors of a graph (weights, caches, inputs) are reserved once per rank and graph, however many
 /// segments run it; a rank that declares <see cref="RankProgram.Memory"/> holds that on its main memory
 /// tier instead of its graphs' resident tensors.</para>
