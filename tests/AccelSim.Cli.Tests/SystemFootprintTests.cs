@@ -13,8 +13,9 @@ namespace AccelSim.Cli.Tests;
 public class SystemFootprintCollection;
 
 /// <summary>The memory a system run keeps grows with its distinct work, not with every task instance's copy or
-/// every collective send: a rank's result reads its compute from the kernel in run-length form, op records are
-/// made when asked, and a send's task slot is reused once it has arrived (docs/systems.md, "How it fits").</summary>
+/// every collective send: a compute segment instance runs as one kernel task, a rank's result reads its compute in
+/// run-length form, op and segment records are made when asked, and a send's task slot is reused once it has
+/// arrived (docs/systems.md, "How it fits").</summary>
 [Collection(nameof(SystemFootprintTests))]
 public class SystemFootprintTests(ITestOutputHelper output)
 {
@@ -53,10 +54,12 @@ public class SystemFootprintTests(ITestOutputHelper output)
         // Every flow a send, every send's slot reused: the run adds far fewer slots than it sends.
         Assert.True(result.Flows.Count > 10_000, $"only {result.Flows.Count} flows");
         Assert.True(slotsAfter - slotsBefore < result.Flows.Count / 10, $"{slotsAfter - slotsBefore} new task slots for {result.Flows.Count} sends");
-        // A task instance keeps its kernel record (88 B), its transfers, buffers and edges; a send its flow's transfer
-        // (40 B) and, at this size, a spare slot: about 220 B each here. A copy of every task's record in the result
-        // (about 290 B), a record per op (about 150 B) or per flow (about 60 B) brought it to about 300 B.
+        // A compute segment instance runs as one kernel task (88 B) and two joins, whatever its tasks; a send keeps its
+        // flow's transfer (40 B) and, at this size, a spare slot: about 150 B per task instance or flow here. Each
+        // instance's tasks in the kernel (each with its record, transfers, buffers and edges) kept about 220 B; a
+        // copy of every task's record in the result (about 290 B), a record per op (about 150 B) or per flow (about
+        // 60 B) brought it to about 300 B.
         var units = instances + result.Flows.Count;
-        Assert.True(kept < 260L * units, $"{kept} B kept for {instances} task instances and {result.Flows.Count} flows ({kept / (double)units:F0} B each)");
+        Assert.True(kept < 170L * units, $"{kept} B kept for {instances} task instances and {result.Flows.Count} flows ({kept / (double)units:F0} B each)");
     }
 }

@@ -12,9 +12,13 @@ namespace AccelSim.Core.Systems;
 /// device (its engines, channels and tiers, named <c>r{rank}.{name}</c> in one combined topology) and the
 /// fabric's network.
 ///
-/// <para>Compute. Each distinct (device, graph) pair is mapped once by the caller's schedule; every compute
-/// segment instance is lowered like <see cref="Simulator"/> lowers a program: one task per scheduled task,
-/// its transfers on the rank's channels, its activations as buffers of the rank's tiers. The resident
+/// <para>Compute. Each distinct (device, graph) pair is mapped once by the caller's schedule. On a rank whose
+/// compute segments run one at a time (each waits, through the segments' dependencies, for the one before it),
+/// every compute segment instance is one task: its mapped program is simulated alone once, and the instance runs
+/// as that run, shifted to its start (nothing else uses the rank's engines, channels or tiers meanwhile, so the
+/// results are those of its tasks in the kernel). On any other rank every instance is lowered like
+/// <see cref="Simulator"/> lowers a program: one task per scheduled task, its transfers on the rank's channels,
+/// its activations as buffers of the rank's tiers. The resident
 /// tensors of a graph (weights, caches, inputs) are reserved once per rank and graph, however many
 /// segments run it; a rank that declares <see cref="RankProgram.Memory"/> holds that on its main memory
 /// tier instead of its graphs' resident tensors.</para>
@@ -42,6 +46,7 @@ public sealed class SystemSimulator
     private readonly string _schedule;
     private bool _ran;
     private int[] _buffer = [];
+    private long _eventsInSegments;
 
     /// <param name="program">What every rank runs.</param>
     /// <param name="fabric">The system's ranks, network and routes (a <see cref="SystemFabric"/> or any fabric).</param>
@@ -51,6 +56,15 @@ public sealed class SystemSimulator
     /// <param name="options">How collectives are lowered (defaults when null).</param>
     public SystemSimulator(SystemProgram program, ICommFabric fabric, Func<int, IDeviceModel> deviceOf,
         Func<IDeviceModel, WorkloadGraph, SimProgram> map, CollectiveOptions? options = null)
+        : this(program, fabric, deviceOf, map, options, compact: true)
+    {
+    }
+
+    /// <param name="compact">Whether a rank whose compute segments run one after another runs each compute
+    /// segment instance as one kernel task (its mapped program simulated once, alone); false expands every
+    /// instance into its tasks. The results are the same either way (tested).</param>
+    internal SystemSimulator(SystemProgram program, ICommFabric fabric, Func<int, IDeviceModel> deviceOf,
+        Func<IDeviceModel, WorkloadGraph, SimProgram> map, CollectiveOptions? options, bool compact)
     {
         ArgumentNullException.ThrowIfNull(program);
         ArgumentNullException.ThrowIfNull(fabric);
@@ -81,19 +95,26 @@ public sealed class SystemSimulator
 
         // Map each distinct (device, graph) once.
         var lowered = new Dictionary<(IDeviceModel, WorkloadGraph), Lowered>(PairComparer.Instance);
-        var expected = 0;
-        long expectedTransfers = 0;
         foreach (var r in _ranks)
         {
             foreach (var s in r.Program.Segments)
             {
+                if (s.Compute is not { } g || lowered.ContainsKey((r.Device, g))) continue;
+                var sim = map(r.Device, g) ?? throw new InvalidOperationException($"the schedule mapped no program for graph '{g.Info.Name}' on {r.Device.Name}");
+                if (!ReferenceEquals(sim.Graph, g)) throw new InvalidOperationException($"the schedule mapped graph '{g.Info.Name}' into a program of another graph");
+                lowered[(r.Device, g)] = new Lowered(sim, r.Device);
+            }
+        }
+        var expected = 0;
+        long expectedTransfers = 0;
+        foreach (var r in _ranks)
+        {
+            r.Compact = compact && RunsOneAtATime(r, lowered);
+            foreach (var s in r.Program.Segments)
+            {
                 if (s.Compute is not { } g) { expected += 2; continue; }
-                if (!lowered.TryGetValue((r.Device, g), out var low))
-                {
-                    var sim = map(r.Device, g) ?? throw new InvalidOperationException($"the schedule mapped no program for graph '{g.Info.Name}' on {r.Device.Name}");
-                    if (!ReferenceEquals(sim.Graph, g)) throw new InvalidOperationException($"the schedule mapped graph '{g.Info.Name}' into a program of another graph");
-                    lowered[(r.Device, g)] = low = new Lowered(sim, r.Device);
-                }
+                var low = lowered[(r.Device, g)];
+                if (r.Compact && low.Program.Tasks.Count > 0) { expected += 3; continue; }
                 expected += low.Program.Tasks.Count + 2;
                 expectedTransfers += low.TransferCount;
             }
@@ -164,7 +185,7 @@ public sealed class SystemSimulator
                     var c = keyIndex[s.Key!];
                     _process.CommOf(entry, c);
                     pending[c]++;
-                    r.FirstTask[si] = -1;
+                    r.FirstTask[si] = ~c;
                     r.FirstTransfer[si] = _kernel.TransferCount;
                     var exit = _process.Add(_kernel, Kernel.NoEngine, 0, 0, 1, external: true);
                     endJoins[c].Add(exit);
@@ -178,6 +199,11 @@ public sealed class SystemSimulator
                         if (low.Resident[id] && low.TensorBytes[id] > 0) _kernel.Reserve(r.TierOffset + low.TensorTier[id], low.TensorBytes[id]);
                 r.FirstTask[si] = _process.Count;
                 r.FirstTransfer[si] = _kernel.TransferCount;
+                if (r.Compact && low.Program.Tasks.Count > 0)
+                {
+                    r.Exit[si] = AddAlone(r, low, entry);
+                    continue;
+                }
                 var first = _process.Count;
                 if (_buffer.Length < low.TensorBytes.Length) _buffer = new int[low.TensorBytes.Length];
                 var buffer = _buffer;
@@ -233,14 +259,82 @@ public sealed class SystemSimulator
         _process.Seal(_kernel, _collectives, pending);
     }
 
+    /// <summary>Whether a rank's compute segments (those with tasks) run one at a time: each waits, through its
+    /// segments' dependencies, for the one before it. Then nothing else runs on the rank's engines, channels and
+    /// tiers while one runs (collectives move bytes on the network only), and each instance runs exactly as its
+    /// mapped program runs alone, shifted to its start.</summary>
+    private static bool RunsOneAtATime(RankState r, Dictionary<(IDeviceModel, WorkloadGraph), Lowered> lowered)
+    {
+        var segs = r.Program.Segments;
+        // last[s]: the latest compute segment that segment s waits for, directly or through others (-1: none).
+        var last = new int[segs.Count];
+        var previous = -1;
+        for (var si = 0; si < segs.Count; si++)
+        {
+            var latest = -1;
+            foreach (var a in segs[si].After) latest = Math.Max(latest, Works(a) ? a : last[a]);
+            last[si] = latest;
+            if (!Works(si)) continue;
+            if (latest != previous) return false;
+            previous = si;
+        }
+        return true;
+
+        bool Works(int s) => segs[s].Compute is { } g && lowered[(r.Device, g)].Program.Tasks.Count > 0;
+    }
+
+    /// <summary>A compute segment instance as one task of its program's duration alone, after
+    /// <paramref name="entry"/> (-1: none), taking the memory its tasks take at their peak, keeping what they
+    /// keep; its end join frees the activations no task read when the rank declares its memory. Returns the end join.</summary>
+    private int AddAlone(RankState r, Lowered low, int entry)
+    {
+        var alone = low.Alone(r.Device);
+        var k = _process.Add(_kernel, Kernel.NoEngine, 0, alone.Duration, entry >= 0 ? 1 : 0);
+        if (entry >= 0) _process.Edge(entry, k);
+        var kt = _process.KernelTask(k);
+        var tiers = alone.Peak.Length;
+        Span<int> transient = stackalloc int[tiers];
+        Span<int> escaped = stackalloc int[tiers];
+        for (var t = 0; t < tiers; t++)
+        {
+            transient[t] = escaped[t] = -1;
+            var kept = alone.Final[t] - alone.Escaped[t];
+            if (alone.Peak[t] > alone.Final[t]) _kernel.AllocateOnStart(kt, transient[t] = _kernel.NewBuffer(r.TierOffset + t, alone.Peak[t] - alone.Final[t], 1));
+            if (kept > 0) _kernel.AllocateOnStart(kt, _kernel.NewBuffer(r.TierOffset + t, kept, 1));
+            if (alone.Escaped[t] > 0) _kernel.AllocateOnStart(kt, escaped[t] = _kernel.NewBuffer(r.TierOffset + t, alone.Escaped[t], 1));
+        }
+        for (var t = 0; t < tiers; t++)
+            if (transient[t] >= 0) _kernel.ReleaseOnEnd(kt, transient[t]);
+        var end = _process.Add(_kernel, Kernel.NoEngine, 0, 0, 1);
+        _process.Edge(k, end);
+        if (r.Program.Memory.Count > 0)
+            for (var t = 0; t < tiers; t++)
+                if (escaped[t] >= 0) _kernel.ReleaseOnEnd(_process.KernelTask(end), escaped[t]);
+        for (var c = 0; c < alone.ChannelBytes.Length; c++)
+        {
+            r.ChannelBytes[c] += alone.ChannelBytes[c];
+            r.ChannelBusy[c] += alone.ChannelBusy[c];
+        }
+        for (var e = 0; e < alone.EngineBusy.Length; e++) r.EngineBusy[e] += alone.EngineBusy[e];
+        // The task's own launch and end are two events; its program alone had its events.
+        _eventsInSegments += alone.Events - 2;
+        return end;
+    }
+
     private int Buffer(int[] buffer, Lowered low, RankState r, int id) =>
         buffer[id] >= 0 ? buffer[id] : buffer[id] = _kernel.NewBuffer(r.TierOffset + low.TensorTier[id], low.TensorBytes[id], low.Refs[id] == 0 ? 1 : low.Refs[id]);
 
     /// <summary>Distinct lowerings of the program's collectives: collectives of one shape share one.</summary>
     public int CollectiveLowerings { get; }
 
-    /// <summary>The kernel the program runs on (its topology names each rank's resources <c>r{rank}.{name}</c>).</summary>
+    /// <summary>The kernel the program runs on (its topology names each rank's resources <c>r{rank}.{name}</c>).
+    /// A compute segment instance run as one task is one task here, not its program's tasks.</summary>
     public Kernel Kernel => _kernel;
+
+    /// <summary>Events processed: the kernel's, plus the events of each compute segment instance run as one task
+    /// that its program had alone, less the two of that task (the same count as when every instance's tasks run
+    /// in the kernel).</summary>
+    public long EventCount => _kernel.EventCount + _eventsInSegments;
 
     /// <summary>Runs <paramref name="program"/> on <paramref name="fabric"/>, each compute graph mapped by
     /// <paramref name="schedule"/>: the one call from a program, a system, its devices and a schedule to a result.</summary>
@@ -276,11 +370,9 @@ public sealed class SystemSimulator
             collectives[c] = new CollectiveResult(_keys[c], x.Kind, x.Algorithm, x.Bytes, _groups[c], x.BytesOnWire, x.StartPs, x.EndPs,
                 x.AlgorithmBandwidth_Bps, x.BusBandwidth_Bps);
         }
-        var keyIndex = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (var c = 0; c < _keys.Length; c++) keyIndex[_keys[c]] = c;
 
         var ranks = new RankResult[_ranks.Length];
-        for (var i = 0; i < _ranks.Length; i++) ranks[i] = CollectRank(_ranks[i], makespan, keyIndex);
+        for (var i = 0; i < _ranks.Length; i++) ranks[i] = CollectRank(_ranks[i], makespan);
 
         // The network's flows, in issue order: the kernel's transfers on routes, read from the kernel when asked
         // (a flow record per send would be the largest thing a large run keeps).
@@ -289,32 +381,33 @@ public sealed class SystemSimulator
         var flowCount = 0;
         for (var k = 0; k < transfers; k++)
             if (_kernel.TransferPath(k) < 0) flowCount++;
-        var flowIndex = new int[flowCount];
+        // Flow f is transfer f when every transfer is a flow (compute segments run as one task each move nothing).
+        var flowIndex = flowCount == transfers ? null : new int[flowCount];
         var routeLinks = new int[]?[net.RouteCount];
-        var starts = new long[flowCount];
         var order = new int[flowCount];
         for (int k = 0, f = 0; k < transfers; k++)
         {
             var path = _kernel.TransferPath(k);
             if (path >= 0) continue;
             routeLinks[~path] ??= net.RouteLinks(~path).ToArray();
-            flowIndex[f] = k;
-            starts[f] = _kernel.TransferTimes(k).StartPs;
+            if (flowIndex is not null) flowIndex[f] = k;
             order[f] = f;
             f++;
         }
         // Each link's busy time is the length of the union of its flows' spans: swept in order of start, each
-        // link's current run extended or closed (the same union, whatever the order among equal starts).
-        Array.Sort(starts, order);
+        // link's current run extended or closed (the same union, whatever the order among equal starts, so the
+        // flows are sorted by their start read from the kernel, not copied out: tens of millions of them).
+        Array.Sort(order, new ByStart(_kernel, flowIndex));
         var busy = new long[net.LinkCount];
         var runStart = new long[net.LinkCount];
         var runEnd = new long[net.LinkCount];
         Array.Fill(runEnd, -1);
         foreach (var f in order)
         {
-            var (start, end) = _kernel.TransferTimes(flowIndex[f]);
+            var k = flowIndex is null ? f : flowIndex[f];
+            var (start, end) = _kernel.TransferTimes(k);
             if (end <= start) continue;
-            foreach (var l in routeLinks[~_kernel.TransferPath(flowIndex[f])]!)
+            foreach (var l in routeLinks[~_kernel.TransferPath(k)]!)
             {
                 if (runEnd[l] < start)
                 {
@@ -335,13 +428,13 @@ public sealed class SystemSimulator
             links[l] = new LinkResult(l, names[l], bw, bytes, busy[l], seconds > 0 ? bytes / (bw * seconds) : 0, net.LinkEnergy_pJ(l) * 1e-12);
         }
         var systemName = _fabric is SystemFabric sf ? sf.Spec.Name : _fabric.GetType().Name;
-        return new SystemResult(_program.Name, systemName, _fabric.Ranks, _schedule, makespan, _kernel.EventCount, ranks, links, collectives)
+        return new SystemResult(_program.Name, systemName, _fabric.Ranks, _schedule, makespan, EventCount, ranks, links, collectives)
         {
-            Flows = new FlowList(_kernel, flowIndex, routeLinks),
+            Flows = new FlowList(_kernel, flowIndex, flowCount, routeLinks),
         };
     }
 
-    private RankResult CollectRank(RankState r, long makespan, Dictionary<string, int> keyIndex)
+    private RankResult CollectRank(RankState r, long makespan)
     {
         var segs = r.Program.Segments;
         var device = r.Device;
@@ -354,7 +447,7 @@ public sealed class SystemSimulator
         for (var si = 0; si < segs.Count; si++)
             if (r.Instance[si] is not null) compute++;
         var flat = new FlatRuns(_kernel, _process, compute);
-        var segments = new SegmentResult[segs.Count];
+        var counts = new int[segs.Count];
         WorkloadGraph? graph = null;
         var schedule = _schedule;
         var commSpans = new List<(long, long)>();
@@ -363,28 +456,25 @@ public sealed class SystemSimulator
         for (var si = 0; si < segs.Count; si++)
         {
             var s = segs[si];
-            var ready = r.Entry[si] >= 0 ? _kernel.Times(_process.KernelTask(r.Entry[si])).EndPs : 0;
-            var end = _kernel.Times(_process.KernelTask(r.Exit[si])).EndPs;
+            counts[si] = count;
             if (s.IsComm)
             {
-                var x = _collectives[keyIndex[s.Key!]];
+                var x = _collectives[~r.FirstTask[si]];
                 commSpans.Add((x.StartPs, x.EndPs));
-                segments[si] = new SegmentResult(si, s.Label, true, s.Key, ready, x.StartPs, end, count, 0);
                 continue;
             }
             var low = r.Instance[si]!;
             graph ??= low.Program.Graph;
             schedule = low.Program.Schedule;
             var n = low.Program.Tasks.Count;
-            flat.Add(run++, low, count, transferCount, r.FirstTask[si], r.FirstTransfer[si]);
-            var start = end;
+            var alone = r.Compact && n > 0 ? low.Alone(device) : null;
+            flat.Add(run, low, count, transferCount, r.FirstTask[si], r.FirstTransfer[si], alone);
             for (var i = 0; i < n; i++)
             {
-                var t = _kernel.Times(_process.KernelTask(r.FirstTask[si] + i));
-                start = Math.Min(start, t.StartPs);
+                var t = flat.Times(run, i);
                 if (!low.Program.Tasks[i].HostOnly && t.EndPs > t.StartPs) computeSpans.Add((t.StartPs, t.EndPs));
             }
-            segments[si] = new SegmentResult(si, s.Label, false, null, ready, start, end, count, n);
+            run++;
             count += n;
             transferCount += low.TransferCount;
         }
@@ -395,11 +485,11 @@ public sealed class SystemSimulator
         long[] chBytes = new long[channels], chBusy = new long[channels];
         for (var c = 0; c < channels; c++)
         {
-            chBytes[c] = _kernel.ChannelBytes(r.ChannelOffset + c);
-            chBusy[c] = _kernel.ChannelBusyPs(r.ChannelOffset + c);
+            chBytes[c] = _kernel.ChannelBytes(r.ChannelOffset + c) + r.ChannelBytes[c];
+            chBusy[c] = _kernel.ChannelBusyPs(r.ChannelOffset + c) + r.ChannelBusy[c];
         }
         var engineBusy = new long[topo.Engines.Count];
-        for (var e = 0; e < engineBusy.Length; e++) engineBusy[e] = _kernel.EngineBusyPs(r.EngineOffset + e);
+        for (var e = 0; e < engineBusy.Length; e++) engineBusy[e] = _kernel.EngineBusyPs(r.EngineOffset + e) + r.EngineBusy[e];
         long[] peak = new long[topo.Tiers.Count], resident = new long[topo.Tiers.Count];
         var memory = new TierUse[topo.Tiers.Count];
         for (var t = 0; t < peak.Length; t++)
@@ -408,7 +498,7 @@ public sealed class SystemSimulator
             resident[t] = _kernel.TierResidentBytes(r.TierOffset + t);
             memory[t] = new TierUse(topo.Tiers[t].Name, topo.Tiers[t].CapacityBytes, peak[t]);
         }
-        var result = new SimulationResult(flatProgram, makespan, _kernel.EventCount,
+        var result = new SimulationResult(flatProgram, makespan, EventCount,
             new FlatTimes(flat, 0), new FlatTimes(flat, 1), new FlatTimes(flat, 2), new FlatTimes(flat, 3), new FlatTimes(flat, 4),
             new FlatTransferInts(flat, 0), new FlatTransferInts(flat, 1), new FlatTransferLongs(flat, 0),
             new FlatTransferLongs(flat, 1), new FlatTransferLongs(flat, 2),
@@ -417,8 +507,43 @@ public sealed class SystemSimulator
         var computeBusy = Union(computeSpans);
         var commPs = Union(commSpans);
         var hidden = Overlap(commSpans, computeSpans);
-        return new RankResult(r.Program.Rank, device, metrics, result, segments, memory, r.HeldBytes, computeBusy,
+        return new RankResult(r.Program.Rank, device, metrics, result, new SegmentList(this, r, counts), memory, r.HeldBytes, computeBusy,
             chBusy[device.MainMemoryChannel], commPs, hidden);
+    }
+
+    /// <summary>Segment <paramref name="si"/> of rank <paramref name="r"/> as it ran, its first task
+    /// <paramref name="first"/> of the rank's flattened compute: read from the kernel when asked.</summary>
+    private SegmentResult Segment(RankState r, int si, int first)
+    {
+        var s = r.Program.Segments[si];
+        var ready = r.Entry[si] >= 0 ? _kernel.Times(_process.KernelTask(r.Entry[si])).EndPs : 0;
+        var end = _kernel.Times(_process.KernelTask(r.Exit[si])).EndPs;
+        if (s.IsComm) return new SegmentResult(si, s.Label, true, s.Key, ready, _collectives[~r.FirstTask[si]].StartPs, end, first, 0);
+        var low = r.Instance[si]!;
+        var n = low.Program.Tasks.Count;
+        // Its first task's start: the earliest of its tasks' starts (its end when it has none).
+        var start = end;
+        if (n > 0 && r.Compact) start = _kernel.Times(_process.KernelTask(r.FirstTask[si])).StartPs + low.Alone(r.Device).FirstStart;
+        else
+            for (var i = 0; i < n; i++) start = Math.Min(start, _kernel.Times(_process.KernelTask(r.FirstTask[si] + i)).StartPs);
+        return new SegmentResult(si, s.Label, false, null, ready, start, end, first, n);
+    }
+
+    /// <summary>A rank's segments as they ran, each record made when asked (a large run has millions).</summary>
+    private sealed class SegmentList(SystemSimulator sim, RankState r, int[] first) : IReadOnlyList<SegmentResult>
+    {
+        public int Count => first.Length;
+
+        public SegmentResult this[int index] => (uint)index < (uint)first.Length
+            ? sim.Segment(r, index, first[index])
+            : throw new ArgumentOutOfRangeException(nameof(index), $"index {index} is not below {first.Length}");
+
+        public IEnumerator<SegmentResult> GetEnumerator()
+        {
+            for (var i = 0; i < first.Length; i++) yield return sim.Segment(r, i, first[i]);
+        }
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 
     /// <summary>Length of the union of spans (sorts the list).</summary>
@@ -668,6 +793,59 @@ public sealed class SystemSimulator
         public long HeldBytes;
         public int[] Entry = [], Exit = [], FirstTask = [], FirstTransfer = [];
         public Lowered?[] Instance = [];
+
+        /// <summary>Whether its compute segment instances run as one task each (<see cref="RunsOneAtATime"/>).</summary>
+        public bool Compact;
+
+        /// <summary>What its compute segments run as one task each moved and kept busy, summed (the kernel sees none of it).</summary>
+        public readonly long[] ChannelBytes = new long[device.Topology.Channels.Count];
+        public readonly long[] ChannelBusy = new long[device.Topology.Channels.Count];
+        public readonly long[] EngineBusy = new long[device.Topology.Engines.Count];
+    }
+
+    /// <summary>A mapped program run alone on its device from time 0, as a compute segment instance runs on a
+    /// rank whose compute segments run one at a time: its tasks' and transfers' times, what its channels moved
+    /// and its engines computed, and per tier the peak of what its tasks took, what they keep at the end and
+    /// how much of that is activations no task read.</summary>
+    private sealed class AloneRun
+    {
+        public long Duration, Events;
+
+        /// <summary>The earliest of its tasks' starts.</summary>
+        public long FirstStart;
+        public long[] Ready = [], Start = [], Launch = [], ComputeEnd = [], End = [];
+        public long[] TransferStart = [], TransferEnd = [];
+        public long[] ChannelBytes = [], ChannelBusy = [], EngineBusy = [];
+        public long[] Peak = [], Final = [], Escaped = [];
+    }
+
+    /// <summary>Readies a program's tasks as <see cref="SystemProcess"/> does: roots at the start, every other
+    /// task when its last predecessor ends, successors signalled in the order of their edges.</summary>
+    private sealed class AloneProcess : KernelProcess
+    {
+        private readonly int[] _kernelTask;
+        private readonly int[] _prereq;
+        private readonly int[] _succStart, _succ;
+
+        public AloneProcess(int[] kernelTask, int[] prereq, int[] succStart, int[] succ)
+        {
+            _kernelTask = kernelTask;
+            _prereq = prereq;
+            _succStart = succStart;
+            _succ = succ;
+        }
+
+        protected override void OnStart(Kernel kernel)
+        {
+            for (var i = 0; i < _prereq.Length; i++)
+                if (_prereq[i] == 0) kernel.Ready(_kernelTask[i]);
+        }
+
+        protected override void OnTaskEnd(Kernel kernel, int task)
+        {
+            var index = kernel.Tag(task);
+            for (int k = _succStart[index], end = _succStart[index + 1]; k < end; k++) kernel.SignalOwned(_kernelTask[_succ[k]]);
+        }
     }
 
     /// <summary>A mapped program and its tensors, lowered once per (device, graph) as <see cref="Simulator"/> does.</summary>
@@ -764,6 +942,87 @@ public sealed class SystemSimulator
 
         public SimProgram Program { get; }
 
+        private AloneRun? _alone;
+
+        /// <summary>The program run alone on <paramref name="device"/> (its device), once: its tasks built as a
+        /// segment instance's are, with the segment's end join.</summary>
+        public AloneRun Alone(IDeviceModel device)
+        {
+            if (_alone is not null) return _alone;
+            var tasks = Program.Tasks;
+            var n = tasks.Count;
+            var topology = device.Topology;
+            var kernel = new Kernel(topology, null, null, n + 1, Math.Max(4, TransferCount));
+            // Edges as the system adds them: each task's predecessors in task order, then the sinks to the end join.
+            var from = new List<int>();
+            var to = new List<int>();
+            var prereq = new int[n + 1];
+            for (var i = 0; i < n; i++)
+            {
+                prereq[i] = Preds[i].Length;
+                foreach (var p in Preds[i]) { from.Add(p); to.Add(i); }
+            }
+            for (var i = 0; i < n; i++)
+                if (IsSink[i]) { from.Add(i); to.Add(n); prereq[n]++; }
+            var succStart = new int[n + 2];
+            foreach (var f in from) succStart[f + 1]++;
+            for (var i = 0; i <= n; i++) succStart[i + 1] += succStart[i];
+            var succ = new int[from.Count];
+            var fill = succStart.AsSpan(0, n + 1).ToArray();
+            for (var e = 0; e < from.Count; e++) succ[fill[from[e]]++] = to[e];
+            var kernelTask = new int[n + 1];
+            var process = new AloneProcess(kernelTask, prereq, succStart, succ);
+            kernel.Attach(process);
+            var buffer = new int[TensorBytes.Length];
+            Array.Fill(buffer, -1);
+            int Buffer(int id) => buffer[id] >= 0 ? buffer[id] : buffer[id] = kernel.NewBuffer(TensorTier[id], TensorBytes[id], Refs[id] == 0 ? 1 : Refs[id]);
+            for (var i = 0; i < n; i++)
+            {
+                var cost = tasks[i].Cost;
+                var kt = kernelTask[i] = kernel.NewTask(process, cost.Engine, cost.LatencyPs, cost.ComputePs, tag: i, prerequisites: prereq[i]);
+                foreach (var t in cost.Transfers) kernel.AddTransfer(kt, t.Channel, t.Bytes, t.RateCap_Bps);
+                foreach (var id in Outs[i])
+                    if (!Resident[id]) kernel.AllocateOnStart(kt, Buffer(id));
+                foreach (var id in Ins[i])
+                    if (!Resident[id]) kernel.ReleaseOnEnd(kt, Buffer(id));
+                foreach (var id in Locals[i]) kernel.ReleaseOnEnd(kt, Buffer(id));
+            }
+            kernelTask[n] = kernel.NewTask(process, Kernel.NoEngine, 0, 0, tag: n, prerequisites: prereq[n]);
+            kernel.Run();
+            var run = new AloneRun
+            {
+                Ready = new long[n], Start = new long[n], Launch = new long[n], ComputeEnd = new long[n], End = new long[n],
+                TransferStart = new long[TransferCount], TransferEnd = new long[TransferCount],
+                ChannelBytes = new long[topology.Channels.Count], ChannelBusy = new long[topology.Channels.Count],
+                EngineBusy = new long[topology.Engines.Count],
+                Peak = new long[topology.Tiers.Count], Final = new long[topology.Tiers.Count], Escaped = new long[topology.Tiers.Count],
+            };
+            for (var i = 0; i < n; i++)
+            {
+                var x = kernel.Times(kernelTask[i]);
+                if (x.EndPs < 0) throw new InvalidOperationException($"task '{tasks[i].Name}' of graph '{Program.Graph.Info.Name}' never finished alone");
+                (run.Ready[i], run.Start[i], run.Launch[i], run.ComputeEnd[i], run.End[i]) = (x.ReadyPs, x.StartPs, x.LaunchPs, x.ComputeEndPs, x.EndPs);
+            }
+            for (var k = 0; k < TransferCount; k++) (run.TransferStart[k], run.TransferEnd[k]) = kernel.TransferTimes(k);
+            for (var c = 0; c < run.ChannelBytes.Length; c++)
+            {
+                run.ChannelBytes[c] = kernel.ChannelBytes(c);
+                run.ChannelBusy[c] = kernel.ChannelBusyPs(c);
+            }
+            for (var e = 0; e < run.EngineBusy.Length; e++) run.EngineBusy[e] = kernel.EngineBusyPs(e);
+            for (var t = 0; t < run.Peak.Length; t++)
+            {
+                run.Peak[t] = kernel.TierPeakBytes(t);
+                run.Final[t] = kernel.TierOccupancy(t);
+            }
+            foreach (var id in Escapes) run.Escaped[TensorTier[id]] += TensorBytes[id];
+            run.Duration = kernel.Times(kernelTask[n]).EndPs;
+            run.FirstStart = n == 0 ? run.Duration : run.Start.Min();
+            // The end join's launch and end are the system's own events, not the program's.
+            run.Events = kernel.EventCount - 2;
+            return _alone = run;
+        }
+
         /// <summary>Transfers of all its tasks.</summary>
         public int TransferCount { get; }
 
@@ -801,17 +1060,40 @@ public sealed class SystemSimulator
         public readonly int[] TransferOffset = new int[runs + 1];
         public readonly int[] FirstTask = new int[runs];
         public readonly int[] FirstTransfer = new int[runs];
+
+        /// <summary>Per run, its program alone when it ran as one task (process task <see cref="FirstTask"/>, whose
+        /// start shifts the times alone); null when its tasks ran in the kernel.</summary>
+        public readonly AloneRun?[] Alone = new AloneRun?[runs];
         public int Tasks, Transfers;
 
         public int Runs => Low.Length;
 
-        public void Add(int run, Lowered low, int taskOffset, int transferOffset, int firstTask, int firstTransfer)
+        public void Add(int run, Lowered low, int taskOffset, int transferOffset, int firstTask, int firstTransfer, AloneRun? alone)
         {
             Low[run] = low;
             TaskOffset[run] = taskOffset;
             TransferOffset[run] = transferOffset;
             FirstTask[run] = firstTask;
             FirstTransfer[run] = firstTransfer;
+            Alone[run] = alone;
+        }
+
+        private long Shift(int run) => Kernel.Times(process.KernelTask(FirstTask[run])).StartPs;
+
+        /// <summary>Task <paramref name="local"/> of run <paramref name="run"/>: its times.</summary>
+        public TaskTimes Times(int run, int local)
+        {
+            if (Alone[run] is not { } a) return Kernel.Times(KernelTask(run, local));
+            var at = Shift(run);
+            return new TaskTimes(at + a.Ready[local], at + a.Start[local], at + a.Launch[local], at + a.ComputeEnd[local], at + a.End[local]);
+        }
+
+        /// <summary>Transfer <paramref name="local"/> of run <paramref name="run"/>: when its bytes began to move and when they arrived.</summary>
+        public (long StartPs, long EndPs) TransferTimes(int run, int local)
+        {
+            if (Alone[run] is not { } a) return Kernel.TransferTimes(FirstTransfer[run] + local);
+            var at = Shift(run);
+            return (at + a.TransferStart[local], at + a.TransferEnd[local]);
         }
 
         public void Seal(int tasks, int transfers)
@@ -894,7 +1176,7 @@ public sealed class SystemSimulator
     {
         protected override long At(int run, int local, int index)
         {
-            var t = Flat.Kernel.Times(Flat.KernelTask(run, local));
+            var t = Flat.Times(run, local);
             return field switch { 0 => t.ReadyPs, 1 => t.StartPs, 2 => t.LaunchPs, 3 => t.ComputeEndPs, _ => t.EndPs };
         }
     }
@@ -912,21 +1194,30 @@ public sealed class SystemSimulator
         protected override long At(int run, int local, int index)
         {
             if (field == 0) return Flat.Low[run].TransferBytes[local];
-            var (start, end) = Flat.Kernel.TransferTimes(Flat.FirstTransfer[run] + local);
+            var (start, end) = Flat.TransferTimes(run, local);
             return field == 1 ? start : end;
         }
     }
 
-    /// <summary>The network's flows, each record made from the kernel's transfer when asked.</summary>
-    private sealed class FlowList(Kernel kernel, int[] transfers, int[]?[] routeLinks) : IReadOnlyList<FlowRecord>
+    /// <summary>Flows by their start, read from the kernel.</summary>
+    private sealed class ByStart(Kernel kernel, int[]? transfers) : IComparer<int>
     {
-        public int Count => transfers.Length;
+        public int Compare(int x, int y) =>
+            kernel.TransferTimes(transfers is null ? x : transfers[x]).StartPs.CompareTo(kernel.TransferTimes(transfers is null ? y : transfers[y]).StartPs);
+    }
+
+    /// <summary>The network's flows, each record made from the kernel's transfer when asked; flow f is
+    /// transfer <paramref name="transfers"/>[f] (transfer f when null).</summary>
+    private sealed class FlowList(Kernel kernel, int[]? transfers, int count, int[]?[] routeLinks) : IReadOnlyList<FlowRecord>
+    {
+        public int Count => count;
 
         public FlowRecord this[int index]
         {
             get
             {
-                var k = transfers[index];
+                if ((uint)index >= (uint)count) throw new ArgumentOutOfRangeException(nameof(index), $"index {index} is not below {count}");
+                var k = transfers is null ? index : transfers[index];
                 var (start, end) = kernel.TransferTimes(k);
                 return new FlowRecord(routeLinks[~kernel.TransferPath(k)]!, kernel.TransferBytes(k), start, end);
             }
@@ -934,7 +1225,7 @@ public sealed class SystemSimulator
 
         public IEnumerator<FlowRecord> GetEnumerator()
         {
-            for (var i = 0; i < transfers.Length; i++) yield return this[i];
+            for (var i = 0; i < count; i++) yield return this[i];
         }
 
         System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
@@ -956,8 +1247,8 @@ public sealed class SystemSimulator
     /// ready and it was the last simulated member, the collective starts. Nothing allocates per event.</summary>
     private sealed class SystemProcess : KernelProcess
     {
-        private int[] _kernelTask;
-        private int[] _prereq;
+        // A task's kernel index is its index here: the process makes the kernel's first tasks, before the run.
+        private readonly List<int> _roots = [];
         private int[] _comm;
         private List<int> _from = [], _to = [];
         private int _count;
@@ -967,29 +1258,22 @@ public sealed class SystemSimulator
 
         public SystemProcess(int expected)
         {
-            var n = Math.Max(16, expected);
-            _kernelTask = new int[n];
-            _prereq = new int[n];
-            _comm = new int[n];
+            _comm = new int[Math.Max(16, expected)];
         }
 
         public int Count => _count;
 
-        public int KernelTask(int index) => _kernelTask[index];
+        public int KernelTask(int index) => index;
 
         /// <summary>A task waiting for <paramref name="prerequisites"/> signals: edges from this process's
         /// tasks, or (<paramref name="external"/>) from a collective.</summary>
         public int Add(Kernel kernel, int engine, long latencyPs, long computePs, int prerequisites, bool external = false)
         {
             var index = _count++;
-            if (index == _kernelTask.Length)
-            {
-                Array.Resize(ref _kernelTask, index * 2);
-                Array.Resize(ref _prereq, index * 2);
-                Array.Resize(ref _comm, index * 2);
-            }
-            _kernelTask[index] = kernel.NewTask(this, engine, latencyPs, computePs, tag: index, prerequisites: prerequisites);
-            _prereq[index] = external ? -1 : prerequisites;
+            if (index == _comm.Length) Array.Resize(ref _comm, index * 2);
+            if (kernel.NewTask(this, engine, latencyPs, computePs, tag: index, prerequisites: prerequisites) != index)
+                throw new InvalidOperationException("the system's tasks are the kernel's first");
+            if (prerequisites == 0 && !external) _roots.Add(index);
             _comm[index] = -1;
             return index;
         }
@@ -1012,7 +1296,7 @@ public sealed class SystemSimulator
             for (var i = 0; i < n; i++) _succStart[i + 1] += _succStart[i];
             _succ = new int[_from.Count];
             var fill = _succStart.AsSpan(0, n).ToArray();
-            for (var e = 0; e < _from.Count; e++) _succ[fill[_from[e]]++] = _kernelTask[_to[e]];
+            for (var e = 0; e < _from.Count; e++) _succ[fill[_from[e]]++] = _to[e];
             // Dropped, not cleared: the edge lists of a large program are hundreds of megabytes.
             _from = [];
             _to = [];
@@ -1020,8 +1304,7 @@ public sealed class SystemSimulator
 
         protected override void OnStart(Kernel kernel)
         {
-            for (var i = 0; i < _count; i++)
-                if (_prereq[i] == 0) kernel.Ready(_kernelTask[i]);
+            foreach (var i in _roots) kernel.Ready(i);
         }
 
         protected override void OnTaskEnd(Kernel kernel, int task)
@@ -1036,7 +1319,7 @@ public sealed class SystemSimulator
         public int FirstUnfinished(Kernel kernel)
         {
             for (var i = 0; i < _count; i++)
-                if (!kernel.HasEnded(_kernelTask[i])) return i;
+                if (!kernel.HasEnded(i)) return i;
             return -1;
         }
     }

@@ -46,7 +46,10 @@ public static class ParallelTransform
         {
             for (var d = 0; d < dps; d++)
             {
-                for (var t = 0; t < plan.Tp; t++) ranks.Add(new RankEmitter(layout, t, d, s).Emit());
+                // The ranks of a tensor-parallel group name their segments and collectives alike: one string each
+                // for the group (a large plan has millions of segments).
+                var names = new Dictionary<string, string>(StringComparer.Ordinal);
+                for (var t = 0; t < plan.Tp; t++) ranks.Add(new RankEmitter(layout, t, d, s, names).Emit());
             }
         }
         ranks.Sort((a, b) => a.Rank.CompareTo(b.Rank));
@@ -380,7 +383,7 @@ public static class ParallelTransform
     }
 
     /// <summary>Writes one rank's program.</summary>
-    private sealed class RankEmitter(Layout layout, int t, int d, int s)
+    private sealed class RankEmitter(Layout layout, int t, int d, int s, Dictionary<string, string> names)
     {
         private readonly ParallelPlan _plan = layout.Plan;
         private readonly List<RankSegment> _segs = [];
@@ -406,14 +409,24 @@ public static class ParallelTransform
                 peak = Math.Max(peak, live);
             }
             if (layout.Train) Update();
+            _segs.TrimExcess();
             return new RankProgram(_rank, _segs, layout.Memory(s, peak));
         }
 
         private int Add(RankSegment seg)
         {
+            if (t > 0) seg = seg.IsComm ? RankSegment.Collective(Name(seg.Label), Name(seg.Key!), seg.Comm!, seg.After) : RankSegment.Run(Name(seg.Label), seg.Compute!, seg.After);
+            else
+            {
+                names.TryAdd(seg.Label, seg.Label);
+                if (seg.Key is { } key) names.TryAdd(key, key);
+            }
             _segs.Add(seg);
             return _segs.Count - 1;
         }
+
+        /// <summary>The group's string equal to <paramref name="name"/>, when its first rank made one.</summary>
+        private string Name(string name) => names.TryGetValue(name, out var known) ? known : name;
 
         private int Compute(string label, WorkloadGraph g)
         {

@@ -15,7 +15,10 @@ public sealed class Collective : KernelProcess
 {
     private readonly Kernel _kernel;
     private readonly SendPlan _plan;
-    private readonly int[] _route, _task;
+    private readonly int[] _route;
+    // Each send's task (a join's outstanding prerequisites) while it runs: made when it starts, dropped when it ends,
+    // so that a system of hundreds of thousands of collectives holds these only for those in flight.
+    private int[]? _task;
     private readonly double _cap;
     private readonly bool _deferred;
     private readonly List<int> _waiting = [];
@@ -36,18 +39,7 @@ public sealed class Collective : KernelProcess
             ? Lowering.Lower(kind, algorithm, bytes, ranks.Length, p => fabric.NodeOf(ranks[p]), options)
             : plans.Get(kind, algorithm, bytes, ranks, fabric, options);
         if (_plan.Count > Kernel.MaxIndex) throw new ArgumentException($"{algorithm} {kind} over {ranks.Length} ranks has more sends than a kernel holds");
-        _route = new int[_plan.Count];
-        _task = new int[_plan.Count];
-        for (var s = 0; s < _plan.Count; s++)
-        {
-            // A join keeps its outstanding prerequisites where a send keeps its task.
-            if (_plan.IsJoin(s)) _task[s] = _plan.Prerequisites(s);
-            else
-            {
-                _route[s] = fabric.Route(ranks[_plan.From(s)], ranks[_plan.To(s)]);
-                _task[s] = -1;
-            }
-        }
+        _route = plans is null ? Routes(_plan, ranks, fabric) : plans.Routes(_plan, ranks, fabric);
         BytesOnWire = _plan.TotalBytes;
         kernel.Attach(this);
     }
@@ -118,6 +110,15 @@ public sealed class Collective : KernelProcess
         if (kind is CollectiveKind.AllReduce or CollectiveKind.Broadcast or CollectiveKind.Reduce && bytes <= options.TreeMaxBytes)
             return CollectiveAlgorithm.Tree;
         return CollectiveAlgorithm.Ring;
+    }
+
+    /// <summary>Each send's route (0 for a join), asked of the fabric in send order.</summary>
+    internal static int[] Routes(SendPlan plan, int[] ranks, ICommFabric fabric)
+    {
+        var route = new int[plan.Count];
+        for (var s = 0; s < plan.Count; s++)
+            if (!plan.IsJoin(s)) route[s] = fabric.Route(ranks[plan.From(s)], ranks[plan.To(s)]);
+        return route;
     }
 
     private static int[] Group(ICommFabric fabric, IReadOnlyList<int>? ranks)
@@ -204,6 +205,10 @@ public sealed class Collective : KernelProcess
     {
         if (StartPs >= 0) throw new InvalidOperationException("a collective starts once");
         StartPs = _kernel.Now;
+        _task = new int[_plan.Count];
+        for (var s = 0; s < _plan.Count; s++)
+            // A join keeps its outstanding prerequisites where a send keeps its task.
+            _task[s] = _plan.IsJoin(s) ? _plan.Prerequisites(s) : -1;
         _left = _plan.SendCount;
         if (_left == 0)
         {
@@ -231,13 +236,14 @@ public sealed class Collective : KernelProcess
         foreach (var d in _plan.Dependents(step))
         {
             if (!_plan.IsJoin(d)) _kernel.Signal(Task(d));
-            else if (--_task[d] == 0) Arrived(d);
+            else if (--_task![d] == 0) Arrived(d);
         }
     }
 
     private void Finish()
     {
         EndPs = _kernel.Now;
+        _task = null;
         OnDone?.Invoke(this);
         foreach (var t in _waiting) _kernel.Signal(t);
         _waiting.Clear();
@@ -246,11 +252,12 @@ public sealed class Collective : KernelProcess
     /// <summary>Send <paramref name="send"/>'s task, created on first use.</summary>
     private int Task(int send)
     {
-        if (_task[send] >= 0) return _task[send];
+        var tasks = _task!;
+        if (tasks[send] >= 0) return tasks[send];
         var t = _kernel.NewTask(this, Kernel.NoEngine, 0, 0, tag: send, prerequisites: _plan.Prerequisites(send));
         _kernel.AddFlow(t, _route[send], _plan.Bytes(send), _cap);
         Flows++;
-        return _task[send] = t;
+        return tasks[send] = t;
     }
 }
 
@@ -261,6 +268,7 @@ public sealed class Collective : KernelProcess
 public sealed class CollectivePlans
 {
     private readonly Dictionary<Shape, SendPlan> _plans = [];
+    private readonly Dictionary<(SendPlan, Group), int[]> _routes = [];
 
     /// <summary>Distinct lowerings held.</summary>
     public int Count => _plans.Count;
@@ -284,6 +292,32 @@ public sealed class CollectivePlans
             _plans[shape] = plan;
         }
         return plan;
+    }
+
+    /// <summary>The routes of <paramref name="plan"/>'s sends over <paramref name="ranks"/>, shared by every
+    /// collective of that plan over that group (the routes depend on nothing else; each is asked of the fabric the
+    /// first time, in send order, as a collective of its own asks).</summary>
+    internal int[] Routes(SendPlan plan, int[] ranks, ICommFabric fabric)
+    {
+        var key = (plan, new Group(ranks));
+        if (!_routes.TryGetValue(key, out var routes)) _routes[key] = routes = Collective.Routes(plan, ranks, fabric);
+        return routes;
+    }
+
+    private readonly struct Group(int[] ranks) : IEquatable<Group>
+    {
+        private readonly int[] _ranks = ranks;
+
+        public bool Equals(Group other) => _ranks.AsSpan().SequenceEqual(other._ranks);
+
+        public override bool Equals(object? obj) => obj is Group g && Equals(g);
+
+        public override int GetHashCode()
+        {
+            var h = new HashCode();
+            foreach (var r in _ranks) h.Add(r);
+            return h.ToHashCode();
+        }
     }
 
     private readonly struct Shape(CollectiveKind kind, CollectiveAlgorithm algorithm, long bytes, CollectiveOptions options, int[] pattern) : IEquatable<Shape>
