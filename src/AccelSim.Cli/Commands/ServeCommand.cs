@@ -97,17 +97,17 @@ public static class ServeCommand
             if (bits is < 1 or > 20) throw new InputException(null, "--bucket-bits", $"expected a whole number from 1 to 20, got {bits}");
 
             var trace = p.GetValue(requests);
-            var synthetic = trace is null ? Synthetic.Parse(p.GetValue(arrival)!, p.GetValue(rate), p.GetValue(cv), p.GetValue(count),
+            // --find-capacity with --requests takes the trace's lengths only and draws the arrivals (as --find-mix does).
+            var lengthsOnly = trace is not null && p.GetValue(findCapacity) && !p.GetValue(mix.FindMix);
+            var synthetic = trace is null || lengthsOnly ? Synthetic.Parse(p.GetValue(arrival)!, p.GetValue(rate), p.GetValue(cv), p.GetValue(count),
                 p.GetValue(prompt)!, p.GetValue(output)!, p.GetValue(seed)) : null;
             if (trace is not null)
             {
                 // --find-mix takes a trace's lengths only and draws its own arrivals.
-                var ignored = (p.GetValue(mix.FindMix) ? new Option[] { prompt, output } : new Option[] { arrival, rate, cv, count, prompt, output, seed })
+                var ignored = (p.GetValue(mix.FindMix) || lengthsOnly ? new Option[] { prompt, output } : new Option[] { arrival, rate, cv, count, prompt, output, seed })
                     .Where(o => WorkloadOptions.IsGiven(p, o))
-                    .Select(o => new InputProblem(null, o.Name, "applies to synthetic arrivals; --requests replays a trace")).ToArray();
+                    .Select(o => new InputProblem(null, o.Name, lengthsOnly ? "the lengths come from --requests" : "applies to synthetic arrivals; --requests replays a trace")).ToArray();
                 if (ignored.Length > 0) throw new InputException(ignored);
-                if (p.GetValue(findCapacity))
-                    throw new InputException(null, "--find-capacity", "searches over synthetic arrival rates; give --arrival and --rate instead of --requests");
             }
 
             if (p.GetValue(mix.FindMix))
@@ -124,8 +124,12 @@ public static class ServeCommand
             var stackName = p.GetValue(stack);
             var softwareStack = stackName is null ? SoftwareStack.Fused : StackLoader.LoadNamed(stackName);
             var prefix = features.Prefix(p, trace is not null);
-            IReadOnlyList<ServingRequest> Generate(double r) => features.WithPrefixes(p, synthetic!.Generate(r), false, synthetic.Seed);
-            var list = trace is not null ? features.WithPrefixes(p, RequestTrace.Read(trace), true, 0) : Generate(synthetic!.Rate);
+            var traced = trace is not null ? RequestTrace.Read(trace) : null;
+            if (traced is not null) CheckPositions(traced, modelConfig, trace);
+            IReadOnlyList<ServingRequest> Generate(double r) => lengthsOnly
+                ? features.WithPrefixes(p, synthetic!.Generate(r, traced!), true, 0)
+                : features.WithPrefixes(p, synthetic!.Generate(r), false, synthetic.Seed);
+            var list = traced is not null && !lengthsOnly ? features.WithPrefixes(p, traced, true, 0) : Generate(synthetic!.Rate);
             CheckPositions(list, modelConfig, trace);
 
             TensorParallelReplica? group = null;
@@ -182,7 +186,8 @@ public static class ServeCommand
             if (p.GetValue(findCapacity))
                 capacity = Capacity.Find(synthetic!, r => ServingSummary.Compute(run(Generate(r), false), level), level!);
 
-            var report = new ServeReport(device.Name, device.Kind, modelConfig.Name, disagg ? "disagg" : policy.Id, options, trace is null ? synthetic!.Describe() : Path.GetFileName(trace),
+            var report = new ServeReport(device.Name, device.Kind, modelConfig.Name, disagg ? "disagg" : policy.Id, options,
+                trace is null ? synthetic!.Describe() : lengthsOnly ? $"{synthetic!.Describe()}, lengths of {Path.GetFileName(trace)}" : Path.GetFileName(trace),
                 synthetic?.Seed, level, summary, result, kv, costs, capacity)
             {
                 Provenance = Provenance.ProvenanceBuilder.Basic(config, "sequential") with { Stack = softwareStack.Name },
@@ -385,6 +390,21 @@ public static class ServeCommand
         }
 
         public IReadOnlyList<ServingRequest> Generate(double rate) => Arrivals.Generate(Count, rate, Cv, Prompt, Output, Seed);
+
+        /// <summary><see cref="Count"/> arrivals at <paramref name="rate"/> (the seed's gaps, as <see cref="Generate(double)"/>
+        /// draws them for fixed lengths), request i with the lengths (and prefix) of <paramref name="lengths"/>' entry i,
+        /// cycling when there are more arrivals than entries.</summary>
+        public IReadOnlyList<ServingRequest> Generate(double rate, IReadOnlyList<ServingRequest> lengths)
+        {
+            var gaps = Arrivals.Generate(Count, rate, Cv, LengthDistribution.Fixed(1), LengthDistribution.Fixed(1), Seed);
+            var list = new ServingRequest[gaps.Count];
+            for (var i = 0; i < list.Length; i++)
+            {
+                var l = lengths[i % lengths.Count];
+                list[i] = gaps[i] with { PromptTokens = l.PromptTokens, OutputTokens = l.OutputTokens, PrefixId = l.PrefixId, PrefixTokens = l.PrefixTokens };
+            }
+            return list;
+        }
 
         public string Describe() => Kind == "gamma"
             ? FormattableString.Invariant($"gamma cv={Cv} {Rate}/s")
