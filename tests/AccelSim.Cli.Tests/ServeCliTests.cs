@@ -152,6 +152,41 @@ public class ServeCliTests
     }
 
     [Fact]
+    public void Find_capacity_takes_a_traces_lengths_and_draws_the_arrivals()
+    {
+        using var dir = new CliHarness.TempDir();
+        var one = dir.File("one.csv");
+        File.WriteAllText(one, "arrival_s,prompt_tokens,output_tokens\n0,512,64\n");
+        string[] common = ["--hardware", "h100", "--model", "llama3-8b", "--num-requests", "60", "--rate", "4", "--seed", "3",
+            "--slo", "ttft_p99=0.25,tpot_p99=0.03", "--find-capacity"];
+        // One row: the same requests as fixed lengths, so the same capacity and report.
+        var traced = Json([.. common, "--requests", one]);
+        var fixedLengths = Json([.. common, "--prompt-tokens", "512", "--output-tokens", "64"]);
+        Assert.Equal("poisson 4/s, lengths of one.csv", (string?)traced["arrivals"]);
+        Assert.True((double)traced["capacity_requests_per_s"]! > 0);
+        Assert.Equal((double)fixedLengths["capacity_requests_per_s"]!, (double)traced["capacity_requests_per_s"]!);
+        Assert.Equal((double)fixedLengths["duration_s"]!, (double)traced["duration_s"]!);
+
+        // Several rows: request i takes row i mod n, at the seed's arrivals (not the file's).
+        var three = dir.File("three.csv");
+        File.WriteAllText(three, "arrival_s,prompt_tokens,output_tokens\n0,100,10\n0,300,30\n0,200,20\n");
+        var csv = dir.File("r.csv");
+        Json([.. common, "--requests", three, "--csv", csv]);
+        var rows = File.ReadAllLines(csv).Skip(1).Select(l => l.Split(',')).OrderBy(c => int.Parse(c[0], CultureInfo.InvariantCulture)).ToArray();
+        Assert.Equal(60, rows.Length);
+        for (var i = 0; i < rows.Length; i++)
+        {
+            Assert.Equal(new[] { "100", "300", "200" }[i % 3], rows[i][2]);
+            Assert.Equal(new[] { "10", "30", "20" }[i % 3], rows[i][3]);
+        }
+        Assert.True(double.Parse(rows[^1][1], CultureInfo.InvariantCulture) > 0);
+
+        var o = CliHarness.Run(["serve", .. common, "--requests", three, "--prompt-tokens", "64"]);
+        Assert.Equal(2, o.ExitCode);
+        Assert.Contains("--prompt-tokens: the lengths come from --requests", o.Error);
+    }
+
+    [Fact]
     public void An_azure_trace_is_served_as_published()
     {
         using var dir = new CliHarness.TempDir();

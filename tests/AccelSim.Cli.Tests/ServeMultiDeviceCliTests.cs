@@ -71,6 +71,27 @@ public class ServeMultiDeviceCliTests
     }
 
     [Fact]
+    public void A_tensor_parallel_prefill_instance_prefills_faster_hands_over_the_whole_cache_and_counts_its_devices()
+    {
+        string[] load = ["--scheduler", "disagg", "--system", "dgx-a100", "--prefill-device", "0", "--decode-device", "2", "--model", "llama3-8b",
+            "--rate", "1", "--num-requests", "30", "--prompt-tokens", "2048", "--output-tokens", "16"];
+        var one = Json(load);
+        var two = Json([.. load, "--prefill-tp", "2"]);
+        Assert.Equal(one.ToString(), Json([.. load, "--prefill-tp", "1"]).ToString());
+        Assert.Null(one["tensor_parallel"]);
+        Assert.Contains("tp 2", (string?)two["tensor_parallel"]);
+        // At 1 request/s nothing queues: TTFT is the prefill and the hand-off. Two ranks prefill faster than one, but
+        // less than twice as fast (the all-reduces).
+        var (t1, t2) = ((double)one["ttft_s"]!["p50"]!, (double)two["ttft_s"]!["p50"]!);
+        Assert.True(t2 < t1 && t2 > t1 / 2, $"TTFT p50 tp 1 {t1}, tp 2 {t2}");
+        // Every rank's share of the KV cache reaches the decode device: the same bytes as from one device.
+        Assert.Equal((double)one["disaggregation"]!["kv_transfer_bytes"]!, (double)two["disaggregation"]!["kv_transfer_bytes"]!);
+        Assert.Equal(2, (int)one["cost"]!["devices"]!);
+        Assert.Equal(3, (int)two["cost"]!["devices"]!);
+        Assert.Equal(1.5 * (double)one["cost"]!["usd_per_hour"]!, (double)two["cost"]!["usd_per_hour"]!, 9);
+    }
+
+    [Fact]
     public void Replicas_share_the_load_and_each_request_finishes_once()
     {
         string[] load = ["--hardware", "h100", "--model", "llama3-8b", "--rate", "40", "--num-requests", "200", "--prompt-tokens", "uniform:64-2048",
@@ -134,6 +155,9 @@ public class ServeMultiDeviceCliTests
     [InlineData("--scheduler disagg --kv-link-bandwidth 1e9 --prefill-replicas 0", "--prefill-replicas")]
     [InlineData("--scheduler disagg --kv-link-bandwidth 1e9 --decode-replicas -1", "--decode-replicas")]
     [InlineData("--decode-replicas 2", "applies to --scheduler disagg")]
+    [InlineData("--prefill-tp 2", "applies to --scheduler disagg")]
+    [InlineData("--prefill-tp 0", "--prefill-tp")]
+    [InlineData("--scheduler disagg --kv-link-bandwidth 1e9 --prefill-tp 2", "give --system")]
     public void Bad_input_is_named_and_exits_2(string extra, string expected)
     {
         var o = CliHarness.Run(["serve", "--hardware", "h100", "--model", "llama3-8b", "--num-requests", "5", .. extra.Split(' ')]);
@@ -149,6 +173,8 @@ public class ServeMultiDeviceCliTests
     [InlineData("--decode-device 3", "--prefill-device")]
     [InlineData("--prefill-device 0 --decode-device 3 --hardware h100", "the system names the devices")]
     [InlineData("--prefill-device 0 --decode-device 1 --prefill-replicas 20 --decode-replicas 20", "need 40 devices")]
+    [InlineData("--prefill-device 0 --decode-device 1 --prefill-tp 4 --prefill-replicas 4 --decode-replicas 9", "need 25 devices")]
+    [InlineData("--prefill-device 16 --decode-device 0 --prefill-tp 2", "rank 0 is h100")]
     public void Bad_system_ranks_are_named_and_exit_2(string extra, string expected)
     {
         var o = CliHarness.Run(["serve", "--scheduler", "disagg", "--system", "h100-sn40l", "--model", "llama3-8b", "--num-requests", "5", .. extra.Split(' ')]);

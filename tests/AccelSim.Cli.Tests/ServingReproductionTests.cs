@@ -157,31 +157,41 @@ public class ServingReproductionTests(ITestOutputHelper output)
 }
 
 /// <summary>DistServe (OSDI'24): per-GPU goodput at 90% SLO attainment of OPT-13B chatbot serving (TTFT 0.25 s,
-/// TPOT 0.1 s), disaggregated against colocated vLLM. The paper reports 2.0-4.6x with its best placement (3 GPUs
-/// against 1); the simulator models one prefill and one decode device only, and that placement does not
-/// reproduce the gain (experiments/serving/README.md explains why). This pins the measured result and its cause.</summary>
+/// TPOT 0.1 s), disaggregated against colocated vLLM. The paper reports 2.0-4.6x with its placement (one prefill
+/// instance on 2 GPUs and one decode GPU, against vLLM on 1); on ShareGPT lengths filtered as DistServe's
+/// (experiments/distserve/sharegpt_2048.csv) the simulated disaggregated pools serve less per GPU than colocated vLLM
+/// (experiments/distserve/README.md explains why). This pins the measured result and its cause.</summary>
 public class DistServeReproductionTests(ITestOutputHelper output)
 {
-    /// <summary>DistServe's best placement here, one prefill and three decode A100s with paged decode caches, against
-    /// colocated vLLM on one A100: about the same goodput per GPU (the paper: 2.0-4.6x). 4000 requests so that the
-    /// four-GPU run reaches a steady state (with 1000 the stream ends before the decode pool fills and the search
-    /// overstates the capacity by 1.6x).</summary>
+    /// <summary>DistServe's placement (a TP-2 prefill instance and one decode A100) serves under half of colocated
+    /// vLLM's goodput per GPU, and the best small placement here (one prefill and two decode A100s) about three
+    /// quarters (the paper: 2.0-4.6x). A decode-only A100 holds only about 56 sequences of these lengths in its KV
+    /// cache, so it serves little more than a colocated one whatever feeds it, and a second decode A100 adds much.
+    /// 4000 requests so that the multi-GPU runs reach a steady state.</summary>
     [Fact]
-    public void One_prefill_and_three_decode_a100s_serve_opt_13b_chatbot_requests_at_about_colocated_vllms_goodput_per_gpu()
+    public void Disaggregated_a100_pools_serve_sharegpt_opt_13b_chatbot_requests_below_colocated_vllms_goodput_per_gpu()
     {
-        string[] common = ["--model", "opt-13b", "--prompt-tokens", "lognormal:161,160,1024",
-            "--output-tokens", "lognormal:338,250,1024", "--slo", "ttft_p99=0.25,tpot_p99=0.1,attainment=0.9", "--rate", "1", "--find-capacity", "--format", "json"];
+        var trace = CliHarness.RepoFile("experiments/distserve/sharegpt_2048.csv");
+        string[] common = ["--model", "opt-13b", "--requests", trace, "--slo", "ttft_p99=0.25,tpot_p99=0.1,attainment=0.9",
+            "--rate", "1", "--find-capacity", "--format", "json"];
         double Capacity(params string[] args)
         {
             var o = CliHarness.Run(["serve", .. common, .. args]);
             Assert.True(o.ExitCode == 0, o.Error);
             return (double)JObject.Parse(o.Out)["capacity_requests_per_s"]!;
         }
+        string[] disagg = ["--scheduler", "disagg", "--system", "dgx-a100", "--prefill-device", "0", "--decode-device", "2",
+            "--decode-admission", "paged", "--num-requests", "4000"];
         var colocated = Capacity("--hardware", "a100-80g", "--scheduler", "vllm", "--num-requests", "1000");
-        var pools = Capacity("--scheduler", "disagg", "--system", "dgx-a100", "--prefill-device", "0", "--decode-device", "1",
-            "--prefill-replicas", "1", "--decode-replicas", "3", "--decode-admission", "paged", "--num-requests", "4000");
-        var perGpu = pools / 4 / colocated;
-        output.WriteLine($"colocated {colocated} req/s on 1 GPU, disaggregated 1+3 {pools} req/s on 4 GPUs: {perGpu:0.00}x per GPU (paper 2.0-4.6x)");
-        Assert.InRange(perGpu, 0.7, 1.3);
+        var distServe = Capacity([.. disagg, "--prefill-tp", "2", "--prefill-replicas", "1", "--decode-replicas", "1"]);
+        var oneTwo = Capacity([.. disagg, "--prefill-replicas", "1", "--decode-replicas", "2"]);
+        var (placement, best) = (distServe / 3 / colocated, oneTwo / 3 / colocated);
+        output.WriteLine($"colocated {colocated} req/s on 1 GPU; TP-2 prefill + 1 decode {distServe} req/s on 3 GPUs: {placement:0.00}x per GPU; "
+            + $"1 + 2 {oneTwo} req/s: {best:0.00}x (paper 2.0-4.6x)");
+        Assert.InRange(placement, 0.3, 0.7);
+        Assert.InRange(best, 0.5, 1.0);
+        // The decode GPU binds: one serves between 1x and 1.5x a colocated GPU's rate, and a second raises the capacity.
+        Assert.InRange(distServe, colocated, 1.5 * colocated);
+        Assert.True(oneTwo > 1.5 * distServe, $"a second decode GPU should raise the capacity: 1 + 2 {oneTwo}, TP-2 + 1 {distServe}");
     }
 }

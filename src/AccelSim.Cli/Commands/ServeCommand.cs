@@ -33,6 +33,7 @@ public static class ServeCommand
         var decodeReplicas = new Option<int>("--decode-replicas") { DefaultValueFactory = _ => 1, Description = "Disagg: decode instances, each its own device and KV cache; a request goes to the one with the fewest tokens to emit" };
         var decodeAdmission = new Option<string>("--decode-admission") { DefaultValueFactory = _ => "full", Description = "Disagg: full (a decode instance reserves each request's whole length on admission) or paged (block by block, preempting by recompute)" };
         var tp = new Option<int>("--tp") { DefaultValueFactory = _ => 1, Description = "Tensor parallelism of a replica: it spans ranks 0 to tp-1 of --system (Megatron splits; all-reduces on the system's network)" };
+        var prefillTp = new Option<int>("--prefill-tp") { DefaultValueFactory = _ => 1, Description = "Disagg with --system: tensor parallelism of each prefill instance (Megatron splits over that many devices; all-reduces on the system's network, modelled on ranks 0 to tp-1)" };
         var router = new Option<string>("--router") { DefaultValueFactory = _ => "round-robin", Description = "How the router picks a replica: round-robin or least-outstanding-tokens" };
         var requests = new Option<string?>("--requests") { Description = "Request trace CSV: 'arrival_s,prompt_tokens,output_tokens[,prefix_id[,prefix_tokens]]' or the Azure LLM inference trace 'TIMESTAMP,ContextTokens,GeneratedTokens'" };
         var arrival = new Option<string>("--arrival") { DefaultValueFactory = _ => "poisson", Description = "Synthetic arrivals: poisson, or gamma (gaps with coefficient of variation --cv)" };
@@ -65,7 +66,7 @@ public static class ServeCommand
         foreach (var o in mix.All) c.Options.Add(o);
         foreach (var o in new Option[] { hardware, model, scheduler, requests, arrival, rate, cv, count, prompt, output, seed, chunk, maxBatch, maxTokens,
                      blockSize, kvBlocks, memoryFraction, bucketBits, slo, findCapacity, dtype, stack, set, format, outPath, csv, timeline,
-                     decodeHardware, kvLinkBandwidth, kvLinkLatency, system, prefillDevice, decodeDevice, replicas, router, tp, prefillReplicas, decodeReplicas, decodeAdmission, html })
+                     decodeHardware, kvLinkBandwidth, kvLinkLatency, system, prefillDevice, decodeDevice, replicas, router, tp, prefillReplicas, decodeReplicas, decodeAdmission, html, prefillTp })
             c.Options.Add(o);
 
         c.SetAction(p =>
@@ -86,8 +87,10 @@ public static class ServeCommand
                 var other => throw new InputException(null, "--decode-admission", $"expected full or paged, got '{other}'"),
             };
             if (!disagg && paged) throw new InputException(null, "--decode-admission", "applies to --scheduler disagg");
-            if (topology.SystemRanks is { } systemRanks && (long)pools.P + pools.D > systemRanks)
-                throw new InputException(null, "--decode-replicas", $"{pools.P} prefill and {pools.D} decode instances need {(long)pools.P + pools.D} devices; the system has {systemRanks}");
+            var prefillFabric = PrefillGroup(p, disagg, p.GetValue(prefillTp), system, topology);
+            var prefillDevices = (long)pools.P * p.GetValue(prefillTp);
+            if (topology.SystemRanks is { } systemRanks && prefillDevices + pools.D > systemRanks)
+                throw new InputException(null, "--decode-replicas", $"{pools.P} prefill (of {p.GetValue(prefillTp)} devices each) and {pools.D} decode instances need {prefillDevices + pools.D} devices; the system has {systemRanks}");
             var options = new SchedulerOptions(p.GetValue(maxBatch), p.GetValue(maxTokens), p.GetValue(chunk));
             options.Validate();
             var level = p.GetValue(slo) is { } s ? ServiceLevel.Parse(s) : null;
@@ -97,17 +100,17 @@ public static class ServeCommand
             if (bits is < 1 or > 20) throw new InputException(null, "--bucket-bits", $"expected a whole number from 1 to 20, got {bits}");
 
             var trace = p.GetValue(requests);
-            var synthetic = trace is null ? Synthetic.Parse(p.GetValue(arrival)!, p.GetValue(rate), p.GetValue(cv), p.GetValue(count),
+            // --find-capacity with --requests takes the trace's lengths only and draws the arrivals (as --find-mix does).
+            var lengthsOnly = trace is not null && p.GetValue(findCapacity) && !p.GetValue(mix.FindMix);
+            var synthetic = trace is null || lengthsOnly ? Synthetic.Parse(p.GetValue(arrival)!, p.GetValue(rate), p.GetValue(cv), p.GetValue(count),
                 p.GetValue(prompt)!, p.GetValue(output)!, p.GetValue(seed)) : null;
             if (trace is not null)
             {
                 // --find-mix takes a trace's lengths only and draws its own arrivals.
-                var ignored = (p.GetValue(mix.FindMix) ? new Option[] { prompt, output } : new Option[] { arrival, rate, cv, count, prompt, output, seed })
+                var ignored = (p.GetValue(mix.FindMix) || lengthsOnly ? new Option[] { prompt, output } : new Option[] { arrival, rate, cv, count, prompt, output, seed })
                     .Where(o => WorkloadOptions.IsGiven(p, o))
-                    .Select(o => new InputProblem(null, o.Name, "applies to synthetic arrivals; --requests replays a trace")).ToArray();
+                    .Select(o => new InputProblem(null, o.Name, lengthsOnly ? "the lengths come from --requests" : "applies to synthetic arrivals; --requests replays a trace")).ToArray();
                 if (ignored.Length > 0) throw new InputException(ignored);
-                if (p.GetValue(findCapacity))
-                    throw new InputException(null, "--find-capacity", "searches over synthetic arrival rates; give --arrival and --rate instead of --requests");
             }
 
             if (p.GetValue(mix.FindMix))
@@ -124,8 +127,12 @@ public static class ServeCommand
             var stackName = p.GetValue(stack);
             var softwareStack = stackName is null ? SoftwareStack.Fused : StackLoader.LoadNamed(stackName);
             var prefix = features.Prefix(p, trace is not null);
-            IReadOnlyList<ServingRequest> Generate(double r) => features.WithPrefixes(p, synthetic!.Generate(r), false, synthetic.Seed);
-            var list = trace is not null ? features.WithPrefixes(p, RequestTrace.Read(trace), true, 0) : Generate(synthetic!.Rate);
+            var traced = trace is not null ? RequestTrace.Read(trace) : null;
+            if (traced is not null) CheckPositions(traced, modelConfig, trace);
+            IReadOnlyList<ServingRequest> Generate(double r) => lengthsOnly
+                ? features.WithPrefixes(p, synthetic!.Generate(r, traced!), true, 0)
+                : features.WithPrefixes(p, synthetic!.Generate(r), false, synthetic.Seed);
+            var list = traced is not null && !lengthsOnly ? features.WithPrefixes(p, traced, true, 0) : Generate(synthetic!.Rate);
             CheckPositions(list, modelConfig, trace);
 
             TensorParallelReplica? group = null;
@@ -134,6 +141,13 @@ public static class ServeCommand
                 group = new TensorParallelReplica(topology.Tp, () => SystemFabric.Build(tpFabric.Spec, tpFabric.Nodes), _ => device,
                     FormattableString.Invariant($"tp {topology.Tp} on {tpFabric.Spec.Name} ranks 0-{topology.Tp - 1}"));
                 ParallelPlan.Bind(new ParallelismOptions { Tp = topology.Tp }, modelConfig, WorkloadRequest.Prefill(1, 1, dt));
+            }
+            else if (prefillFabric is { } pf)
+            {
+                var n = p.GetValue(prefillTp);
+                group = new TensorParallelReplica(n, () => SystemFabric.Build(pf.Spec, pf.Nodes), _ => device,
+                    FormattableString.Invariant($"each prefill instance tp {n}, collectives on {pf.Spec.Name} ranks 0-{n - 1}"));
+                ParallelPlan.Bind(new ParallelismOptions { Tp = n }, modelConfig, WorkloadRequest.Prefill(1, 1, dt));
             }
             var rankModel = group is null ? modelConfig : TensorParallelReplica.RankModel(modelConfig, group.Tp);
             var kv = KvCapacity.Plan(device, rankModel, dt, softwareStack, p.GetValue(blockSize), options.MaxBatchedTokens,
@@ -153,13 +167,16 @@ public static class ServeCommand
                 var link = topology.Link!;
                 run = (l, keep) =>
                 {
+                    // A tensor-parallel prefill instance idles on all its devices and hands over every rank's share of the KV cache.
+                    var prefillStaticW = device.StaticPowerW * costs.Devices;
+                    var kvBytesPerToken = kv.BytesPerToken * costs.Devices;
                     var r = pools is { P: 1, D: 1 } && !paged
-                        ? DisaggregatedServing.Run(l, policy, w => costs.Cost(w), new KvBlockManager(kv.Blocks, kv.BlockTokens, prefix), device.StaticPowerW,
-                            w => decodeCosts.Cost(w), new KvBlockManager(decodeKv.Blocks, decodeKv.BlockTokens), decodeDev.StaticPowerW, options, kv.BytesPerToken, link)
+                        ? DisaggregatedServing.Run(l, policy, w => costs.Cost(w), new KvBlockManager(kv.Blocks, kv.BlockTokens, prefix), prefillStaticW,
+                            w => decodeCosts.Cost(w), new KvBlockManager(decodeKv.Blocks, decodeKv.BlockTokens), decodeDev.StaticPowerW, options, kvBytesPerToken, link)
                         : DisaggregatedServing.RunPools(l,
-                            pools.P, _ => new ServingEngine(BatchSchedulers.Create(policy.Id), w => costs.Cost(w), new KvBlockManager(kv.Blocks, kv.BlockTokens, prefix), options, device.StaticPowerW), device.StaticPowerW,
+                            pools.P, _ => new ServingEngine(BatchSchedulers.Create(policy.Id), w => costs.Cost(w), new KvBlockManager(kv.Blocks, kv.BlockTokens, prefix), options, prefillStaticW), prefillStaticW,
                             pools.D, _ => new ServingEngine(paged ? new PagedDecodeScheduler() : new DecodeOnlyScheduler(), w => decodeCosts.Cost(w), new KvBlockManager(decodeKv.Blocks, decodeKv.BlockTokens), options, decodeDev.StaticPowerW),
-                            decodeDev.StaticPowerW, kv.BytesPerToken, link);
+                            decodeDev.StaticPowerW, kvBytesPerToken, link);
                     if (keep) disaggReport = new DisaggregationReport(decodeDev.Name, decodeDev.Kind, decodeKv, link, r);
                     return r.Combined;
                 };
@@ -182,14 +199,15 @@ public static class ServeCommand
             if (p.GetValue(findCapacity))
                 capacity = Capacity.Find(synthetic!, r => ServingSummary.Compute(run(Generate(r), false), level), level!);
 
-            var report = new ServeReport(device.Name, device.Kind, modelConfig.Name, disagg ? "disagg" : policy.Id, options, trace is null ? synthetic!.Describe() : Path.GetFileName(trace),
+            var report = new ServeReport(device.Name, device.Kind, modelConfig.Name, disagg ? "disagg" : policy.Id, options,
+                trace is null ? synthetic!.Describe() : lengthsOnly ? $"{synthetic!.Describe()}, lengths of {Path.GetFileName(trace)}" : Path.GetFileName(trace),
                 synthetic?.Seed, level, summary, result, kv, costs, capacity)
             {
                 Provenance = Provenance.ProvenanceBuilder.Basic(config, "sequential") with { Stack = softwareStack.Name },
                 Disaggregation = disaggReport,
                 Replicas = replicaReport,
                 Cost = ServeCost.Of(decodeConfig is null ? Enumerable.Repeat(DevicePrice.UsdPerHour(config), topology.Replicas * topology.Tp).ToArray()
-                    : [.. Enumerable.Repeat(DevicePrice.UsdPerHour(config), pools.P), .. Enumerable.Repeat(DevicePrice.UsdPerHour(decodeConfig), pools.D)], summary),
+                    : [.. Enumerable.Repeat(DevicePrice.UsdPerHour(config), pools.P * costs.Devices), .. Enumerable.Repeat(DevicePrice.UsdPerHour(decodeConfig), pools.D)], summary),
                 TensorParallel = group?.Description,
             };
             using var files = new OutputFiles();
@@ -246,6 +264,25 @@ public static class ServeCommand
             p.GetValue(scheduler)!, options, level!, total, synthetic?.Cv ?? 1, p.GetValue(count), p.GetValue(seed),
             lengths, trace is null ? synthetic!.Describe() : Path.GetFileName(trace), p.GetValue(blockSize), p.GetValue(memoryFraction), bits, p.GetValue(CommonOptions.Plugins));
         return mix.Run(cli, p, inputs, p.GetValue(format)!, p.GetValue(outPath));
+    }
+
+    /// <summary>The system whose first ranks model a tensor-parallel prefill instance (<c>--prefill-tp</c> above 1), or
+    /// null for single-device prefill instances.</summary>
+    private static SystemFabric? PrefillGroup(ParseResult p, bool disagg, int tp, Option<string?> system, Topology topology)
+    {
+        if (tp < 1) throw new InputException(null, "--prefill-tp", $"expected a whole number > 0, got {tp}");
+        if (tp == 1) return null;
+        if (!disagg) throw new InputException(null, "--prefill-tp", "applies to --scheduler disagg; give --tp for a tensor-parallel replica of a colocated server");
+        if (p.GetValue(system) is not { } name)
+            throw new InputException(null, "--prefill-tp", "a tensor-parallel prefill instance spans devices of a system and its network; give --system (e.g. dgx-a100) with --prefill-device and --decode-device");
+        var fabric = SystemFabric.Build(SystemConfigLoader.LoadNamed(name));
+        if (tp > fabric.Ranks) throw new InputException(null, "--prefill-tp", $"expected at most the {fabric.Ranks} devices of {fabric.Spec.Name}, got {tp}");
+        for (var r = 0; r < tp; r++)
+        {
+            if (fabric.DeviceOf(r) != topology.Prefill)
+                throw new InputException(null, "--prefill-tp", $"a tensor-parallel prefill instance needs devices of the prefill device's kind; {fabric.Spec.Name} rank {r} is {fabric.DeviceOf(r)}, the prefill device {topology.Prefill}");
+        }
+        return fabric;
     }
 
     private static ServingResult RunOnce(IReadOnlyList<ServingRequest> list, IBatchScheduler policy, IterationCostModel costs, KvCapacity kv,
@@ -385,6 +422,21 @@ public static class ServeCommand
         }
 
         public IReadOnlyList<ServingRequest> Generate(double rate) => Arrivals.Generate(Count, rate, Cv, Prompt, Output, Seed);
+
+        /// <summary><see cref="Count"/> arrivals at <paramref name="rate"/> (the seed's gaps, as <see cref="Generate(double)"/>
+        /// draws them for fixed lengths), request i with the lengths (and prefix) of <paramref name="lengths"/>' entry i,
+        /// cycling when there are more arrivals than entries.</summary>
+        public IReadOnlyList<ServingRequest> Generate(double rate, IReadOnlyList<ServingRequest> lengths)
+        {
+            var gaps = Arrivals.Generate(Count, rate, Cv, LengthDistribution.Fixed(1), LengthDistribution.Fixed(1), Seed);
+            var list = new ServingRequest[gaps.Count];
+            for (var i = 0; i < list.Length; i++)
+            {
+                var l = lengths[i % lengths.Count];
+                list[i] = gaps[i] with { PromptTokens = l.PromptTokens, OutputTokens = l.OutputTokens, PrefixId = l.PrefixId, PrefixTokens = l.PrefixTokens };
+            }
+            return list;
+        }
 
         public string Describe() => Kind == "gamma"
             ? FormattableString.Invariant($"gamma cv={Cv} {Rate}/s")
