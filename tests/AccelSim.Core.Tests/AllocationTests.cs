@@ -132,7 +132,8 @@ public class AllocationTests
             var kernel = new Kernel(FakeDevice.Simple(), net, expectedTasks: 2 * ranks * (ranks - 1));
             return (kernel, new AccelSim.Core.Network.RingAllReduce(kernel, routes, 1L << 26));
         }
-        Build(16).Item1.Run();
+        // A first ring of the same size compiles the code and sizes the storage a collective rents while it runs.
+        Build(128).Item1.Run();
         var (kernel, ring) = Build(128);
         var before = GC.GetAllocatedBytesForCurrentThread();
         kernel.Run();

@@ -205,7 +205,8 @@ public sealed class Collective : KernelProcess
     {
         if (StartPs >= 0) throw new InvalidOperationException("a collective starts once");
         StartPs = _kernel.Now;
-        _task = new int[_plan.Count];
+        // Rented, and given back when it ends: collectives that follow one another reuse the same storage.
+        _task = System.Buffers.ArrayPool<int>.Shared.Rent(_plan.Count);
         for (var s = 0; s < _plan.Count; s++)
             // A join keeps its outstanding prerequisites where a send keeps its task.
             _task[s] = _plan.IsJoin(s) ? _plan.Prerequisites(s) : -1;
@@ -243,6 +244,7 @@ public sealed class Collective : KernelProcess
     private void Finish()
     {
         EndPs = _kernel.Now;
+        System.Buffers.ArrayPool<int>.Shared.Return(_task!);
         _task = null;
         OnDone?.Invoke(this);
         foreach (var t in _waiting) _kernel.Signal(t);
