@@ -140,7 +140,8 @@ public sealed class SystemSimulator
             foreach (var held in r.Program.Memory)
             {
                 if (held.Bytes < 0) throw new ArgumentException($"rank {r.Program.Rank} holds a negative amount of '{held.What}'", nameof(program));
-                _kernel.Reserve(r.TierOffset + mainTier, held.Bytes);
+                var tier = held.Tier is null ? mainTier : device.Topology.TierIndex(held.Tier);
+                _kernel.Reserve(r.TierOffset + tier, held.Bytes);
                 r.HeldBytes = checked(r.HeldBytes + held.Bytes);
             }
             r.Entry = new int[segs.Count];
