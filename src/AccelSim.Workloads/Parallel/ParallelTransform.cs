@@ -86,7 +86,7 @@ public static class ParallelTransform
         public ZeroInfinityOffload? Offload { get; init; }
 
         private readonly Dictionary<(string, long, string, string), WorkloadGraph> _copies = [];
-        private readonly Dictionary<(int, string, string), WorkloadGraph> _hostOptimizers = [];
+        private readonly Dictionary<(int, (string, string, string)), WorkloadGraph> _hostOptimizers = [];
 
         public Layout(ModelConfig model, ParallelPlan plan, WorkloadGraph g, WorkloadGraph reference, bool train)
         {
@@ -341,10 +341,10 @@ public static class ParallelTransform
         }
 
         /// <summary>Unit <paramref name="u"/>'s optimizer step on the host CPU (one graph per unit and homes).</summary>
-        public WorkloadGraph HostOptimizer(int u, string statesHome, string weightsHome)
+        public WorkloadGraph HostOptimizer(int u, (string Weights, string Gradients, string States) homes)
         {
-            if (!_hostOptimizers.TryGetValue((u, statesHome, weightsHome), out var g))
-                _hostOptimizers[(u, statesHome, weightsHome)] = g = Offload!.Optimizer(Optimizer[u]!, statesHome, weightsHome, UnitShard(u));
+            if (!_hostOptimizers.TryGetValue((u, homes), out var g))
+                _hostOptimizers[(u, homes)] = g = Offload!.Optimizer(Optimizer[u]!, homes.States, homes.Weights, homes.Gradients, UnitShard(u));
             return g;
         }
 
@@ -683,7 +683,7 @@ public static class ParallelTransform
                 {
                     if (layout.Optimizer[u] is not { } opt) continue;
                     if (_gradComm.TryGetValue(u, out var g)) _pending.AddRange(g);
-                    var seg = Compute($"optimizer {layout.UnitName(u)}", layout.Offload is null ? opt : layout.HostOptimizer(u, Homes.States, Homes.Weights));
+                    var seg = Compute($"optimizer {layout.UnitName(u)}", layout.Offload is null ? opt : layout.HostOptimizer(u, Homes));
                     if (plan.Zero is 1 or 2 && plan.Dp > 1 && layout.WeightBytes[u] > 0)
                     {
                         Add(RankSegment.Collective($"zero ag params {layout.UnitName(u)}", $"dp/p/u{u}/t{t}/s{s}",

@@ -17,20 +17,21 @@ namespace AccelSim.Workloads.Parallel;
 /// <param name="Ssd">The drive tier ("ssd"), or null when the device describes none.</param>
 public sealed record ZeroInfinityOffload(string Device, string Host, long HostCapacityBytes, string? Ssd)
 {
-    /// <summary>Where a rank keeps its shards: gradients in host memory first, then the parameters, then the
-    /// optimizer state, each whole in host memory while it fits beside the ones before, else on the drives
-    /// (in host memory, over capacity and so reported, when there is no drive).</summary>
+    /// <summary>Where a rank keeps its shards: the gradients, then the parameters, then the optimizer state,
+    /// each whole in host memory while it fits beside the ones before, else on the drives (in host memory, over
+    /// capacity and so reported, when there is no drive).</summary>
     public (string Weights, string Gradients, string States) Homes(long weights, long gradients, long states)
     {
-        var used = gradients;
+        long used = 0;
         string Place(long bytes)
         {
             if (Ssd is not null && used + bytes > HostCapacityBytes) return Ssd;
             used += bytes;
             return Host;
         }
+        var g = Place(gradients);
         var w = Place(weights);
-        return (w, Host, Place(states));
+        return (w, g, Place(states));
     }
 
     /// <summary>A one-op graph: <paramref name="bytes"/> copied from tier <paramref name="from"/> to
@@ -48,24 +49,27 @@ public sealed record ZeroInfinityOffload(string Device, string Host, long HostCa
         return new WorkloadGraph(info, [op], new Dictionary<int, string> { [0] = from, [1] = to });
     }
 
-    /// <summary>The optimizer step of <paramref name="optimizer"/> (a one-op graph) on the host CPU, its state
-    /// swapped in from and out to the drives when it lives there, and the updated parameter shard
-    /// (<paramref name="weightBytes"/>) written back to the drives when the parameters live there.</summary>
-    public WorkloadGraph Optimizer(WorkloadGraph optimizer, string statesHome, string weightsHome, long weightBytes)
+    /// <summary>The optimizer step of <paramref name="optimizer"/> (a one-op graph) on the host CPU: its state
+    /// (and its gradient shard, when the gradients live there) read from the drives before it and the state
+    /// written back after it, and the updated parameter shard (<paramref name="shardBytes"/>, as its gradient
+    /// shard) written back to the drives when the parameters live there.</summary>
+    public WorkloadGraph Optimizer(WorkloadGraph optimizer, string statesHome, string weightsHome, string gradientsHome, long shardBytes)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
         var step = optimizer.Ops.Single();
-        var states = step.Inputs.Where(t => t.Role == TensorRole.OptimizerState).Sum(t => t.Bytes);
+        var stateBytes = step.Inputs.Where(t => t.Role == TensorRole.OptimizerState).Sum(t => t.Bytes);
+        var states = (statesHome != Host ? stateBytes : 0) + (gradientsHome != Host ? shardBytes : 0);
+        var source = statesHome != Host ? statesHome : gradientsHome;
         var next = step.Inputs.Count == 0 ? 0 : step.Inputs.Max(t => t.Id) + 1;
         Tensor Token(string what) => new(next++, $"{step.Name}.{what}", [0], DType.Int8, TensorRole.Activation);
         var ops = new List<Op>();
         var inputs = new List<Tensor>(step.Inputs);
-        if (statesHome != Host && states > 0)
+        if (states > 0)
         {
             var inToken = Token("states_in");
             ops.Add(new Op(ops.Count, $"{step.Name}.swap_in", OpKind.Copy, step.Layer, [], [inToken], 0, DType.Int8, bytesRead: states, bytesWritten: states)
             {
-                Transfer = new TierTransfer(statesHome, Host),
+                Transfer = new TierTransfer(source, Host),
             });
             inputs.Add(inToken);
         }
@@ -74,16 +78,16 @@ public sealed record ZeroInfinityOffload(string Device, string Host, long HostCa
         {
             Transfer = HostCompute.In(Host),
         });
-        if (statesHome != Host && states > 0)
+        if (statesHome != Host && stateBytes > 0)
         {
-            ops.Add(new Op(ops.Count, $"{step.Name}.swap_out", OpKind.Copy, step.Layer, [stepped], [Token("states_out")], 0, DType.Int8, bytesRead: states, bytesWritten: states)
+            ops.Add(new Op(ops.Count, $"{step.Name}.swap_out", OpKind.Copy, step.Layer, [stepped], [Token("states_out")], 0, DType.Int8, bytesRead: stateBytes, bytesWritten: stateBytes)
             {
                 Transfer = new TierTransfer(Host, statesHome),
             });
         }
-        if (weightsHome != Host && weightBytes > 0)
+        if (weightsHome != Host && shardBytes > 0)
         {
-            ops.Add(new Op(ops.Count, $"{step.Name}.weights.write_back", OpKind.Copy, step.Layer, [stepped], [Token("written")], 0, DType.Int8, bytesRead: weightBytes, bytesWritten: weightBytes)
+            ops.Add(new Op(ops.Count, $"{step.Name}.weights.write_back", OpKind.Copy, step.Layer, [stepped], [Token("written")], 0, DType.Int8, bytesRead: shardBytes, bytesWritten: shardBytes)
             {
                 Transfer = new TierTransfer(Host, weightsHome),
             });
