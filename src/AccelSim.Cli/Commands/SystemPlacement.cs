@@ -77,6 +77,8 @@ public sealed class SystemPlacement
         var shape = $"tp x pp x dp = {plan.Tp} x {plan.Pp} x {plan.Dp}, {plan.Microbatches} microbatch{(plan.Microbatches == 1 ? "" : "es")}";
         if (_experts != 0)
             throw new InputException(null, "--experts", $"expert switching is modelled on one device; on a system it applies only to a plan of one rank and one microbatch (this plan: {shape})");
+        if (_kv == KvPolicy.Swap && request.Phase == Phase.Train)
+            throw new InputException(null, "--kv-policy", "swap moves a KV cache, and a training step has none; it applies to prefill and decode");
         switch (_policy)
         {
             case PlacementPolicy.SsdPipelined:
