@@ -177,4 +177,19 @@ public class SystemPlacementCliTests(ITestOutputHelper output)
         var trace = CliHarness.RepoFile("traces/chakra-multirank/workload.0.et")[..^"/workload.0.et".Length];
         Assert.Contains("per rank to --model plans", Fails(["run", "--system", "dgx-h100", "--trace", trace, "--placement", "fit"]).Error);
     }
+
+    /// <summary>The example of docs/systems.md, "Memory placement per rank", is what the command prints.</summary>
+    [Fact]
+    public void The_docs_example_is_what_the_command_prints()
+    {
+        var doc = File.ReadAllText(CliHarness.RepoFile("docs/systems.md"));
+        var section = doc[doc.IndexOf("## Memory placement per rank", StringComparison.Ordinal)..];
+        section = section[..section.IndexOf("\n## ", 3, StringComparison.Ordinal)];
+        var command = section.Split('\n').Single(l => l.StartsWith("accelsim run ", StringComparison.Ordinal));
+        var o = CliHarness.Run(command["accelsim ".Length..].Split(' '));
+        Assert.True(o.ExitCode == 0, o.Error);
+        foreach (var line in o.Out.Split('\n').Select(l => l.TrimEnd()).Where(l => l.StartsWith("Placement:", StringComparison.Ordinal) || l.Contains("iteration time", StringComparison.Ordinal)
+                     || l.Contains("compute busy per device", StringComparison.Ordinal) || l.StartsWith("│ 0 ", StringComparison.Ordinal)))
+            Assert.Contains(line, section);
+    }
 }

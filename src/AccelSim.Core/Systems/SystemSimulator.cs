@@ -383,7 +383,9 @@ public sealed class SystemSimulator
             {
                 var t = _kernel.Times(_process.KernelTask(r.FirstTask[si] + i));
                 start = Math.Min(start, t.StartPs);
-                if (!low.Program.Tasks[i].HostOnly && t.EndPs > t.StartPs) computeSpans.Add((t.StartPs, t.EndPs));
+                // Compute is the device's own work: not a host dispatch, not a copy between tiers or a host CPU's step.
+                var task = low.Program.Tasks[i];
+                if (!task.HostOnly && t.EndPs > t.StartPs && !MovesOrHostComputes(task)) computeSpans.Add((t.StartPs, t.EndPs));
             }
             segments[si] = new SegmentResult(si, s.Label, false, null, ready, start, end, count, n);
             count += n;
@@ -420,6 +422,14 @@ public sealed class SystemSimulator
         var hidden = Overlap(commSpans, computeSpans);
         return new RankResult(r.Program.Rank, device, metrics, result, segments, memory, r.HeldBytes, computeBusy,
             chBusy[device.MainMemoryChannel], commPs, hidden);
+    }
+
+    /// <summary>A task whose every op moves bytes between tiers or runs on the host CPU (<see cref="Op.Transfer"/>).</summary>
+    private static bool MovesOrHostComputes(SimTask task)
+    {
+        foreach (var op in task.Ops)
+            if (op.Transfer is null) return false;
+        return task.Ops.Count > 0;
     }
 
     /// <summary>Length of the union of spans (sorts the list).</summary>
