@@ -192,4 +192,21 @@ public class SystemPlacementCliTests(ITestOutputHelper output)
                      || l.Contains("compute busy per device", StringComparison.Ordinal) || l.StartsWith("│ 0 ", StringComparison.Ordinal)))
             Assert.Contains(line, section);
     }
+
+    [Fact]
+    public void Compare_on_a_system_places_every_plan()
+    {
+        string[] args = ["compare", "--system", "dgx-2", "--model", "llama2-70b", "--phase", "train", "--batch", "16", "--seq", "1024", "--dp", "8,16", "--zero", "3", "--recompute"];
+        var plain = Json(args);
+        var placed = Json([.. args, "--placement", "zero-infinity"]);
+        Assert.All((JArray)plain["runs"]!, r => Assert.False((bool)r["fits"]!));
+        Assert.Equal(JTokenType.Null, plain["fastest"]!.Type);
+        var runs = (JArray)placed["runs"]!;
+        Assert.Equal(2, runs.Count);
+        Assert.All(runs, r => Assert.True((bool)r["fits"]!));
+        Assert.All(runs, r => Assert.Equal("zero-infinity", (string?)r["plan"]!["placement"]!["policy"]));
+        Assert.Equal("tp1 pp1 dp16 zero3 recompute", (string?)placed["fastest"]!["plan"]);
+        // A plan the placement cannot take is reported with its plan.
+        Assert.Contains("give --zero 3", Fails([.. args[..^3], "--zero", "1", "--recompute", "--placement", "zero-infinity"]).Error);
+    }
 }
