@@ -107,7 +107,8 @@ public class SystemPlacementCliTests(ITestOutputHelper output)
         Assert.True((long)after["peak_bytes"]!["hbm"]! < (long)after["capacity_bytes"]!["hbm"]!);
         // What left HBM is held in host memory: the same bytes (weights, gradients, optimizer state).
         const long shards = 8_618_508_288L * 2 + 51_727_237_120L;
-        Assert.Equal((long)before["held_bytes"]!, (long)after["held_bytes"]!);
+        // Each unit's optimizer shard rounded on its own: within a few bytes per unit.
+        Assert.InRange((long)after["held_bytes"]!, (long)before["held_bytes"]! - 1000, (long)before["held_bytes"]! + 1000);
         Assert.InRange((long)after["peak_bytes"]!["host"]!, shards, shards + (long)after["held_bytes"]! / 100);
         Assert.Equal(0L, (long)before["peak_bytes"]!["host"]!);
         Assert.Equal("zero-infinity", (string?)placed["plan"]!["placement"]!["policy"]);
@@ -137,14 +138,14 @@ public class SystemPlacementCliTests(ITestOutputHelper output)
         var program = ParallelTransform.Build(model, request, plan, offload: offload);
         var result = SystemSimulator.Run(program, fabric, _ => device, new SequentialSchedule());
         var rank = Assert.Single(result.Ranks);
-        var held = program.Ranks[0].Memory.ToDictionary(m => m.What);
-        var weights = held["weights"];
-        var grads = held["gradients"];
-        var states = held["optimizer state"];
+        var memory = program.Ranks[0].Memory;
+        var weights = memory.Single(m => m.What == "weights");
+        var grads = memory.Single(m => m.What == "gradients");
+        long States(string tier) => memory.Where(m => m.What == "optimizer state" && m.Tier == tier).Sum(m => m.Bytes);
         var moved = rank.Metrics.Memory.BytesMovedByChannel;
         long Moved(string channel) => moved.TryGetValue(channel, out var b) ? b : 0;
         output.WriteLine($"host {hostBytes:N0}: weights {weights.Bytes:N0} in {weights.Tier}, gradients {grads.Bytes:N0} in {grads.Tier}, " +
-            $"states {states.Bytes:N0} in {states.Tier}; moved " + string.Join(", ", moved.Select(kv => $"{kv.Key} {kv.Value:N0}")));
+            $"states {States("host"):N0} in host and {States("ssd"):N0} in ssd; moved " + string.Join(", ", moved.Select(kv => $"{kv.Key} {kv.Value:N0}")));
 
         // Each unit's shard is rounded up on its own: at most one byte per unit over the rank's total.
         var units = model.NumHiddenLayers + 2;
@@ -153,14 +154,18 @@ public class SystemPlacementCliTests(ITestOutputHelper output)
         long nvme = 0;
         if (weights.Tier == "ssd") nvme += 2L * microbatches * weights.Bytes + weights.Bytes; // read per pass, written back after the step
         if (grads.Tier == "ssd") nvme += microbatches * grads.Bytes + grads.Bytes; // written per microbatch, read by the step
-        if (states.Tier == "ssd") nvme += 2 * states.Bytes; // read and written once
+        nvme += 2 * States("ssd"); // read and written once
         Assert.InRange(Moved("nvme"), nvme, nvme + 4L * units);
         Assert.Equal(hostBytes == 0 ? "ssd" : "host", grads.Tier);
-        if (hostBytes == 2_000_000_000L) Assert.Equal("ssd", states.Tier);
+        // Host memory holds what fits, unit by unit; the drive the rest.
+        Assert.InRange((grads.Tier == "host" ? grads.Bytes : 0) + (weights.Tier == "host" ? weights.Bytes : 0) + States("host"), 0, hostBytes);
+        if (hostBytes == 2_000_000_000L) Assert.True(States("ssd") > 0 && States("host") > 0);
+        if (hostBytes == 0) Assert.Equal(0, States("host"));
+        if (hostBytes == 1L << 40) Assert.Equal(0, States("ssd"));
         // The main memory holds only the stashed activations and a segment's working set.
-        Assert.Equal(held["stashed activations"].Bytes, program.Ranks[0].Memory.Where(m => m.Tier is null).Sum(m => m.Bytes));
+        Assert.Equal(memory.Single(m => m.What == "stashed activations").Bytes, memory.Where(m => m.Tier is null).Sum(m => m.Bytes));
         var hbm = rank.Memory.Single(m => m.Tier == "hbm");
-        Assert.True(hbm.PeakBytes < weights.Bytes + grads.Bytes + states.Bytes);
+        Assert.True(hbm.PeakBytes < weights.Bytes + grads.Bytes + States("host") + States("ssd"));
     }
 
     [Fact]

@@ -44,7 +44,8 @@ public class ZeroInfinityReproductionTests(ITestOutputHelper output)
 
     /// <summary>The paper fine-tunes a 1T model "on a single DGX-2 node": with the offload it fits, every tier of
     /// every GPU. On one node each GPU's shards (126 GB of weights and of gradients, 756 GB of optimizer state) are
-    /// larger than its 96 GiB of host memory, so all of them live on its half of a drive, and the step is bound by
+    /// larger than its 96 GiB of host memory, so most of them live on its half of a drive (host memory holds what
+    /// optimizer state it can), and the step is bound by
     /// the drive: at least the bytes it moves at its achievable rate, at most that plus the compute-bound step (the first
     /// test) and the CPU's AdamW, one after the other.</summary>
     [Fact]
@@ -62,12 +63,16 @@ public class ZeroInfinityReproductionTests(ITestOutputHelper output)
         var program = ParallelTransform.Build(model, request, plan, offload: new ZeroInfinityOffload("hbm", "host", host, "ssd"));
         var r = SystemSimulator.Run(program, fabric, _ => device, new SequentialSchedule());
         var rank = Assert.Single(r.Ranks);
-        var held = program.Ranks[0].Memory.ToDictionary(m => m.What);
+        var memory = program.Ranks[0].Memory;
+        long Held(string what, string tier) => memory.Where(m => m.What == what && m.Tier == tier).Sum(m => m.Bytes);
         double Number(string key) => config.TryGet(key, out var v) ? v.Number!.Value : throw new InvalidOperationException(key);
 
         Assert.All(rank.Memory, t => Assert.False(t.Overflows, $"{t.Tier}: {t.PeakBytes:N0} of {t.CapacityBytes:N0}"));
-        Assert.All(new[] { "weights", "gradients", "optimizer state" }, w => Assert.Equal("ssd", held[w].Tier));
-        long w = held["weights"].Bytes, g = held["gradients"].Bytes, s = held["optimizer state"].Bytes;
+        // Weights and gradients (126 GB each) do not fit the 96 GiB of host memory: they live on the drive; host
+        // memory holds as many layers' optimizer state as fit, the drive the rest.
+        long w = Held("weights", "ssd"), g = Held("gradients", "ssd"), onHost = Held("optimizer state", "host"), s = Held("optimizer state", "ssd");
+        Assert.True(w > host && g > host);
+        Assert.InRange(onHost, host * 9 / 10, host);
         // Weights read for the forward and the backward and written back, gradients written and read, state read and written.
         var driveBytes = 3 * w + 2 * g + 2 * s;
         Assert.InRange(rank.Metrics.Memory.BytesMovedByChannel["nvme"], driveBytes, driveBytes + 1_000_000);

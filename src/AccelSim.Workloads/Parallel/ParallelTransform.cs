@@ -300,9 +300,17 @@ public static class ParallelTransform
             if (Offload is { } o && Train)
             {
                 // ZeRO-Infinity: the rank's shards live off the device; the device keeps the stashed activations.
-                var (w, g, st) = OffloadedShards(stage);
-                var (wh, gh, sh) = Homes(stage);
-                return [new("weights", w, wh), new("gradients", g, gh), new("optimizer state", st, sh), new("stashed activations", inFlightBytes)];
+                var (w, g, _) = OffloadedShards(stage);
+                var homes = Homes(stage);
+                var held = new List<RankMemory> { new("weights", w, homes.Weights), new("gradients", g, homes.Gradients) };
+                // The optimizer state, unit by unit where it lives: in host memory, then on the drives.
+                foreach (var tier in new[] { o.Host, o.Ssd }.OfType<string>())
+                {
+                    var bytes = homes.States.Where(kv => kv.Value == tier).Sum(kv => StateBytes(kv.Key));
+                    if (bytes > 0 || (tier == o.Host && homes.States.Count == 0)) held.Add(new("optimizer state", bytes, tier));
+                }
+                held.Add(new("stashed activations", inFlightBytes));
+                return held;
             }
             var list = new List<RankMemory> { new("weights", Plan.Zero >= 3 ? Ceil(weights, dp) : weights) };
             if (cache > 0) list.Add(new("kv cache", cache * Plan.Microbatches));
@@ -323,11 +331,25 @@ public static class ParallelTransform
         }
 
         /// <summary>Where pipeline rank <paramref name="stage"/> keeps its shards under <see cref="Offload"/>.</summary>
-        public (string Weights, string Gradients, string States) Homes(int stage)
+        public (string Weights, string Gradients, IReadOnlyDictionary<int, string> States) Homes(int stage)
         {
-            var (w, g, st) = OffloadedShards(stage);
-            return Offload!.Homes(w, g, st);
+            if (_homes.TryGetValue(stage, out var h)) return h;
+            var (w, g, _) = OffloadedShards(stage);
+            var units = new List<int>();
+            for (var c = stage; c < Plan.PipelineChunks; c += Plan.Pp)
+                foreach (var u in UnitsOf(c))
+                    if (Optimizer[u] is not null) units.Add(u);
+            var (wh, gh, states) = Offload!.Homes(w, g, units.Select(StateBytes).ToArray());
+            var byUnit = new Dictionary<int, string>();
+            for (var i = 0; i < units.Count; i++) byUnit[units[i]] = states[i];
+            return _homes[stage] = (wh, gh, byUnit);
         }
+
+        private readonly Dictionary<int, (string, string, IReadOnlyDictionary<int, string>)> _homes = [];
+
+        /// <summary>The optimizer state of unit <paramref name="u"/> the rank holds (its optimizer step's state inputs).</summary>
+        public long StateBytes(int u) =>
+            Optimizer[u] is { } g ? g.Ops.Single().Inputs.Where(t => t.Role == TensorRole.OptimizerState).Sum(t => t.Bytes) : 0;
 
         /// <summary>The rank's shard of unit <paramref name="u"/>'s parameters (and of its gradients) under ZeRO-3.</summary>
         public long UnitShard(int u) => Ceil(WeightBytes[u] + ExpertWeightBytes[u] / Plan.Ep, Plan.Dp);
@@ -447,10 +469,10 @@ public static class ParallelTransform
         private readonly int _rank = layout.Plan.RankOf(t, d, s);
         private readonly Dictionary<int, List<int>> _gradComm = [];
         private int _unitGate = -1;
-        private (string Weights, string Gradients, string States)? _homes;
+        private (string Weights, string Gradients, IReadOnlyDictionary<int, string> States)? _homes;
 
         /// <summary>Where this rank keeps its shards under ZeRO-Infinity.</summary>
-        private (string Weights, string Gradients, string States) Homes => _homes ??= layout.Homes(s);
+        private (string Weights, string Gradients, IReadOnlyDictionary<int, string> States) Homes => _homes ??= layout.Homes(s);
 
         public RankProgram Emit()
         {
@@ -683,7 +705,7 @@ public static class ParallelTransform
                 {
                     if (layout.Optimizer[u] is not { } opt) continue;
                     if (_gradComm.TryGetValue(u, out var g)) _pending.AddRange(g);
-                    var seg = Compute($"optimizer {layout.UnitName(u)}", layout.Offload is null ? opt : layout.HostOptimizer(u, Homes));
+                    var seg = Compute($"optimizer {layout.UnitName(u)}", layout.Offload is null ? opt : layout.HostOptimizer(u, (Homes.Weights, Homes.Gradients, Homes.States[u])));
                     if (plan.Zero is 1 or 2 && plan.Dp > 1 && layout.WeightBytes[u] > 0)
                     {
                         Add(RankSegment.Collective($"zero ag params {layout.UnitName(u)}", $"dp/p/u{u}/t{t}/s{s}",

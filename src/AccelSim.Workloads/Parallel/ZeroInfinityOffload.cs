@@ -17,11 +17,13 @@ namespace AccelSim.Workloads.Parallel;
 /// <param name="Ssd">The drive tier ("ssd"), or null when the device describes none.</param>
 public sealed record ZeroInfinityOffload(string Device, string Host, long HostCapacityBytes, string? Ssd)
 {
-    /// <summary>Where a rank keeps its shards: the gradients, then the parameters, then the optimizer state,
-    /// each whole in host memory while it fits beside the ones before, else on the drives (in host memory, over
-    /// capacity and so reported, when there is no drive).</summary>
-    public (string Weights, string Gradients, string States) Homes(long weights, long gradients, long states)
+    /// <summary>Where a rank keeps its shards: the gradients, then the parameters, each whole, then each unit's
+    /// optimizer state (<paramref name="unitStates"/>, in the order the optimizer steps them), in host memory while
+    /// it fits beside what is there, else on the drives (in host memory, over capacity and so reported, when there
+    /// is no drive).</summary>
+    public (string Weights, string Gradients, string[] States) Homes(long weights, long gradients, IReadOnlyList<long> unitStates)
     {
+        ArgumentNullException.ThrowIfNull(unitStates);
         long used = 0;
         string Place(long bytes)
         {
@@ -31,7 +33,7 @@ public sealed record ZeroInfinityOffload(string Device, string Host, long HostCa
         }
         var g = Place(gradients);
         var w = Place(weights);
-        return (w, g, Place(states));
+        return (w, g, unitStates.Select(Place).ToArray());
     }
 
     /// <summary>A one-op graph: <paramref name="bytes"/> copied from tier <paramref name="from"/> to
