@@ -214,4 +214,24 @@ public class SystemPlacementCliTests(ITestOutputHelper output)
         // A plan the placement cannot take is reported with its plan.
         Assert.Contains("give --zero 3", Fails([.. args[..^3], "--zero", "1", "--recompute", "--placement", "zero-infinity"]).Error);
     }
+
+    /// <summary>More host memory per rank never makes a ZeRO-Infinity step slower: what it holds no longer crosses
+    /// the drive (as more capacity in any tier never slows a single-device run, docs/memory.md).</summary>
+    [Fact]
+    public void More_host_memory_never_slows_a_zero_infinity_step()
+    {
+        var spec = SystemConfigLoader.LoadNamed("dgx-2");
+        var device = new GpuPlugin().Create(HardwareConfigLoader.LoadNamed(spec.Node.Device));
+        var model = ModelConfigLoader.LoadNamed("llama2-7b");
+        var request = WorkloadRequest.Train(8, 512, recompute: true);
+        var plan = ParallelPlan.Bind(new ParallelismOptions { Dp = 8, Zero = 3, Microbatch = 1, Recompute = true }, model, request, 8);
+        // A fabric's network runs once: one per run.
+        double Step(long host) => SystemSimulator.Run(ParallelTransform.Build(model, request, plan, offload: new ZeroInfinityOffload("hbm", "host", host, "ssd")),
+            SystemFabric.Build(spec, 1), _ => device, new SequentialSchedule()).MakespanS;
+        var steps = new[] { 0L, 1_000_000_000L, 1_700_000_000L, 3_300_000_000L, 3_400_000_000L, 8_000_000_000L, 20_000_000_000L }.Select(h => (h, Step(h))).ToArray();
+        output.WriteLine(string.Join(", ", steps.Select(x => $"{x.h / 1e9:F1} GB: {x.Item2:F3} s")));
+        for (var i = 1; i < steps.Length; i++) Assert.True(steps[i].Item2 <= steps[i - 1].Item2, $"{steps[i].h} B of host memory is slower than {steps[i - 1].h} B");
+        // The drive's traffic is what the host spares: everything on the drive is much slower than everything in host memory.
+        Assert.True(steps[0].Item2 > steps[^1].Item2 * 1.5);
+    }
 }
