@@ -234,4 +234,28 @@ public class SystemPlacementCliTests(ITestOutputHelper output)
         // The drive's traffic is what the host spares: everything on the drive is much slower than everything in host memory.
         Assert.True(steps[0].Item2 > steps[^1].Item2 * 1.5);
     }
+
+    [Fact]
+    public void Zero_infinity_offloads_every_rank_of_a_tensor_and_pipeline_parallel_plan()
+    {
+        string[] args = ["run", "--system", "dgx-2", "--model", "llama2-7b", "--phase", "train", "--seq", "512", "--global-batch", "16", "--microbatch", "1",
+            "--tp", "2", "--pp", "2", "--dp", "4", "--zero", "3", "--recompute"];
+        var plain = Json(args);
+        var placed = Json([.. args, "--placement", "zero-infinity"]);
+        var before = (JArray)plain["devices"]!;
+        var after = (JArray)placed["devices"]!;
+        Assert.Equal(before.Count, after.Count);
+        Assert.True((bool)placed["fits"]!);
+        for (var i = 0; i < after.Count; i++)
+        {
+            var b = before[i]["memory"]!;
+            var a = after[i]["memory"]!;
+            // Each rank's shards moved from its HBM to its host memory: HBM lower by at least what host memory holds less its working set.
+            Assert.True((long)a["peak_bytes"]!["host"]! > 0);
+            Assert.True((long)a["peak_bytes"]!["hbm"]! < (long)b["peak_bytes"]!["hbm"]!);
+            Assert.InRange((long)a["held_bytes"]!, (long)b["held_bytes"]! - 1000, (long)b["held_bytes"]! + 1000);
+        }
+        // The same collectives, and the copies on every rank's own host link.
+        Assert.Equal(((JArray)plain["network"]!["collectives"]!).Count, ((JArray)placed["network"]!["collectives"]!).Count);
+    }
 }
