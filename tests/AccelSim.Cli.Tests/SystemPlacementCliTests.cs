@@ -61,16 +61,19 @@ public class SystemPlacementCliTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData("fit")]
-    [InlineData("offload")]
-    [InlineData("resident")]
-    public void A_placement_that_fits_changes_nothing(string policy)
+    [InlineData("--placement", "fit")]
+    [InlineData("--placement", "offload")]
+    [InlineData("--placement", "resident")]
+    [InlineData("--kv-policy", "swap")]
+    public void A_placement_that_fits_changes_nothing(string option, string policy)
     {
-        // Llama-2-7B training, tp2 pp2 dp2, fits every H100 of the node.
-        string[] train = ["run", "--system", "dgx-h100", "--model", "llama2-7b", "--phase", "train", "--seq", "256", "--global-batch", "8", "--microbatch", "1",
-            "--tp", "2", "--pp", "2", "--dp", "2", "--format", "json"];
+        // Llama-2-7B training, tp2 pp2 dp2 (decode, tp2, for a KV policy): fits every H100 of the node.
+        string[] train = option == "--kv-policy"
+            ? ["run", "--system", "dgx-h100", "--model", "llama2-7b", "--phase", "decode", "--batch", "8", "--context", "2048", "--tp", "2", "--format", "json"]
+            : ["run", "--system", "dgx-h100", "--model", "llama2-7b", "--phase", "train", "--seq", "256", "--global-batch", "8", "--microbatch", "1",
+                "--tp", "2", "--pp", "2", "--dp", "2", "--format", "json"];
         var plain = CliHarness.Run(train);
-        var placed = CliHarness.Run([.. train, "--placement", policy]);
+        var placed = CliHarness.Run([.. train, option, policy]);
         Assert.True(placed.ExitCode == 0, placed.Error);
         Assert.True((bool)JObject.Parse(plain.Out)["fits"]!);
         Assert.Equal(plain.Out, placed.Out);
