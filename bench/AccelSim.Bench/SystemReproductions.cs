@@ -1,4 +1,5 @@
 using System.Globalization;
+using AccelSim.Core.Devices;
 using AccelSim.Core.Simulation;
 using AccelSim.Core.Systems;
 using AccelSim.Plugins.Gpu;
@@ -70,20 +71,22 @@ public static class SystemReproductions
         var spec = SystemConfigLoader.LoadNamed(a[0]);
         var gpus = I(2) * spec.Node.Devices;
         var options = new ParallelismOptions { Dp = gpus, Zero = 3, Microbatch = I(3) };
-        var (result, wall) = Train(a[0], a[1], (long)I(3) * gpus, options, I(4));
+        // A sixth argument, zero-infinity, offloads every GPU's shards (docs/systems.md, "Memory placement per rank").
+        var offload = a.Length > 5 && a[5] == "zero-infinity";
+        var (result, wall) = Train(a[0], a[1], (long)I(3) * gpus, options, I(4), offload: offload);
         var hw = HardwareConfigLoader.LoadNamed(spec.Node.Device);
         var peak = hw.TryGet("compute.fp16.peak_flops", out var v) && v.Number is { } p ? p : double.NaN;
         var perGpu = result.Flops / (double)result.Ranks.Count / result.MakespanS;
         var rank = result.Ranks[0];
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{Path.GetFileNameWithoutExtension(a[1])} on {I(2)} x {a[0]} ({gpus} GPUs), ZeRO-3, {I(3)} x {I(4)} tokens per GPU: step {result.MakespanS:F3} s, " +
+            $"{Path.GetFileNameWithoutExtension(a[1])} on {I(2)} x {a[0]} ({gpus} GPUs), ZeRO-3{(offload ? " with ZeRO-Infinity's offload" : "")}, {I(3)} x {I(4)} tokens per GPU: step {result.MakespanS:F3} s, " +
             $"{perGpu / 1e12:F1} TFLOP/s per GPU ({perGpu / peak * 100:F1}% of {peak / 1e12:F0}), {gpus * perGpu / 1e15:F2} PFLOP/s in all; " +
             $"rank 0 compute {rank.ComputeBusyPs / 1e12:F3} s, exposed communication {rank.ExposedCommPs / 1e12:F3} s, held {rank.HeldBytes / 1e9:F1} GB " +
             $"({string.Join(", ", rank.Memory.Where(t => t.PeakBytes > 0).Select(t => $"{t.Tier} peak {t.PeakBytes / 1e9:F1} of {t.CapacityBytes / 1e9:F1} GB"))}); wall {wall:F1} s"));
     }
 
     private static (SystemResult Result, double WallS) Train(string system, string model, long batch, ParallelismOptions options, long seq = 2048,
-        SoftwareStack? stack = null)
+        SoftwareStack? stack = null, bool offload = false)
     {
         var watch = System.Diagnostics.Stopwatch.StartNew();
         var spec = SystemConfigLoader.LoadNamed(system);
@@ -92,7 +95,14 @@ public static class SystemReproductions
         var device = new GpuPlugin().Create(HardwareConfigLoader.LoadNamed(spec.Node.Device));
         var config = ModelConfigLoader.LoadNamed(model);
         var request = WorkloadRequest.Train(batch, seq, recompute: true) with { Stack = stack ?? SoftwareStack.Fused };
-        var program = ParallelTransform.Build(config, request, ParallelPlan.Bind(options with { Recompute = true }, config, request, gpus));
+        ZeroInfinityOffload? zero = null;
+        if (offload)
+        {
+            var host = device.Topology.Tiers.Single(t => t.Kind == TierKind.Host);
+            zero = new ZeroInfinityOffload(device.MainMemoryTier(), host.Name, host.CapacityBytes,
+                device.Topology.Tiers.FirstOrDefault(t => t.Kind == TierKind.Storage)?.Name);
+        }
+        var program = ParallelTransform.Build(config, request, ParallelPlan.Bind(options with { Recompute = true }, config, request, gpus), offload: zero);
         var result = SystemSimulator.Run(program, fabric, _ => device, new SequentialSchedule());
         return (result, watch.Elapsed.TotalSeconds);
     }

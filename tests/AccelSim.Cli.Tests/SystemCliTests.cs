@@ -219,7 +219,7 @@ public class SystemCliTests(ITestOutputHelper output)
         Assert.Contains("--pp-schedule", Fails(["run", "--system", "dgx-h100", .. Decode, "--pp-schedule", "zigzag"]).Error);
         Assert.Contains("--tp", Fails(["run", "--system", "dgx-h100", .. Decode, "--tp", "two"]).Error);
         Assert.Contains("--schedule", Fails(["run", "--system", "dgx-h100", .. Decode, "--schedule", "eager"]).Error);
-        Assert.Contains("--placement", Fails(["run", "--system", "dgx-h100", .. Decode, "--placement", "offload"]).Error);
+        Assert.Contains("--placement", Fails(["run", "--system", "dgx-h100", .. Decode, "--tp", "2", "--placement", "ssd-pipelined"]).Error);
         Assert.Contains("--nodes", Fails(["run", "--system", "sn40l-8", .. Decode, "--nodes", "0"]).Error);
         Assert.Contains("--microbatch", Fails(["run", .. Train, "--microbatch", "3"]).Error);
         Assert.Contains("--tp", Fails(["run", "--system", "dgx-h100", "--trace", CliHarness.RepoFile("traces/chakra-multirank/workload.0.et")[..^"/workload.0.et".Length], "--tp", "2"]).Error);

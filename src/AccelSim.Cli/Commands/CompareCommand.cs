@@ -37,8 +37,8 @@ public static class CompareCommand
         {
             if (system.OnSystem(p, hardware))
             {
-                SystemRun.Refuse(p, [placement.Placement, placement.KvPolicy, placement.Experts, launch, workload.Weights, workload.Sparsity, workload.Trace, html]);
-                return CompareSystem(cli, p, workload, system, p.GetValue(schedules), p.GetValue(set), p.GetValue(format)!, p.GetValue(outPath), p.GetValue(opsCsv));
+                SystemRun.Refuse(p, [launch, workload.Weights, workload.Sparsity, workload.Trace, html]);
+                return CompareSystem(cli, p, workload, system, p.GetValue(schedules), p.GetValue(set), p.GetValue(format)!, p.GetValue(outPath), p.GetValue(opsCsv), placement);
             }
             var hardwareNames = Split(p.GetValue(hardware)!, "--hardware");
             var configs = LoadAll(hardwareNames, p.GetValue(set));
@@ -110,7 +110,7 @@ public static class CompareCommand
     /// <c>--pp</c>, <c>--dp</c> and <c>--pp-schedule</c> (their product) and every <c>--schedule</c>, side by side;
     /// the fastest of the runs that fit is named.</summary>
     private static int CompareSystem(CliContext cli, ParseResult p, WorkloadOptions workload, SystemOptions system,
-        string? schedules, IReadOnlyList<string>? sets, string format, string? outPath, string? opsCsvPath = null)
+        string? schedules, IReadOnlyList<string>? sets, string format, string? outPath, string? opsCsvPath = null, PlacementOptions? placementOptions = null)
     {
         OutputFiles.Check((outPath, "--out"), (opsCsvPath, "--ops-csv"));
         var spec = Workloads.Configs.SystemConfigLoader.LoadNamed(p.GetValue(system.System)!);
@@ -120,6 +120,11 @@ public static class CompareCommand
         var plans = system.Plans(p, lists: true);
         var scheduleNames = schedules is null ? [null] : Split(schedules, "--schedule").Select(x => (string?)x).ToArray();
 
+        // The placement applies per rank of every plan (docs/systems.md, "Memory placement per rank"); a run that
+        // does not fit is shown as such, as without it.
+        using var services = Composition.Build(p.GetValue(CommonOptions.Plugins));
+        var placement = placementOptions is null ? null : SystemPlacement.Of(p, placementOptions, spec, services.Registry(), sets);
+
         // Every plan is bound before anything runs, so a bad one is reported at once with the others.
         var workloads = new List<SystemWorkload>();
         var problems = new List<InputProblem>();
@@ -127,7 +132,7 @@ public static class CompareCommand
         {
             try
             {
-                workloads.Add(SystemRun.FromModel(model, request, plan, fabric));
+                workloads.Add(SystemRun.FromModel(model, request, plan, fabric, placement));
             }
             catch (InputException e)
             {
@@ -136,7 +141,6 @@ public static class CompareCommand
         }
         if (problems.Count > 0) throw new InputException(problems);
 
-        using var services = Composition.Build(p.GetValue(CommonOptions.Plugins));
         var runs = new List<SystemRunOutcome>();
         foreach (var w in workloads)
             foreach (var s in scheduleNames)

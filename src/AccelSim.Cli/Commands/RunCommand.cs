@@ -45,11 +45,13 @@ public static class RunCommand
             {
                 if (list is not null) throw new InputException(null, list.Option.Name, "a comma list runs one device at a time; on a system, give one value");
                 SystemRun.Refuse(p, [explain]);
-                SystemRun.Refuse(p, [.. carbon.All, placement.Placement, placement.KvPolicy, placement.Experts, launch, roofline, rooflinePlot, workload.Weights, workload.Sparsity]);
+                SystemRun.Refuse(p, [.. carbon.All, launch, roofline, rooflinePlot, workload.Weights, workload.Sparsity]);
                 Hosting.OutputFiles.Check((p.GetValue(outPath), "--out"), (p.GetValue(timeline), "--timeline"), (p.GetValue(opsCsv), "--ops-csv"), (p.GetValue(html), "--html"));
                 var spec = SystemConfigLoader.LoadNamed(p.GetValue(system.System)!);
+                var placed = SystemPlacement.Of(p, placement, spec, services.Registry(), p.GetValue(set));
                 var outcome = SystemRun.Simulate(spec, p.GetValue(system.Nodes),
-                    SystemWorkload(p, workload, system, spec), services.Registry(), p.GetValue(set), p.GetValue(schedule));
+                    SystemWorkload(p, workload, system, spec, placed), services.Registry(), p.GetValue(set), p.GetValue(schedule));
+                placed?.Check(outcome);
                 return SystemRun.RunAndReport(cli, outcome, p.GetValue(format)!, p.GetValue(outPath), p.GetValue(timeline), p.GetValue(ops), p.GetValue(opsCsv), p.GetValue(html));
             }
             var config = CommonOptions.LoadHardware(p.GetValue(hardware)!, p.GetValue(set));
@@ -82,15 +84,17 @@ public static class RunCommand
     }
 
     /// <summary>The workload of a run on a system: per-rank traces, or the model spread by the plan's options.</summary>
-    internal static SystemWorkload SystemWorkload(ParseResult p, WorkloadOptions workload, SystemOptions system, Core.Systems.SystemSpec spec)
+    internal static SystemWorkload SystemWorkload(ParseResult p, WorkloadOptions workload, SystemOptions system, Core.Systems.SystemSpec spec,
+        SystemPlacement? placement = null)
     {
         if (p.GetValue(workload.Trace) is { } trace)
         {
             if (p.GetValue(workload.Model) is not null) throw new InputException(null, "--model/--trace", "give exactly one of --model or --trace");
             SystemRun.Refuse(p, system.PlanOptions, "a parallelism plan applies to --model; per-rank traces fix their own ranks and collectives");
+            if (placement is not null) throw new InputException(null, "--placement", "memory placement on a system applies per rank to --model plans; a trace fixes its own tensors' places");
             return SystemRun.FromTrace(p, workload, trace);
         }
         var (model, request) = workload.ModelRequest(p);
-        return SystemRun.FromModel(model, request, system.Plans(p, lists: false)[0], SystemRun.Fabric(spec, p.GetValue(system.Nodes)));
+        return SystemRun.FromModel(model, request, system.Plans(p, lists: false)[0], SystemRun.Fabric(spec, p.GetValue(system.Nodes)), placement);
     }
 }

@@ -25,6 +25,9 @@ namespace AccelSim.Cli.Commands;
 public sealed record SystemWorkload(SystemProgram Program, ParallelPlan? Plan, ModelConfig? Model, WorkloadRequest? Request,
     double? ModelFlops, DType DType, string? Trace)
 {
+    /// <summary>ZeRO-Infinity's offload on every rank (<c>--placement zero-infinity</c>), or null.</summary>
+    public ZeroInfinityOffload? Offload { get; init; }
+
     /// <summary>Devices the workload occupies: the plan's tp × pp × dp, or the trace's ranks.</summary>
     public int DevicesUsed => Plan?.Ranks ?? Program.Ranks.Count;
 
@@ -101,7 +104,9 @@ public static class SystemRun
         Refuse(p, options, "applies to a run on one device (--hardware); a run on a system does not take it");
 
     /// <summary>The model's workload spread over the first tp × pp × dp ranks of <paramref name="fabric"/>.</summary>
-    public static SystemWorkload FromModel(ModelConfig model, WorkloadRequest request, ParallelismOptions options, SystemFabric fabric)
+    /// <param name="placement">The single-device placement options, applied per rank (<see cref="SystemPlacement"/>); null: none.</param>
+    public static SystemWorkload FromModel(ModelConfig model, WorkloadRequest request, ParallelismOptions options, SystemFabric fabric,
+        SystemPlacement? placement = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(request);
@@ -114,7 +119,15 @@ public static class SystemRun
             throw new InputException(null, "--nodes",
                 $"the plan needs tp x pp x dp = {plan.Tp} x {plan.Pp} x {plan.Dp} = {plan.Ranks} devices; {fabric.Spec.Name} has {fabric.Ranks} on {fabric.Nodes} node{(fabric.Nodes == 1 ? "" : "s")} ({hint})");
         }
-        var program = ParallelTransform.Build(model, request, plan);
+        var single = placement is not null && SystemPlacement.IsSingleDevice(plan);
+        var offload = placement is null || single ? null : placement.OffloadFor(plan, request);
+        var program = ParallelTransform.Build(model, request, plan, offload: offload);
+        if (single)
+        {
+            // One rank, one microbatch: the single-device graph, placed as a run on --hardware places it.
+            var only = program.Ranks.Single().Segments.Single();
+            program = program with { Ranks = [new RankProgram(0, [RankSegment.Run(only.Label, placement!.PlaceSingle(only.Compute!))], [])] };
+        }
 
         // Model FLOPs: one microbatch of the unsharded model without recomputation, times the step's
         // microbatches over every replica, plus one optimizer step.
@@ -129,7 +142,7 @@ public static class SystemRun
         }
         var dtype = byType.Count == 0 ? model.DefaultDType : byType.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key).First().Key;
         var flops = perMicro * (plan.GlobalBatch / plan.MicrobatchSize) + optimizer;
-        return new SystemWorkload(program, plan, model, request, flops, dtype, null);
+        return new SystemWorkload(program, plan, model, request, flops, dtype, null) { Offload = offload };
     }
 
     /// <summary>A directory of per-rank Chakra traces (<c>workload.&lt;rank&gt;.et</c>, docs/chakra-et.md) or one
@@ -252,7 +265,7 @@ public static class SystemRun
     {
         if (w.Plan is not { } plan || w.Request is not { } request || w.Model is null)
             return w.Trace is null ? JValue.CreateNull() : new JObject { ["trace"] = Path.GetFileName(Path.TrimEndingDirectorySeparator(w.Trace)), ["ranks"] = w.Program.Ranks.Count };
-        return new JObject
+        var json = new JObject
         {
             ["name"] = plan.ToString(),
             ["model"] = w.Model.Name,
@@ -274,6 +287,17 @@ public static class SystemRun
             ["microbatches"] = plan.Microbatches,
             ["ranks"] = plan.Ranks,
         };
+        if (w.Offload is { } o)
+        {
+            // Only when ZeRO-Infinity changed the program: a placement that leaves it as it is leaves the report so.
+            json["placement"] = new JObject
+            {
+                ["policy"] = "zero-infinity",
+                ["host_tier"] = o.Host,
+                ["ssd_tier"] = o.Ssd is null ? JValue.CreateNull() : o.Ssd,
+            };
+        }
+        return json;
     }
 
     private static JObject ThroughputJson(SystemRunOutcome o)
@@ -357,6 +381,11 @@ public static class SystemRun
         console.MarkupLine(Markup.Escape(what));
         if (w.DevicesUsed < r.SystemRanks)
             console.WriteLine($"The workload occupies {(w.DevicesUsed == 1 ? "rank 0" : $"ranks 0-{w.DevicesUsed - 1}")}; the other {r.SystemRanks - w.DevicesUsed} devices stay idle and are not counted.");
+        if (w.Offload is not null && w.Program.Ranks.Count > 0)
+        {
+            var held = w.Program.Ranks[0].Memory.Where(m => m.Tier is not null).Select(m => $"{m.What} {Scaled(m.Bytes, "B")} in {m.Tier}");
+            console.WriteLine($"Placement: zero-infinity on every rank (rank {w.Program.Ranks[0].Rank}: {string.Join(", ", held)}; optimizer on the host CPU).");
+        }
         if (w.Plan is { Fold: true } p && p.Dp > 1)
             console.WriteLine($"Folded: data-parallel replica 0 is simulated, replicas 1-{p.Dp - 1} mirror it (their traffic is on the network; --no-fold simulates them).");
         var pv = o.Provenance;

@@ -66,7 +66,9 @@ public sealed class RankSegment
 /// optimizer state that parallelism shards, activations stashed between a microbatch's forward and backward).</summary>
 /// <param name="What">What is held ("weights", "optimizer state", "stashed activations").</param>
 /// <param name="Bytes">How much.</param>
-public sealed record RankMemory(string What, long Bytes);
+/// <param name="Tier">The device tier that holds it (a placement that keeps it off the device: "host", "ssd");
+/// null: the device's main memory.</param>
+public sealed record RankMemory(string What, long Bytes, string? Tier = null);
 
 /// <summary>The work of one rank (device) of a system.</summary>
 /// <param name="Rank">The global rank (index of the device in the system).</param>

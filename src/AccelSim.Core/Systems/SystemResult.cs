@@ -12,7 +12,7 @@ namespace AccelSim.Core.Systems;
 public sealed record SegmentResult(int Index, string Label, bool IsComm, string? Key, long ReadyPs, long StartPs, long EndPs, int FirstTask, int TaskCount);
 
 /// <summary>One memory tier of a rank's device: capacity, the highest occupancy of the run (its segments'
-/// tensors plus <see cref="RankMemory"/> held on the main tier) and whether it exceeds the capacity.</summary>
+/// tensors plus the <see cref="RankMemory"/> held on it) and whether it exceeds the capacity.</summary>
 public sealed record TierUse(string Tier, long CapacityBytes, long PeakBytes)
 {
     public bool Overflows => PeakBytes > CapacityBytes;
@@ -25,7 +25,8 @@ public sealed record TierUse(string Tier, long CapacityBytes, long PeakBytes)
 /// memory wall mean what they mean for one device.</para>
 /// <para>Communication (ps): <see cref="CommPs"/> is the time covered by the collectives the rank takes part
 /// in (the union of their start-to-end spans); <see cref="HiddenCommPs"/> the part of it during which the
-/// rank's device computes (the union of its device tasks' spans), <see cref="ExposedCommPs"/> the rest.</para></summary>
+/// rank's device computes (the union of its device tasks' spans, <see cref="ComputeBusyPs"/>: copies between tiers
+/// and steps of the host CPU are not the device's compute), <see cref="ExposedCommPs"/> the rest.</para></summary>
 public sealed record RankResult(
     int Rank,
     IDeviceModel Device,

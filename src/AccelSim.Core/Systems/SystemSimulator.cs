@@ -161,7 +161,8 @@ public sealed class SystemSimulator
             foreach (var held in r.Program.Memory)
             {
                 if (held.Bytes < 0) throw new ArgumentException($"rank {r.Program.Rank} holds a negative amount of '{held.What}'", nameof(program));
-                _kernel.Reserve(r.TierOffset + mainTier, held.Bytes);
+                var tier = held.Tier is null ? mainTier : device.Topology.TierIndex(held.Tier);
+                _kernel.Reserve(r.TierOffset + tier, held.Bytes);
                 r.HeldBytes = checked(r.HeldBytes + held.Bytes);
             }
             r.Entry = new int[segs.Count];
@@ -472,7 +473,9 @@ public sealed class SystemSimulator
             for (var i = 0; i < n; i++)
             {
                 var t = flat.Times(run, i);
-                if (!low.Program.Tasks[i].HostOnly && t.EndPs > t.StartPs) computeSpans.Add((t.StartPs, t.EndPs));
+                // Compute is the device's own work: not a host dispatch, not a copy between tiers or a host CPU's step.
+                var task = low.Program.Tasks[i];
+                if (!task.HostOnly && t.EndPs > t.StartPs && !MovesOrHostComputes(task)) computeSpans.Add((t.StartPs, t.EndPs));
             }
             run++;
             count += n;
@@ -544,6 +547,14 @@ public sealed class SystemSimulator
         }
 
         System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+    }
+
+    /// <summary>A task whose every op moves bytes between tiers or runs on the host CPU (<see cref="Op.Transfer"/>).</summary>
+    private static bool MovesOrHostComputes(SimTask task)
+    {
+        foreach (var op in task.Ops)
+            if (op.Transfer is null) return false;
+        return task.Ops.Count > 0;
     }
 
     /// <summary>Length of the union of spans (sorts the list).</summary>

@@ -18,7 +18,10 @@ public static class ParallelTransform
     /// <summary>Optimizer state bytes per parameter (fp32 master weight and two moments).</summary>
     public const long OptimizerStateBytesPerParam = TrainingStep.OptimizerStateBytesPerParam;
 
-    public static SystemProgram Build(ModelConfig model, WorkloadRequest request, ParallelPlan plan, ModelBuilderRegistry? registry = null)
+    /// <param name="offload">ZeRO-Infinity on every rank (a ZeRO-3 training plan): parameters, gradients and
+    /// optimizer state off the device (<see cref="ZeroInfinityOffload"/>); null: everything on the device.</param>
+    public static SystemProgram Build(ModelConfig model, WorkloadRequest request, ParallelPlan plan, ModelBuilderRegistry? registry = null,
+        ZeroInfinityOffload? offload = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(request);
@@ -27,14 +30,16 @@ public static class ParallelTransform
         var micro = request with { Batch = plan.MicrobatchSize, Recompute = plan.Recompute };
         var name = $"{model.Name} {request.Phase.Name()} {plan}";
         var train = request.Phase == Phase.Train;
+        if (offload is not null && (!train || plan.Zero < 3))
+            throw new ArgumentException($"ZeRO-Infinity offloads a ZeRO-3 training step; the plan is {request.Phase.Name()} {plan}", nameof(offload));
 
         var graph = registry.Build(ShardedConfig.Shard(model, plan.Tp), micro);
         var reference = plan.Tp > 1 ? registry.Build(model, micro) : graph;
         if (reference.Ops.Count != graph.Ops.Count)
             throw new InvalidOperationException($"the tensor-parallel shard of '{model.Name}' builds {graph.Ops.Count} ops against {reference.Ops.Count} unsharded");
 
-        var layout = new Layout(model, plan, graph, reference, train);
-        if (plan.Ranks == 1 && plan.Microbatches == 1)
+        var layout = new Layout(model, plan, graph, reference, train) { Offload = offload };
+        if (offload is null && plan.Ranks == 1 && plan.Microbatches == 1)
         {
             // Nothing to interleave: the rank runs the single-device graph itself.
             return new SystemProgram(name, [new RankProgram(0, [RankSegment.Run(train ? "step" : "forward", graph)], [])]);
@@ -79,6 +84,12 @@ public static class ParallelTransform
         public readonly long ActivationBytes;
         public readonly long TiedTableBytes, TiedTableParams;
         private readonly WorkloadInfo _info;
+
+        /// <summary>ZeRO-Infinity's offload on every rank, or null.</summary>
+        public ZeroInfinityOffload? Offload { get; init; }
+
+        private readonly Dictionary<(string, long, string, string), WorkloadGraph> _copies = [];
+        private readonly Dictionary<(int, (string, string, string)), WorkloadGraph> _hostOptimizers = [];
 
         public Layout(ModelConfig model, ParallelPlan plan, WorkloadGraph g, WorkloadGraph reference, bool train)
         {
@@ -287,6 +298,83 @@ public static class ParallelTransform
         /// <summary>Weight, gradient, optimizer and stashed-activation bytes of pipeline rank <paramref name="stage"/>.</summary>
         public IReadOnlyList<RankMemory> Memory(int stage, long inFlightBytes)
         {
+            var (weights, parameters, expertParams, cache) = Held(stage);
+            var dp = Plan.Dp;
+            if (Offload is { } o && Train)
+            {
+                // ZeRO-Infinity: the rank's shards live off the device; the device keeps the stashed activations.
+                var (w, g, _) = OffloadedShards(stage);
+                var homes = Homes(stage);
+                var held = new List<RankMemory> { new("weights", w, homes.Weights), new("gradients", g, homes.Gradients) };
+                // The optimizer state, unit by unit where it lives: in host memory, then on the drives.
+                foreach (var tier in new[] { o.Host, o.Ssd }.OfType<string>())
+                {
+                    var bytes = homes.States.Where(kv => kv.Value == tier).Sum(kv => StateBytes(kv.Key));
+                    if (bytes > 0 || (tier == o.Host && homes.States.Count == 0)) held.Add(new("optimizer state", bytes, tier));
+                }
+                held.Add(new("stashed activations", inFlightBytes));
+                return held;
+            }
+            var list = new List<RankMemory> { new("weights", Plan.Zero >= 3 ? Ceil(weights, dp) : weights) };
+            if (cache > 0) list.Add(new("kv cache", cache * Plan.Microbatches));
+            if (!Train) return list;
+            list.Add(new("gradients", Plan.Zero >= 2 ? Ceil(weights, dp) : weights));
+            var state = (parameters + expertParams) * OptimizerStateBytesPerParam;
+            list.Add(new("optimizer state", Plan.Zero >= 1 ? Ceil(state, dp) : state));
+            list.Add(new("stashed activations", inFlightBytes));
+            return list;
+        }
+
+        /// <summary>ZeRO-3's shards of pipeline rank <paramref name="stage"/>: parameters, gradients, optimizer state.</summary>
+        public (long Weights, long Gradients, long States) OffloadedShards(int stage)
+        {
+            var (weights, parameters, expertParams, _) = Held(stage);
+            var shard = Ceil(weights, Plan.Dp);
+            return (shard, shard, Ceil((parameters + expertParams) * OptimizerStateBytesPerParam, Plan.Dp));
+        }
+
+        /// <summary>Where pipeline rank <paramref name="stage"/> keeps its shards under <see cref="Offload"/>.</summary>
+        public (string Weights, string Gradients, IReadOnlyDictionary<int, string> States) Homes(int stage)
+        {
+            if (_homes.TryGetValue(stage, out var h)) return h;
+            var (w, g, _) = OffloadedShards(stage);
+            var units = new List<int>();
+            for (var c = stage; c < Plan.PipelineChunks; c += Plan.Pp)
+                foreach (var u in UnitsOf(c))
+                    if (Optimizer[u] is not null) units.Add(u);
+            var (wh, gh, states) = Offload!.Homes(w, g, units.Select(StateBytes).ToArray());
+            var byUnit = new Dictionary<int, string>();
+            for (var i = 0; i < units.Count; i++) byUnit[units[i]] = states[i];
+            return _homes[stage] = (wh, gh, byUnit);
+        }
+
+        private readonly Dictionary<int, (string, string, IReadOnlyDictionary<int, string>)> _homes = [];
+
+        /// <summary>The optimizer state of unit <paramref name="u"/> the rank holds (its optimizer step's state inputs).</summary>
+        public long StateBytes(int u) =>
+            Optimizer[u] is { } g ? g.Ops.Single().Inputs.Where(t => t.Role == TensorRole.OptimizerState).Sum(t => t.Bytes) : 0;
+
+        /// <summary>The rank's shard of unit <paramref name="u"/>'s parameters (and of its gradients) under ZeRO-3.</summary>
+        public long UnitShard(int u) => Ceil(WeightBytes[u] + ExpertWeightBytes[u] / Plan.Ep, Plan.Dp);
+
+        /// <summary>A copy of <paramref name="bytes"/> between two tiers, one graph per shape (shared by every segment that makes it).</summary>
+        public WorkloadGraph Copy(string name, long bytes, string from, string to, TensorRole role)
+        {
+            if (!_copies.TryGetValue((name, bytes, from, to), out var g))
+                _copies[(name, bytes, from, to)] = g = Offload!.Copy(_info, name, bytes, from, to, role);
+            return g;
+        }
+
+        /// <summary>Unit <paramref name="u"/>'s optimizer step on the host CPU (one graph per unit and homes).</summary>
+        public WorkloadGraph HostOptimizer(int u, (string Weights, string Gradients, string States) homes)
+        {
+            if (!_hostOptimizers.TryGetValue((u, homes), out var g))
+                _hostOptimizers[(u, homes)] = g = Offload!.Optimizer(Optimizer[u]!, homes.States, homes.Weights, homes.Gradients, UnitShard(u));
+            return g;
+        }
+
+        private (long Weights, long Parameters, long ExpertParams, long Cache) Held(int stage)
+        {
             long weights = 0, parameters = 0, expertParams = 0, cache = 0;
             for (var c = stage; c < Plan.PipelineChunks; c += Plan.Pp)
             {
@@ -304,15 +392,7 @@ public static class ParallelTransform
                 weights += TiedTableBytes;
                 parameters += TiedTableParams;
             }
-            var dp = Plan.Dp;
-            var list = new List<RankMemory> { new("weights", Plan.Zero >= 3 ? Ceil(weights, dp) : weights) };
-            if (cache > 0) list.Add(new("kv cache", cache * Plan.Microbatches));
-            if (!Train) return list;
-            list.Add(new("gradients", Plan.Zero >= 2 ? Ceil(weights, dp) : weights));
-            var state = (parameters + expertParams) * OptimizerStateBytesPerParam;
-            list.Add(new("optimizer state", Plan.Zero >= 1 ? Ceil(state, dp) : state));
-            list.Add(new("stashed activations", inFlightBytes));
-            return list;
+            return (weights, parameters, expertParams, cache);
         }
 
         /// <summary>Activation bytes a microbatch of virtual stage <paramref name="chunk"/> keeps until its backward.</summary>
@@ -392,6 +472,10 @@ public static class ParallelTransform
         private readonly int _rank = layout.Plan.RankOf(t, d, s);
         private readonly Dictionary<int, List<int>> _gradComm = [];
         private int _unitGate = -1;
+        private (string Weights, string Gradients, IReadOnlyDictionary<int, string> States)? _homes;
+
+        /// <summary>Where this rank keeps its shards under ZeRO-Infinity.</summary>
+        private (string Weights, string Gradients, IReadOnlyDictionary<int, string> States) Homes => _homes ??= layout.Homes(s);
 
         public RankProgram Emit()
         {
@@ -493,7 +577,7 @@ public static class ParallelTransform
                 if (b.Unit != unit)
                 {
                     unit = b.Unit;
-                    if (plan.Zero >= 3 && plan.Dp > 1 && layout.Train) GatherParams(unit, phase, mb);
+                    if (layout.Train && (layout.Offload is not null || (plan.Zero >= 3 && plan.Dp > 1))) GatherParams(unit, phase, mb);
                 }
                 var seg = Compute($"{b.Label} mb{mb}", b.Graph);
                 var prev = seg;
@@ -561,8 +645,20 @@ public static class ParallelTransform
             var gate = _unitGate;
             _unitGate = _lastCompute;
             var bytes = layout.WeightBytes[unit];
-            if (bytes == 0) return;
             var after = gate >= 0 ? new[] { gate } : [];
+            if (layout.Offload is { } o && layout.UnitShard(unit) is > 0 and var shard)
+            {
+                // ZeRO-Infinity: the rank's shard comes over the host link (or from the drive) before the gather.
+                var fetch = Add(RankSegment.Run($"zinf fetch {layout.UnitName(unit)} {phase} mb{mb}",
+                    layout.Copy("params.fetch", shard, Homes.Weights, o.Device, TensorRole.Weight), after));
+                after = [fetch];
+                if (bytes == 0 || _plan.Dp == 1)
+                {
+                    _pending.Add(fetch);
+                    return;
+                }
+            }
+            if (bytes == 0) return;
             _pending.Add(Add(RankSegment.Collective($"zero3 ag {layout.UnitName(unit)} {phase} mb{mb}", $"dp/ag/{phase}/u{unit}/mb{mb}/t{t}/s{s}",
                 Call(CollectiveKind.AllGather, bytes, Dp), after)));
         }
@@ -599,6 +695,13 @@ public static class ParallelTransform
                         new CommCall(CollectiveKind.AllReduce, layout.TiedTableBytes, [first, lastStage]), [_lastCompute])));
                 }
             }
+            if (layout.Offload is { } o && layout.UnitShard(unit) is > 0 and var shard)
+            {
+                // ZeRO-Infinity: the rank's reduced gradient shard leaves for the host once the reductions are done.
+                var before = ids.Count > 0 ? ids.ToArray() : [_lastCompute];
+                ids.Add(Add(RankSegment.Run($"zinf grads {layout.UnitName(unit)} mb{mb}",
+                    layout.Copy("grads.offload", shard, o.Device, Homes.Gradients, TensorRole.Gradient), before)));
+            }
             if (ids.Count == 0) return;
             if (!_gradComm.TryGetValue(unit, out var list)) _gradComm[unit] = list = [];
             list.AddRange(ids);
@@ -615,7 +718,7 @@ public static class ParallelTransform
                 {
                     if (layout.Optimizer[u] is not { } opt) continue;
                     if (_gradComm.TryGetValue(u, out var g)) _pending.AddRange(g);
-                    var seg = Compute($"optimizer {layout.UnitName(u)}", opt);
+                    var seg = Compute($"optimizer {layout.UnitName(u)}", layout.Offload is null ? opt : layout.HostOptimizer(u, (Homes.Weights, Homes.Gradients, Homes.States[u])));
                     if (plan.Zero is 1 or 2 && plan.Dp > 1 && layout.WeightBytes[u] > 0)
                     {
                         Add(RankSegment.Collective($"zero ag params {layout.UnitName(u)}", $"dp/p/u{u}/t{t}/s{s}",
