@@ -15,6 +15,24 @@ public static class CliHarness
         return new Outcome(code, stdout.ToString(), stderr.ToString());
     }
 
+    /// <summary>Runs a command with <c>--format json</c>; it must succeed. Returns its report.</summary>
+    public static Newtonsoft.Json.Linq.JObject Json(params string[] args)
+    {
+        var o = Run([.. args, "--format", "json"]);
+        Xunit.Assert.True(o.ExitCode == 0, o.Error);
+        return Newtonsoft.Json.Linq.JObject.Parse(o.Out);
+    }
+
+    /// <summary>Runs a command that must be refused as a user's mistake: exit code 2 and a message, never a stack trace.</summary>
+    public static Outcome Fails(params string[] args)
+    {
+        var o = Run(args);
+        Xunit.Assert.Equal(2, o.ExitCode);
+        Xunit.Assert.DoesNotContain("   at ", o.Error);
+        Xunit.Assert.DoesNotContain("Exception", o.Error);
+        return o;
+    }
+
     public static string TestData(string name) => Path.Combine(AppContext.BaseDirectory, "TestData", name);
 
     /// <summary>A file of the repository (docs, traces, README), found from the test's output folder upwards.</summary>

@@ -1,4 +1,5 @@
 using Newtonsoft.Json.Linq;
+using static AccelSim.Cli.Tests.CliHarness;
 
 namespace AccelSim.Cli.Tests;
 
@@ -6,12 +7,6 @@ namespace AccelSim.Cli.Tests;
 /// the same hardware overrides and placement options as `run`, applied to every device.</summary>
 public class CompareFitTests
 {
-    private static JObject Json(params string[] args)
-    {
-        var o = CliHarness.Run([.. args, "--format", "json"]);
-        Assert.True(o.ExitCode == 0, o.Error);
-        return JObject.Parse(o.Out);
-    }
 
     private static JObject Run(JObject compare, string hardware, string schedule = "sequential") =>
         (JObject)((JArray)compare["runs"]!).Single(r => (string)r["hardware"]!["name"]! == hardware && (string)r["schedule"]! == schedule);

@@ -1,5 +1,6 @@
 using Newtonsoft.Json.Linq;
 using Xunit.Abstractions;
+using static AccelSim.Cli.Tests.CliHarness;
 
 namespace AccelSim.Cli.Tests;
 
@@ -7,12 +8,6 @@ namespace AccelSim.Cli.Tests;
 /// states the published figure and the factor allowed.</summary>
 public class MemoryWallReproductionTests(ITestOutputHelper output)
 {
-    private static JObject Json(params string[] args)
-    {
-        var r = CliHarness.Run([.. args, "--format", "json"]);
-        Assert.True(r.ExitCode == 0, r.Error);
-        return JObject.Parse(r.Out);
-    }
 
     /// <summary>Long-context analysis (Fu, "Challenges in deploying long-context transformers: a
     /// theoretical peak performance analysis", 2024): a 34B GQA model (Yi-34B: 60 layers, 8 KV heads of

@@ -1,5 +1,6 @@
 using Newtonsoft.Json.Linq;
 using Xunit.Abstractions;
+using static AccelSim.Cli.Tests.CliHarness;
 
 namespace AccelSim.Cli.Tests;
 
@@ -12,22 +13,6 @@ public class SystemCliTests(ITestOutputHelper output)
     /// <summary>A small training step: Llama-2-7B, 256 tokens, 16 sequences in microbatches of 1 over tp2 pp2 dp2.</summary>
     private static readonly string[] Train = ["--system", "dgx-h100", "--model", "llama2-7b", "--phase", "train", "--seq", "256",
         "--global-batch", "16", "--microbatch", "1", "--tp", "2", "--pp", "2", "--dp", "2"];
-
-    private static JObject Json(params string[] args)
-    {
-        var o = CliHarness.Run([.. args, "--format", "json"]);
-        Assert.True(o.ExitCode == 0, o.Error);
-        return JObject.Parse(o.Out);
-    }
-
-    private static CliHarness.Outcome Fails(params string[] args)
-    {
-        var o = CliHarness.Run(args);
-        Assert.Equal(2, o.ExitCode);
-        Assert.DoesNotContain("   at ", o.Error);
-        Assert.DoesNotContain("Exception", o.Error);
-        return o;
-    }
 
     private static double D(JToken t) => (double)t;
 

@@ -8,6 +8,7 @@ using AccelSim.Workloads.Models;
 using AccelSim.Workloads.Parallel;
 using Newtonsoft.Json.Linq;
 using Xunit.Abstractions;
+using static AccelSim.Cli.Tests.CliHarness;
 
 namespace AccelSim.Cli.Tests;
 
@@ -21,22 +22,6 @@ public class SystemPlacementCliTests(ITestOutputHelper output)
     /// gradients, 52 GB of optimizer state per GPU) overflow a V100's 34 GB without an offload.</summary>
     private static readonly string[] Zero3 = ["run", "--system", "dgx-2", "--model", "llama2-70b", "--phase", "train", "--batch", "16", "--seq", "1024",
         "--dp", "16", "--zero", "3", "--recompute"];
-
-    private static JObject Json(params string[] args)
-    {
-        var o = CliHarness.Run([.. args, "--format", "json"]);
-        Assert.True(o.ExitCode == 0, o.Error);
-        return JObject.Parse(o.Out);
-    }
-
-    private static CliHarness.Outcome Fails(params string[] args)
-    {
-        var o = CliHarness.Run(args);
-        Assert.Equal(2, o.ExitCode);
-        Assert.DoesNotContain("   at ", o.Error);
-        Assert.DoesNotContain("Exception", o.Error);
-        return o;
-    }
 
     private static double D(JToken t) => (double)t;
 

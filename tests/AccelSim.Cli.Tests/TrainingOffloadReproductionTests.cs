@@ -1,5 +1,6 @@
 using Newtonsoft.Json.Linq;
 using Xunit.Abstractions;
+using static AccelSim.Cli.Tests.CliHarness;
 
 namespace AccelSim.Cli.Tests;
 
@@ -16,13 +17,6 @@ public class TrainingOffloadReproductionTests(ITestOutputHelper output)
             if (File.Exists(p)) return p;
         }
         throw new FileNotFoundException($"experiments/{file} not found above {AppContext.BaseDirectory}");
-    }
-
-    private static JObject Json(params string[] args)
-    {
-        var r = CliHarness.Run([.. args, "--format", "json"]);
-        Assert.True(r.ExitCode == 0, r.Error);
-        return JObject.Parse(r.Out);
     }
 
     /// <summary>GPT-2-style parameters: 12 L H^2 in the layers (attention 4 H^2, MLP 8 H^2), the tied
