@@ -313,9 +313,11 @@ public static class ParallelTransform
                     if (bytes > 0 || (tier == o.Host && homes.States.Count == 0)) held.Add(new("optimizer state", bytes, tier));
                 }
                 held.Add(new("stashed activations", inFlightBytes));
+                if (Gathered(stage) is > 0 and var gatheredOff) held.Add(new("gathered parameters", gatheredOff));
                 return held;
             }
             var list = new List<RankMemory> { new("weights", Plan.Zero >= 3 ? Ceil(weights, dp) : weights) };
+            if (Gathered(stage) is > 0 and var gathered) list.Add(new("gathered parameters", gathered));
             if (cache > 0) list.Add(new("kv cache", cache * Plan.Microbatches));
             if (!Train) return list;
             list.Add(new("gradients", Plan.Zero >= 2 ? Ceil(weights, dp) : weights));
@@ -323,6 +325,26 @@ public static class ParallelTransform
             list.Add(new("optimizer state", Plan.Zero >= 1 ? Ceil(state, dp) : state));
             list.Add(new("stashed activations", inFlightBytes));
             return list;
+        }
+
+        /// <summary>Under ZeRO-3 (training, over more than one data-parallel rank or offloaded) a unit's parameters are gathered
+        /// whole before it runs and dropped after it; with one unit of prefetch (the gather of the next unit is
+        /// issued when the unit before it starts) a rank holds at most two units gathered at once: the two largest of
+        /// its units bound it. 0 otherwise. Memory-centric tiling (ZeRO-Infinity's splitting of a layer's operators
+        /// so that only a tile is gathered at once) is not modelled.</summary>
+        public long Gathered(int stage)
+        {
+            // Without data parallelism an offloaded rank still fetches each unit whole before it runs.
+            if (!Train || Plan.Zero < 3 || (Plan.Dp <= 1 && Offload is null)) return 0;
+            long first = 0, second = 0;
+            for (var c = stage; c < Plan.PipelineChunks; c += Plan.Pp)
+                foreach (var u in UnitsOf(c))
+                {
+                    var b = WeightBytes[u];
+                    if (b > first) (first, second) = (b, first);
+                    else if (b > second) second = b;
+                }
+            return first + second;
         }
 
         /// <summary>ZeRO-3's shards of pipeline rank <paramref name="stage"/>: parameters, gradients, optimizer state.</summary>
