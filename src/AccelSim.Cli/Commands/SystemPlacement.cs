@@ -6,6 +6,7 @@ using AccelSim.Core.Graph;
 using AccelSim.Core.Memory;
 using AccelSim.Core.Plugins;
 using AccelSim.Core.Systems;
+using AccelSim.Reports;
 using AccelSim.Workloads.Models;
 using AccelSim.Workloads.Parallel;
 
@@ -118,9 +119,8 @@ public sealed class SystemPlacement
             : "--kv-policy swap swaps KV caches on one device; on a system of more than one rank it is not modelled";
         var option = _policy is PlacementPolicy.Fit or PlacementPolicy.Offload ? "--placement" : "--kv-policy";
         throw new InputException(null, option,
-            $"{what}, and {over.Select(x => x.Rank).Distinct().Count()} rank(s) do not fit: rank {rank}'s {worst.Tier} needs {Gb(worst.PeakBytes)} of {Gb(worst.CapacityBytes)}; " +
+            $"{what}, and {over.Select(x => x.Rank).Distinct().Count()} rank(s) do not fit: rank {rank}'s {worst.Tier} needs {Quantities.Bytes(worst.PeakBytes)} of {Quantities.Bytes(worst.CapacityBytes)}; " +
             "try more ranks (--tp, --pp, --dp), --zero, --recompute or a smaller batch");
     }
 
-    private static string Gb(long bytes) => (bytes / 1e9).ToString("0.0", CultureInfo.InvariantCulture) + " GB";
 }
