@@ -183,14 +183,7 @@ public static class DisaggregatedServing
         Array.Fill(decodeAssignment, -1);
         foreach (var d in decodeStates)
         {
-            var pick = 0;
-            var best = long.MaxValue;
-            for (var k = 0; k < decodeInstances; k++)
-            {
-                engines[k].Advance(d.Arrival);
-                var o = engines[k].OutstandingTokens();
-                if (o < best) { best = o; pick = k; }
-            }
+            var pick = ReplicatedServing.LeastOutstanding(engines, d.Arrival);
             decodeAssignment[d.Index] = pick;
             engines[pick].Inject(d.State);
         }
@@ -319,6 +312,21 @@ public static class ReplicatedServing
         _ => throw new InputException(null, option, $"expected {Expected}, got '{text}'"),
     };
 
+    /// <summary>The engine with the fewest tokens still to process once its iterations that start before
+    /// <paramref name="atPs"/> have run (each is advanced to it); ties go to the lowest index.</summary>
+    internal static int LeastOutstanding(ServingEngine[] engines, long atPs)
+    {
+        var pick = 0;
+        var best = long.MaxValue;
+        for (var k = 0; k < engines.Length; k++)
+        {
+            engines[k].Advance(atPs);
+            var o = engines[k].OutstandingTokens();
+            if (o < best) { best = o; pick = k; }
+        }
+        return pick;
+    }
+
     public static ReplicatedResult Run(IReadOnlyList<ServingRequest> requests, int replicas, RouterPolicy router, Func<int, ServingEngine> replica, double staticPowerW)
     {
         ArgumentNullException.ThrowIfNull(requests);
@@ -333,16 +341,7 @@ public static class ReplicatedServing
             if (i > 0 && requests[i].ArrivalPs < requests[i - 1].ArrivalPs)
                 throw new ArgumentException("requests must be in arrival order", nameof(requests));
             var pick = i % replicas;
-            if (router == RouterPolicy.LeastOutstandingTokens)
-            {
-                long best = long.MaxValue;
-                for (var k = 0; k < replicas; k++)
-                {
-                    engines[k].Advance(requests[i].ArrivalPs);
-                    var o = engines[k].OutstandingTokens();
-                    if (o < best) { best = o; pick = k; }
-                }
-            }
+            if (router == RouterPolicy.LeastOutstandingTokens) pick = LeastOutstanding(engines, requests[i].ArrivalPs);
             assignment[i] = pick;
             states[i] = new RequestState(requests[i]);
             engines[pick].Inject(states[i]);
